@@ -1,0 +1,2 @@
+// Public cells of lib/backend are re-exported from here.
+export {};

@@ -1,0 +1,2 @@
+// Public cells of lib/charts are re-exported from here.
+export {};

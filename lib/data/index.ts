@@ -1,0 +1,2 @@
+// Public cells of lib/data are re-exported from here.
+export {};

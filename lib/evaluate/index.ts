@@ -1,0 +1,2 @@
+// Public cells of lib/evaluate are re-exported from here.
+export {};

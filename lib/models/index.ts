@@ -1,0 +1,2 @@
+// Public cells of lib/models are re-exported from here.
+export {};

@@ -1,0 +1,2 @@
+// Public cells of lib/train are re-exported from here.
+export {};
