@@ -1,0 +1,66 @@
+// Profiles and environment. A notebook's first code cell calls `profileConfig({ quick, full })` so
+// every hyperparameter is visible in one place; NB_PROFILE picks which set is used.
+import * as path from 'node:path';
+import { showBundle } from './display';
+
+export type Profile = 'quick' | 'full';
+export const PROFILES: readonly Profile[] = ['quick', 'full'];
+
+/** The project root (the folder holding package.json), whatever the working directory is. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/** Where generated data, feature caches and checkpoints go unless a notebook says otherwise. */
+export const CACHE_DIR = process.env.NB_CACHE_DIR ? path.resolve(process.env.NB_CACHE_DIR) : path.join(PROJECT_ROOT, '.cache');
+
+/** The active profile: env NB_PROFILE, default 'quick' (the embedded offline default). */
+export function currentProfile(): Profile {
+  const raw = (process.env.NB_PROFILE ?? 'quick').trim().toLowerCase();
+  if (raw === 'quick' || raw === 'full') return raw;
+  throw new Error(`NB_PROFILE="${process.env.NB_PROFILE}" is not a profile: use NB_PROFILE=quick or NB_PROFILE=full.`);
+}
+
+type Scalar = string | number | boolean | null | undefined;
+type ConfigValue = Scalar | readonly Scalar[] | { readonly [k: string]: ConfigValue } | readonly ConfigValue[];
+
+/** Render a settings object as rows "key | quick | full" with the active column marked. */
+function configTable<T extends Record<string, unknown>>(profiles: Record<Profile, T>, active: Profile) {
+  const keys = [...new Set([...Object.keys(profiles.quick), ...Object.keys(profiles.full)])];
+  const fmt = (v: unknown) => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const head = PROFILES.map((p) => (p === active ? `<th>${p} (active)</th>` : `<th style="color:#888">${p}</th>`)).join('');
+  const rows = keys
+    .map((k) => {
+      const cells = PROFILES.map((p) => {
+        const v = esc(fmt(profiles[p][k]));
+        return p === active ? `<td><b>${v}</b></td>` : `<td style="color:#888">${v}</td>`;
+      }).join('');
+      return `<tr><td><code>${esc(k)}</code></td>${cells}</tr>`;
+    })
+    .join('');
+  const html = `<table><thead><tr><th>setting</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+  const width = Math.max(7, ...keys.map((k) => k.length));
+  const text = [`profile: ${active}`, ...keys.map((k) => `${k.padEnd(width)}  ${fmt(profiles[active][k])}`)].join('\n');
+  return { html, text };
+}
+
+/**
+ * Choose the settings of the active profile and show all of them (both profiles side by side, the
+ * active one in bold). Both profiles must have the same keys and types: the compiler checks it.
+ */
+export function profileConfig<T extends { [K in keyof T]: ConfigValue }>(
+  profiles: { quick: T; full: T },
+  opts: { show?: boolean; profile?: Profile } = {},
+): T & { profile: Profile } {
+  const profile = opts.profile ?? currentProfile();
+  if (opts.show !== false) {
+    const { html, text } = configTable(profiles as Record<Profile, Record<string, unknown>>, profile);
+    showBundle({ 'text/html': html, 'text/plain': text });
+  }
+  return { ...profiles[profile], profile };
+}
+
+/** A data folder from the environment (GTSRB_DIR, CARS_DIR), resolved against the project root. */
+export function dataDirFromEnv(name: 'GTSRB_DIR' | 'CARS_DIR'): string | undefined {
+  const v = process.env[name];
+  return v ? path.resolve(PROJECT_ROOT, v) : undefined;
+}
