@@ -1,0 +1,36 @@
+// Small formatting helpers shared by tables, reports and chart titles.
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** 0.5734 -> "57.34%" (digits after the point). */
+export function formatPercent(v: number | undefined, digits = 2): string {
+  return v === undefined || !Number.isFinite(v) ? '' : `${(v * 100).toFixed(digits)}%`;
+}
+
+/** Signed difference in percentage points: +0.93 pp. */
+export function formatPoints(v: number, digits = 2): string {
+  const s = (v * 100).toFixed(digits);
+  return `${v >= 0 ? '+' : ''}${s} pp`;
+}
+
+/** Seconds as a short duration: "12.3 s", "38 min 5 s", "4 h 33 min". */
+export function formatSeconds(sec: number | undefined): string {
+  if (sec === undefined || !Number.isFinite(sec)) return '';
+  if (sec < 60) return `${sec.toFixed(sec < 10 ? 2 : 1)} s`;
+  const m = Math.floor(sec / 60);
+  if (m < 60) return `${m} min ${Math.round(sec - m * 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** Metric key -> readable label: "val_top_k_categorical_accuracy" -> "Top-k accuracy" (k when given). */
+export function metricLabel(base: string, k?: number): string {
+  const b = base.replace(/^val_/, '');
+  if (b === 'loss') return 'Loss';
+  if (b === 'accuracy' || b === 'acc' || b === 'categorical_accuracy' || b === 'sparse_categorical_accuracy') return 'Accuracy';
+  const top = /^(sparse_)?top_?(k|\d+)(_categorical)?_acc(uracy)?$/.exec(b);
+  if (top) return `Top-${top[2] === 'k' ? (k ?? 'k') : top[2]} accuracy`;
+  const words = b.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
