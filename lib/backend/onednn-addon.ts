@@ -1,0 +1,84 @@
+// Loads the optional native addon (native/onednn.cc, built by native/build.js at `npm install`)
+// and keeps the per-weight-array caches of oneDNN's reordered weights.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Activation codes the addon fuses into convolutions and matmuls. */
+export const ONEDNN_ACTIVATIONS: Record<string, number> = {
+  linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, sigmoid: 5,
+};
+
+/** An opaque native handle owning reordered copies of one weight array. */
+export type WeightCacheHandle = { readonly __weightCache: unique symbol };
+
+/** The addon's functions; every array is caller-owned, outputs are written in place. */
+export interface OnednnAddon {
+  conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array,
+    params: Int32Array, activation: number, alpha: number, cache?: WeightCacheHandle): void;
+  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, params: Int32Array,
+    cache?: WeightCacheHandle): void;
+  conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, params: Int32Array): void;
+  matmul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array,
+    params: Int32Array, activation: number, alpha: number): void;
+  pool(x: Float32Array, y: Float32Array, params: Int32Array, isMax: boolean): void;
+  poolBackward(dy: Float32Array, x: Float32Array | null, dx: Float32Array, params: Int32Array,
+    isMax: boolean): void;
+  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
+    offset: Float32Array | null, y: Float32Array, channels: number, epsilon: number): void;
+  newWeightCache(): WeightCacheHandle;
+  info(): { version: string; runtime: string; threads: number; isa: string;
+    impls: Record<string, string>; cachedPrimitives: number };
+  clearCaches(): void;
+}
+
+export const ONEDNN_ADDON_PATH = path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'onednn.node');
+
+let loaded: { addon: OnednnAddon } | { error: string } | undefined;
+
+/** The addon, or the reason it cannot be used (one line, says the fix). */
+export function loadOnednnAddon(): { addon: OnednnAddon } | { error: string } {
+  if (loaded) return loaded;
+  if (!fs.existsSync(ONEDNN_ADDON_PATH)) {
+    const why = fs.existsSync('/usr/include/dnnl.hpp')
+      ? 'run `node native/build.js` (or npm install) to build it'
+      : 'install libdnnl-dev (apt-get install libdnnl-dev), then `node native/build.js`';
+    loaded = { error: `oneDNN addon not built (${ONEDNN_ADDON_PATH} missing): ${why}` };
+    return loaded;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = { addon: require(ONEDNN_ADDON_PATH) as OnednnAddon };
+  } catch (e) {
+    loaded = { error: `oneDNN addon failed to load from ${ONEDNN_ADDON_PATH}: ${(e as Error).message.split('\n')[0]}; rebuild with \`node native/build.js\`` };
+  }
+  return loaded;
+}
+
+// Weight caches live exactly as long as the Float32Array they mirror. tfjs never writes
+// into a tensor's array after creating it, but a caller may build a tensor over a buffer it
+// reuses, so a few sampled values are compared on each use and a change drops the cache.
+const SAMPLES = 16;
+type Entry = { handle: WeightCacheHandle; sample: Float32Array };
+const weightCaches = new WeakMap<Float32Array, Entry>();
+
+function sampleOf(w: Float32Array): Float32Array {
+  const s = new Float32Array(SAMPLES);
+  const step = Math.max(1, Math.floor(w.length / SAMPLES));
+  for (let i = 0, j = 0; i < SAMPLES && j < w.length; i++, j += step) s[i] = w[j];
+  return s;
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  return true;
+}
+
+/** The native cache of reordered copies of `w` (created on first use). */
+export function weightCacheFor(addon: OnednnAddon, w: Float32Array): WeightCacheHandle {
+  const sample = sampleOf(w);
+  const hit = weightCaches.get(w);
+  if (hit && sameBits(hit.sample, sample)) return hit.handle;
+  const entry = { handle: addon.newWeightCache(), sample };
+  weightCaches.set(w, entry);
+  return entry.handle;
+}

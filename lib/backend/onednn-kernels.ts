@@ -1,0 +1,211 @@
+// tfjs kernels that run on oneDNN. Each reads the cpu backend's Float32Arrays directly,
+// writes into a fresh Float32Array that becomes the output tensor, and hands any case it
+// does not cover (NCHW, prelu, odd broadcasting, non-float32) to the cpu kernel it replaces.
+import * as tf from '@tensorflow/tfjs';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { ONEDNN_ACTIVATIONS, OnednnAddon, weightCacheFor } from './onednn-addon';
+
+type TensorInfo = tf.TensorInfo;
+type Attrs = Record<string, unknown>;
+type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: MathBackendCPU; attrs?: Attrs };
+type Impl = (args: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => TensorInfo | TensorInfo[];
+type Conv2DInfo = tf.backend_util.Conv2DInfo;
+type Shape4 = [number, number, number, number];
+
+/** Float32 contents of a tensor in the cpu data store, or null when it is not plain float32. */
+function f32(backend: MathBackendCPU, t: TensorInfo | undefined): Float32Array | null {
+  if (!t || t.dtype !== 'float32') return null;
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : null;
+}
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Bottom/right padding oneDNN accepts for this output size. TF may pad one more row than the
+ * last window reads ('same' with stride > 1) or round up (dimRoundingMode 'ceil'); reading
+ * extra zeros changes nothing, so any padding that yields the same output size is equivalent.
+ */
+function endPad(inSize: number, outSize: number, stride: number, effFilter: number, start: number, end: number): number {
+  if (Math.floor((inSize - effFilter + start + end) / stride) + 1 === outSize) return end;
+  return (outSize - 1) * stride + effFilter - inSize - start;
+}
+
+/** [N, IH, IW, IC, KH, KW, OC, OH, OW, SH, SW, DH, DW, PT, PL, PB, PR], or null if unsupported. */
+function convParams(c: Conv2DInfo): Int32Array | null {
+  if (c.dataFormat !== 'channelsLast') return null;
+  const p = c.padInfo;
+  const pb = endPad(c.inHeight, c.outHeight, c.strideHeight, c.effectiveFilterHeight, p.top, p.bottom);
+  const pr = endPad(c.inWidth, c.outWidth, c.strideWidth, c.effectiveFilterWidth, p.left, p.right);
+  if (pb < 0 || pr < 0 || p.top < 0 || p.left < 0) return null;
+  return Int32Array.from([c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth,
+    c.outChannels, c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
+    p.top, p.left, pb, pr]);
+}
+
+/** [N, IH, IW, C, KH, KW, OH, OW, SH, SW, PT, PL, PB, PR], or null if unsupported. */
+function poolParams(c: Conv2DInfo): Int32Array | null {
+  if (c.dataFormat !== 'channelsLast' || c.dilationHeight !== 1 || c.dilationWidth !== 1) return null;
+  const p = c.padInfo;
+  const pb = endPad(c.inHeight, c.outHeight, c.strideHeight, c.filterHeight, p.top, p.bottom);
+  const pr = endPad(c.inWidth, c.outWidth, c.strideWidth, c.filterWidth, p.left, p.right);
+  // oneDNN wants every window to touch the input: padding smaller than the window.
+  if (pb < 0 || pr < 0 || p.top >= c.filterHeight || p.left >= c.filterWidth ||
+      pb >= c.filterHeight || pr >= c.filterWidth) return null;
+  return Int32Array.from([c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth,
+    c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, p.top, p.left, pb, pr]);
+}
+
+function convInfoOf(xShape: number[], filterShape: number[], attrs: Attrs, dilations: unknown = 1): Conv2DInfo {
+  const dataFormat = (attrs.dataFormat as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC';
+  return tf.backend_util.computeConv2DInfo(xShape as Shape4, filterShape as Shape4,
+    attrs.strides as [number, number], dilations as [number, number],
+    attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat));
+}
+
+function poolInfoOf(xShape: number[], attrs: Attrs): Conv2DInfo {
+  return tf.backend_util.computePool2DInfo(xShape as Shape4, attrs.filterSize as [number, number],
+    attrs.strides as [number, number], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined);
+}
+
+/** Activation code for a fused kernel, or null when oneDNN cannot fuse it (prelu). */
+function activationCode(attrs: Attrs): number | null {
+  const name = (attrs.activation as string | undefined) ?? 'linear';
+  return name in ONEDNN_ACTIVATIONS ? ONEDNN_ACTIVATIONS[name] : null;
+}
+
+/** The bias as a plain per-channel vector of length n, or null (absent) / undefined (unsupported). */
+function biasVector(backend: MathBackendCPU, bias: TensorInfo | undefined, n: number): Float32Array | null | undefined {
+  if (!bias) return null;
+  const v = f32(backend, bias);
+  return v && v.length === n && bias.shape[bias.shape.length - 1] === n ? v : undefined;
+}
+
+export function onednnKernels(addon: OnednnAddon): Record<string, Impl> {
+  const out = (backend: MathBackendCPU, shape: number[], values: Float32Array) =>
+    backend.makeTensorInfo(shape, 'float32', values);
+
+  function convForward({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) {
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    const xv = f32(backend, x), wv = f32(backend, filter);
+    const act = activationCode(attrs);
+    if (!x || !filter || !xv || !wv || act === null || preluActivationWeights) return fallback();
+    const info = convInfoOf(x.shape, filter.shape, attrs, attrs.dilations ?? 1);
+    const params = convParams(info);
+    const bv = biasVector(backend, bias, info.outChannels);
+    if (!params || bv === undefined) return fallback();
+    const y = new Float32Array(size(info.outShape));
+    addon.conv2dForward(xv, wv, bv, y, params, act, (attrs.leakyreluAlpha as number | undefined) ?? 0.2,
+      weightCacheFor(addon, wv));
+    return out(backend, info.outShape, y);
+  }
+
+  function matmul({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) {
+    const { a, b, bias, preluActivationWeights } = inputs;
+    const av = f32(backend, a), bv = f32(backend, b);
+    const act = activationCode(attrs);
+    if (!a || !b || !av || !bv || act === null || preluActivationWeights) return fallback();
+    const transA = !!attrs.transposeA, transB = !!attrs.transposeB;
+    const ra = a.shape.length, rb = b.shape.length;
+    const M = transA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const K = transA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const N = transB ? b.shape[rb - 2] : b.shape[rb - 1];
+    const Kb = transB ? b.shape[rb - 1] : b.shape[rb - 2];
+    if (K !== Kb) return fallback(); // let the cpu kernel word the error
+    const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
+    const Ba = size(batchA), Bb = size(batchB);
+    const sameBatch = batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i]);
+    if (!sameBatch && Ba !== 1 && Bb !== 1) return fallback();
+    const outBatch = tf.backend_util.assertAndGetBroadcastShape(batchA, batchB);
+    const biasV = biasVector(backend, bias, N);
+    if (biasV === undefined || M * K * N === 0) return fallback();
+    const shape = [...outBatch, M, N];
+    const c = new Float32Array(size(shape));
+    addon.matmul(av, bv, biasV, c, Int32Array.from([Ba, Bb, M, K, N, transA ? 1 : 0, transB ? 1 : 0]),
+      act, (attrs.leakyreluAlpha as number | undefined) ?? 0.2);
+    return out(backend, shape, c);
+  }
+
+  function pool(isMax: boolean) {
+    return ({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
+      const { x } = inputs;
+      const xv = f32(backend, x);
+      if (!x || !xv || x.shape.length !== 4) return fallback();
+      const info = poolInfoOf(x.shape, attrs);
+      const params = poolParams(info);
+      if (!params) return fallback();
+      const y = new Float32Array(size(info.outShape));
+      addon.pool(xv, y, params, isMax);
+      return out(backend, info.outShape, y);
+    };
+  }
+
+  function poolGrad(isMax: boolean) {
+    return ({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
+      const { dy, input } = inputs;
+      const dyv = f32(backend, dy), xv = f32(backend, input);
+      if (!dy || !input || !dyv || !xv || input.shape.length !== 4) return fallback();
+      const params = poolParams(poolInfoOf(input.shape, attrs));
+      if (!params) return fallback();
+      const dx = new Float32Array(size(input.shape));
+      addon.poolBackward(dyv, isMax ? xv : null, dx, params, isMax);
+      return out(backend, input.shape, dx);
+    };
+  }
+
+  return {
+    Conv2D: convForward,
+    FusedConv2D: convForward,
+
+    Conv2DBackpropInput({ inputs, backend, attrs = {} }, fallback) {
+      const { dy, filter } = inputs;
+      const dyv = f32(backend, dy), wv = f32(backend, filter);
+      if (!dy || !filter || !dyv || !wv) return fallback();
+      const inputShape = attrs.inputShape as number[];
+      const params = convParams(convInfoOf(inputShape, filter.shape, attrs));
+      if (!params) return fallback();
+      const dx = new Float32Array(size(inputShape));
+      addon.conv2dBackwardData(dyv, wv, dx, params, weightCacheFor(addon, wv));
+      return out(backend, inputShape, dx);
+    },
+
+    Conv2DBackpropFilter({ inputs, backend, attrs = {} }, fallback) {
+      const { x, dy } = inputs;
+      const xv = f32(backend, x), dyv = f32(backend, dy);
+      if (!x || !dy || !xv || !dyv) return fallback();
+      const filterShape = attrs.filterShape as number[];
+      const params = convParams(convInfoOf(x.shape, filterShape, attrs));
+      if (!params) return fallback();
+      const dw = new Float32Array(size(filterShape));
+      addon.conv2dBackwardWeights(xv, dyv, dw, params);
+      return out(backend, filterShape, dw);
+    },
+
+    BatchMatMul: matmul,
+    _FusedMatMul: matmul,
+    MaxPool: pool(true),
+    AvgPool: pool(false),
+    MaxPoolGrad: poolGrad(true),
+    AvgPoolGrad: poolGrad(false),
+
+    FusedBatchNorm({ inputs, backend, attrs = {} }, fallback) {
+      const { x, mean, variance, offset, scale } = inputs;
+      const xv = f32(backend, x);
+      if (!x || !xv || x.shape.length === 0) return fallback();
+      const C = x.shape[x.shape.length - 1];
+      const perChannel = (t: TensorInfo | undefined) => {
+        const v = f32(backend, t);
+        return v && v.length === C ? v : undefined;
+      };
+      const mv = perChannel(mean), vv = perChannel(variance);
+      const sv = scale ? perChannel(scale) : null, ov = offset ? perChannel(offset) : null;
+      if (!mv || !vv || sv === undefined || ov === undefined) return fallback();
+      const y = new Float32Array(xv.length);
+      addon.batchNorm(xv, mv, vv, sv, ov, y, C, (attrs.varianceEpsilon as number | undefined) ?? 0.001);
+      return out(backend, x.shape, y);
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// The 'onednn' tfjs backend: the cpu backend (same data store, same 170 kernels) with the
+// hot kernels (convolutions and their gradients, matmuls, pooling, batch norm) replaced by
+// oneDNN primitives from the native addon in native/.
+import * as tf from '@tensorflow/tfjs';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { loadOnednnAddon } from './onednn-addon';
+import { onednnKernels } from './onednn-kernels';
+
+export const ONEDNN_BACKEND = 'onednn';
+/** Below tfjs-node's 'tensorflow' (3), above 'wasm' (2) and 'cpu' (1). */
+export const ONEDNN_PRIORITY = 2.5;
+
+/** What the native side runs on; `impls` fills in as primitives are created. */
+export interface OnednnInfo {
+  available: boolean;
+  reason?: string;
+  version?: string;
+  runtime?: string;
+  threads?: number;
+  isa?: string;
+  impls?: Record<string, string>;
+  /** Kernel names served by oneDNN (the rest run the cpu backend's JS). */
+  nativeKernels?: string[];
+}
+
+let registered: { ok: true } | { ok: false; reason: string } | undefined;
+let nativeKernelNames: string[] = [];
+
+/**
+ * Registers the 'onednn' backend (idempotent). Returns why not when the addon is unusable;
+ * then nothing is registered and the caller falls back (wasm).
+ */
+export function registerOnednnBackend(): { ok: true } | { ok: false; reason: string } {
+  if (registered) return registered;
+  const loaded = loadOnednnAddon();
+  if ('error' in loaded) return (registered = { ok: false, reason: loaded.error });
+  const cpuFactory = tf.findBackendFactory('cpu');
+  if (!cpuFactory) return (registered = { ok: false, reason: "tfjs 'cpu' backend is not registered (import @tensorflow/tfjs first)" });
+  const addon = loaded.addon;
+  try {
+    addon.info(); // fails here, not mid-model, if the library is broken
+  } catch (e) {
+    return (registered = { ok: false, reason: `oneDNN addon unusable: ${(e as Error).message}` });
+  }
+
+  tf.registerBackend(ONEDNN_BACKEND, () => {
+    const backend = cpuFactory() as MathBackendCPU;
+    // The cpu backend greets Node users with "install tfjs-node" once; we are the fast path.
+    (backend as unknown as { firstUse: boolean }).firstUse = false;
+    return backend;
+  }, ONEDNN_PRIORITY);
+
+  const native = onednnKernels(addon);
+  for (const config of tf.getKernelsForBackend('cpu')) {
+    const impl = native[config.kernelName];
+    if (!impl) {
+      tf.registerKernel({ ...config, backendName: ONEDNN_BACKEND });
+      continue;
+    }
+    const cpuKernel = config.kernelFunc;
+    tf.registerKernel({
+      ...config,
+      backendName: ONEDNN_BACKEND,
+      kernelFunc: (args) => impl(args as never, () => cpuKernel(args)),
+    });
+  }
+  nativeKernelNames = Object.keys(native).sort();
+  return (registered = { ok: true });
+}
+
+/** Threads, ISA and the oneDNN implementations picked so far (for logs and the bench). */
+export function onednnInfo(): OnednnInfo {
+  const loaded = loadOnednnAddon();
+  if ('error' in loaded) return { available: false, reason: loaded.error };
+  const i = loaded.addon.info();
+  return {
+    available: true, version: i.version, runtime: i.runtime, threads: i.threads, isa: i.isa,
+    impls: i.impls, nativeKernels: nativeKernelNames.length ? nativeKernelNames : Object.keys(onednnKernels(loaded.addon)).sort(),
+  };
+}

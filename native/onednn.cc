@@ -1,0 +1,450 @@
+// N-API addon: the hot TensorFlow.js kernels on oneDNN 2.6 (Debian's libdnnl-dev).
+//
+// Every function works on caller-owned Float32Arrays (the tfjs cpu backend's data store),
+// NHWC activations as they are, so no copy happens except where oneDNN wants a blocked
+// weight layout: those reorders are cached per weight array (see WeightCache) and
+// primitives are cached per shape (creating them is the slow part).
+#include <napi.h>
+
+#include <dnnl.hpp>
+#include <omp.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+using dims = memory::dims;
+
+namespace {
+
+engine &eng() {
+  static engine e(engine::kind::cpu, 0);
+  return e;
+}
+stream &strm() {
+  static stream s(eng());
+  return s;
+}
+
+// Which implementation oneDNN picked for each kind of primitive (for onednnInfo()).
+std::map<std::string, std::string> g_impls;
+void noteImpl(const char *kind, const primitive_desc_base &pd) {
+  g_impls[kind] = pd.impl_info_str();
+}
+
+float *f32(const Napi::Value &v) {
+  if (v.IsNull() || v.IsUndefined()) return nullptr;
+  return v.As<Napi::Float32Array>().Data();
+}
+std::vector<int64_t> ints(const Napi::Value &v) {
+  auto a = v.As<Napi::Int32Array>();
+  return std::vector<int64_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
+// Binary key for the primitive caches.
+std::string key(char kind, const std::vector<int64_t> &p, std::initializer_list<double> extra = {}) {
+  std::string k(1, kind);
+  k.append(reinterpret_cast<const char *>(p.data()), p.size() * sizeof(int64_t));
+  for (double d : extra) k.append(reinterpret_cast<const char *>(&d), sizeof d);
+  return k;
+}
+
+// Find or create the cached primitive for key `k`.
+template <class T, class Make>
+T &cached(std::unordered_map<std::string, std::unique_ptr<T>> &m, const std::string &k, Make make) {
+  auto it = m.find(k);
+  if (it == m.end()) it = m.emplace(k, std::unique_ptr<T>(make())).first;
+  return *it->second;
+}
+
+// Reordered copies of one weight array, one per layout asked for. Lives as long as the
+// JS Float32Array it belongs to (JS keeps it in a WeakMap keyed by that array).
+struct WeightCache {
+  std::vector<std::pair<memory::desc, memory>> copies;
+  size_t bytes = 0;
+};
+
+// The weights in the layout `want`: the user's memory when it already matches,
+// else a reorder (kept in `cache` when there is one, so it happens once per array).
+memory weightsAs(const memory::desc &want, const memory::desc &user_md, float *data,
+                 WeightCache *cache, Napi::Env env) {
+  memory user(user_md, eng(), data);
+  if (want == user_md) return user;
+  if (cache)
+    for (auto &c : cache->copies)
+      if (c.first == want) return c.second;
+  memory m(want, eng());
+  reorder(user, m).execute(strm(), user, m);
+  if (cache) {
+    cache->copies.emplace_back(want, m);
+    cache->bytes += want.get_size();
+    Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(want.get_size()));
+  }
+  return m;
+}
+
+WeightCache *cacheArg(const Napi::Value &v) {
+  if (!v.IsExternal()) return nullptr;
+  return v.As<Napi::External<WeightCache>>().Data();
+}
+
+// Conv parameters, as the JS side packs them (all NHWC / HWIO):
+// [N, IH, IW, IC, KH, KW, OC, OH, OW, SH, SW, DH, DW, PT, PL, PB, PR]
+struct ConvGeom {
+  memory::desc src, dst, wuser, wany, bias;
+  dims strides, dil, pl, pr;
+  explicit ConvGeom(const std::vector<int64_t> &p) {
+    if (p.size() != 17) throw std::runtime_error("conv params must have 17 entries");
+    int64_t N = p[0], IH = p[1], IW = p[2], IC = p[3], KH = p[4], KW = p[5], OC = p[6],
+            OH = p[7], OW = p[8];
+    src = memory::desc({N, IC, IH, IW}, dt::f32, tag::nhwc);
+    dst = memory::desc({N, OC, OH, OW}, dt::f32, tag::nhwc);
+    wuser = memory::desc({OC, IC, KH, KW}, dt::f32, tag::hwio);
+    wany = memory::desc({OC, IC, KH, KW}, dt::f32, tag::any);
+    bias = memory::desc({OC}, dt::f32, tag::x);
+    strides = {p[9], p[10]};
+    dil = {p[11] - 1, p[12] - 1};  // oneDNN counts dilation from 0
+    pl = {p[13], p[14]};
+    pr = {p[15], p[16]};
+  }
+  convolution_forward::primitive_desc forwardHint() const {
+    convolution_forward::desc d(prop_kind::forward_training, algorithm::convolution_direct, src,
+                                wany, dst, strides, dil, pl, pr);
+    return convolution_forward::primitive_desc(d, eng());
+  }
+};
+
+// Activations the fused tfjs kernels know: linear relu relu6 elu leakyrelu sigmoid.
+void appendActivation(post_ops &po, int act, float alpha) {
+  switch (act) {
+    case 0: break;
+    case 1: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
+    case 2: po.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f); break;
+    case 3: po.append_eltwise(1.f, algorithm::eltwise_elu, 1.f, 0.f); break;
+    case 4: po.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); break;
+    case 5: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
+    default: throw std::runtime_error("unknown activation code");
+  }
+}
+
+struct ConvFwd {
+  convolution_forward::primitive_desc pd;
+  convolution_forward prim;
+  ConvGeom g;
+};
+std::unordered_map<std::string, std::unique_ptr<ConvFwd>> g_convFwd;
+
+// conv2dForward(x, w, bias|null, y, params, act, alpha, weightCache|undefined)
+Napi::Value Conv2dForward(const Napi::CallbackInfo &info) {
+  auto p = ints(info[4]);
+  float *bias = f32(info[2]);
+  int act = info[5].As<Napi::Number>().Int32Value();
+  float alpha = info[6].As<Napi::Number>().FloatValue();
+  auto k = key('c', p, {double(act), alpha, bias ? 1.0 : 0.0});
+  ConvFwd &c = cached(g_convFwd, k, [&] {
+    ConvGeom g(p);
+    auto d = bias ? convolution_forward::desc(prop_kind::forward_inference,
+                                              algorithm::convolution_direct, g.src, g.wany,
+                                              g.bias, g.dst, g.strides, g.dil, g.pl, g.pr)
+                  : convolution_forward::desc(prop_kind::forward_inference,
+                                              algorithm::convolution_direct, g.src, g.wany,
+                                              g.dst, g.strides, g.dil, g.pl, g.pr);
+    post_ops po;
+    appendActivation(po, act, alpha);
+    primitive_attr attr;
+    attr.set_post_ops(po);
+    convolution_forward::primitive_desc pd(d, attr, eng());
+    noteImpl("conv_fwd", pd);
+    return new ConvFwd{pd, convolution_forward(pd), g};
+  });
+  memory src(c.g.src, eng(), f32(info[0]));
+  memory dst(c.g.dst, eng(), f32(info[3]));
+  memory w = weightsAs(c.pd.weights_desc(), c.g.wuser, f32(info[1]), cacheArg(info[7]), info.Env());
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(c.g.bias, eng(), bias));
+  c.prim.execute(strm(), args);
+  strm().wait();
+  return info.Env().Undefined();
+}
+
+struct ConvBwdData {
+  convolution_backward_data::primitive_desc pd;
+  convolution_backward_data prim;
+  ConvGeom g;
+};
+std::unordered_map<std::string, std::unique_ptr<ConvBwdData>> g_convBwdData;
+
+// conv2dBackwardData(dy, w, dx, params, weightCache|undefined)
+Napi::Value Conv2dBackwardData(const Napi::CallbackInfo &info) {
+  auto p = ints(info[3]);
+  auto k = key('d', p);
+  ConvBwdData &c = cached(g_convBwdData, k, [&] {
+    ConvGeom g(p);
+    convolution_backward_data::desc d(algorithm::convolution_direct, g.src, g.wany, g.dst,
+                                      g.strides, g.dil, g.pl, g.pr);
+    convolution_backward_data::primitive_desc pd(d, eng(), g.forwardHint());
+    noteImpl("conv_bwd_data", pd);
+    return new ConvBwdData{pd, convolution_backward_data(pd), g};
+  });
+  memory dy(c.g.dst, eng(), f32(info[0]));
+  memory dx(c.g.src, eng(), f32(info[2]));
+  memory w = weightsAs(c.pd.weights_desc(), c.g.wuser, f32(info[1]), cacheArg(info[4]), info.Env());
+  c.prim.execute(strm(), {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}});
+  strm().wait();
+  return info.Env().Undefined();
+}
+
+struct ConvBwdWeights {
+  convolution_backward_weights::primitive_desc pd;
+  convolution_backward_weights prim;
+  ConvGeom g;
+  memory scratchWeights;  // oneDNN's preferred diff-weights layout, when it is not HWIO
+};
+std::unordered_map<std::string, std::unique_ptr<ConvBwdWeights>> g_convBwdWeights;
+
+// conv2dBackwardWeights(x, dy, dw, params)
+Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo &info) {
+  auto p = ints(info[3]);
+  auto k = key('w', p);
+  ConvBwdWeights &c = cached(g_convBwdWeights, k, [&] {
+    ConvGeom g(p);
+    convolution_backward_weights::desc d(algorithm::convolution_direct, g.src, g.wany, g.dst,
+                                         g.strides, g.dil, g.pl, g.pr);
+    convolution_backward_weights::primitive_desc pd(d, eng(), g.forwardHint());
+    noteImpl("conv_bwd_weights", pd);
+    memory scratch;
+    if (pd.diff_weights_desc() != g.wuser) scratch = memory(pd.diff_weights_desc(), eng());
+    return new ConvBwdWeights{pd, convolution_backward_weights(pd), g, scratch};
+  });
+  memory x(c.g.src, eng(), f32(info[0]));
+  memory dy(c.g.dst, eng(), f32(info[1]));
+  memory dw(c.g.wuser, eng(), f32(info[2]));
+  memory out = c.scratchWeights ? c.scratchWeights : dw;
+  c.prim.execute(strm(), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, out}});
+  if (c.scratchWeights) reorder(out, dw).execute(strm(), out, dw);
+  strm().wait();
+  return info.Env().Undefined();
+}
+
+struct MatMul {
+  matmul::primitive_desc pd;
+  matmul prim;
+  memory::desc a, b, c, bias;
+};
+std::unordered_map<std::string, std::unique_ptr<MatMul>> g_matmul;
+
+// matmul(a, b, bias|null, c, params [Ba, Bb, M, K, N, transA, transB], act, alpha)
+// a is [Ba, M, K] ([Ba, K, M] when transposed), b is [Bb, K, N] ([Bb, N, K]), c is [B, M, N];
+// a batch of 1 broadcasts.
+Napi::Value MatMulF(const Napi::CallbackInfo &info) {
+  auto p = ints(info[4]);
+  float *bias = f32(info[2]);
+  int act = info[5].As<Napi::Number>().Int32Value();
+  float alpha = info[6].As<Napi::Number>().FloatValue();
+  auto k = key('m', p, {double(act), alpha, bias ? 1.0 : 0.0});
+  MatMul &m = cached(g_matmul, k, [&] {
+    int64_t Ba = p[0], Bb = p[1], M = p[2], K = p[3], N = p[4];
+    int64_t B = std::max(Ba, Bb);
+    memory::desc a({Ba, M, K}, dt::f32, p[5] ? dims{M * K, 1, M} : dims{M * K, K, 1});
+    memory::desc b({Bb, K, N}, dt::f32, p[6] ? dims{K * N, 1, K} : dims{K * N, N, 1});
+    memory::desc c({B, M, N}, dt::f32, dims{M * N, N, 1});
+    memory::desc bd({1, 1, N}, dt::f32, dims{N, N, 1});
+    auto d = bias ? matmul::desc(a, b, bd, c) : matmul::desc(a, b, c);
+    post_ops po;
+    appendActivation(po, act, alpha);
+    primitive_attr attr;
+    attr.set_post_ops(po);
+    matmul::primitive_desc pd(d, attr, eng());
+    noteImpl("matmul", pd);
+    return new MatMul{pd, matmul(pd), a, b, c, bd};
+  });
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(m.a, eng(), f32(info[0]))},
+                                       {DNNL_ARG_WEIGHTS, memory(m.b, eng(), f32(info[1]))},
+                                       {DNNL_ARG_DST, memory(m.c, eng(), f32(info[3]))}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(m.bias, eng(), bias));
+  m.prim.execute(strm(), args);
+  strm().wait();
+  return info.Env().Undefined();
+}
+
+// Pool parameters: [N, IH, IW, C, KH, KW, OH, OW, SH, SW, PT, PL, PB, PR]
+struct Pool {
+  pooling_forward::primitive_desc fwd;
+  pooling_forward fprim;
+  memory::desc src, dst;
+  // Backward only (max pooling needs the forward's workspace, so it reruns the forward).
+  bool hasBwd = false;
+  pooling_backward::primitive_desc bwd;
+  pooling_backward bprim;
+  memory scratchDst, workspace;
+};
+std::unordered_map<std::string, std::unique_ptr<Pool>> g_pool;
+
+Pool &getPool(const std::vector<int64_t> &p, bool isMax, bool backward) {
+  if (p.size() != 14) throw std::runtime_error("pool params must have 14 entries");
+  auto k = key(backward ? 'Q' : 'q', p, {isMax ? 1.0 : 0.0});
+  return cached(g_pool, k, [&] {
+    int64_t N = p[0], IH = p[1], IW = p[2], C = p[3];
+    memory::desc src({N, C, IH, IW}, dt::f32, tag::nhwc);
+    memory::desc dst({N, C, p[6], p[7]}, dt::f32, tag::nhwc);
+    dims kernel{p[4], p[5]}, strides{p[8], p[9]}, pl{p[10], p[11]}, pr{p[12], p[13]};
+    // TF's average pooling divides by the number of real (unpadded) inputs.
+    auto alg = isMax ? algorithm::pooling_max : algorithm::pooling_avg_exclude_padding;
+    pooling_forward::desc fd(backward ? prop_kind::forward_training : prop_kind::forward_inference,
+                             alg, src, dst, strides, kernel, pl, pr);
+    pooling_forward::primitive_desc fpd(fd, eng());
+    noteImpl(isMax ? "maxpool" : "avgpool", fpd);
+    std::unique_ptr<Pool> pool(new Pool{fpd, pooling_forward(fpd), src, dst, false, {}, {}, {}, {}});
+    if (backward) {
+      pooling_backward::desc bd(alg, src, dst, strides, kernel, pl, pr);
+      pool->bwd = pooling_backward::primitive_desc(bd, eng(), fpd);
+      pool->bprim = pooling_backward(pool->bwd);
+      pool->hasBwd = true;
+      if (isMax) {
+        pool->scratchDst = memory(dst, eng());
+        pool->workspace = memory(fpd.workspace_desc(), eng());
+      }
+    }
+    return pool.release();
+  });
+}
+
+// pool(x, y, params, isMax)
+Napi::Value PoolF(const Napi::CallbackInfo &info) {
+  Pool &pl = getPool(ints(info[2]), info[3].As<Napi::Boolean>(), false);
+  pl.fprim.execute(strm(), {{DNNL_ARG_SRC, memory(pl.src, eng(), f32(info[0]))},
+                            {DNNL_ARG_DST, memory(pl.dst, eng(), f32(info[1]))}});
+  strm().wait();
+  return info.Env().Undefined();
+}
+
+// poolBackward(dy, x|null, dx, params, isMax)
+Napi::Value PoolBackward(const Napi::CallbackInfo &info) {
+  bool isMax = info[4].As<Napi::Boolean>();
+  Pool &pl = getPool(ints(info[3]), isMax, true);
+  std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, memory(pl.dst, eng(), f32(info[0]))},
+                                       {DNNL_ARG_DIFF_SRC, memory(pl.src, eng(), f32(info[2]))}};
+  if (isMax) {
+    pl.fprim.execute(strm(), {{DNNL_ARG_SRC, memory(pl.src, eng(), f32(info[1]))},
+                              {DNNL_ARG_DST, pl.scratchDst},
+                              {DNNL_ARG_WORKSPACE, pl.workspace}});
+    args.emplace(DNNL_ARG_WORKSPACE, pl.workspace);
+  }
+  pl.bprim.execute(strm(), args);
+  strm().wait();
+  return info.Env().Undefined();
+}
+
+// batchNorm(x, mean, variance, scale|null, offset|null, y, channels, epsilon):
+// y = (x - mean) * scale / sqrt(variance + epsilon) + offset over the last (channel) axis.
+Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
+  auto xa = info[0].As<Napi::Float32Array>();
+  const float *x = xa.Data(), *mean = f32(info[1]), *var = f32(info[2]);
+  const float *scale = f32(info[3]), *offset = f32(info[4]);
+  float *y = f32(info[5]);
+  int64_t C = info[6].As<Napi::Number>().Int64Value();
+  float eps = info[7].As<Napi::Number>().FloatValue();
+  int64_t rows = static_cast<int64_t>(xa.ElementLength()) / C;
+  std::vector<float> a(C), b(C);
+  for (int64_t c = 0; c < C; c++) {
+    a[c] = (scale ? scale[c] : 1.f) / std::sqrt(var[c] + eps);
+    b[c] = (offset ? offset[c] : 0.f) - mean[c] * a[c];
+  }
+  const float *pa = a.data(), *pb = b.data();
+#pragma omp parallel for schedule(static) if (rows * C > 32768)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * C;
+    float *yr = y + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) yr[c] = xr[c] * pa[c] + pb[c];
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value NewWeightCache(const Napi::CallbackInfo &info) {
+  return Napi::External<WeightCache>::New(info.Env(), new WeightCache(),
+                                          [](Napi::Env env, WeightCache *c) {
+                                            Napi::MemoryManagement::AdjustExternalMemory(
+                                                env, -static_cast<int64_t>(c->bytes));
+                                            delete c;
+                                          });
+}
+
+const char *isaName(cpu_isa isa) {
+  switch (isa) {
+    case cpu_isa::sse41: return "sse41";
+    case cpu_isa::avx: return "avx";
+    case cpu_isa::avx2: return "avx2";
+    case cpu_isa::avx512_core: return "avx512_core";
+    case cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    case cpu_isa::avx2_vnni: return "avx2_vnni";
+    default: return "other";
+  }
+}
+
+Napi::Value Info(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto o = Napi::Object::New(env);
+  const version_t *v = version();
+  o.Set("version", std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                       std::to_string(v->patch));
+  o.Set("runtime", "OpenMP");
+  o.Set("threads", omp_get_max_threads());
+  o.Set("isa", isaName(get_effective_cpu_isa()));
+  auto impls = Napi::Object::New(env);
+  for (auto &kv : g_impls) impls.Set(kv.first, kv.second);
+  o.Set("impls", impls);
+  size_t n = g_convFwd.size() + g_convBwdData.size() + g_convBwdWeights.size() + g_matmul.size() +
+             g_pool.size();
+  o.Set("cachedPrimitives", static_cast<double>(n));
+  return o;
+}
+
+Napi::Value ClearCaches(const Napi::CallbackInfo &info) {
+  g_convFwd.clear();
+  g_convBwdData.clear();
+  g_convBwdWeights.clear();
+  g_matmul.clear();
+  g_pool.clear();
+  return info.Env().Undefined();
+}
+
+// Turn oneDNN's errors into JS errors that name the addon.
+template <Napi::Value (*F)(const Napi::CallbackInfo &)>
+Napi::Value guarded(const Napi::CallbackInfo &info) {
+  try {
+    return F(info);
+  } catch (const dnnl::error &e) {
+    throw Napi::Error::New(info.Env(), std::string("onednn addon: ") + e.what() +
+                                           " (status " + std::to_string(int(e.status)) + ")");
+  } catch (const std::exception &e) {
+    throw Napi::Error::New(info.Env(), std::string("onednn addon: ") + e.what());
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2dForward", Napi::Function::New(env, guarded<Conv2dForward>));
+  exports.Set("conv2dBackwardData", Napi::Function::New(env, guarded<Conv2dBackwardData>));
+  exports.Set("conv2dBackwardWeights", Napi::Function::New(env, guarded<Conv2dBackwardWeights>));
+  exports.Set("matmul", Napi::Function::New(env, guarded<MatMulF>));
+  exports.Set("pool", Napi::Function::New(env, guarded<PoolF>));
+  exports.Set("poolBackward", Napi::Function::New(env, guarded<PoolBackward>));
+  exports.Set("batchNorm", Napi::Function::New(env, guarded<BatchNorm>));
+  exports.Set("newWeightCache", Napi::Function::New(env, NewWeightCache));
+  exports.Set("info", Napi::Function::New(env, guarded<Info>));
+  exports.Set("clearCaches", Napi::Function::New(env, ClearCaches));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(onednn, Init)
