@@ -11,7 +11,13 @@ import * as path from 'node:path';
 export type BackendName = 'tensorflow' | 'onednn' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'onednn', 'wasm', 'cpu'];
 
-export type LoadResult = { ok: true; detail?: string } | { ok: false; reason: string };
+/** `reason` says why a backend could not load (ok false). A plain object, not a union: tslab
+ * compiles notebooks without strictNullChecks, where unions on `ok` do not narrow. */
+export interface LoadResult {
+  ok: boolean;
+  reason?: string;
+  detail?: string;
+}
 
 /** One candidate: how to make its tfjs backend available (register it), without activating it. */
 export interface BackendCandidate {
@@ -39,7 +45,7 @@ export async function chooseBackend(candidates: readonly BackendCandidate[], for
       throw new Error(`TFJS_BACKEND=${forced} is not a backend: use one of ${candidates.map((x) => x.name).join(', ')}.`);
     }
     const r = await c.load();
-    if (!r.ok) throw new Error(`TFJS_BACKEND=${forced} was asked for but cannot start: ${r.reason}. Unset TFJS_BACKEND to fall back automatically.`);
+    if (!r.ok) throw new Error(`TFJS_BACKEND=${forced} was asked for but cannot start: ${r.reason ?? 'unknown reason'}. Unset TFJS_BACKEND to fall back automatically.`);
     return { name: c.name, why: `forced by TFJS_BACKEND=${forced}`, skipped, detail: r.detail };
   }
   for (const c of candidates) {
@@ -55,7 +61,7 @@ export async function chooseBackend(candidates: readonly BackendCandidate[], for
         : `first in order ${candidates.map((x) => x.name).join(' > ')}`;
       return { name: c.name, why, skipped, detail: r.detail };
     }
-    skipped.push({ name: c.name, reason: r.reason });
+    skipped.push({ name: c.name, reason: r.reason ?? 'unknown reason' });
   }
   throw new Error(`No tfjs backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
 }
@@ -90,7 +96,7 @@ export function defaultCandidates(): BackendCandidate[] {
         const file = path.join(__dirname, 'onednn.ts');
         if (!fs.existsSync(file) && !fs.existsSync(file.replace(/\.ts$/, '.js'))) return { ok: false, reason: 'native backend not part of this build' };
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const mod = require('./onednn') as { registerOnednnBackend(): { ok: true } | { ok: false; reason: string } };
+        const mod = require('./onednn') as { registerOnednnBackend(): LoadResult };
         return mod.registerOnednnBackend();
       },
     },
