@@ -1,2 +1,6 @@
-// Public cells of lib/charts are re-exported from here.
-export {};
+// Public cells of lib/charts: learning curves, confusion matrix, prediction grids, results tables.
+export { specToSvg, chartBundle } from './render';
+export type { Chart, ShowOption, VegaLiteSpec } from './render';
+export { plotHistory, plotPhases, compareHistories, plotLearningRate, historyChartSpec, historyChartBundle, concatHistories, bestEpochIndex, historyMetricNames } from './history';
+export type { PlotHistoryOptions, CompareHistoriesOptions } from './history';
+export { formatPercent, formatSeconds } from './format';

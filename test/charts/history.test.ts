@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bestEpochIndex, compareHistories, concatHistories, historyChartBundle, plotHistory, plotLearningRate, plotPhases } from '../../lib/charts';
+import { syntheticHistory } from './fixtures';
+
+/** Text content of every <text> element of an SVG. */
+function svgTexts(svg: string): string[] {
+  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1].replace(/&amp;/g, '&').replace(/&#39;|&apos;/g, "'"));
+}
+const count = (svg: string, cls: string) => (svg.match(new RegExp(`class="mark-${cls}[ "]`, 'g')) ?? []).length;
+
+test('plotHistory: one panel per metric, training/validation lines, best epoch marked, notes in the title', async () => {
+  const h = syntheticHistory({ epochs: 12, notes: ['random initialisation'] });
+  // Make epoch 5 (index 4) the unique best val_loss.
+  h.epochs[4].metrics.val_loss = 0.01;
+  assert.deepEqual(bestEpochIndex(h), { index: 4, monitor: 'val_loss' });
+  assert.equal(bestEpochIndex(h, 'val_accuracy').index, h.epochs.reduce((b, e, i, a) => (e.metrics.val_accuracy > a[b].metrics.val_accuracy ? i : b), 0));
+  const chart = await plotHistory(h, { show: false, topK: 3 });
+  const texts = svgTexts(chart.svg);
+  assert.ok(chart.svg.startsWith('<svg'), 'an SVG document');
+  for (const t of ['Training history (random initialisation)', 'Accuracy', 'Top-3 accuracy', 'Loss', 'training', 'validation', 'best 5', 'epoch']) {
+    assert.ok(texts.includes(t), `SVG has the text "${t}" (texts: ${texts.slice(0, 30).join(' | ')})`);
+  }
+  assert.ok(texts.some((t) => t.startsWith('12 epochs; best epoch 5 (min val_loss)')), 'subtitle names the best epoch');
+  assert.equal(count(chart.svg, 'line'), 6, 'three panels × (training, validation) lines');
+  assert.ok(count(chart.svg, 'rule') >= 3, 'best-epoch rules');
+  // Only the chosen metric when asked.
+  const lossOnly = await plotHistory(h, { show: false, metrics: ['loss'] });
+  assert.ok(svgTexts(lossOnly.svg).includes('Loss') && !svgTexts(lossOnly.svg).includes('Accuracy'));
+  await assert.rejects(plotHistory(h, { show: false, metrics: ['auc'] }), /metric "auc" is not in the history/);
+  await assert.rejects(plotHistory({ epochs: [], phases: [] }, { show: false }), /no epochs/);
+});
+
+test('plotPhases: merged history with a dotted red line where fine-tuning starts', async () => {
+  const tl = syntheticHistory({ epochs: 8, name: 'transfer learning' });
+  const ft = syntheticHistory({ epochs: 4, start: 8, name: 'fine-tuning', lr: 1e-5 });
+  const merged = concatHistories([tl, ft]);
+  assert.equal(merged.epochs.length, 12);
+  assert.deepEqual(merged.phases, [
+    { name: 'transfer learning', startEpoch: 0 },
+    { name: 'fine-tuning', startEpoch: 8 },
+  ]);
+  assert.deepEqual(merged.epochs.map((e) => e.epoch), [...Array(12).keys()]);
+  for (const input of [merged, { tl, ft }]) {
+    const chart = await plotPhases(input, { show: false });
+    const texts = svgTexts(chart.svg);
+    assert.ok(texts.includes('fine-tuning'), 'phase label drawn');
+    assert.match(chart.text, /fine-tuning starts after epoch 8/);
+    // The phase line is a red dotted rule at x = 8.5 in the spec.
+    const json = JSON.stringify(chart.spec);
+    assert.match(json, /"values":\[\{"x":8\.5,"name":"fine-tuning"\}\]/);
+    assert.match(json, /"color":"#d62728","strokeDash":\[2,3\]/);
+    assert.match(chart.svg, /stroke="#d62728"/);
+  }
+  const bundle = await historyChartBundle(merged);
+  assert.deepEqual(Object.keys(bundle).sort(), ['application/vnd.vegalite.v5+json', 'image/svg+xml', 'text/plain']);
+  assert.ok((bundle['image/svg+xml'] as string).length > 1000);
+});
+
+test('compareHistories: one colour per run, dashed validation lines, notes in the legend', async () => {
+  const chart = await compareHistories(
+    {
+      'from scratch': syntheticHistory({ epochs: 10, level: 0.3, topK: false, notes: ['random initialisation'] }),
+      'fine-tuned': syntheticHistory({ epochs: 6, level: 0.8, topK: false }),
+    },
+    { show: false },
+  );
+  const texts = svgTexts(chart.svg);
+  for (const t of ['from scratch vs fine-tuned', 'from scratch (random initialisation)', 'fine-tuned', 'training', 'validation', 'Accuracy']) {
+    assert.ok(texts.includes(t), `SVG has "${t}"`);
+  }
+  assert.match(chart.svg, /stroke-dasharray="6,3"/, 'validation lines are dashed');
+  assert.match(chart.text, /last val_accuracy: from scratch 0\.\d{4}, fine-tuned 0\.\d{4}/);
+  await assert.rejects(compareHistories({ a: syntheticHistory({ epochs: 2 }) }, { metric: 'auc', show: false }), /no run has metric "auc"/);
+});
+
+test('plotLearningRate: steps on a log axis, changes listed', async () => {
+  const h = syntheticHistory({ epochs: 9, lr: 1e-3, halveEvery: 4 });
+  const chart = await plotLearningRate(h, { show: false });
+  assert.match(chart.text, /Learning rate: 1\.0e-3; epoch 5: 5\.0e-4, epoch 9: 2\.5e-4/);
+  assert.ok(svgTexts(chart.svg).includes('Learning rate'));
+  assert.equal(count(chart.svg, 'line'), 1);
+  assert.match(JSON.stringify(chart.spec), /"type":"log"/);
+});
