@@ -9,3 +9,5 @@ export * from './evaluate';
 export * from './charts';
 export type { ImageDataset, Batch, LabelMode } from './data/types';
 export type { History, EpochLog, PhaseMark } from './train/types';
+// Both the data pipeline and the model zoo name Keras' preprocess modes; they are the same union.
+export type { PreprocessMode } from './models';
