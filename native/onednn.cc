@@ -303,8 +303,12 @@ Pool &getPool(const std::vector<int64_t> &p, bool isMax, bool backward) {
     noteImpl(isMax ? "maxpool" : "avgpool", fpd);
     std::unique_ptr<Pool> pool(new Pool{fpd, pooling_forward(fpd), src, dst, false, {}, {}, {}, {}});
     if (backward) {
-      pooling_backward::desc bd(alg, src, dst, strides, kernel, pl, pr);
-      pool->bwd = pooling_backward::primitive_desc(bd, eng(), fpd);
+      // tfjs' AvgPoolGrad (cpu, webgl) divides by the whole window even where the forward
+      // divided by the unpadded count; match it so all backends train alike.
+      auto balg = isMax ? alg : algorithm::pooling_avg_include_padding;
+      pooling_forward::desc hint(prop_kind::forward_training, balg, src, dst, strides, kernel, pl, pr);
+      pooling_backward::desc bd(balg, src, dst, strides, kernel, pl, pr);
+      pool->bwd = pooling_backward::primitive_desc(bd, eng(), pooling_forward::primitive_desc(hint, eng()));
       pool->bprim = pooling_backward(pool->bwd);
       pool->hasBwd = true;
       if (isMax) {

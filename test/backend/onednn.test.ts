@@ -1,0 +1,257 @@
+// The 'onednn' backend against the pure-JS cpu backend: every native kernel on randomized
+// shapes, then a small conv net's forward pass and one training step's gradients.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { registerOnednnBackend, onednnInfo } from '../../lib/backend/onednn';
+import { loadOnednnAddon, OnednnAddon } from '../../lib/backend/onednn-addon';
+import { mulberry32 } from '../../lib/data/rng';
+
+const reg = registerOnednnBackend();
+const skip = reg.ok ? false : `oneDNN addon unavailable: ${reg.reason}`;
+
+// Count native calls, so a test fails if a kernel silently fell back to JS.
+const calls: Record<string, number> = {};
+const loaded = loadOnednnAddon();
+if ('addon' in loaded) {
+  const addon = loaded.addon as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of ['conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeights', 'matmul', 'pool', 'poolBackward', 'batchNorm']) {
+    const f = addon[name];
+    addon[name] = (...a: unknown[]) => { calls[name] = (calls[name] ?? 0) + 1; return f(...a); };
+  }
+}
+function callsOf(name: keyof OnednnAddon): number {
+  return calls[name] ?? 0;
+}
+
+/** Deterministic uniform(-1, 1) numbers. */
+function rng(seed: number): () => number {
+  const u = mulberry32(seed);
+  return () => u() * 2 - 1;
+}
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(((r() + 1) / 2) * xs.length) % xs.length];
+const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(((r() + 1) / 2) * (hi - lo + 1)) % (hi - lo + 1);
+
+type Input = { shape: number[]; data: Float32Array };
+type Out = { shape: number[]; values: Float32Array };
+function randInput(r: () => number, shape: number[]): Input {
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = r();
+  return { shape, data };
+}
+
+const valuesOf = (t: tf.Tensor): Out => ({ shape: t.shape, values: Float32Array.from(t.dataSync()) });
+
+/** Runs `f` on both backends with the same inputs and returns the outputs' values. */
+async function onBoth(f: (xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[], inputs: Input[]) {
+  const run = async (backend: string) => {
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const out = f(inputs.map((i) => tf.tensor(i.data.slice(), i.shape)));
+      return (Array.isArray(out) ? out : [out]).map(valuesOf);
+    });
+  };
+  const ref = await run('cpu');
+  const got = await run('onednn');
+  await tf.setBackend('cpu');
+  return { ref, got };
+}
+
+/** max|got - ref| must be within 1e-4 of max|ref| (and shapes equal). */
+function assertClose(res: { ref: Out[]; got: Out[] }, what: string) {
+  assert.equal(res.got.length, res.ref.length);
+  res.ref.forEach((r, k) => {
+    const g = res.got[k];
+    assert.deepEqual(g.shape, r.shape, `${what}: output ${k} shape`);
+    let scale = 1e-6, diff = 0;
+    for (let i = 0; i < r.values.length; i++) {
+      scale = Math.max(scale, Math.abs(r.values[i]));
+      diff = Math.max(diff, Math.abs(g.values[i] - r.values[i]));
+    }
+    assert.ok(diff <= 1e-4 * scale, `${what}: output ${k} differs by ${diff} (max |ref| ${scale})`);
+  });
+}
+
+type Pad = 'same' | 'valid' | number;
+type Shape4 = [number, number, number, number];
+function randomConv(r: () => number) {
+  const n = pick(r, [1, 2, 3]);
+  const kh = int(r, 1, 4), kw = pick(r, [kh, int(r, 1, 4)]);
+  const stride = pick(r, [1, 1, 2, 3]);
+  const dilation = stride === 1 ? pick(r, [1, 1, 2]) : 1; // tfjs: strides or dilations must be 1
+  const ekh = (kh - 1) * dilation + 1, ekw = (kw - 1) * dilation + 1;
+  const h = ekh + int(r, 0, 8), w = ekw + int(r, 0, 8);
+  // A numeric pad only with square filters: tfjs sizes that output with the filter's height
+  // for both axes (then the native kernel rightly hands the odd case to the cpu one).
+  const pad: Pad = kh === kw ? pick(r, ['same', 'valid', 1] as Pad[]) : pick(r, ['same', 'valid'] as Pad[]);
+  const x: Shape4 = [n, h, w, int(r, 1, 6)];
+  const f: Shape4 = [kh, kw, x[3], int(r, 1, 7)];
+  return { x, f, stride, dilation, pad };
+}
+
+test('registers onednn with info', { skip }, () => {
+  assert.ok(tf.engine().registryFactory['onednn'], 'backend registered');
+  const info = onednnInfo();
+  assert.equal(info.available, true);
+  assert.ok((info.threads ?? 0) >= 1);
+  assert.ok(info.nativeKernels?.includes('Conv2D') && info.nativeKernels.includes('MaxPoolGrad'));
+});
+
+test('Conv2D and FusedConv2D match cpu on random shapes', { skip }, async () => {
+  const r = rng(1);
+  const before = callsOf('conv2dForward');
+  const acts = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
+  for (let t = 0; t < 14; t++) {
+    const c = randomConv(r);
+    const act = acts[t % acts.length];
+    const what = `conv ${JSON.stringify(c)} ${act}`;
+    const inputs = [randInput(r, c.x), randInput(r, c.f), randInput(r, [c.f[3]])];
+    assertClose(await onBoth(([x, f, b]) => [
+      tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation),
+      tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: c.stride, pad: c.pad,
+        dilations: c.dilation, bias: b, activation: act, leakyreluAlpha: 0.3 }),
+    ], inputs), what);
+  }
+  assert.equal(callsOf('conv2dForward') - before, 28, 'every conv ran natively');
+});
+
+test('unsupported convs (prelu, numeric pad with a non-square filter) fall back to cpu and match', { skip }, async () => {
+  const r = rng(2);
+  const before = callsOf('conv2dForward');
+  assertClose(await onBoth(([x, f, b, a, f2]) => [
+    tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D,
+      strides: 1, pad: 'same', bias: b, activation: 'prelu', preluActivationWeights: a }),
+    tf.conv2d(x as tf.Tensor4D, f2 as tf.Tensor4D, 2, 1),
+  ], [randInput(r, [1, 5, 9, 3]), randInput(r, [3, 3, 3, 4]), randInput(r, [4]), randInput(r, [4]),
+    randInput(r, [4, 2, 3, 4])]), 'fallbacks');
+  assert.equal(callsOf('conv2dForward'), before);
+});
+
+test('conv gradients (Conv2DBackpropInput/Filter) match cpu on random shapes', { skip }, async () => {
+  const r = rng(3);
+  const bd = callsOf('conv2dBackwardData'), bw = callsOf('conv2dBackwardWeights');
+  for (let t = 0; t < 10; t++) {
+    const c = { ...randomConv(r), dilation: 1 }; // tfjs has no dilated conv gradients
+    const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.stride, c.pad).shape);
+    const inputs = [randInput(r, c.x), randInput(r, c.f), randInput(r, outShape)];
+    assertClose(await onBoth(([x, f, dy]) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)))([x, f]),
+    inputs), `conv grads ${JSON.stringify(c)}`);
+  }
+  assert.equal(callsOf('conv2dBackwardData') - bd, 10);
+  assert.equal(callsOf('conv2dBackwardWeights') - bw, 10);
+});
+
+test('BatchMatMul and _FusedMatMul match cpu (transposes, batches, broadcast, bias+activation)', { skip }, async () => {
+  const r = rng(4);
+  const before = callsOf('matmul');
+  const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+    { a: [5, 7], b: [7, 3], ta: false, tb: false },
+    { a: [7, 5], b: [7, 3], ta: true, tb: false },
+    { a: [5, 7], b: [3, 7], ta: false, tb: true },
+    { a: [7, 5], b: [3, 7], ta: true, tb: true },
+    { a: [4, 5, 7], b: [4, 7, 2], ta: false, tb: false },
+    { a: [2, 3, 6, 5], b: [2, 3, 4, 6], ta: true, tb: true },
+    { a: [1, 5, 7], b: [3, 7, 2], ta: false, tb: false },
+    { a: [3, 5, 7], b: [7, 2], ta: false, tb: false },
+    { a: [8, 33], b: [33, 17], ta: false, tb: false },
+  ];
+  for (const c of cases) {
+    const n = c.tb ? c.b[c.b.length - 2] : c.b[c.b.length - 1];
+    assertClose(await onBoth(([a, b, bias]) => [
+      tf.matMul(a, b, c.ta, c.tb),
+      tf.fused.matMul({ a, b, transposeA: c.ta, transposeB: c.tb, bias, activation: 'relu' }),
+    ], [randInput(r, c.a), randInput(r, c.b), randInput(r, [n])]), `matmul ${JSON.stringify(c)}`);
+  }
+  assert.equal(callsOf('matmul') - before, 2 * cases.length);
+});
+
+test('MaxPool/AvgPool and their gradients match cpu on random shapes', { skip }, async () => {
+  const r = rng(5);
+  const pf = callsOf('pool'), pb = callsOf('poolBackward');
+  for (let t = 0; t < 10; t++) {
+    const k = int(r, 1, 3), s = int(r, 1, 3);
+    const x: Shape4 = [pick(r, [1, 2]), k + int(r, 0, 7), k + int(r, 0, 7), int(r, 1, 5)];
+    const pad = pick(r, ['same', 'valid'] as const);
+    const outShape = tf.tidy(() => tf.maxPool(tf.zeros(x) as tf.Tensor4D, k, s, pad).shape);
+    assertClose(await onBoth(([xt, dy]) => [
+      tf.maxPool(xt as tf.Tensor4D, k, s, pad),
+      tf.avgPool(xt as tf.Tensor4D, k, s, pad),
+      tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, k, s, pad), dy)))(xt),
+      tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(a as tf.Tensor4D, k, s, pad), dy)))(xt),
+    ], [randInput(r, x), randInput(r, outShape)]), `pool k${k} s${s} ${pad} ${x}`);
+  }
+  assert.ok(callsOf('pool') - pf >= 20 && callsOf('poolBackward') - pb >= 20, 'pools ran natively');
+});
+
+test('FusedBatchNorm matches cpu, with and without scale/offset', { skip }, async () => {
+  const r = rng(6);
+  const before = callsOf('batchNorm');
+  const x = randInput(r, [2, 5, 3, 6]);
+  const v = randInput(r, [6]);
+  v.data.forEach((e, i) => { v.data[i] = Math.abs(e) + 0.1; });
+  assertClose(await onBoth(([xt, m, vt, o, sc]) => [
+    tf.batchNorm(xt, m, vt, o, sc, 1e-3),
+    tf.batchNorm(xt, m, vt, undefined, undefined, 1.001e-5),
+  ], [x, randInput(r, [6]), v, randInput(r, [6]), randInput(r, [6])]), 'batchNorm');
+  assert.equal(callsOf('batchNorm') - before, 2);
+});
+
+test('weights rewritten in place are not served from a stale cache', { skip }, async () => {
+  await tf.setBackend('onednn');
+  const r = rng(7);
+  const w = randInput(r, [3, 3, 2, 4]).data;
+  const x = tf.tensor(randInput(r, [1, 6, 6, 2]).data, [1, 6, 6, 2]) as tf.Tensor4D;
+  const filter = tf.tensor(w, [3, 3, 2, 4]) as tf.Tensor4D; // may share `w` (tfjs does not copy)
+  const y1 = tf.conv2d(x, filter, 1, 'same').dataSync().slice();
+  const stored = tf.backend() as unknown as { data: { get(id: object): { values: Float32Array } } };
+  const values = stored.data.get(filter.dataId).values;
+  values.forEach((e, i) => { values[i] = -2 * e; });
+  const y2 = tf.conv2d(x, filter, 1, 'same').dataSync();
+  y1.forEach((e, i) => assert.ok(Math.abs(y2[i] + 2 * e) <= 1e-4 * (1 + Math.abs(e)), 'conv used the new weights'));
+  tf.dispose([x, filter]);
+  await tf.setBackend('cpu');
+});
+
+/** A small conv net with the layers the bases use (conv+bias+relu, BN, pools, dense). */
+function smallNet(): tf.LayersModel {
+  const input = tf.input({ shape: [15, 15, 3] });
+  let y = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+  y = tf.layers.batchNormalization({ epsilon: 1e-3 }).apply(y) as tf.SymbolicTensor;
+  y = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(y) as tf.SymbolicTensor;
+  const a = tf.layers.conv2d({ filters: 6, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(y) as tf.SymbolicTensor;
+  const b = tf.layers.conv2d({ filters: 6, kernelSize: [1, 3], padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(y) as tf.SymbolicTensor;
+  y = tf.layers.concatenate().apply([a, b]) as tf.SymbolicTensor;
+  y = tf.layers.conv2d({ filters: 10, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }).apply(y) as tf.SymbolicTensor;
+  y = tf.layers.averagePooling2d({ poolSize: 2, strides: 1 }).apply(y) as tf.SymbolicTensor;
+  y = tf.layers.flatten().apply(y) as tf.SymbolicTensor;
+  y = tf.layers.dense({ units: 5, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(y) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: y });
+}
+
+test('a small conv net: forward outputs and one training step\'s gradients match cpu', { skip }, async () => {
+  const r = rng(8);
+  const x = randInput(r, [3, 15, 15, 3]);
+  const labels = new Float32Array(15);
+  [0, 2, 4].forEach((c, i) => { labels[i * 5 + c] = 1; });
+  const run = async (backend: string) => {
+    await tf.setBackend(backend);
+    const model = smallNet();
+    const out = tf.tidy(() => {
+      const xt = tf.tensor(x.data, x.shape);
+      const yt = tf.tensor(labels, [3, 5]);
+      const pred = model.predict(xt) as tf.Tensor;
+      const { grads } = tf.variableGrads(() =>
+        tf.losses.softmaxCrossEntropy(yt, model.apply(xt, { training: true }) as tf.Tensor) as tf.Scalar);
+      const names = Object.keys(grads).sort();
+      return [pred, ...names.map((n) => grads[n])].map(valuesOf);
+    });
+    model.dispose();
+    return out;
+  };
+  const ref = await run('cpu');
+  const got = await run('onednn');
+  await tf.setBackend('cpu');
+  assert.ok(ref.length > 10, 'forward plus every weight gradient');
+  assertClose({ ref, got }, 'small net');
+});
