@@ -4,3 +4,5 @@ export type { Chart, ShowOption, VegaLiteSpec } from './render';
 export { plotHistory, plotPhases, compareHistories, plotLearningRate, historyChartSpec, historyChartBundle, concatHistories, bestEpochIndex, historyMetricNames } from './history';
 export type { PlotHistoryOptions, CompareHistoriesOptions } from './history';
 export { formatPercent, formatSeconds } from './format';
+export { plotConfusionMatrix, topConfusions } from './confusion';
+export type { Confusion, ConfusionMatrixChart, PlotConfusionMatrixOptions } from './confusion';

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { plotConfusionMatrix, topConfusions } from '../../lib/charts';
+import { confusionMatrix } from '../../lib/evaluate';
+
+const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+/** Rect items of the heatmap (vega draws each cell as a <path> inside the mark-rect group). */
+function rectCells(svg: string): number {
+  const group = /<g class="mark-rect role-mark[^"]*"[^>]*>(.*?)<\/g>/s.exec(svg);
+  return group ? (group[1].match(/<path/g) ?? []).length : 0;
+}
+
+test('topConfusions: off-diagonal cells, largest first, with the share of the true class', () => {
+  const cm = [
+    [5, 3, 0], // a: 8 images, 3 taken for b
+    [1, 2, 3], // b: 6 images, 3 taken for c (same count, larger share: listed first)
+    [0, 0, 0], // c: absent from the data
+  ];
+  const list = topConfusions(cm, ['a', 'b', 'c'], 10);
+  assert.deepEqual(
+    list.map((c) => [c.trueClass, c.predictedClass, c.count, c.fraction]),
+    [
+      ['b', 'c', 3, 0.5],
+      ['a', 'b', 3, 3 / 8],
+      ['b', 'a', 1, 1 / 6],
+    ],
+  );
+  assert.equal(topConfusions(cm, ['a', 'b', 'c'], 1).length, 1);
+});
+
+test('plotConfusionMatrix: small matrix with counts in cells and a top-confusions table', async () => {
+  const cm = confusionMatrix([0, 0, 0, 1, 1, 2, 2, 2], [0, 0, 1, 1, 2, 2, 2, 0], 3);
+  const chart = await plotConfusionMatrix(cm, ['stop', 'yield', 'speed 30'], { show: false, topConfusions: 2 });
+  const t = texts(chart.svg);
+  for (const s of ['Confusion matrix', 'true class', 'predicted class', 'stop', 'yield', 'speed 30']) assert.ok(t.includes(s), `SVG has "${s}"`);
+  assert.ok(t.some((s) => s.startsWith('3 classes, 8 images, accuracy 62.5%')), 'subtitle with accuracy');
+  assert.equal(rectCells(chart.svg), 6, 'one rect per non-empty cell');
+  // Cell counts are written: 2, 1, 1, 1, 2, 1.
+  assert.equal(t.filter((s) => s === '2').length, 2);
+  assert.equal(chart.confusions.length, 2);
+  assert.match(chart.html, /<caption[^>]*>Top 2 confusions<\/caption>/);
+  assert.equal((chart.html.match(/<tr>/g) ?? []).length, 3, 'header + 2 rows');
+  assert.match(chart.text, /stop -> yield: 1 \(33\.3%\)/);
+  await assert.rejects(plotConfusionMatrix(cm, ['a', 'b'], { show: false }), /must be 2×2 for 2 class names/);
+});
+
+test('plotConfusionMatrix: 196 classes stay compact, ordered by name, labels replaced by an axis title', async () => {
+  const k = 196;
+  const names = Array.from({ length: k }, (_, i) => `Make ${String(k - i).padStart(3, '0')} Sedan`);
+  const y: number[] = [];
+  const p: number[] = [];
+  for (let i = 0; i < k * 3; i++) {
+    y.push(i % k);
+    p.push(i % 3 === 0 ? (i + 1) % k : i % k);
+  }
+  const chart = await plotConfusionMatrix(confusionMatrix(y, p, k), names, { show: false, order: 'name' });
+  const t = texts(chart.svg);
+  assert.ok(t.includes('true class (196, by name)') && t.includes('predicted class (196, by name)'));
+  assert.ok(!t.includes(names[0]), 'no per-class tick labels at this size');
+  const width = Number(/<svg[^>]*width="(\d+)"/.exec(chart.svg)![1]);
+  assert.ok(width < 900, `compact: ${width}px wide`);
+  assert.equal(chart.confusions.length, 10);
+  // The name order puts "Make 001" first on the axis domain.
+  assert.equal((chart.spec as { layer: { encoding: { x: { scale: { domain: string[] } } } }[] }).layer[0].encoding.x.scale.domain[0], 'Make 001 Sedan');
+});
