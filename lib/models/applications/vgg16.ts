@@ -1,0 +1,30 @@
+// VGG16 exactly as keras.applications.vgg16.VGG16 builds it (names, order, shapes, params).
+import * as tf from '@tensorflow/tfjs';
+import { type ApplicationOptions, resolveOptions, applyWeights, apply1, globalPool, predictions, AUTO_POOL_NAMES, type SymT } from './common';
+
+/**
+ * Keras' VGG16. `includeTop: false` gives 19 layers (input … block5_pool) and 14,714,688 params;
+ * `layers.slice(-8)` are block4_conv1 … block5_pool, as in Keras. Minimum input 32x32.
+ */
+export async function vgg16(opts: ApplicationOptions = {}): Promise<tf.LayersModel> {
+  const o = resolveOptions('vgg16', opts, 224, 32);
+  const input = tf.input({ shape: o.inputShape, name: 'input_1' });
+  let x: SymT = input;
+  const blocks: [number, number][] = [[64, 2], [128, 2], [256, 3], [512, 3], [512, 3]];
+  blocks.forEach(([filters, convs], b) => {
+    for (let c = 1; c <= convs; c++) {
+      x = apply1(tf.layers.conv2d({ filters, kernelSize: 3, activation: 'relu', padding: 'same', name: `block${b + 1}_conv${c}` }), x);
+    }
+    x = apply1(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` }), x);
+  });
+  if (o.includeTop) {
+    x = apply1(tf.layers.flatten({ name: 'flatten' }), x);
+    x = apply1(tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc1' }), x);
+    x = apply1(tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc2' }), x);
+    x = predictions(x, o);
+  } else {
+    x = globalPool(x, o.pooling, AUTO_POOL_NAMES);
+  }
+  const model = tf.model({ inputs: input, outputs: x, name: 'vgg16' });
+  return applyWeights(model, 'vgg16', o, opts);
+}

@@ -1,0 +1,143 @@
+// BatchNormalization with Keras (TF2) semantics.
+//
+// tfjs' own BatchNormalization differs from Keras in two ways the walkthroughs depend on:
+//  1. it uses batch statistics whenever `training` is true, even when the layer is frozen;
+//     Keras (TF2) runs a frozen BN (`trainable = false`, or inside a frozen model) in inference
+//     mode and never touches its moving mean/variance;
+//  2. `scale: false` crashes in training (tfjs issue #2868) — every InceptionV3 BN has it.
+// This layer fixes both and keeps Keras' weight order (gamma, beta, moving_mean, moving_variance)
+// so Keras HDF5 files load into it by order.
+import * as tf from '@tensorflow/tfjs';
+import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+
+export interface KerasBatchNormalizationArgs extends LayerArgs {
+  /** Channel axis (Keras default -1, channels last). */
+  axis?: number;
+  /** Moving-average momentum (Keras default 0.99). */
+  momentum?: number;
+  /** Added to the variance (Keras default 1e-3; ResNet50 uses 1.001e-5). */
+  epsilon?: number;
+  /** Learn an offset `beta` (default true). */
+  center?: boolean;
+  /** Learn a multiplier `gamma` (default true; InceptionV3 uses false). */
+  scale?: boolean;
+}
+
+type LV = tf.LayerVariable;
+
+export class KerasBatchNormalization extends tf.layers.Layer {
+  static className = 'KerasBatchNormalization';
+  readonly axis: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  readonly center: boolean;
+  readonly scale: boolean;
+  private gamma: LV | null = null;
+  private beta: LV | null = null;
+  private movingMean!: LV;
+  private movingVariance!: LV;
+
+  constructor(args: KerasBatchNormalizationArgs = {}) {
+    super(args);
+    this.supportsMasking = true;
+    this.axis = args.axis ?? -1;
+    this.momentum = args.momentum ?? 0.99;
+    this.epsilon = args.epsilon ?? 1e-3;
+    this.center = args.center ?? true;
+    this.scale = args.scale ?? true;
+  }
+
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const axis = this.axis >= 0 ? this.axis : this.axis + shape.length;
+    const dim = shape[axis];
+    if (dim == null) {
+      throw new Error(`BatchNormalization "${this.name}": axis ${axis} of its input ${JSON.stringify(shape)} ` +
+        'must have a known size (give the model an inputShape with a fixed channel count).');
+    }
+    // Creation order = Keras weight order: trainable first (gamma, beta), then moving stats.
+    if (this.scale) this.gamma = this.addWeight('gamma', [dim], 'float32', tf.initializers.ones());
+    if (this.center) this.beta = this.addWeight('beta', [dim], 'float32', tf.initializers.zeros());
+    this.movingMean = this.addWeight('moving_mean', [dim], 'float32', tf.initializers.zeros(), undefined, false);
+    this.movingVariance = this.addWeight('moving_variance', [dim], 'float32', tf.initializers.ones(), undefined, false);
+    this.built = true;
+  }
+
+  /**
+   * Frozen as Keras sees it: the layer's own flag is off, or an enclosing model was frozen
+   * (tfjs' `model.trainable = false` only flips the flags of the layers' variables).
+   */
+  isFrozen(): boolean {
+    if (!this.trainable) return true;
+    const own = [this.gamma, this.beta].filter((v): v is LV => v != null);
+    return own.length > 0 && own.every((v) => !v.trainable);
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const training = kwargs['training'] === true && !this.isFrozen();
+      const ndim = x.rank;
+      const axis = this.axis >= 0 ? this.axis : this.axis + ndim;
+      const bshape = new Array<number>(ndim).fill(1);
+      bshape[axis] = x.shape[axis];
+      const lastAxis = axis === ndim - 1;
+      const b = (t: tf.Tensor) => (lastAxis ? t : t.reshape(bshape));
+      const gamma = this.gamma ? b(this.gamma.read()) : null;
+      const beta = this.beta ? b(this.beta.read()) : null;
+
+      if (!training) {
+        const mean = b(this.movingMean.read());
+        const variance = b(this.movingVariance.read());
+        if (kwargs['training'] !== true) {
+          // Pure inference: one fused kernel (fast on wasm).
+          return tf.batchNorm(x, mean, variance, beta ?? undefined, gamma ?? undefined, this.epsilon);
+        }
+        // Frozen layer inside a training step: same maths with ops whose gradients always work.
+        return this.affine(x, mean, variance, gamma, beta);
+      }
+
+      const reduceAxes = [...Array(ndim).keys()].filter((a) => a !== axis);
+      const { mean, variance } = tf.moments(x, reduceAxes, false);
+      const y = this.affine(x, b(mean), b(variance), gamma, beta);
+      // Keras: moving = moving * momentum + batch * (1 - momentum). The loss never reads these
+      // values, so no gradient flows through the update.
+      const update = (v: LV, batch: tf.Tensor) => tf.tidy(() => {
+        const value = tf.add(tf.mul(v.read(), this.momentum), tf.mul(batch, 1 - this.momentum));
+        v.write(value);
+      });
+      update(this.movingMean, mean);
+      update(this.movingVariance, variance);
+      return y;
+    });
+  }
+
+  private affine(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor | null): tf.Tensor {
+    let inv = tf.rsqrt(tf.add(variance, this.epsilon));
+    if (gamma) inv = tf.mul(inv, gamma);
+    let y = tf.mul(tf.sub(x, mean), inv);
+    if (beta) y = tf.add(y, beta);
+    return y;
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      axis: this.axis,
+      momentum: this.momentum,
+      epsilon: this.epsilon,
+      center: this.center,
+      scale: this.scale,
+    };
+  }
+}
+tf.serialization.registerClass(KerasBatchNormalization);
+
+/** Keras-style factory: `batchNormalization({ epsilon: 1.001e-5, name: 'conv1_bn' })`. */
+export function kerasBatchNormalization(args?: KerasBatchNormalizationArgs): KerasBatchNormalization {
+  return new KerasBatchNormalization(args);
+}

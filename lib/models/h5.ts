@@ -1,0 +1,210 @@
+// Keras HDF5 weight files (`model.save_weights('x.h5')`, `model.save('x.h5')` and the
+// keras.applications ImageNet files), read with h5wasm and loaded into tfjs models.
+//
+// Layout: root (or `model_weights/` in a full-model file) has attribute `layer_names`
+// (split into `layer_names0`, `layer_names1`, … when large); each layer group has attribute
+// `weight_names` (e.g. `block1_conv1/kernel:0`, trainable weights first) and the values at
+// `group[weight_name]`.
+import * as fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+
+// h5wasm's node build is ESM-only (its exports map has no `require` condition), and tslab
+// compiles to CommonJS, so it is loaded through a real dynamic import.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const esmImport: (specifier: string) => Promise<unknown> = require('../esm.cjs');
+type H5 = typeof import('h5wasm');
+let h5Promise: Promise<H5> | null = null;
+
+/** The h5wasm module (node build: reads and writes real paths), initialised once. */
+export function h5wasm(): Promise<H5> {
+  h5Promise ??= (async () => {
+    const mod = (await esmImport('h5wasm/node')) as H5;
+    await mod.ready;
+    return mod;
+  })();
+  return h5Promise;
+}
+
+export interface H5Weight { name: string; shape: number[]; data: Float32Array }
+export interface H5Layer { name: string; weights: H5Weight[] }
+export interface KerasWeightsFile { path: string; layers: H5Layer[] }
+
+/** Keras' `load_attributes_from_hdf5_group`: an attribute, or its chunks `name0`, `name1`, … */
+function readStringsAttr(obj: { attrs: Record<string, { value: unknown }> }, name: string): string[] {
+  const attrs = obj.attrs;
+  const asList = (v: unknown): string[] => {
+    if (v == null) return [];
+    if (typeof v === 'string') return [v];
+    // h5wasm gives string[] for string arrays, and an empty typed array for Keras' empty lists.
+    if (typeof v === 'object' && 'length' in (v as object)) return Array.from(v as ArrayLike<unknown>, String);
+    return [String(v)];
+  };
+  if (name in attrs) return asList(attrs[name].value);
+  const out: string[] = [];
+  for (let i = 0; `${name}${i}` in attrs; i++) out.push(...asList(attrs[`${name}${i}`].value));
+  return out;
+}
+
+/** Reads every layer's weights from a Keras HDF5 file (in the file's layer order). */
+export async function readKerasWeights(file: string): Promise<KerasWeightsFile> {
+  if (!fs.existsSync(file)) {
+    throw new Error(`Keras weights file not found: ${file}. Check the path (or pass weights: 'imagenet' to download Keras' own file).`);
+  }
+  const h5 = await h5wasm();
+  let f: InstanceType<H5['File']>;
+  try {
+    f = new h5.File(file, 'r');
+  } catch (e) {
+    throw new Error(`Cannot open ${file} as HDF5 (${(e as Error).message}). Is it a Keras .h5 weights file? ` +
+      'A partial download is not: delete it and run again.');
+  }
+  try {
+    let root: InstanceType<H5['Group']> = f;
+    if (f.keys().includes('model_weights')) root = f.get('model_weights') as InstanceType<H5['Group']>;
+    const layerNames = readStringsAttr(root, 'layer_names');
+    if (layerNames.length === 0) {
+      throw new Error(`${file} has no "layer_names" attribute: not a Keras HDF5 weights file ` +
+        '(Keras 3 ".weights.h5" files use another layout; save with Keras 2 / tf.keras or as legacy .h5).');
+    }
+    const layers: H5Layer[] = layerNames.map((name) => {
+      const g = root.get(name) as InstanceType<H5['Group']> | null;
+      if (!g) throw new Error(`${file}: layer group "${name}" listed in layer_names is missing (damaged file?).`);
+      const weights = readStringsAttr(g, 'weight_names').map((wn) => {
+        const ds = g.get(wn) as InstanceType<H5['Dataset']> | null;
+        if (!ds || !('shape' in ds)) throw new Error(`${file}: weight "${name}/${wn}" is missing (damaged file?).`);
+        const v = ds.value as ArrayLike<number>;
+        const data = v instanceof Float32Array ? v : Float32Array.from(v);
+        return { name: wn, shape: ds.shape ?? [], data };
+      });
+      return { name, weights };
+    });
+    return { path: file, layers };
+  } finally {
+    f.close();
+  }
+}
+
+export interface LoadKerasWeightsOptions {
+  /** Match layers by name instead of by order of layers that have weights (Keras' default). */
+  byName?: boolean;
+  /** Skip layers whose weight count or shapes differ, with a warning, instead of throwing. */
+  skipMismatch?: boolean;
+}
+
+export interface LoadKerasWeightsReport {
+  file: string;
+  /** Model layers that received weights. */
+  loaded: string[];
+  /** Layers skipped (skipMismatch) and why. */
+  skipped: { layer: string; reason: string }[];
+  /** Model layers with weights that the file does not have (byName only). */
+  missing: string[];
+}
+
+const shapeStr = (s: readonly (number | null)[]) => `[${s.join(', ')}]`;
+
+/** Checks one model layer against one file layer; returns the reason for a mismatch or null. */
+function mismatch(layer: tf.layers.Layer, saved: H5Layer): string | null {
+  const want = layer.weights;
+  if (want.length !== saved.weights.length) {
+    return `model layer "${layer.name}" has ${want.length} weights (${want.map((w) => w.originalName).join(', ')}) ` +
+      `but file layer "${saved.name}" has ${saved.weights.length} (${saved.weights.map((w) => w.name).join(', ')})`;
+  }
+  for (let i = 0; i < want.length; i++) {
+    if (shapeStr(want[i].shape) !== shapeStr(saved.weights[i].shape)) {
+      return `model layer "${layer.name}" weight "${want[i].originalName}" expects shape ${shapeStr(want[i].shape)} ` +
+        `but file layer "${saved.name}" weight "${saved.weights[i].name}" has shape ${shapeStr(saved.weights[i].shape)}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Loads a Keras HDF5 weights file into `model`: by order of layers that have weights (what
+ * keras.applications and `model.load_weights(path)` do), or by layer name. Throws a message
+ * naming the layer, the file and both shapes on any mismatch unless `skipMismatch`.
+ */
+export async function loadKerasWeights(model: tf.LayersModel, file: string, opts: LoadKerasWeightsOptions = {}): Promise<LoadKerasWeightsReport> {
+  const saved = await readKerasWeights(file);
+  const report: LoadKerasWeightsReport = { file, loaded: [], skipped: [], missing: [] };
+  const ours = model.layers.filter((l) => l.weights.length > 0);
+  const pairs: [tf.layers.Layer, H5Layer][] = [];
+  const hint = 'Build the model with the architecture the file was saved from (includeTop, classes, inputShape channels), ' +
+    'or load with { byName: true, skipMismatch: true } to take only what matches.';
+
+  if (opts.byName) {
+    const byName = new Map(saved.layers.map((l) => [l.name, l]));
+    for (const layer of ours) {
+      const s = byName.get(layer.name);
+      if (s) pairs.push([layer, s]);
+      else report.missing.push(layer.name);
+    }
+  } else {
+    const theirs = saved.layers.filter((l) => l.weights.length > 0);
+    if (theirs.length !== ours.length) {
+      throw new Error(`Cannot load ${file} into model "${model.name}": the file has weights for ${theirs.length} layers, ` +
+        `the model has ${ours.length} layers with weights (loading by order, as Keras does). ${hint}`);
+    }
+    ours.forEach((l, i) => pairs.push([l, theirs[i]]));
+  }
+
+  for (const [layer, s] of pairs) {
+    const why = mismatch(layer, s);
+    if (why) {
+      if (!opts.skipMismatch) throw new Error(`Cannot load ${file} into model "${model.name}": ${why}. ${hint}`);
+      report.skipped.push({ layer: layer.name, reason: why });
+      console.warn(`loadKerasWeights: skipping layer "${layer.name}": ${why} (file ${file}).`);
+      continue;
+    }
+    const values = s.weights.map((w) => tf.tensor(w.data, w.shape, 'float32'));
+    layer.setWeights(values);
+    tf.dispose(values);
+    report.loaded.push(layer.name);
+  }
+  return report;
+}
+
+export interface WriteKerasWeightsOptions {
+  /** Split `layer_names` into `layer_names0..N` chunks of this many names (as Keras does past 64 KB). */
+  chunkLayerNames?: number;
+}
+
+/**
+ * Writes `model`'s weights in Keras' HDF5 layout (what `model.save_weights('x.h5')` writes),
+ * so the files can go back to Keras and tests can produce Keras-layout files.
+ */
+export async function saveKerasWeights(model: tf.LayersModel, file: string, opts: WriteKerasWeightsOptions = {}): Promise<void> {
+  const h5 = await h5wasm();
+  const tmp = `${file}.tmp-${process.pid}`;
+  const f = new h5.File(tmp, 'w');
+  try {
+    const names = model.layers.map((l) => l.name);
+    const chunk = opts.chunkLayerNames;
+    if (chunk && chunk < names.length) {
+      for (let i = 0; i * chunk < names.length; i++) f.create_attribute(`layer_names${i}`, names.slice(i * chunk, (i + 1) * chunk));
+    } else {
+      f.create_attribute('layer_names', names);
+    }
+    f.create_attribute('backend', 'tensorflow');
+    f.create_attribute('keras_version', '2.13.1');
+    for (const layer of model.layers) {
+      const g = f.create_group(layer.name);
+      const ws = layer.weights;
+      // Keras names: "<layer>/<weight>:0"; a group per path component.
+      const weightNames = ws.map((w) => `${w.originalName}:0`);
+      g.create_attribute('weight_names', weightNames.length ? weightNames : [], weightNames.length ? null : [0]);
+      ws.forEach((w, i) => {
+        const parts = weightNames[i].split('/');
+        let parent = g;
+        for (const p of parts.slice(0, -1)) {
+          parent = (parent.keys().includes(p) ? parent.get(p) : parent.create_group(p)) as typeof g;
+        }
+        const data = w.read().dataSync() as Float32Array;
+        parent.create_dataset({ name: parts[parts.length - 1], data, shape: w.shape as number[], dtype: '<f4' });
+      });
+    }
+  } finally {
+    f.close();
+  }
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,91 @@
+// Where Keras' ImageNet weights come from and where they are cached: the same URLs, md5 hashes
+// (keras/applications/*.py `file_hash`) and cache folder as Keras, so files Keras already
+// downloaded are reused and files downloaded here work in Keras.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { downloadFile, md5File } from './download';
+
+export type KerasApplicationName = 'vgg16' | 'resnet50' | 'inceptionv3';
+
+export interface KerasWeightsInfo { file: string; subdir: string; md5: string }
+
+/** Keras' published ImageNet weight files: [with top, without top]. */
+export const KERAS_WEIGHTS: Record<KerasApplicationName, { top: KerasWeightsInfo; notop: KerasWeightsInfo }> = {
+  vgg16: {
+    top: { subdir: 'vgg16', file: 'vgg16_weights_tf_dim_ordering_tf_kernels.h5', md5: '64373286793e3c8b2b4e3219cbf3544b' },
+    notop: { subdir: 'vgg16', file: 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5', md5: '6d6bbae143d832006294945121d1f1fc' },
+  },
+  resnet50: {
+    top: { subdir: 'resnet', file: 'resnet50_weights_tf_dim_ordering_tf_kernels.h5', md5: '2cb95161c43110f7111970584f804107' },
+    notop: { subdir: 'resnet', file: 'resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5', md5: '4d473c1dd8becc155b73f8504c6f6626' },
+  },
+  inceptionv3: {
+    top: { subdir: 'inception_v3', file: 'inception_v3_weights_tf_dim_ordering_tf_kernels.h5', md5: '9a0d58056eeedaa3f26cb7ebd46da564' },
+    notop: { subdir: 'inception_v3', file: 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5', md5: 'bcbd6486424b2319ff4ef7d526e38f63' },
+  },
+};
+
+export const KERAS_WEIGHTS_BASE_URL = 'https://storage.googleapis.com/tensorflow/keras-applications/';
+
+export interface WeightsDownloadOptions {
+  /** Folder holding the .h5 files; default `$KERAS_HOME/models` or `~/.keras/models` (Keras' cache). */
+  cacheDir?: string;
+  /** Mirror of Keras' bucket (default `$KERAS_WEIGHTS_BASE_URL` or Google's storage URL). */
+  baseUrl?: string;
+  /** No download progress output. */
+  quiet?: boolean;
+}
+
+/** Keras' cache folder for application weights: `$KERAS_HOME/models`, else `~/.keras/models`. */
+export function kerasCacheDir(): string {
+  const home = process.env.KERAS_HOME || path.join(os.homedir(), '.keras');
+  return path.join(home, 'models');
+}
+
+/** URL and cache path of one weights file. */
+export function kerasWeightsLocation(app: KerasApplicationName, includeTop: boolean, opts: WeightsDownloadOptions = {}) {
+  const info = KERAS_WEIGHTS[app][includeTop ? 'top' : 'notop'];
+  const base = opts.baseUrl ?? process.env.KERAS_WEIGHTS_BASE_URL ?? KERAS_WEIGHTS_BASE_URL;
+  const url = `${base.replace(/\/?$/, '/')}${info.subdir}/${info.file}`;
+  const cacheDir = opts.cacheDir ?? kerasCacheDir();
+  return { ...info, url, cacheDir, path: path.join(cacheDir, info.file) };
+}
+
+// Files already verified in this process (path -> "size:mtime"), so md5 runs once per file.
+const verified = new Map<string, string>();
+
+/**
+ * Path of Keras' ImageNet weights for `app`, downloading them on first use (md5-checked,
+ * resumable, atomic). Never falls back to random weights: offline with no cached file, the
+ * error names the file, its URL and where to copy it.
+ */
+export async function getKerasWeights(app: KerasApplicationName, includeTop: boolean, opts: WeightsDownloadOptions = {}): Promise<string> {
+  const loc = kerasWeightsLocation(app, includeTop, opts);
+  if (fs.existsSync(loc.path)) {
+    const st = fs.statSync(loc.path);
+    const stamp = `${st.size}:${st.mtimeMs}`;
+    if (verified.get(loc.path) === stamp) return loc.path;
+    const got = await md5File(loc.path);
+    if (got === loc.md5) {
+      verified.set(loc.path, stamp);
+      return loc.path;
+    }
+    // As Keras does: a cached file with the wrong hash is incomplete or outdated; fetch it again.
+    console.warn(`${loc.path} has md5 ${got}, expected ${loc.md5} (incomplete or outdated); downloading it again.`);
+    fs.renameSync(loc.path, `${loc.path}.bad`);
+  }
+  try {
+    await downloadFile(loc.url, loc.path, { md5: loc.md5, quiet: opts.quiet });
+  } catch (e) {
+    const cause = (e as Error & { cause?: { code?: string; message?: string } }).cause;
+    const reason = cause?.code ?? cause?.message ?? (e as Error).message;
+    throw new Error(`${app} ImageNet weights are not cached and could not be downloaded (${reason}).\n` +
+      `  file: ${loc.file}\n  url:  ${loc.url}\n  put it here: ${loc.path}\n` +
+      `Offline: download the file on a machine with internet and copy it into ${loc.cacheDir}/ ` +
+      `(Keras' own cache ~/.keras/models/ holds the same file), or set KERAS_HOME, ` +
+      `or pass weights: '/path/to/${loc.file}'. weights: null gives random weights on purpose.`);
+  }
+  verified.set(loc.path, (() => { const st = fs.statSync(loc.path); return `${st.size}:${st.mtimeMs}`; })());
+  return loc.path;
+}
