@@ -6,3 +6,5 @@ export type { PlotHistoryOptions, CompareHistoriesOptions } from './history';
 export { formatPercent, formatSeconds } from './format';
 export { plotConfusionMatrix, topConfusions } from './confusion';
 export type { Confusion, ConfusionMatrixChart, PlotConfusionMatrixOptions } from './confusion';
+export { predictGrid, showBatch, composeGrid, sampleIndices, RIGHT_COLOUR, WRONG_COLOUR } from './grid';
+export type { PredictGridOptions, PredictGridResult, ShowBatchOptions, GridLayoutOptions, GridTile } from './grid';
