@@ -8,3 +8,5 @@ export { plotConfusionMatrix, topConfusions } from './confusion';
 export type { Confusion, ConfusionMatrixChart, PlotConfusionMatrixOptions } from './confusion';
 export { predictGrid, showBatch, composeGrid, sampleIndices, RIGHT_COLOUR, WRONG_COLOUR } from './grid';
 export type { PredictGridOptions, PredictGridResult, ShowBatchOptions, GridLayoutOptions, GridTile } from './grid';
+export { predictImage } from './predict-image';
+export type { PredictImageOptions, PredictImageResult } from './predict-image';

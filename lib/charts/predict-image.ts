@@ -1,0 +1,81 @@
+// One new image through the classifier: the image beside a table of its top-k classes with
+// confidences (the walkthrough's "new, unseen car image" cell).
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { loadImageFile, type Interpolation } from '../data/decode';
+import { preprocessInput } from '../models/preprocess';
+import { showBundle } from '../display';
+import { topKIndices } from '../evaluate/metrics';
+import { escapeHtml, formatPercent } from './format';
+import { RIGHT_COLOUR } from './grid';
+
+export interface PredictImageOptions {
+  /** Class names, one per model output (e.g. dataset.classNames). */
+  classNames: string[];
+  /** How many classes to list (default 5). */
+  topK?: number;
+  /** [height, width] fed to the model (default: the model's input shape). */
+  imageSize?: [number, number];
+  /**
+   * Keras preprocess_input mode or base model name ('caffe' | 'tf' | 'torch' | 'vgg16' | 'resnet50' |
+   * 'inceptionv3'), 'none', or a function of the RGB 0..255 batch. Must match the training data.
+   */
+  preprocess?: string | ((x: tf.Tensor4D) => tf.Tensor);
+  /** Resize method (default 'bilinear', as image_dataset_from_directory; flow_from_directory uses 'nearest'). */
+  interpolation?: Interpolation;
+  /** The true class name, when known: its row is marked in the table. */
+  trueClass?: string;
+  /** Side of the thumbnail shown, in pixels (default 256). */
+  thumbnailSize?: number;
+  show?: boolean;
+}
+
+export interface PredictImageResult {
+  top: { className: string; classIndex: number; probability: number }[];
+  html: string;
+  text: string;
+}
+
+function inputSize(model: tf.LayersModel): [number, number] | null {
+  const shape = model.inputs[0]?.shape;
+  return shape && typeof shape[1] === 'number' && typeof shape[2] === 'number' ? [shape[1], shape[2]] : null;
+}
+
+/** Classify one image file and show it with its top-k classes and confidences. */
+export async function predictImage(model: tf.LayersModel, imagePath: string, opts: PredictImageOptions): Promise<PredictImageResult> {
+  const k = opts.topK ?? 5;
+  const size = opts.imageSize ?? inputSize(model);
+  if (!size) throw new Error(`predictImage: the model's input has no fixed size; pass imageSize: [height, width] (e.g. [299, 299]).`);
+  const img = await loadImageFile(imagePath, { imageSize: size, interpolation: opts.interpolation ?? 'bilinear' });
+  const probs = tf.tidy(() => {
+    const x = tf.tensor4d(img.data, [1, img.height, img.width, 3]);
+    const pre = opts.preprocess;
+    const input = typeof pre === 'function' ? pre(x) : !pre || pre === 'none' ? x : preprocessInput(x, pre);
+    return model.predict(input) as tf.Tensor;
+  });
+  const scores = (await probs.data()) as Float32Array;
+  probs.dispose();
+  if (scores.length !== opts.classNames.length) {
+    throw new Error(`predictImage: the model outputs ${scores.length} classes but ${opts.classNames.length} classNames were given; pass the training dataset's classNames.`);
+  }
+  const top = topKIndices(scores, k).map((c) => ({ className: opts.classNames[c], classIndex: c, probability: scores[c] }));
+  const mark = (name: string) => (opts.trueClass !== undefined && name === opts.trueClass ? ' ✓ correct' : '');
+  const text = [`Top ${top.length} predictions for ${imagePath}:`, ...top.map((t, i) => `  ${i + 1}. ${t.className} (Confidence: ${formatPercent(t.probability)})${mark(t.className)}`)].join('\n');
+  const thumbSize = opts.thumbnailSize ?? 256;
+  const thumb = await sharp(imagePath).rotate().resize(thumbSize, thumbSize, { fit: 'inside' }).jpeg({ quality: 85 }).toBuffer();
+  const rows = top
+    .map((t, i) => {
+      const hit = mark(t.className);
+      const style = hit ? ` style="color:${RIGHT_COLOUR};font-weight:bold"` : '';
+      const bar = `<div style="background:#1f77b4;height:10px;width:${Math.max(1, Math.round(t.probability * 120))}px"></div>`;
+      return `<tr${style}><td style="text-align:right">${i + 1}</td><td style="text-align:left">${escapeHtml(t.className)}${hit ? ' ✓' : ''}</td><td style="text-align:right">${formatPercent(t.probability)}</td><td style="text-align:left">${bar}</td></tr>`;
+    })
+    .join('');
+  const html =
+    `<div style="display:flex;gap:18px;align-items:flex-start;flex-wrap:wrap">` +
+    `<img src="data:image/jpeg;base64,${thumb.toString('base64')}" alt="${escapeHtml(imagePath)}" style="max-width:${thumbSize}px"/>` +
+    `<table><caption style="text-align:left;font-weight:bold">Top ${top.length} predictions</caption>` +
+    `<thead><tr><th>#</th><th style="text-align:left">class</th><th>confidence</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  if (opts.show !== false) showBundle({ 'text/html': html, 'text/plain': text });
+  return { top, html, text };
+}
