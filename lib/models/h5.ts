@@ -45,19 +45,33 @@ function readStringsAttr(obj: { attrs: Record<string, { value: unknown }> }, nam
   return out;
 }
 
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** HDF5 files start with a signature at offset 0 (or 512, 1024, … after a user block). */
+function hasHdf5Signature(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(8);
+    for (let offset = 0; offset <= 8192; offset = offset === 0 ? 512 : offset * 2) {
+      if (fs.readSync(fd, buf, 0, 8, offset) === 8 && buf.equals(HDF5_SIGNATURE)) return true;
+    }
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Reads every layer's weights from a Keras HDF5 file (in the file's layer order). */
 export async function readKerasWeights(file: string): Promise<KerasWeightsFile> {
   if (!fs.existsSync(file)) {
     throw new Error(`Keras weights file not found: ${file}. Check the path (or pass weights: 'imagenet' to download Keras' own file).`);
   }
-  const h5 = await h5wasm();
-  let f: InstanceType<H5['File']>;
-  try {
-    f = new h5.File(file, 'r');
-  } catch (e) {
-    throw new Error(`Cannot open ${file} as HDF5 (${(e as Error).message}). Is it a Keras .h5 weights file? ` +
-      'A partial download is not: delete it and run again.');
+  if (!hasHdf5Signature(file)) {
+    throw new Error(`${file} is not an HDF5 file (no HDF5 signature). Is it a Keras .h5 weights file? ` +
+      'An interrupted copy or an HTML error page is not: delete it and download it again.');
   }
+  const h5 = await h5wasm();
+  const f = new h5.File(file, 'r');
   try {
     let root: InstanceType<H5['Group']> = f;
     if (f.keys().includes('model_weights')) root = f.get('model_weights') as InstanceType<H5['Group']>;

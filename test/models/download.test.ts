@@ -1,0 +1,133 @@
+// Downloads against a local HTTP server on 127.0.0.1: md5 check, Range resume, atomic placement.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { downloadFile, getKerasWeights, kerasWeightsLocation } from '../../lib/models';
+import { tmpDir } from '../helpers';
+
+const body = crypto.randomBytes(300_000);
+const md5 = crypto.createHash('md5').update(body).digest('hex');
+const seenRanges: (string | undefined)[] = [];
+let server: http.Server;
+let base = '';
+
+before(async () => {
+  server = http.createServer((req, res) => {
+    seenRanges.push(req.headers.range);
+    const url = req.url ?? '';
+    if (url === '/missing') { res.writeHead(404).end(); return; }
+    // '/cut': sends the first 100 kB of a full response, then drops the connection.
+    if (url === '/cut') {
+      res.writeHead(200, { 'Content-Length': body.length });
+      res.write(body.subarray(0, 100_000), () => res.destroy());
+      return;
+    }
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    if (m && url !== '/norange') {
+      const start = Number(m[1]);
+      if (start >= body.length) { res.writeHead(416, { 'Content-Range': `bytes */${body.length}` }).end(); return; }
+      res.writeHead(206, { 'Content-Length': body.length - start, 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` });
+      res.end(body.subarray(start));
+      return;
+    }
+    res.writeHead(200, { 'Content-Length': body.length });
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => new Promise<void>((r) => server.close(() => r())));
+
+const leftovers = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.part'));
+
+test('downloads, checks md5 and places the file atomically (no .part left)', async () => {
+  const dir = tmpDir('dl-');
+  const dest = path.join(dir, 'models', 'w.h5');
+  const progress: number[] = [];
+  await downloadFile(`${base}/file`, dest, { md5, quiet: true, onProgress: (r) => progress.push(r) });
+  assert.ok(fs.readFileSync(dest).equals(body));
+  assert.deepEqual(leftovers(path.dirname(dest)), []);
+  assert.equal(progress[progress.length - 1], body.length);
+});
+
+test('resumes a partial download with an HTTP Range request', async () => {
+  const dir = tmpDir('dl-');
+  const dest = path.join(dir, 'w.h5');
+  fs.writeFileSync(`${dest}.part`, body.subarray(0, 123_456));
+  seenRanges.length = 0;
+  await downloadFile(`${base}/file`, dest, { md5, quiet: true });
+  assert.deepEqual(seenRanges, ['bytes=123456-']);
+  assert.ok(fs.readFileSync(dest).equals(body));
+  assert.deepEqual(leftovers(dir), []);
+});
+
+test('a complete .part (server answers 416) is verified and placed', async () => {
+  const dir = tmpDir('dl-');
+  const dest = path.join(dir, 'w.h5');
+  fs.writeFileSync(`${dest}.part`, body);
+  await downloadFile(`${base}/file`, dest, { md5, quiet: true });
+  assert.ok(fs.readFileSync(dest).equals(body));
+});
+
+test('a server that ignores Range gets a fresh full download', async () => {
+  const dir = tmpDir('dl-');
+  const dest = path.join(dir, 'w.h5');
+  fs.writeFileSync(`${dest}.part`, Buffer.from('garbage that must not stay at the start'));
+  await downloadFile(`${base}/norange`, dest, { md5, quiet: true });
+  assert.ok(fs.readFileSync(dest).equals(body));
+});
+
+test('md5 mismatch: error names expected and actual hashes; nothing is placed or kept', async () => {
+  const dir = tmpDir('dl-');
+  const dest = path.join(dir, 'w.h5');
+  const wrong = '0'.repeat(32);
+  await assert.rejects(downloadFile(`${base}/file`, dest, { md5: wrong, quiet: true }),
+    (e: Error) => e.message.includes(wrong) && e.message.includes(md5) && e.message.includes(`${base}/file`));
+  assert.equal(fs.existsSync(dest), false);
+  assert.deepEqual(leftovers(dir), []);
+});
+
+test('an interrupted download keeps its .part and the next call resumes it', async () => {
+  const dir = tmpDir('dl-');
+  const dest = path.join(dir, 'w.h5');
+  await assert.rejects(downloadFile(`${base}/cut`, dest, { md5, quiet: true }), /resume/);
+  assert.equal(fs.existsSync(dest), false);
+  const partSize = fs.statSync(`${dest}.part`).size;
+  assert.ok(partSize > 0 && partSize < body.length, `partial size ${partSize}`);
+  seenRanges.length = 0;
+  await downloadFile(`${base}/file`, dest, { md5, quiet: true });
+  assert.deepEqual(seenRanges, [`bytes=${partSize}-`]);
+  assert.ok(fs.readFileSync(dest).equals(body));
+});
+
+test('HTTP errors name the URL', async () => {
+  const dest = path.join(tmpDir('dl-'), 'w.h5');
+  await assert.rejects(downloadFile(`${base}/missing`, dest, { quiet: true }), (e: Error) => e.message.includes(`${base}/missing`) && /404/.test(e.message));
+});
+
+test('getKerasWeights: Keras cache layout under KERAS_HOME, and the offline error says where to copy the file', async () => {
+  const home = tmpDir('keras-home-');
+  const old = process.env.KERAS_HOME;
+  process.env.KERAS_HOME = home;
+  try {
+    const loc = kerasWeightsLocation('inceptionv3', false);
+    assert.equal(loc.path, path.join(home, 'models', 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5'));
+    assert.equal(loc.url, 'https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5');
+    assert.equal(loc.md5, 'bcbd6486424b2319ff4ef7d526e38f63');
+    // Our server serves bytes whose md5 is not Keras' published one: rejected, nothing cached.
+    await assert.rejects(getKerasWeights('resnet50', false, { baseUrl: `${base}/`, quiet: true }), (e: Error) =>
+      e.message.includes('4d473c1dd8becc155b73f8504c6f6626') && e.message.includes(path.join(home, 'models')));
+    assert.deepEqual(fs.readdirSync(path.join(home, 'models')), []);
+    // Offline (connection refused): names file, URL and destination.
+    await assert.rejects(getKerasWeights('vgg16', true, { baseUrl: 'http://127.0.0.1:9/', quiet: true }), (e: Error) =>
+      e.message.includes('vgg16_weights_tf_dim_ordering_tf_kernels.h5') &&
+      e.message.includes('http://127.0.0.1:9/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5') &&
+      e.message.includes(path.join(home, 'models', 'vgg16_weights_tf_dim_ordering_tf_kernels.h5')));
+  } finally {
+    if (old === undefined) delete process.env.KERAS_HOME; else process.env.KERAS_HOME = old;
+  }
+});

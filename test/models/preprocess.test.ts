@@ -1,0 +1,58 @@
+// preprocessInput modes against values computed by hand from Keras' definitions.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { preprocessInput, PreprocessInput, saveModel, loadModel } from '../../lib/models';
+import { tmpDir } from '../helpers';
+
+before(async () => { await tf.setBackend('cpu'); });
+
+const close = (a: ArrayLike<number>, b: number[], tol = 1e-4) => {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) < tol, `[${i}] ${a[i]} vs ${b[i]}`);
+};
+// Two RGB pixels: (10, 20, 30) and (255, 0, 127.5).
+const pixels = () => tf.tensor4d([10, 20, 30, 255, 0, 127.5], [1, 1, 2, 3]);
+
+test("caffe (vgg16, resnet50): RGB->BGR then minus [103.939, 116.779, 123.68]", () => {
+  const want = [30 - 103.939, 20 - 116.779, 10 - 123.68, 127.5 - 103.939, 0 - 116.779, 255 - 123.68];
+  for (const mode of ['caffe', 'vgg16', 'resnet50']) {
+    const y = preprocessInput(pixels(), mode);
+    close(y.dataSync(), want);
+    assert.deepEqual(y.shape, [1, 1, 2, 3]);
+  }
+});
+
+test("tf (inceptionv3): x / 127.5 - 1", () => {
+  const want = [10 / 127.5 - 1, 20 / 127.5 - 1, 30 / 127.5 - 1, 1, -1, 0];
+  close(preprocessInput(pixels(), 'tf').dataSync(), want);
+  close(preprocessInput(pixels(), 'inceptionv3').dataSync(), want);
+});
+
+test('torch: x / 255 then ImageNet mean/std per RGB channel', () => {
+  const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
+  const raw = [10, 20, 30, 255, 0, 127.5];
+  const want = raw.map((v, i) => (v / 255 - mean[i % 3]) / std[i % 3]);
+  close(preprocessInput(pixels(), 'torch').dataSync(), want);
+});
+
+test('int32 pixels are accepted; unknown modes and wrong channel counts fail clearly', () => {
+  const y = preprocessInput(tf.tensor4d([0, 0, 0], [1, 1, 1, 3], 'int32'), 'caffe');
+  assert.equal(y.dtype, 'float32');
+  close(y.dataSync(), [-103.939, -116.779, -123.68]);
+  assert.throws(() => preprocessInput(pixels(), 'mobilenet'), /unknown mode "mobilenet".*'caffe', 'tf' or 'torch'/);
+  assert.throws(() => preprocessInput(tf.zeros([1, 2, 2, 1]), 'caffe'), /3 colour channels/);
+});
+
+test('PreprocessInput layer inside a model gives the function result and survives save/load', async () => {
+  const input = tf.input({ shape: [1, 2, 3] });
+  const out = new PreprocessInput({ mode: 'vgg16' }).apply(input) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  const direct = preprocessInput(pixels(), 'caffe').dataSync();
+  close((model.predict(pixels()) as tf.Tensor).dataSync(), Array.from(direct));
+  const dir = `${tmpDir('pp-')}/model`;
+  await saveModel(model, dir);
+  const back = await loadModel(dir);
+  assert.equal(back.layers[1].getClassName(), 'PreprocessInput');
+  close((back.predict(pixels()) as tf.Tensor).dataSync(), Array.from(direct));
+});

@@ -1,0 +1,73 @@
+// saveModel / loadModel: identical predictions after a round trip, custom layers included, atomic.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { saveModel, loadModel, KerasBatchNormalization, PreprocessInput, freeze } from '../../lib/models';
+import { tmpDir } from '../helpers';
+
+before(async () => { await tf.setBackend('cpu'); });
+
+async function trainedModel() {
+  const input = tf.input({ shape: [8, 8, 3], name: 'input_1' });
+  let x = new PreprocessInput({ mode: 'tf' }).apply(input) as tf.SymbolicTensor;
+  x = tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false, name: 'conv2d' }).apply(x) as tf.SymbolicTensor;
+  x = new KerasBatchNormalization({ scale: false, name: 'batch_normalization' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dense({ units: 3, activation: 'softmax', name: 'head' }).apply(x) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: x, name: 'tiny' });
+  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+  const xs = tf.randomUniform([6, 8, 8, 3], 0, 255, 'float32', 1);
+  const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3);
+  await model.fit(xs, ys, { epochs: 2, batchSize: 3, verbose: 0 }); // moves BN stats away from defaults
+  tf.dispose([xs, ys]);
+  return model;
+}
+const probe = () => tf.randomUniform([4, 8, 8, 3], 0, 255, 'float32', 2);
+const predict = (m: tf.LayersModel) => tf.tidy(() => Array.from((m.predict(probe()) as tf.Tensor).dataSync()));
+
+test('save -> load gives identical predictions, layer classes and BN options', async () => {
+  const model = await trainedModel();
+  const dir = path.join(tmpDir('save-'), 'ckpt');
+  await saveModel(model, dir);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['model.json', 'weights.bin']);
+  const back = await loadModel(dir);
+  assert.deepEqual(predict(back), predict(model));
+  assert.deepEqual(back.layers.map((l) => l.getClassName()), model.layers.map((l) => l.getClassName()));
+  const bn = back.getLayer('batch_normalization') as KerasBatchNormalization;
+  assert.equal(bn.scale, false);
+  assert.deepEqual(bn.weights.map((w) => Array.from(w.read().dataSync())),
+    model.getLayer('batch_normalization').weights.map((w) => Array.from(w.read().dataSync())));
+});
+
+test('overwriting a checkpoint replaces it whole and leaves no temporary folders', async () => {
+  const parent = tmpDir('save-');
+  const dir = path.join(parent, 'ckpt');
+  const a = await trainedModel();
+  await saveModel(a, dir);
+  const b = await trainedModel();
+  b.getLayer('head').setWeights(b.getLayer('head').weights.map((w) => tf.onesLike(w.read())));
+  await saveModel(b, dir);
+  assert.deepEqual(fs.readdirSync(parent), ['ckpt']);
+  assert.deepEqual(predict(await loadModel(dir)), predict(b));
+});
+
+test('a save killed between its two renames still loads the previous complete checkpoint', async () => {
+  const parent = tmpDir('save-');
+  const dir = path.join(parent, 'ckpt');
+  const model = await trainedModel();
+  await saveModel(model, dir);
+  fs.renameSync(dir, path.join(parent, '.ckpt.old-123-456')); // state right after the first rename
+  assert.deepEqual(predict(await loadModel(dir)), predict(model));
+});
+
+test('a frozen model reloads with its trainable flags; a missing folder says what to pass', async () => {
+  const model = await trainedModel();
+  freeze(model, { upTo: 3 });
+  const dir = path.join(tmpDir('save-'), 'ckpt');
+  await saveModel(model, dir);
+  const back = await loadModel(dir);
+  assert.deepEqual(back.layers.map((l) => l.trainable), model.layers.map((l) => l.trainable));
+  await assert.rejects(loadModel(path.join(dir, 'nope')), /no model\.json in .*nope.*saveModel/);
+});
