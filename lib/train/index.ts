@@ -1,2 +1,21 @@
-// Public cells of lib/train are re-exported from here.
-export {};
+// Training cells: heads, compile, trainPhase with Keras callbacks, two-phase fine-tuning, cached features.
+export { buildHead, headBoundary, HEADS, type HeadSpec, type HeadLayerSpec, type ActivationName } from './heads';
+export {
+  compile, adam, sgd, rmsprop, topKCategoricalAccuracy, crossEntropy, getLearningRate, setLearningRate, isCompiled,
+  type CompileOptions, type OptimizerSpec, type LossName, type MetricSpec,
+} from './compile';
+export { trainPhase, evaluateLoss, type TrainPhaseOptions, type TrainSource } from './loop';
+export {
+  EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, formatCheckpointPath, defaultCheckpointWriter,
+  type TrainCallback, type TrainContext, type Logs, type EarlyStoppingOptions, type ReduceLROnPlateauOptions,
+  type ModelCheckpointOptions, type CSVLoggerOptions, type CheckpointWriter,
+} from './callbacks';
+export { saveCheckpoint, loadCheckpoint, loadCheckpointWeights, atomicWriteFile } from './checkpoint';
+export { mergeHistories, bestEpoch, historySummary, lastMetrics } from './history';
+export {
+  cachedFeatures, clearFeatureMemory, featureMemoryBytes, isFeatureDataset,
+  type FeatureDataset, type FeatureBatch, type CachedFeaturesOptions, type FeatureCacheStats,
+} from './cache';
+export { bottomModel, findLayerOutput } from './graph';
+export { layersFingerprint } from './fingerprint';
+export { RECIPES, type Recipe, type FineTuneRecipe } from './recipes';

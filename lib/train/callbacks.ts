@@ -1,0 +1,350 @@
+// Keras callbacks with Keras' options, defaults and semantics (tf.keras 2.x):
+// EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { History } from './types';
+import { atomicWriteFile, saveCheckpoint } from './checkpoint';
+import { formatValue, monitorMode } from './history';
+
+/** Logs at the end of an epoch: loss, metrics, val_* and lr (the rate used during the epoch). */
+export type Logs = Record<string, number>;
+
+/** What a callback can see and change while a phase runs. */
+export interface TrainContext {
+  readonly model: tf.LayersModel;
+  /** The phase's name (trainPhase's `name`). */
+  readonly phase: string;
+  readonly params: { epochs: number; initialEpoch: number; steps: number };
+  /** Epochs finished so far in this phase. */
+  readonly history: History;
+  /** The optimizer's learning rate; assigning it changes the rate from the next step on. */
+  learningRate: number;
+  /** Set to true to stop after the current batch (Keras: model.stop_training = True). */
+  stopTraining: boolean;
+  /** Print a message without breaking the progress line. */
+  log(message: string): void;
+}
+
+/** Keras' Callback hooks; any of them may be async. Epoch numbers are 0-based. */
+export interface TrainCallback {
+  onTrainBegin?(ctx: TrainContext): void | Promise<void>;
+  onEpochBegin?(epoch: number, ctx: TrainContext): void | Promise<void>;
+  onBatchEnd?(batch: number, logs: Logs, ctx: TrainContext): void | Promise<void>;
+  onEpochEnd?(epoch: number, logs: Logs, ctx: TrainContext): void | Promise<void>;
+  onTrainEnd?(logs: Logs | undefined, ctx: TrainContext): void | Promise<void>;
+}
+
+type Mode = 'auto' | 'min' | 'max';
+
+function monitorValue(name: string, monitor: string, logs: Logs, ctx: TrainContext): number | undefined {
+  const v = logs[monitor];
+  if (v === undefined) {
+    ctx.log(`${name}: "${monitor}" is not in the logs (available: ${Object.keys(logs).join(', ')}); skipping. ` +
+      `Pass a validation set for val_* monitors.`);
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface EarlyStoppingOptions {
+  monitor?: string;
+  /** Smallest change that counts as an improvement. */
+  minDelta?: number;
+  /** Epochs without improvement before stopping. */
+  patience?: number;
+  verbose?: number;
+  mode?: Mode;
+  /** Training continues while the monitor does not beat this value (patience still applies). */
+  baseline?: number;
+  /** When stopping, put back the weights of the best epoch. */
+  restoreBestWeights?: boolean;
+  /** Epochs to wait before watching for improvement at all. */
+  startFromEpoch?: number;
+}
+
+/** Keras EarlyStopping(monitor='val_loss', min_delta=0, patience=0, mode='auto', baseline=None, restore_best_weights=False). */
+export class EarlyStopping implements TrainCallback {
+  readonly monitor: string;
+  readonly minDelta: number;
+  readonly patience: number;
+  readonly verbose: number;
+  readonly mode: 'min' | 'max';
+  readonly baseline?: number;
+  readonly restoreBestWeights: boolean;
+  readonly startFromEpoch: number;
+  wait = 0;
+  stoppedEpoch = 0;
+  best = Infinity;
+  bestEpoch = 0;
+  private bestWeights: tf.Tensor[] | null = null;
+
+  constructor(opts: EarlyStoppingOptions = {}) {
+    this.monitor = opts.monitor ?? 'val_loss';
+    this.minDelta = Math.abs(opts.minDelta ?? 0);
+    this.patience = opts.patience ?? 0;
+    this.verbose = opts.verbose ?? 0;
+    this.mode = monitorMode(this.monitor, opts.mode);
+    this.baseline = opts.baseline;
+    this.restoreBestWeights = opts.restoreBestWeights ?? false;
+    this.startFromEpoch = opts.startFromEpoch ?? 0;
+  }
+
+  private improves(current: number, reference: number): boolean {
+    return this.mode === 'min' ? current + this.minDelta < reference : current - this.minDelta > reference;
+  }
+
+  private keepWeights(model: tf.LayersModel): void {
+    if (this.bestWeights) tf.dispose(this.bestWeights);
+    this.bestWeights = model.getWeights().map((w) => tf.keep(w.clone()));
+  }
+
+  onTrainBegin(): void {
+    this.wait = 0;
+    this.stoppedEpoch = 0;
+    this.best = this.mode === 'min' ? Infinity : -Infinity;
+    this.bestEpoch = 0;
+    if (this.bestWeights) tf.dispose(this.bestWeights);
+    this.bestWeights = null;
+  }
+
+  onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): void {
+    const current = monitorValue('EarlyStopping', this.monitor, logs, ctx);
+    if (current === undefined || epoch < this.startFromEpoch) return;
+    // Keep the first epoch's weights so there is something to restore if nothing ever improves.
+    if (this.restoreBestWeights && this.bestWeights === null) this.keepWeights(ctx.model);
+    this.wait += 1;
+    if (this.improves(current, this.best)) {
+      this.best = current;
+      this.bestEpoch = epoch;
+      if (this.restoreBestWeights) this.keepWeights(ctx.model);
+      // Only reset the wait when the baseline is beaten too.
+      if (this.baseline === undefined || this.improves(current, this.baseline)) this.wait = 0;
+      return;
+    }
+    if (this.wait >= this.patience && epoch > 0) {
+      this.stoppedEpoch = epoch;
+      ctx.stopTraining = true;
+      if (this.restoreBestWeights && this.bestWeights) {
+        if (this.verbose > 0) ctx.log(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
+        ctx.model.setWeights(this.bestWeights);
+      }
+    }
+  }
+
+  onTrainEnd(_logs: Logs | undefined, ctx: TrainContext): void {
+    if (this.stoppedEpoch > 0 && this.verbose > 0) ctx.log(`Epoch ${this.stoppedEpoch + 1}: early stopping`);
+    if (this.bestWeights) tf.dispose(this.bestWeights);
+    this.bestWeights = null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface ReduceLROnPlateauOptions {
+  monitor?: string;
+  /** New rate = rate * factor (must be < 1). */
+  factor?: number;
+  patience?: number;
+  verbose?: number;
+  mode?: Mode;
+  minDelta?: number;
+  /** Epochs to wait after a reduction before counting again. */
+  cooldown?: number;
+  minLr?: number;
+}
+
+/** Keras ReduceLROnPlateau(monitor='val_loss', factor=0.1, patience=10, mode='auto', min_delta=1e-4, cooldown=0, min_lr=0). */
+export class ReduceLROnPlateau implements TrainCallback {
+  readonly monitor: string;
+  readonly factor: number;
+  readonly patience: number;
+  readonly verbose: number;
+  readonly mode: 'min' | 'max';
+  readonly minDelta: number;
+  readonly cooldown: number;
+  readonly minLr: number;
+  wait = 0;
+  cooldownCounter = 0;
+  best = Infinity;
+
+  constructor(opts: ReduceLROnPlateauOptions = {}) {
+    this.monitor = opts.monitor ?? 'val_loss';
+    this.factor = opts.factor ?? 0.1;
+    if (!(this.factor < 1)) throw new Error(`ReduceLROnPlateau: factor must be < 1 (got ${this.factor}); it multiplies the learning rate.`);
+    this.patience = opts.patience ?? 10;
+    this.verbose = opts.verbose ?? 0;
+    // Keras' ReduceLROnPlateau uses max in auto mode only when "acc" appears in the name.
+    this.mode = opts.mode === 'min' || opts.mode === 'max' ? opts.mode : this.monitor.includes('acc') ? 'max' : 'min';
+    this.minDelta = opts.minDelta ?? 1e-4;
+    this.cooldown = opts.cooldown ?? 0;
+    this.minLr = opts.minLr ?? 0;
+  }
+
+  private better(a: number, b: number): boolean {
+    return this.mode === 'min' ? a < b - this.minDelta : a > b + this.minDelta;
+  }
+
+  onTrainBegin(): void {
+    this.wait = 0;
+    this.cooldownCounter = 0;
+    this.best = this.mode === 'min' ? Infinity : -Infinity;
+  }
+
+  onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): void {
+    const current = monitorValue('ReduceLROnPlateau', this.monitor, logs, ctx);
+    if (current === undefined) return;
+    if (this.cooldownCounter > 0) {
+      this.cooldownCounter -= 1;
+      this.wait = 0;
+    }
+    if (this.better(current, this.best)) {
+      this.best = current;
+      this.wait = 0;
+    } else if (this.cooldownCounter === 0) {
+      this.wait += 1;
+      if (this.wait >= this.patience) {
+        const old = ctx.learningRate;
+        if (old > Math.fround(this.minLr)) {
+          const lr = Math.max(old * this.factor, this.minLr);
+          ctx.learningRate = lr;
+          if (this.verbose > 0) ctx.log(`Epoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${lr}.`);
+          this.cooldownCounter = this.cooldown;
+          this.wait = 0;
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Keras' filepath templates: 'ckpt-{epoch:02d}-{val_loss:.2f}.keras'. `epoch` is 1-based. */
+export function formatCheckpointPath(template: string, epoch: number, logs: Logs): string {
+  return template.replace(/\{(\w+)(?::([^}]*))?\}/g, (whole, key: string, fmt: string | undefined) => {
+    const v = key === 'epoch' ? epoch + 1 : logs[key];
+    if (v === undefined) return whole;
+    if (!fmt) return String(v);
+    const m = /^0?(\d*)(?:\.(\d+))?([dfe])$/.exec(fmt);
+    if (!m) return String(v);
+    const [, width, prec, type] = m;
+    let s = type === 'd' ? String(Math.round(v)) : type === 'e' ? v.toExponential(Number(prec ?? 6)) : v.toFixed(Number(prec ?? 6));
+    if (width && fmt.startsWith('0')) s = s.padStart(Number(width), '0');
+    return s;
+  });
+}
+
+/** The function ModelCheckpoint writes with; one line to switch to another saver. */
+export type CheckpointWriter = (model: tf.LayersModel, file: string, opts: { weightsOnly: boolean }) => Promise<void>;
+export const defaultCheckpointWriter: CheckpointWriter = (model, file, opts) => saveCheckpoint(model, file, opts);
+
+export interface ModelCheckpointOptions {
+  monitor?: string;
+  verbose?: number;
+  /** Save only when the monitor improves on the best value seen (strictly). */
+  saveBestOnly?: boolean;
+  saveWeightsOnly?: boolean;
+  mode?: Mode;
+  /** Only save once the monitor beats this value. */
+  initialValueThreshold?: number;
+  /** Replace the writer (e.g. a lib/models saver); default: one atomic checkpoint file. */
+  writer?: CheckpointWriter;
+}
+
+/**
+ * Keras ModelCheckpoint(filepath, monitor='val_loss', save_best_only=False, save_weights_only=False,
+ * mode='auto'). Every write is atomic, so the file on disk is always the last complete save.
+ * Load with loadCheckpoint(file) (or loadCheckpointWeights(model, file)).
+ */
+export class ModelCheckpoint implements TrainCallback {
+  readonly filepath: string;
+  readonly monitor: string;
+  readonly verbose: number;
+  readonly saveBestOnly: boolean;
+  readonly saveWeightsOnly: boolean;
+  readonly mode: 'min' | 'max';
+  best: number;
+  /** Files written so far (the newest last). */
+  readonly saved: string[] = [];
+  private readonly writer: CheckpointWriter;
+
+  constructor(filepath: string, opts: ModelCheckpointOptions = {}) {
+    if (!filepath) throw new Error('ModelCheckpoint: give a file path, e.g. new ModelCheckpoint("checkpoints/tl_best.keras").');
+    this.filepath = filepath;
+    this.monitor = opts.monitor ?? 'val_loss';
+    this.verbose = opts.verbose ?? 0;
+    this.saveBestOnly = opts.saveBestOnly ?? false;
+    this.saveWeightsOnly = opts.saveWeightsOnly ?? false;
+    this.mode = monitorMode(this.monitor, opts.mode);
+    this.best = opts.initialValueThreshold ?? (this.mode === 'min' ? Infinity : -Infinity);
+    this.writer = opts.writer ?? defaultCheckpointWriter;
+  }
+
+  async onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): Promise<void> {
+    const file = formatCheckpointPath(this.filepath, epoch, logs);
+    if (this.saveBestOnly) {
+      const current = monitorValue('ModelCheckpoint', this.monitor, logs, ctx);
+      if (current === undefined) return;
+      const better = this.mode === 'min' ? current < this.best : current > this.best;
+      if (!better) {
+        if (this.verbose > 0) ctx.log(`Epoch ${epoch + 1}: ${this.monitor} did not improve from ${formatValue(this.best)}`);
+        return;
+      }
+      if (this.verbose > 0) ctx.log(`Epoch ${epoch + 1}: ${this.monitor} improved from ${formatValue(this.best)} to ${formatValue(current)}, saving model to ${file}`);
+      this.best = current;
+    } else if (this.verbose > 0) ctx.log(`Epoch ${epoch + 1}: saving model to ${file}`);
+    await this.writer(ctx.model, file, { weightsOnly: this.saveWeightsOnly });
+    this.saved.push(file);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface CSVLoggerOptions {
+  separator?: string;
+  /** Keep the rows already in the file (e.g. for the fine-tuning phase). */
+  append?: boolean;
+}
+
+/**
+ * Keras CSVLogger(filename, separator=',', append=False): one row per epoch, columns `epoch` then the
+ * log keys sorted. The whole file is rewritten atomically after every epoch, so it is always
+ * complete up to the last finished epoch, even when the run is interrupted.
+ */
+export class CSVLogger implements TrainCallback {
+  readonly filename: string;
+  readonly separator: string;
+  readonly append: boolean;
+  private keys: string[] | null = null;
+  private text = '';
+
+  constructor(filename: string, opts: CSVLoggerOptions = {}) {
+    if (!filename) throw new Error('CSVLogger: give a file name, e.g. new CSVLogger("train_log.csv").');
+    this.filename = filename;
+    this.separator = opts.separator ?? ',';
+    this.append = opts.append ?? false;
+  }
+
+  onTrainBegin(): void {
+    this.keys = null;
+    this.text = '';
+    if (this.append && fs.existsSync(this.filename)) {
+      this.text = fs.readFileSync(this.filename, 'utf8');
+      if (this.text && !this.text.endsWith('\n')) this.text += '\n';
+      const header = this.text.split('\n')[0];
+      if (header) this.keys = header.split(this.separator).slice(1);
+    }
+  }
+
+  onEpochEnd(epoch: number, logs: Logs): void {
+    if (!this.keys) {
+      this.keys = Object.keys(logs).sort();
+      this.text += ['epoch', ...this.keys].join(this.separator) + '\n';
+    }
+    const row = [String(epoch), ...this.keys.map((k) => (logs[k] === undefined ? 'NA' : String(logs[k])))];
+    this.text += row.join(this.separator) + '\n';
+    fs.mkdirSync(path.dirname(path.resolve(this.filename)), { recursive: true });
+    atomicWriteFile(this.filename, this.text);
+  }
+}

@@ -1,0 +1,199 @@
+// compile(): optimizer, loss and metrics, with Keras names and defaults.
+//
+// We do not use tfjs' model.compile(): it has no label smoothing, no top-k metric, and its fit()
+// cannot start from cached features. The compiled settings live beside the model (a WeakMap), and
+// every compile() creates a fresh optimizer, as recompiling does in Keras.
+import * as tf from '@tensorflow/tfjs';
+
+// ---------------------------------------------------------------------------------------------
+// Optimizers
+
+export type OptimizerSpec =
+  | { kind: 'adam'; learningRate: number; beta1: number; beta2: number; epsilon: number }
+  | { kind: 'sgd'; learningRate: number; momentum: number; nesterov: boolean }
+  | { kind: 'rmsprop'; learningRate: number; rho: number; momentum: number; epsilon: number };
+
+/** Keras Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7). */
+export function adam(learningRate = 0.001, opts: { beta1?: number; beta2?: number; epsilon?: number } = {}): OptimizerSpec {
+  return { kind: 'adam', learningRate, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: opts.epsilon ?? 1e-7 };
+}
+
+/** Keras SGD(learning_rate=0.01, momentum=0.0, nesterov=False). */
+export function sgd(opts: { learningRate?: number; momentum?: number; nesterov?: boolean } = {}): OptimizerSpec {
+  return { kind: 'sgd', learningRate: opts.learningRate ?? 0.01, momentum: opts.momentum ?? 0, nesterov: opts.nesterov ?? false };
+}
+
+/** Keras RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7). */
+export function rmsprop(learningRate = 0.001, opts: { rho?: number; momentum?: number; epsilon?: number } = {}): OptimizerSpec {
+  return { kind: 'rmsprop', learningRate, rho: opts.rho ?? 0.9, momentum: opts.momentum ?? 0, epsilon: opts.epsilon ?? 1e-7 };
+}
+
+function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {
+  if (!(spec.learningRate > 0)) throw new Error(`compile: learningRate must be > 0 (got ${spec.learningRate}).`);
+  switch (spec.kind) {
+    case 'adam':
+      return tf.train.adam(spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
+    case 'sgd':
+      return spec.momentum > 0 ? tf.train.momentum(spec.learningRate, spec.momentum, spec.nesterov) : tf.train.sgd(spec.learningRate);
+    case 'rmsprop':
+      return tf.train.rmsprop(spec.learningRate, spec.rho, spec.momentum, spec.epsilon);
+  }
+}
+
+/** The learning rate the optimizer will use for its next step. */
+export function getLearningRate(opt: tf.Optimizer): number {
+  return (opt as unknown as { learningRate: number }).learningRate;
+}
+
+/** Change the learning rate between steps (what ReduceLROnPlateau does). */
+export function setLearningRate(opt: tf.Optimizer, lr: number): void {
+  const o = opt as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+  // SGD and Momentum keep a scalar tensor of the rate; their setter replaces it.
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Losses
+
+export type LossName = 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy';
+
+const EPSILON = 1e-7; // Keras backend.epsilon()
+
+/**
+ * Per-sample cross-entropy from integer labels, as Keras computes it on probabilities: normalise,
+ * clip to [eps, 1-eps], -sum(y * log p). Label smoothing: y = y(1-s) + s/classes.
+ */
+export function crossEntropy(labels: tf.Tensor1D, yPred: tf.Tensor, opts: { labelSmoothing?: number; fromLogits?: boolean } = {}): tf.Tensor1D {
+  return tf.tidy(() => {
+    const classes = yPred.shape[yPred.shape.length - 1]!;
+    let yTrue: tf.Tensor = tf.oneHot(tf.cast(labels, 'int32'), classes).toFloat();
+    const s = opts.labelSmoothing ?? 0;
+    if (s > 0) yTrue = tf.add(tf.mul(yTrue, 1 - s), s / classes);
+    let logP: tf.Tensor;
+    if (opts.fromLogits) logP = tf.logSoftmax(yPred);
+    else {
+      const p = tf.div(yPred, tf.sum(yPred, -1, true));
+      logP = tf.log(tf.clipByValue(p, EPSILON, 1 - EPSILON));
+    }
+    return tf.neg(tf.sum(tf.mul(yTrue, logP), -1)) as tf.Tensor1D;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+
+export interface MetricSpec {
+  /** The key in logs and History (Keras' default name). */
+  name: string;
+  /** For top-k metrics: k (used to label summaries, e.g. val_top3_acc). */
+  k?: number;
+  /** Per-sample values in [0, 1] (averaged over samples, as Keras' MeanMetricWrapper does). */
+  fn(labels: tf.Tensor1D, yPred: tf.Tensor): tf.Tensor1D;
+}
+
+const accuracyMetric: MetricSpec = {
+  name: 'accuracy',
+  fn: (labels, yPred) => tf.tidy(() => tf.equal(tf.argMax(yPred, -1), tf.cast(labels, 'int32')).toFloat() as tf.Tensor1D),
+};
+
+/**
+ * Keras TopKCategoricalAccuracy(k): 1 when the true class is among the k highest scores. Ties count
+ * in favour, as tf.math.in_top_k does: the true class is in the top k when fewer than k classes score
+ * strictly higher.
+ */
+export function topKCategoricalAccuracy(k = 5, name = 'top_k_categorical_accuracy'): MetricSpec {
+  if (!(Number.isInteger(k) && k >= 1)) throw new Error(`topKCategoricalAccuracy: k must be a positive integer (got ${k}).`);
+  return {
+    name,
+    k,
+    fn: (labels, yPred) =>
+      tf.tidy(() => {
+        const classes = yPred.shape[yPred.shape.length - 1]!;
+        const target = tf.sum(tf.mul(yPred, tf.oneHot(tf.cast(labels, 'int32'), classes)), -1, true);
+        const higher = tf.sum(tf.greater(yPred, target).toFloat(), -1);
+        return tf.less(higher, k).toFloat() as tf.Tensor1D;
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// compile()
+
+export interface CompileOptions {
+  /** An optimizer spec (adam(1e-3), sgd({...})) or its Keras name with default settings. */
+  optimizer?: OptimizerSpec | 'adam' | 'sgd' | 'rmsprop';
+  loss?: LossName;
+  /** Keras CategoricalCrossentropy(label_smoothing=...). Also accepted with the sparse loss. */
+  labelSmoothing?: number;
+  /** True when the model outputs logits (no softmax on the last layer). */
+  fromLogits?: boolean;
+  metrics?: Array<'accuracy' | 'acc' | MetricSpec>;
+}
+
+export interface Compiled {
+  optimizerSpec: OptimizerSpec;
+  optimizer: tf.Optimizer;
+  loss: LossName;
+  labelSmoothing: number;
+  fromLogits: boolean;
+  metrics: MetricSpec[];
+}
+
+const compiledModels = new WeakMap<tf.LayersModel, Compiled>();
+
+/**
+ * Keras model.compile(): choose optimizer, loss and metrics. Call it again after changing which
+ * layers are trainable, as in Keras; each call starts a fresh optimizer (no carried-over moments).
+ */
+export function compile<M extends tf.LayersModel>(model: M, opts: CompileOptions = {}): M {
+  const spec = typeof opts.optimizer === 'string' || opts.optimizer === undefined
+    ? ({ adam: adam(), sgd: sgd(), rmsprop: rmsprop() } as const)[opts.optimizer ?? 'adam']
+    : opts.optimizer;
+  if (!spec) throw new Error(`compile: unknown optimizer ${JSON.stringify(opts.optimizer)}; use adam(lr), sgd({...}) or rmsprop(lr).`);
+  const loss = opts.loss ?? 'categoricalCrossentropy';
+  if (loss !== 'categoricalCrossentropy' && loss !== 'sparseCategoricalCrossentropy') {
+    throw new Error(`compile: unknown loss "${loss}"; use 'categoricalCrossentropy' or 'sparseCategoricalCrossentropy'.`);
+  }
+  const ls = opts.labelSmoothing ?? 0;
+  if (!(ls >= 0 && ls < 1)) throw new Error(`compile: labelSmoothing must be in [0, 1) (got ${ls}).`);
+  const metrics = (opts.metrics ?? []).map((m) => {
+    if (m === 'accuracy') return accuracyMetric;
+    if (m === 'acc') return { ...accuracyMetric, name: 'acc' };
+    if (typeof m === 'object' && typeof m.fn === 'function') return m;
+    throw new Error(`compile: unknown metric ${JSON.stringify(m)}; use 'accuracy' or topKCategoricalAccuracy(k).`);
+  });
+  const names = new Set<string>();
+  for (const m of metrics) {
+    if (names.has(m.name) || m.name === 'loss') throw new Error(`compile: two metrics named "${m.name}"; pass a name to topKCategoricalAccuracy(k, name).`);
+    names.add(m.name);
+  }
+  compiledModels.get(model)?.optimizer.dispose();
+  compiledModels.set(model, {
+    optimizerSpec: spec,
+    optimizer: makeOptimizer(spec),
+    loss,
+    labelSmoothing: ls,
+    fromLogits: opts.fromLogits ?? false,
+    metrics,
+  });
+  return model;
+}
+
+export function getCompiled(model: tf.LayersModel, caller = 'trainPhase'): Compiled {
+  const c = compiledModels.get(model);
+  if (!c) {
+    throw new Error(`${caller}: model "${model.name}" is not compiled. Call compile(model, { optimizer: adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] }) first.`);
+  }
+  return c;
+}
+
+export function isCompiled(model: tf.LayersModel): boolean {
+  return compiledModels.has(model);
+}
+
+/** Sum of the layers' regularization penalties (Keras adds model.losses to the reported loss). */
+export function regularizationLoss(model: tf.LayersModel): tf.Scalar | null {
+  if (!model.layers.some((l) => l.losses.length > 0)) return null;
+  return tf.tidy(() => tf.addN(model.calculateLosses().map((l) => l.asScalar())) as tf.Scalar);
+}

@@ -1,0 +1,177 @@
+// Running a functional model layer by layer.
+//
+// Why not model.apply()? tfjs' LayersModel.apply() drops the `training` flag on the way to the
+// layers (Dropout would never drop), and it can only start at the model's inputs. Walking the graph
+// ourselves gives Keras semantics (a frozen BatchNormalization runs in inference mode even while the
+// rest trains) and lets training start at a block boundary, from cached features.
+import * as tf from '@tensorflow/tfjs';
+
+type Layer = tf.layers.Layer;
+type SymbolicTensor = tf.SymbolicTensor;
+
+/** The private parts of tfjs' graph we read (stable since tfjs-layers 1.x). */
+interface GraphNode {
+  outboundLayer: Layer;
+  inputTensors: SymbolicTensor[];
+  outputTensors: SymbolicTensor[];
+  callArgs?: Record<string, unknown>;
+}
+function inboundNode(t: SymbolicTensor): GraphNode {
+  return (t.sourceLayer as unknown as { inboundNodes: GraphNode[] }).inboundNodes[t.nodeIndex];
+}
+const isInputLayer = (layer: Layer) => layer.getClassName() === 'InputLayer';
+const isModel = (layer: Layer): layer is tf.LayersModel => layer instanceof tf.LayersModel;
+
+/** One layer call in execution order. */
+export interface GraphStep {
+  layer: Layer;
+  node: GraphNode;
+}
+
+/** An ordered list of layer calls from some feed tensors to some fetch tensors of one model. */
+export interface GraphPlan {
+  model: tf.LayersModel;
+  /** Symbolic tensors fed from outside (model inputs, or a boundary layer's output). */
+  feeds: SymbolicTensor[];
+  fetches: SymbolicTensor[];
+  steps: GraphStep[];
+}
+
+/**
+ * Plan the calls that compute `fetches` from `feeds`. With `from` (a layer name) the feed is that
+ * layer's output, and every path from the model's input to the outputs must pass through it.
+ */
+export function planGraph(model: tf.LayersModel, opts: { from?: string; to?: string } = {}): GraphPlan {
+  const feeds = new Map<number, SymbolicTensor>();
+  const steps: GraphStep[] = [];
+  const done = new Set<GraphNode>();
+  let fetches: SymbolicTensor[] = model.outputs;
+  if (opts.to !== undefined) {
+    const found = findLayerOutput(model, opts.to);
+    fetches = [found];
+  }
+  if (opts.from === undefined) for (const t of model.inputs) feeds.set(t.id, t);
+
+  const visit = (t: SymbolicTensor): void => {
+    if (feeds.has(t.id)) return;
+    const layer = t.sourceLayer;
+    if (opts.from !== undefined && layer.name === opts.from) {
+      feeds.set(t.id, t);
+      return;
+    }
+    if (isInputLayer(layer)) {
+      throw new Error(
+        opts.from !== undefined
+          ? `Model "${model.name}": a path from input "${layer.name}" reaches the output without passing layer ` +
+              `"${opts.from}", so the model cannot be split there. Choose a layer every path goes through ` +
+              `(a block output such as 'block4_pool', 'mixed8' or 'conv5_block2_out').`
+          : `Model "${model.name}": input "${layer.name}" is not one of the model's inputs.`,
+      );
+    }
+    const node = inboundNode(t);
+    if (done.has(node)) return;
+    for (const input of node.inputTensors) visit(input);
+    done.add(node);
+    steps.push({ layer, node });
+  };
+  for (const t of fetches) visit(t);
+  if (opts.from !== undefined && feeds.size === 0) {
+    throw new Error(
+      `Model "${model.name}" has no layer "${opts.from}" between its input and output. ` +
+        `Check the name with model.layers.map(l => l.name); a base applied as one nested layer hides its layers ` +
+        `(build the model with buildHead, which keeps the base's layers at the top level).`,
+    );
+  }
+  if (opts.from !== undefined && feeds.size > 1) {
+    throw new Error(`Model "${model.name}": layer "${opts.from}" is called more than once; cannot split there.`);
+  }
+  return { model, feeds: [...feeds.values()], fetches, steps };
+}
+
+/** The output tensor of the named layer as it appears in this model's graph. */
+export function findLayerOutput(model: tf.LayersModel, name: string): SymbolicTensor {
+  const seen = new Set<number>();
+  const stack = [...model.outputs];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t.id)) continue;
+    seen.add(t.id);
+    if (t.sourceLayer.name === name) return t;
+    if (!isInputLayer(t.sourceLayer)) stack.push(...inboundNode(t).inputTensors);
+  }
+  throw new Error(
+    `Model "${model.name}" has no layer named "${name}" on the path to its output. ` +
+      `Check the name with model.layers.map(l => l.name).`,
+  );
+}
+
+/** Keras (TF2) runs a frozen BatchNormalization in inference mode, whatever `training` says. */
+function trainingFor(layer: Layer, training: boolean): boolean {
+  if (!training) return false;
+  if (!layer.trainable && /BatchNormalization/.test(layer.getClassName())) return false;
+  return true;
+}
+
+/**
+ * Execute a plan on concrete tensors (one per feed, in `plan.feeds` order). Returns the fetches.
+ * Call inside tf.tidy (intermediate tensors are not disposed here, the gradient tape may need them).
+ */
+export function runPlan(plan: GraphPlan, inputs: tf.Tensor[], training: boolean): tf.Tensor[] {
+  if (inputs.length !== plan.feeds.length) {
+    throw new Error(`runPlan: ${plan.feeds.length} input(s) expected, got ${inputs.length}.`);
+  }
+  const values = new Map<number, tf.Tensor>();
+  plan.feeds.forEach((t, i) => values.set(t.id, inputs[i]));
+  for (const { layer, node } of plan.steps) {
+    const args = node.inputTensors.map((t) => values.get(t.id)!);
+    let outs: tf.Tensor[];
+    if (isModel(layer)) {
+      // A nested model: walk its graph too so its Dropout/BatchNormalization see `training`. A frozen
+      // nested model runs in inference mode (tfjs does not mark its sublayers frozen, Keras does).
+      const explicit = node.callArgs?.training;
+      outs = runPlan(nestedPlan(layer), args, typeof explicit === 'boolean' ? explicit && training : layer.trainable && training);
+    } else {
+      const kwargs: Record<string, unknown> = { ...(node.callArgs ?? {}) };
+      // An explicit `training` in the call (base(x, training=False)) wins, as in Keras.
+      if (typeof kwargs.training !== 'boolean') kwargs.training = trainingFor(layer, training);
+      else kwargs.training = (kwargs.training as boolean) && training;
+      delete kwargs.mask;
+      const out = layer.apply(args.length === 1 ? args[0] : args, kwargs) as tf.Tensor | tf.Tensor[];
+      outs = Array.isArray(out) ? out : [out];
+    }
+    node.outputTensors.forEach((t, i) => values.set(t.id, outs[i]));
+  }
+  return plan.fetches.map((t) => values.get(t.id)!);
+}
+
+const nestedPlans = new WeakMap<tf.LayersModel, GraphPlan>();
+function nestedPlan(model: tf.LayersModel): GraphPlan {
+  let plan = nestedPlans.get(model);
+  if (!plan) nestedPlans.set(model, (plan = planGraph(model)));
+  return plan;
+}
+
+/** The distinct layers a plan calls (nested models count as one layer). */
+export function planLayers(plan: GraphPlan): Layer[] {
+  return [...new Set(plan.steps.map((s) => s.layer))];
+}
+
+/** Trainable variables of the layers a plan calls, deduplicated, in order. */
+export function planTrainableVariables(plan: GraphPlan): tf.Variable[] {
+  const vars = new Map<string, tf.Variable>();
+  for (const layer of planLayers(plan)) {
+    for (const w of layer.trainableWeights) {
+      const v = (w as unknown as { read(): tf.Variable }).read();
+      vars.set(v.name, v);
+    }
+  }
+  return [...vars.values()];
+}
+
+/**
+ * A model from the input up to (and including) the named layer: it shares the layers (and so the
+ * weights) of `model`. Keras: Model(model.input, model.get_layer(name).output).
+ */
+export function bottomModel(model: tf.LayersModel, layerName: string): tf.LayersModel {
+  return tf.model({ inputs: model.inputs, outputs: findLayerOutput(model, layerName), name: `${model.name}_to_${layerName}` });
+}

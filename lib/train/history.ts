@@ -1,0 +1,84 @@
+// History helpers: merge two phases, find the best epoch, print the walkthroughs' summary lines.
+import type { EpochLog, History } from './types';
+
+/**
+ * One history from two phases (transfer learning then fine-tuning), for the combined chart. The
+ * second phase's epochs are renumbered to continue after the first when they restarted at 0
+ * (Keras: fit(..., initial_epoch=len(history))); its phase marks move by the first's length.
+ */
+export function mergeHistories(a: History, b: History): History {
+  const offset = a.epochs.length;
+  const lastA = offset ? a.epochs[offset - 1].epoch : -1;
+  const firstB = b.epochs.length ? b.epochs[0].epoch : 0;
+  const shift = firstB > lastA ? 0 : lastA + 1 - firstB;
+  const bPhases = b.phases.length ? b.phases : [{ name: 'phase 2', startEpoch: 0 }];
+  const aPhases = a.phases.length || !offset ? a.phases : [{ name: 'phase 1', startEpoch: 0 }];
+  const notes = [...(a.notes ?? []), ...(b.notes ?? []).filter((n) => !(a.notes ?? []).includes(n))];
+  return {
+    epochs: [...a.epochs.map((e) => ({ ...e, metrics: { ...e.metrics } })), ...b.epochs.map((e) => ({ ...e, epoch: e.epoch + shift, metrics: { ...e.metrics } }))],
+    phases: [...aPhases.map((p) => ({ ...p })), ...bPhases.map((p) => ({ ...p, startEpoch: p.startEpoch + offset }))],
+    ...(notes.length ? { notes } : {}),
+  };
+}
+
+/** Keras' monitor modes: 'auto' picks max for accuracy-like names, min otherwise. */
+export function monitorMode(monitor: string, mode: 'auto' | 'min' | 'max' = 'auto'): 'min' | 'max' {
+  if (mode === 'min' || mode === 'max') return mode;
+  return /(acc|accuracy|auc)$/.test(monitor) ? 'max' : 'min';
+}
+
+/** The epoch with the best value of `monitor` (default val_loss, lowest), or undefined. */
+export function bestEpoch(h: History, monitor = 'val_loss', mode: 'auto' | 'min' | 'max' = 'auto'): EpochLog | undefined {
+  const dir = monitorMode(monitor, mode);
+  let best: EpochLog | undefined;
+  for (const e of h.epochs) {
+    const v = e.metrics[monitor];
+    if (v === undefined || Number.isNaN(v)) continue;
+    if (!best || (dir === 'min' ? v < best.metrics[monitor] : v > best.metrics[monitor])) best = e;
+  }
+  return best;
+}
+
+/** Keras-style number: 4 decimals, scientific for tiny values (2.1567e-05). */
+export function formatValue(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v !== 0 && Math.abs(v) < 1e-3) return v.toExponential(4);
+  return v.toFixed(4);
+}
+
+const SHORT: Record<string, string> = {
+  accuracy: 'acc',
+  top_k_categorical_accuracy: 'top3_acc',
+};
+function shortName(key: string, k?: number): string {
+  const val = key.startsWith('val_');
+  const base = val ? key.slice(4) : key;
+  let short = SHORT[base] ?? base;
+  if (base === 'top_k_categorical_accuracy' && k !== undefined) short = `top${k}_acc`;
+  return (val ? 'val_' : '') + short;
+}
+
+/**
+ * The two lines the walkthroughs print after fit():
+ *   [Time] Total: 4.55 min | Avg/epoch: 164.0 s
+ *   [Best] Epoch 99 | val_loss=2.8012 | val_acc=0.5640 | val_top3_acc=0.7650
+ */
+export function historySummary(h: History, opts: { monitor?: string; topK?: number } = {}): string {
+  const total = h.epochs.reduce((s, e) => s + e.seconds, 0);
+  const n = h.epochs.length;
+  const lines = [`[Time] Total: ${(total / 60).toFixed(2)} min | Avg/epoch: ${(n ? total / n : 0).toFixed(1)} s | Epochs: ${n}`];
+  const monitor = opts.monitor ?? 'val_loss';
+  const best = bestEpoch(h, monitor);
+  if (best) {
+    const keys = Object.keys(best.metrics).filter((k) => k.startsWith('val_'));
+    keys.sort((x, y) => (x === monitor ? -1 : y === monitor ? 1 : 0));
+    const parts = keys.map((k) => `${shortName(k, opts.topK)}=${formatValue(best.metrics[k])}`);
+    lines.push(`[Best] Epoch ${best.epoch + 1} | ${parts.join(' | ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** The last value of every metric, as a flat object (for tables). */
+export function lastMetrics(h: History): Record<string, number> {
+  return h.epochs.length ? { ...h.epochs[h.epochs.length - 1].metrics } : {};
+}

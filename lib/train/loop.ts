@@ -1,0 +1,264 @@
+// trainPhase(): Keras model.fit() for one phase, as a custom loop, and evaluateLoss(): model.evaluate().
+//
+// A custom loop (rather than tfjs' fit) because it must: pass `training` to every layer (tfjs' apply
+// drops it), run a frozen BatchNormalization in inference mode, start from cached features at a block
+// boundary, change the learning rate between epochs, stop after any batch, and report progress per batch.
+import * as tf from '@tensorflow/tfjs';
+import type { ImageDataset } from '../data/types';
+import type { MimeBundle } from '../display';
+import type { EpochLog, History } from './types';
+import type { Logs, TrainCallback, TrainContext } from './callbacks';
+import { crossEntropy, getCompiled, getLearningRate, regularizationLoss, setLearningRate, type Compiled } from './compile';
+import { planGraph, planLayers, planTrainableVariables, runPlan, type GraphPlan } from './graph';
+import { historySummary, formatValue } from './history';
+import { PhaseProgress } from './progress';
+import { isFeatureDataset, type FeatureDataset } from './cache';
+
+/** What trainPhase and evaluateLoss read from: images, or features cached at a layer of the model. */
+export type TrainSource = ImageDataset | FeatureDataset;
+
+export interface TrainPhaseOptions {
+  model: tf.LayersModel;
+  train: TrainSource;
+  validation?: TrainSource;
+  /** Keras semantics: train until this epoch index (so epochs - initialEpoch epochs are run). */
+  epochs: number;
+  /** First epoch index (continue numbering after a previous phase, as Keras' initial_epoch). */
+  initialEpoch?: number;
+  callbacks?: TrainCallback[];
+  /** Shown in progress, History phase marks and the summary (e.g. 'transfer learning', 'fine-tuning'). */
+  name?: string;
+  /** Keras verbose: 0 silent, 1 progress bar / live line (default), 2 one line per epoch. */
+  verbose?: 0 | 1 | 2;
+  /** Print the [Time]/[Best] summary at the end (default: when verbose > 0). */
+  summary?: boolean;
+  /** Stop each epoch after this many batches (quick runs; Keras steps_per_epoch). */
+  stepsPerEpoch?: number;
+  /** Live learning curve redrawn in place each epoch in a notebook (e.g. from lib/charts). */
+  onEpochChart?: (h: History) => MimeBundle;
+}
+
+/** How to run a model on a source: the graph plan and the variables to train. */
+interface Runner {
+  plan: GraphPlan;
+  source: TrainSource;
+}
+
+function sourceName(s: TrainSource): string {
+  if (isFeatureDataset(s)) return `cached features at "${s.boundary}"`;
+  return s.files.length ? `dataset of ${s.size} images from ${s.files[0].replace(/[\\/][^\\/]*$/, '')}` : `dataset of ${s.size} images`;
+}
+
+function runnerFor(model: tf.LayersModel, source: TrainSource, role: string): Runner {
+  if (isFeatureDataset(source)) {
+    source.assertMatches(model);
+    return { plan: planGraph(model, { from: source.boundary }), source };
+  }
+  if (!source || typeof (source as ImageDataset).batches !== 'function') {
+    throw new Error(`trainPhase: ${role} must be an ImageDataset (lib/data) or cached features (cachedFeatures(...)); got ${typeof source}.`);
+  }
+  return { plan: planGraph(model), source };
+}
+
+function checkInputShape(plan: GraphPlan, xs: tf.Tensor, source: TrainSource): void {
+  const want = plan.feeds[0].shape.slice(1);
+  const got = xs.shape.slice(1);
+  if (want.some((d, i) => d !== null && d !== got[i]) || want.length !== got.length) {
+    throw new Error(
+      `The model "${plan.model.name}" expects inputs of shape [${want.map((d) => d ?? 'any')}] but the ${sourceName(source)} ` +
+        `gives [${got}]. Build the base with inputShape [${got}] or load the images at the model's size.`,
+    );
+  }
+}
+
+function lossOf(c: Compiled, model: tf.LayersModel, labels: tf.Tensor1D, out: tf.Tensor): tf.Scalar {
+  let loss = tf.mean(crossEntropy(labels, out, { labelSmoothing: c.labelSmoothing, fromLogits: c.fromLogits })) as tf.Scalar;
+  const reg = regularizationLoss(model);
+  if (reg) loss = tf.add(loss, reg);
+  return loss;
+}
+
+/** One optimizer step; returns [loss, ...metrics] for the batch. */
+function trainStep(r: Runner, c: Compiled, vars: tf.Variable[], xs: tf.Tensor, labels: tf.Tensor1D): tf.Tensor1D {
+  let preds: tf.Tensor | undefined;
+  try {
+    return tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const out = runPlan(r.plan, [xs], true)[0];
+        preds = tf.keep(out);
+        return lossOf(c, r.plan.model, labels, out);
+      }, vars);
+      c.optimizer.applyGradients(grads);
+      const ms = c.metrics.map((m) => tf.mean(m.fn(labels, preds!)));
+      return tf.stack([value, ...ms]) as tf.Tensor1D;
+    });
+  } finally {
+    preds?.dispose();
+  }
+}
+
+function evalStep(r: Runner, c: Compiled, xs: tf.Tensor, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const out = runPlan(r.plan, [xs], false)[0];
+    const ms = c.metrics.map((m) => tf.mean(m.fn(labels, out)));
+    return tf.stack([lossOf(c, r.plan.model, labels, out), ...ms]) as tf.Tensor1D;
+  });
+}
+
+/** Sample-weighted running means, as Keras aggregates batch values into epoch values. */
+class Averager {
+  private sums: number[] = [];
+  private n = 0;
+  constructor(private readonly names: string[]) {}
+  add(values: ArrayLike<number>, count: number): void {
+    for (let i = 0; i < this.names.length; i++) this.sums[i] = (this.sums[i] ?? 0) + values[i] * count;
+    this.n += count;
+  }
+  logs(prefix = ''): Logs {
+    const out: Logs = {};
+    this.names.forEach((k, i) => (out[prefix + k] = this.n ? this.sums[i] / this.n : NaN));
+    return out;
+  }
+}
+
+const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function evaluateRunner(r: Runner, c: Compiled, prefix: string): Promise<Logs> {
+  const avg = new Averager(['loss', ...c.metrics.map((m) => m.name)]);
+  let first = true;
+  for await (const b of r.source.batches()) {
+    let out: tf.Tensor1D | undefined;
+    const labels = tf.tensor1d(b.labels, 'int32');
+    try {
+      if (first) checkInputShape(r.plan, b.xs, r.source);
+      first = false;
+      out = evalStep(r, c, b.xs, labels);
+      avg.add(await out.data(), b.labels.length);
+    } finally {
+      tf.dispose([b.xs, b.ys as tf.Tensor, labels, out as tf.Tensor]);
+    }
+    await nextTick();
+  }
+  return avg.logs(prefix);
+}
+
+/**
+ * Keras model.evaluate(): loss (with regularization penalties) and the compiled metrics on a
+ * dataset or on cached features. On an untrained head this is the walkthroughs' baseline (accuracy ≈
+ * 1/classes, loss ≈ ln(classes)). Named evaluateLoss so it does not clash with lib/evaluate's
+ * evaluate() (predictions, classification report).
+ */
+export async function evaluateLoss(model: tf.LayersModel, dataset: TrainSource, opts: { verbose?: 0 | 1 } = {}): Promise<Logs> {
+  const c = getCompiled(model, 'evaluateLoss');
+  const logs = await evaluateRunner(runnerFor(model, dataset, 'dataset'), c, '');
+  if ((opts.verbose ?? 1) > 0) console.log(`[Evaluate] ${Object.entries(logs).map(([k, v]) => `${k}=${formatValue(v)}`).join(' | ')}`);
+  return logs;
+}
+
+/**
+ * Keras model.fit() for one phase: trains `model` (as compiled) on `train`, validates on `validation`
+ * after each epoch, runs the callbacks, shows progress, and returns this phase's History (epochs
+ * numbered from initialEpoch, one phase mark). Prints the total time, average per epoch and the best
+ * epoch by val_loss with its metrics.
+ *
+ * With cached features (cachedFeatures(...)) only the layers after the cache's boundary run; the
+ * layers before it must be frozen (checked).
+ */
+export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
+  const { model } = opts;
+  const c = getCompiled(model);
+  const initialEpoch = opts.initialEpoch ?? 0;
+  const verbose = opts.verbose ?? 1;
+  const name = opts.name ?? 'training';
+  if (!(Number.isInteger(opts.epochs) && opts.epochs > initialEpoch)) {
+    throw new Error(`trainPhase: epochs (${opts.epochs}) must be an integer greater than initialEpoch (${initialEpoch}); Keras counts epochs up to this index.`);
+  }
+  const train = runnerFor(model, opts.train, 'train');
+  const validation = opts.validation ? runnerFor(model, opts.validation, 'validation') : null;
+  if (isFeatureDataset(opts.train)) {
+    const bottom = planGraph(model, { to: opts.train.boundary });
+    const open = planLayers(bottom).filter((l) => l.trainableWeights.length > 0);
+    if (open.length) {
+      throw new Error(
+        `trainPhase: features are cached at "${opts.train.boundary}" but layer(s) ${open.slice(0, 3).map((l) => `"${l.name}"`).join(', ')} before it ` +
+          `are trainable, so the cache would go stale. Freeze them (freeze(model, { upTo })) or cache at a later layer.`,
+      );
+    }
+  }
+  const vars = planTrainableVariables(train.plan);
+  if (vars.length === 0) {
+    throw new Error(`trainPhase: model "${model.name}" has no trainable weights (every layer is frozen). Unfreeze the head or the top layers, then compile again.`);
+  }
+  const names = ['loss', ...c.metrics.map((m) => m.name)];
+  const steps = Math.min(opts.train.numBatches, opts.stepsPerEpoch ?? Infinity);
+  const callbacks = opts.callbacks ?? [];
+  const history: History = { epochs: [], phases: [{ name, startEpoch: 0 }] };
+  const progress = new PhaseProgress({ phase: name, epochs: opts.epochs, initialEpoch, steps, verbose, onEpochChart: opts.onEpochChart });
+  model.stopTraining = false;
+  const ctx: TrainContext = {
+    model,
+    phase: name,
+    params: { epochs: opts.epochs, initialEpoch, steps },
+    history,
+    get learningRate() {
+      return getLearningRate(c.optimizer);
+    },
+    set learningRate(lr: number) {
+      setLearningRate(c.optimizer, lr);
+    },
+    get stopTraining() {
+      return model.stopTraining;
+    },
+    set stopTraining(v: boolean) {
+      model.stopTraining = v;
+    },
+    log: (m) => (verbose > 0 ? progress.message(m) : undefined),
+  };
+
+  try {
+    for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+    let lastLogs: Logs | undefined;
+    for (let epoch = initialEpoch; epoch < opts.epochs; epoch++) {
+      const t0 = performance.now();
+      const lr = ctx.learningRate;
+      progress.epochBegin(epoch);
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+      const avg = new Averager(names);
+      let batch = 0;
+      for await (const b of train.source.batches({ epoch })) {
+        let out: tf.Tensor1D | undefined;
+        const labels = tf.tensor1d(b.labels, 'int32');
+        try {
+          if (batch === 0) checkInputShape(train.plan, b.xs, train.source);
+          out = trainStep(train, c, vars, b.xs, labels);
+          avg.add(await out.data(), b.labels.length);
+        } finally {
+          tf.dispose([b.xs, b.ys as tf.Tensor, labels, out as tf.Tensor]);
+        }
+        const logs = avg.logs();
+        progress.batch(epoch, batch, logs);
+        for (const cb of callbacks) await cb.onBatchEnd?.(batch, logs, ctx);
+        batch++;
+        await nextTick(); // let the kernel send display updates, and a stop request arrive
+        if (ctx.stopTraining || batch >= steps) break;
+      }
+      let logs = avg.logs();
+      if (validation) logs = { ...logs, ...(await evaluateRunner(validation, c, 'val_')) };
+      const seconds = (performance.now() - t0) / 1000;
+      const entry: EpochLog = { epoch, lr, seconds, metrics: { ...logs } };
+      history.epochs.push(entry);
+      lastLogs = { ...logs, lr };
+      progress.epochEnd(epoch, lastLogs, seconds, history);
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, { ...lastLogs }, ctx);
+      if (ctx.stopTraining) break;
+    }
+    for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs, ctx);
+  } finally {
+    progress.close();
+  }
+  if (opts.summary ?? verbose > 0) {
+    const topK = c.metrics.find((m) => m.k !== undefined)?.k;
+    console.log(`${name}:\n${historySummary(history, { topK })}`);
+  }
+  return history;
+}
