@@ -40,7 +40,8 @@ test('a file in Keras layout (layer_names split into layer_names0..N) loads by o
   const h5 = await h5wasmForTests();
   const f = new h5.File(file, 'r');
   assert.deepEqual(Object.keys(f.attrs).filter((k) => k.startsWith('layer_names')).sort(), ['layer_names0', 'layer_names1']);
-  assert.deepEqual(f.get('conv2d_1')!.attrs['weight_names'].value, ['conv2d_1/kernel:0', 'conv2d_1/bias:0']);
+  const group = f.get('conv2d_1') as unknown as { attrs: Record<string, { value: unknown }> };
+  assert.deepEqual(group.attrs['weight_names'].value, ['conv2d_1/kernel:0', 'conv2d_1/bias:0']);
   f.close();
 
   const read = await readKerasWeights(file);
