@@ -372,6 +372,85 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// Elementwise kernels: memory-bound, so the win over JS is SIMD plus both cores.
+constexpr int64_t kParallelMin = 1 << 15;
+
+// relu(x, y): y = max(x, 0)
+Napi::Value Relu(const Napi::CallbackInfo &info) {
+  auto xa = info[0].As<Napi::Float32Array>();
+  const float *x = xa.Data();
+  float *y = f32(info[1]);
+  int64_t n = static_cast<int64_t>(xa.ElementLength());
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
+  return info.Env().Undefined();
+}
+
+// binary(op, a, b, y): y = a op b, where b (length m) repeats along y (length n, n % m == 0).
+// op: 0 add, 1 sub, 2 mul.
+Napi::Value Binary(const Napi::CallbackInfo &info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  auto aa = info[1].As<Napi::Float32Array>();
+  auto ba = info[2].As<Napi::Float32Array>();
+  const float *a = aa.Data(), *b = ba.Data();
+  float *y = f32(info[3]);
+  int64_t n = static_cast<int64_t>(aa.ElementLength()), m = static_cast<int64_t>(ba.ElementLength());
+  if (m == 0 || n % m != 0) throw std::runtime_error("binary: b must tile a");
+  int64_t rows = n / m;
+  auto run = [&](auto f) {
+    if (rows == 1) {
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
+      for (int64_t i = 0; i < n; i++) y[i] = f(a[i], b[i]);
+    } else {
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
+      for (int64_t r = 0; r < rows; r++) {
+        const float *ar = a + r * m;
+        float *yr = y + r * m;
+#pragma omp simd
+        for (int64_t j = 0; j < m; j++) yr[j] = f(ar[j], b[j]);
+      }
+    }
+  };
+  switch (op) {
+    case 0: run([](float p, float q) { return p + q; }); break;
+    case 1: run([](float p, float q) { return p - q; }); break;
+    case 2: run([](float p, float q) { return p * q; }); break;
+    default: throw std::runtime_error("binary: unknown op");
+  }
+  return info.Env().Undefined();
+}
+
+// pad(x, y, xShape, before, yShape, value): constant padding of any rank <= 8.
+Napi::Value Pad(const Napi::CallbackInfo &info) {
+  const float *x = f32(info[0]);
+  float *y = f32(info[1]);
+  auto xs = ints(info[2]), before = ints(info[3]), ys = ints(info[4]);
+  float value = info[5].As<Napi::Number>().FloatValue();
+  size_t r = xs.size();
+  if (r == 0 || r > 8 || before.size() != r || ys.size() != r) throw std::runtime_error("pad: bad rank");
+  // Rows = all but the last axis; each input row lands contiguously in one output row.
+  int64_t inner = xs[r - 1], outInner = ys[r - 1];
+  int64_t xRows = 1, yRows = 1;
+  for (size_t d = 0; d + 1 < r; d++) xRows *= xs[d], yRows *= ys[d];
+  int64_t yn = yRows * outInner;
+  if (yn == 0) return info.Env().Undefined();
+  // Fill, then copy rows over it (padding is usually a thin frame, so the double write is cheap).
+#pragma omp parallel for simd schedule(static) if (yn > kParallelMin)
+  for (int64_t i = 0; i < yn; i++) y[i] = value;
+#pragma omp parallel for schedule(static) if (xRows * inner > kParallelMin)
+  for (int64_t row = 0; row < xRows; row++) {
+    int64_t rem = row, yrow = 0, ystride = 1;
+    for (int d = static_cast<int>(r) - 2; d >= 0; d--) {
+      int64_t idx = rem % xs[d];
+      rem /= xs[d];
+      yrow += (idx + before[d]) * ystride;
+      ystride *= ys[d];
+    }
+    std::memcpy(y + yrow * outInner + before[r - 1], x + row * inner, inner * sizeof(float));
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value NewWeightCache(const Napi::CallbackInfo &info) {
   return Napi::External<WeightCache>::New(info.Env(), new WeightCache(),
                                           [](Napi::Env env, WeightCache *c) {
@@ -443,6 +522,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pool", Napi::Function::New(env, guarded<PoolF>));
   exports.Set("poolBackward", Napi::Function::New(env, guarded<PoolBackward>));
   exports.Set("batchNorm", Napi::Function::New(env, guarded<BatchNorm>));
+  exports.Set("relu", Napi::Function::New(env, guarded<Relu>));
+  exports.Set("binary", Napi::Function::New(env, guarded<Binary>));
+  exports.Set("pad", Napi::Function::New(env, guarded<Pad>));
   exports.Set("newWeightCache", Napi::Function::New(env, NewWeightCache));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));
   exports.Set("clearCaches", Napi::Function::New(env, ClearCaches));

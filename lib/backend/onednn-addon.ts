@@ -25,6 +25,10 @@ export interface OnednnAddon {
     isMax: boolean): void;
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
     offset: Float32Array | null, y: Float32Array, channels: number, epsilon: number): void;
+  relu(x: Float32Array, y: Float32Array): void;
+  /** y = a op b with b tiling a; op 0 add, 1 sub, 2 mul. */
+  binary(op: number, a: Float32Array, b: Float32Array, y: Float32Array): void;
+  pad(x: Float32Array, y: Float32Array, xShape: Int32Array, before: Int32Array, yShape: Int32Array, value: number): void;
   newWeightCache(): WeightCacheHandle;
   info(): { version: string; runtime: string; threads: number; isa: string;
     impls: Record<string, string>; cachedPrimitives: number };

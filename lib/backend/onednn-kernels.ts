@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { ONEDNN_ACTIVATIONS, OnednnAddon, weightCacheFor } from './onednn-addon';
+import type { OnednnOutputPool } from './onednn-pool';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -84,9 +85,29 @@ function biasVector(backend: MathBackendCPU, bias: TensorInfo | undefined, n: nu
   return v && v.length === n && bias.shape[bias.shape.length - 1] === n ? v : undefined;
 }
 
-export function onednnKernels(addon: OnednnAddon): Record<string, Impl> {
+/**
+ * For an elementwise a op b: the full-size operand and the one that tiles it (equal shapes, or
+ * a smaller one matching its trailing axes, like a bias [C] over [N, H, W, C]); null otherwise.
+ */
+function tiling(a: TensorInfo, b: TensorInfo): { big: TensorInfo; small: TensorInfo; swapped: boolean } | null {
+  const strip = (s: number[]) => s.slice(s.findIndex((d) => d !== 1) === -1 ? s.length : s.findIndex((d) => d !== 1));
+  const fits = (big: number[], small: number[]) => {
+    const t = strip(small);
+    return t.length <= big.length && small.length <= big.length && t.every((d, i) => d === big[big.length - t.length + i]);
+  };
+  if (fits(a.shape, b.shape)) return { big: a, small: b, swapped: false };
+  if (fits(b.shape, a.shape)) return { big: b, small: a, swapped: true };
+  return null;
+}
+
+/** The kernels, given the addon and each backend instance's output pool. */
+export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) => OnednnOutputPool): Record<string, Impl> {
   const out = (backend: MathBackendCPU, shape: number[], values: Float32Array) =>
     backend.makeTensorInfo(shape, 'float32', values);
+  const alloc = (backend: MathBackendCPU, n: number) => poolOf(backend).take(n);
+  // Reordered weights are cached by array identity, so never for arrays the pool may reuse.
+  const wcache = (backend: MathBackendCPU, w: Float32Array) =>
+    poolOf(backend).isRecyclable(w) ? undefined : weightCacheFor(addon, w);
 
   function convForward({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) {
     const { x, filter, bias, preluActivationWeights } = inputs;
@@ -97,9 +118,9 @@ export function onednnKernels(addon: OnednnAddon): Record<string, Impl> {
     const params = convParams(info);
     const bv = biasVector(backend, bias, info.outChannels);
     if (!params || bv === undefined) return fallback();
-    const y = new Float32Array(size(info.outShape));
+    const y = alloc(backend, size(info.outShape));
     addon.conv2dForward(xv, wv, bv, y, params, act, (attrs.leakyreluAlpha as number | undefined) ?? 0.2,
-      weightCacheFor(addon, wv));
+      wcache(backend, wv));
     return out(backend, info.outShape, y);
   }
 
@@ -123,7 +144,7 @@ export function onednnKernels(addon: OnednnAddon): Record<string, Impl> {
     const biasV = biasVector(backend, bias, N);
     if (biasV === undefined || M * K * N === 0) return fallback();
     const shape = [...outBatch, M, N];
-    const c = new Float32Array(size(shape));
+    const c = alloc(backend, size(shape));
     addon.matmul(av, bv, biasV, c, Int32Array.from([Ba, Bb, M, K, N, transA ? 1 : 0, transB ? 1 : 0]),
       act, (attrs.leakyreluAlpha as number | undefined) ?? 0.2);
     return out(backend, shape, c);
@@ -137,7 +158,7 @@ export function onednnKernels(addon: OnednnAddon): Record<string, Impl> {
       const info = poolInfoOf(x.shape, attrs);
       const params = poolParams(info);
       if (!params) return fallback();
-      const y = new Float32Array(size(info.outShape));
+      const y = alloc(backend, size(info.outShape));
       addon.pool(xv, y, params, isMax);
       return out(backend, info.outShape, y);
     };
@@ -150,9 +171,24 @@ export function onednnKernels(addon: OnednnAddon): Record<string, Impl> {
       if (!dy || !input || !dyv || !xv || input.shape.length !== 4) return fallback();
       const params = poolParams(poolInfoOf(input.shape, attrs));
       if (!params) return fallback();
-      const dx = new Float32Array(size(input.shape));
+      const dx = alloc(backend, size(input.shape));
       addon.poolBackward(dyv, isMax ? xv : null, dx, params, isMax);
       return out(backend, input.shape, dx);
+    };
+  }
+
+  // op: 0 add, 1 sub, 2 mul (see native Binary).
+  function binary(op: number) {
+    return ({ inputs, backend }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
+      const { a, b } = inputs;
+      if (!a || !b) return fallback();
+      const t = tiling(a, b);
+      if (!t || (t.swapped && op === 1)) return fallback();
+      const bigV = f32(backend, t.big), smallV = f32(backend, t.small);
+      if (!bigV || !smallV || smallV.length === 0 || bigV.length < 1024) return fallback();
+      const y = alloc(backend, bigV.length);
+      addon.binary(op, bigV, smallV, y);
+      return out(backend, t.big.shape, y);
     };
   }
 
@@ -167,8 +203,8 @@ export function onednnKernels(addon: OnednnAddon): Record<string, Impl> {
       const inputShape = attrs.inputShape as number[];
       const params = convParams(convInfoOf(inputShape, filter.shape, attrs));
       if (!params) return fallback();
-      const dx = new Float32Array(size(inputShape));
-      addon.conv2dBackwardData(dyv, wv, dx, params, weightCacheFor(addon, wv));
+      const dx = alloc(backend, size(inputShape));
+      addon.conv2dBackwardData(dyv, wv, dx, params, wcache(backend, wv));
       return out(backend, inputShape, dx);
     },
 
@@ -179,7 +215,7 @@ export function onednnKernels(addon: OnednnAddon): Record<string, Impl> {
       const filterShape = attrs.filterShape as number[];
       const params = convParams(convInfoOf(x.shape, filterShape, attrs));
       if (!params) return fallback();
-      const dw = new Float32Array(size(filterShape));
+      const dw = alloc(backend, size(filterShape));
       addon.conv2dBackwardWeights(xv, dyv, dw, params);
       return out(backend, filterShape, dw);
     },
@@ -190,6 +226,30 @@ export function onednnKernels(addon: OnednnAddon): Record<string, Impl> {
     AvgPool: pool(false),
     MaxPoolGrad: poolGrad(true),
     AvgPoolGrad: poolGrad(false),
+
+    Relu({ inputs, backend }, fallback) {
+      const xv = f32(backend, inputs.x);
+      if (!inputs.x || !xv || xv.length < 1024) return fallback();
+      const y = alloc(backend, xv.length);
+      addon.relu(xv, y);
+      return out(backend, inputs.x.shape, y);
+    },
+
+    Add: binary(0),
+    Sub: binary(1),
+    Multiply: binary(2),
+
+    PadV2({ inputs, backend, attrs = {} }, fallback) {
+      const { x } = inputs;
+      const xv = f32(backend, x);
+      const paddings = attrs.paddings as [number, number][];
+      if (!x || !xv || x.shape.length === 0 || x.shape.length > 8 || xv.length < 1024) return fallback();
+      const shape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
+      const y = alloc(backend, size(shape));
+      addon.pad(xv, y, Int32Array.from(x.shape), Int32Array.from(paddings.map((p) => p[0])),
+        Int32Array.from(shape), (attrs.constantValue as number | undefined) ?? 0);
+      return out(backend, shape, y);
+    },
 
     FusedBatchNorm({ inputs, backend, attrs = {} }, fallback) {
       const { x, mean, variance, offset, scale } = inputs;
@@ -203,7 +263,7 @@ export function onednnKernels(addon: OnednnAddon): Record<string, Impl> {
       const mv = perChannel(mean), vv = perChannel(variance);
       const sv = scale ? perChannel(scale) : null, ov = offset ? perChannel(offset) : null;
       if (!mv || !vv || sv === undefined || ov === undefined) return fallback();
-      const y = new Float32Array(xv.length);
+      const y = alloc(backend, xv.length);
       addon.batchNorm(xv, mv, vv, sv, ov, y, C, (attrs.varianceEpsilon as number | undefined) ?? 0.001);
       return out(backend, x.shape, y);
     },

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadOnednnAddon } from './onednn-addon';
 import { onednnKernels } from './onednn-kernels';
+import { OnednnOutputPool } from './onednn-pool';
 
 export const ONEDNN_BACKEND = 'onednn';
 /** Below tfjs-node's 'tensorflow' (3), above 'wasm' (2) and 'cpu' (1). */
@@ -21,6 +22,12 @@ export interface OnednnInfo {
   impls?: Record<string, string>;
   /** Kernel names served by oneDNN (the rest run the cpu backend's JS). */
   nativeKernels?: string[];
+}
+
+/** ONEDNN_POOL_MB (default 2048; 0 turns recycling off) caps the recycled output arrays kept. */
+function poolLimitBytes(): number {
+  const mb = Number(process.env.ONEDNN_POOL_MB ?? 2048);
+  return Number.isFinite(mb) && mb >= 0 ? mb * 2 ** 20 : 2048 * 2 ** 20;
 }
 
 let registered: { ok: true } | { ok: false; reason: string } | undefined;
@@ -43,14 +50,23 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
     return (registered = { ok: false, reason: `oneDNN addon unusable: ${(e as Error).message}` });
   }
 
+  const pools = new WeakMap<MathBackendCPU, OnednnOutputPool>();
+  const poolOf = (b: MathBackendCPU) => {
+    let p = pools.get(b);
+    if (!p) pools.set(b, (p = new OnednnOutputPool(0))); // a foreign instance: no recycling
+    return p;
+  };
   tf.registerBackend(ONEDNN_BACKEND, () => {
     const backend = cpuFactory() as MathBackendCPU;
     // The cpu backend greets Node users with "install tfjs-node" once; we are the fast path.
     (backend as unknown as { firstUse: boolean }).firstUse = false;
+    const pool = new OnednnOutputPool(poolLimitBytes());
+    pool.attach(backend);
+    pools.set(backend, pool);
     return backend;
   }, ONEDNN_PRIORITY);
 
-  const native = onednnKernels(addon);
+  const native = onednnKernels(addon, poolOf);
   for (const config of tf.getKernelsForBackend('cpu')) {
     const impl = native[config.kernelName];
     if (!impl) {
@@ -75,6 +91,6 @@ export function onednnInfo(): OnednnInfo {
   const i = loaded.addon.info();
   return {
     available: true, version: i.version, runtime: i.runtime, threads: i.threads, isa: i.isa,
-    impls: i.impls, nativeKernels: nativeKernelNames.length ? nativeKernelNames : Object.keys(onednnKernels(loaded.addon)).sort(),
+    impls: i.impls, nativeKernels: nativeKernelNames,
   };
 }
