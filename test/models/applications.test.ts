@@ -90,6 +90,23 @@ test('InceptionV3 without top: 311 layers, 21,802,784 params, mixed8 at 248, mix
   m.dispose();
 });
 
+// Order of equal-depth layers decides which weights load where (Keras loads by order, and several
+// convs in a block share a shape). Reference: model.summary() of Keras 2's InceptionV3.
+const KERAS_MIXED0 = 'max_pooling2d_1 conv2d_8 bn_8 act_8 conv2d_6 conv2d_9 bn_6 bn_9 act_6 act_9 average_pooling2d ' +
+  'conv2d_5 conv2d_7 conv2d_10 conv2d_11 bn_5 bn_7 bn_10 bn_11 act_5 act_7 act_10 act_11 mixed0';
+const KERAS_MIXED9 = 'mixed8 conv2d_80 bn_80 act_80 conv2d_77 conv2d_81 bn_77 bn_81 act_77 act_81 conv2d_78 conv2d_79 ' +
+  'conv2d_82 conv2d_83 average_pooling2d_7 conv2d_76 bn_78 bn_79 bn_82 bn_83 conv2d_84 bn_76 act_78 act_79 act_82 act_83 ' +
+  'bn_84 act_76 mixed9_0 concatenate act_84 mixed9';
+const short = (n: string) => n.replace('batch_normalization', 'bn').replace('activation', 'act');
+
+test('InceptionV3 layer order inside blocks matches Keras (what by-order weight loading relies on)', async () => {
+  const m = await inceptionV3({ includeTop: false, weights: null, inputShape: [75, 75, 3] });
+  const names = m.layers.map((l) => short(l.name));
+  assert.equal(names.slice(17, 41).join(' '), KERAS_MIXED0);
+  assert.equal(names.slice(248, 280).join(' '), KERAS_MIXED9);
+  m.dispose();
+});
+
 test('a base under a new head (one functional model, as in the walkthroughs) keeps its layer indices', async () => {
   const base = await inceptionV3({ includeTop: false, weights: null, inputShape: [75, 75, 3] });
   const x = tf.layers.globalAveragePooling2d({}).apply(base.outputs[0]) as tf.SymbolicTensor;
