@@ -79,7 +79,7 @@ export async function getKerasWeights(app: KerasApplicationName, includeTop: boo
     await downloadFile(loc.url, loc.path, { md5: loc.md5, quiet: opts.quiet });
   } catch (e) {
     const cause = (e as Error & { cause?: { code?: string; message?: string } }).cause;
-    const reason = cause?.code ?? cause?.message ?? (e as Error).message;
+    const reason = cause?.message ?? cause?.code ?? (e as Error).message;
     throw new Error(`${app} ImageNet weights are not cached and could not be downloaded (${reason}).\n` +
       `  file: ${loc.file}\n  url:  ${loc.url}\n  put it here: ${loc.path}\n` +
       `Offline: download the file on a machine with internet and copy it into ${loc.cacheDir}/ ` +

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { downloadFile, getKerasWeights, kerasWeightsLocation } from '../../lib/models';
 import { tmpDir } from '../helpers';
+import { closedPort } from './ports';
 
 const body = crypto.randomBytes(300_000);
 const md5 = crypto.createHash('md5').update(body).digest('hex');
@@ -123,9 +124,11 @@ test('getKerasWeights: Keras cache layout under KERAS_HOME, and the offline erro
       e.message.includes('4d473c1dd8becc155b73f8504c6f6626') && e.message.includes(path.join(home, 'models')));
     assert.deepEqual(fs.readdirSync(path.join(home, 'models')), []);
     // Offline (connection refused): names file, URL and destination.
-    await assert.rejects(getKerasWeights('vgg16', true, { baseUrl: 'http://127.0.0.1:9/', quiet: true }), (e: Error) =>
+    const offline = `http://127.0.0.1:${await closedPort()}/`;
+    await assert.rejects(getKerasWeights('vgg16', true, { baseUrl: offline, quiet: true }), (e: Error) =>
+      /ECONNREFUSED/.test(e.message) &&
       e.message.includes('vgg16_weights_tf_dim_ordering_tf_kernels.h5') &&
-      e.message.includes('http://127.0.0.1:9/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5') &&
+      e.message.includes(`${offline}vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5`) &&
       e.message.includes(path.join(home, 'models', 'vgg16_weights_tf_dim_ordering_tf_kernels.h5')));
   } finally {
     if (old === undefined) delete process.env.KERAS_HOME; else process.env.KERAS_HOME = old;
