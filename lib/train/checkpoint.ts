@@ -1,13 +1,14 @@
-// Checkpoint files, written atomically (temp name in the same folder, then rename) so a run that is
-// interrupted — a kernel restart, an exception in a callback — always leaves the previous valid file.
+// Checkpoints, written atomically so a run that is interrupted — a kernel restart, an exception in
+// a callback — always leaves the previous complete checkpoint.
 //
-// Format: one file. A short header line, the JSON of tfjs' model artifacts (topology + weight specs,
-// or weight specs only for saveWeightsOnly), then the raw weight bytes. One file means one rename,
-// which is atomic on every local file system.
+// A whole model is a folder (lib/models' saveModel: model.json + weights.bin, swapped in by rename).
+// Weights only (saveWeightsOnly) are one file: a header line, the JSON weight specs, the raw bytes;
+// one file means one rename, which is atomic on every local file system.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
+import { loadModel, saveModel } from '../models/saveload';
 
 const MAGIC = 'TFJS-NB-CHECKPOINT 1\n';
 
@@ -34,23 +35,6 @@ export function atomicWriteFile(file: string, data: string | Uint8Array | Uint8A
   }
 }
 
-function joinWeightData(data: tf.io.WeightData | undefined): Uint8Array {
-  if (!data) return new Uint8Array(0);
-  const buf = Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
-  return new Uint8Array(buf);
-}
-
-async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let out: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      out = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return out!;
-}
-
 function encode(header: object, weights: Uint8Array): Uint8Array[] {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const len = Buffer.alloc(4);
@@ -58,7 +42,12 @@ function encode(header: object, weights: Uint8Array): Uint8Array[] {
   return [Buffer.from(MAGIC, 'utf8'), len, json, weights];
 }
 
-function decode(file: string): { header: { kind: 'model' | 'weights'; modelTopology?: object; weightSpecs: tf.io.WeightsManifestEntry[] }; weights: ArrayBuffer } {
+function isModelFolder(file: string): boolean {
+  return fs.existsSync(file) ? fs.statSync(file).isDirectory() : fs.existsSync(path.dirname(path.resolve(file))) &&
+    fs.readdirSync(path.dirname(path.resolve(file))).some((n) => n.startsWith(`.${path.basename(file)}.old-`));
+}
+
+function decode(file: string): { header: { kind: 'weights'; weightSpecs: tf.io.WeightsManifestEntry[] }; weights: ArrayBuffer } {
   if (!fs.existsSync(file)) throw new Error(`Checkpoint ${file} does not exist. Train with a ModelCheckpoint('${file}') callback first, or check the path.`);
   const buf = fs.readFileSync(file);
   if (buf.subarray(0, MAGIC.length).toString('utf8') !== MAGIC) {
@@ -72,8 +61,9 @@ function decode(file: string): { header: { kind: 'model' | 'weights'; modelTopol
 }
 
 /**
- * Save a model (topology + weights + trainable flags) or only its weights, atomically, to one file.
- * Weights-only files are matched by position and shape on load (tfjs weight names differ per process).
+ * Save a model (topology + weights + trainable flags; a folder) or only its weights (one file),
+ * atomically. Weights-only files are matched by position and shape on load (tfjs weight names
+ * differ per process).
  */
 export async function saveCheckpoint(model: tf.LayersModel, file: string, opts: { weightsOnly?: boolean } = {}): Promise<void> {
   if (opts.weightsOnly) {
@@ -82,22 +72,28 @@ export async function saveCheckpoint(model: tf.LayersModel, file: string, opts: 
     atomicWriteFile(file, encode({ kind: 'weights', weightSpecs: specs }, new Uint8Array(data)));
     return;
   }
-  const a = await artifactsOf(model);
-  atomicWriteFile(file, encode({ kind: 'model', modelTopology: a.modelTopology, weightSpecs: a.weightSpecs }, joinWeightData(a.weightData)));
+  await saveModel(model, file);
 }
 
 /** Load a model saved by saveCheckpoint / ModelCheckpoint (Keras load_model). Recompile it before training. */
 export async function loadCheckpoint(file: string): Promise<tf.LayersModel> {
-  const { header, weights } = decode(file);
-  if (header.kind !== 'model') throw new Error(`${file} holds weights only (saveWeightsOnly). Build the model, then call loadCheckpointWeights(model, '${file}').`);
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: header.modelTopology, weightSpecs: header.weightSpecs, weightData: weights }));
+  if (isModelFolder(file)) return loadModel(file);
+  decode(file); // throws the right message for a missing or foreign file
+  throw new Error(`${file} holds weights only (saveWeightsOnly). Build the model, then call loadCheckpointWeights(model, '${file}').`);
 }
 
 /** Load weights (from either kind of checkpoint) into a model with the same architecture. */
 export async function loadCheckpointWeights(model: tf.LayersModel, file: string): Promise<void> {
-  const { header, weights } = decode(file);
-  const decoded = tf.io.decodeWeights(weights, header.weightSpecs);
-  const values = header.weightSpecs.map((s) => decoded[s.name]);
+  let values: tf.Tensor[];
+  if (isModelFolder(file)) {
+    const saved = await loadModel(file);
+    values = saved.getWeights().map((w) => w.clone());
+    saved.dispose();
+  } else {
+    const { header, weights } = decode(file);
+    const decoded = tf.io.decodeWeights(weights, header.weightSpecs);
+    values = header.weightSpecs.map((s) => decoded[s.name]);
+  }
   const targets = model.weights;
   try {
     if (values.length !== targets.length) {

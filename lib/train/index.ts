@@ -19,3 +19,4 @@ export {
 export { bottomModel, findLayerOutput } from './graph';
 export { layersFingerprint } from './fingerprint';
 export { RECIPES, type Recipe, type FineTuneRecipe } from './recipes';
+export { fineTune, type FineTuneOptions, type FineTuneResult, type SourceFor } from './finetune';

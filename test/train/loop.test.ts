@@ -1,0 +1,212 @@
+// trainPhase: learning, History, memory, stopping, interruption, Keras BatchNorm/Dropout semantics.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import {
+  buildHead, compile, adam, sgd, trainPhase, evaluateLoss, EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger,
+  loadCheckpoint, loadCheckpointWeights, mergeHistories, historySummary, topKCategoricalAccuracy, fineTune, type TrainCallback,
+} from '../../lib/train';
+import { planGraph, runPlan } from '../../lib/train/graph';
+import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
+import { freezeAll } from './util';
+import { tmpDir } from '../helpers';
+
+before(async () => {
+  await tf.setBackend('cpu');
+});
+
+function model(opts: { dropout?: number; batchNorm?: boolean } = {}) {
+  const base = tinyBase({ batchNorm: opts.batchNorm });
+  freezeAll(base);
+  const m = buildHead(base, [
+    { type: 'globalAveragePooling' },
+    { type: 'dense', units: 8, activation: 'relu' },
+    ...(opts.dropout ? [{ type: 'dropout' as const, rate: opts.dropout }] : []),
+    { type: 'output', classes: 3 },
+  ]);
+  setDeterministicWeights(m, 11);
+  return { base, model: m };
+}
+
+test('trainPhase learns, returns a Keras-keyed History and numbers epochs from initialEpoch', async () => {
+  const { model: m } = model();
+  compile(m, { optimizer: adam(0.02), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy', topKCategoricalAccuracy(2)] });
+  const train = fakeDataset({ n: 24, batchSize: 8, shuffle: true });
+  const val = fakeDataset({ n: 12, batchSize: 8, seed: 9 });
+  const h = await trainPhase({ model: m, train, validation: val, initialEpoch: 2, epochs: 8, name: 'head', verbose: 0 });
+  assert.deepEqual(h.epochs.map((e) => e.epoch), [2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(Object.keys(h.epochs[0].metrics).sort(), ['accuracy', 'loss', 'top_k_categorical_accuracy', 'val_accuracy', 'val_loss', 'val_top_k_categorical_accuracy']);
+  assert.deepEqual(h.phases, [{ name: 'head', startEpoch: 0 }]);
+  assert.ok(h.epochs.every((e) => e.lr === 0.02 && e.seconds > 0));
+  assert.ok(h.epochs[5].metrics.loss < h.epochs[0].metrics.loss, 'loss decreases');
+  // The last epoch's val_loss is what evaluateLoss reports on the same data.
+  const ev = await evaluateLoss(m, val, { verbose: 0 });
+  assert.ok(Math.abs(ev.loss - h.epochs[5].metrics.val_loss) < 1e-5);
+  assert.match(historySummary(h, { topK: 2 }), /\[Time\] Total: .* min \| Avg\/epoch: .* s[\s\S]*\[Best\] Epoch \d+ \| val_loss=.*val_acc=.*val_top2_acc=/);
+});
+
+test('an untrained model scores about chance (the baseline call)', async () => {
+  const { model: m } = model();
+  // A zero output layer gives uniform probabilities: loss = ln(classes) exactly.
+  const out = m.layers[m.layers.length - 1];
+  const zeros = out.getWeights().map((w) => tf.zerosLike(w));
+  out.setWeights(zeros);
+  tf.dispose(zeros);
+  compile(m, { loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const ev = await evaluateLoss(m, fakeDataset({ n: 9, batchSize: 4 }), { verbose: 0 });
+  assert.ok(Math.abs(ev.loss - Math.log(3)) < 1e-6, String(ev.loss));
+});
+
+test('L2 penalties are part of the reported loss, as in Keras', async () => {
+  const base = tinyBase();
+  freezeAll(base);
+  const m = buildHead(base, [{ type: 'flatten' }, { type: 'output', classes: 3, l2: 0.5 }]);
+  const plain = buildHead(base, [{ type: 'flatten' }, { type: 'output', classes: 3 }]);
+  setDeterministicWeights(m, 3);
+  plain.layers[plain.layers.length - 1].setWeights(m.layers[m.layers.length - 1].getWeights());
+  compile(m, { loss: 'sparseCategoricalCrossentropy' });
+  compile(plain, { loss: 'sparseCategoricalCrossentropy' });
+  const ds = fakeDataset({ n: 6, batchSize: 6 });
+  const withL2 = await evaluateLoss(m, ds, { verbose: 0 });
+  const without = await evaluateLoss(plain, ds, { verbose: 0 });
+  const kernel = m.layers[m.layers.length - 1].getWeights()[0];
+  const penalty = 0.5 * (tf.sum(tf.square(kernel)).dataSync()[0]);
+  assert.ok(Math.abs(withL2.loss - without.loss - penalty) < 1e-4, `${withL2.loss} - ${without.loss} vs ${penalty}`);
+});
+
+test('tf.memory().numTensors is the same after every epoch (callbacks included)', async () => {
+  const { model: m } = model({ dropout: 0.3, batchNorm: true });
+  compile(m, { optimizer: sgd({ learningRate: 0.05, momentum: 0.9 }), loss: 'categoricalCrossentropy', labelSmoothing: 0.1, metrics: ['accuracy'] });
+  const dir = tmpDir('mem-');
+  const counts: number[] = [];
+  const probe: TrainCallback = { onEpochEnd: () => void counts.push(tf.memory().numTensors) };
+  await trainPhase({
+    model: m, train: fakeDataset({ n: 16, batchSize: 5 }), validation: fakeDataset({ n: 6, batchSize: 4 }), epochs: 6, verbose: 0,
+    callbacks: [
+      new EarlyStopping({ patience: 100, restoreBestWeights: true }),
+      new ReduceLROnPlateau({ patience: 1, factor: 0.5 }),
+      new ModelCheckpoint(path.join(dir, 'best.keras'), { saveBestOnly: true }),
+      new CSVLogger(path.join(dir, 'log.csv')),
+      probe,
+    ],
+  });
+  // Epoch 1 creates the optimizer's slots; from then on nothing may accumulate.
+  assert.equal(counts.length, 6);
+  assert.deepEqual(counts.slice(1), Array(5).fill(counts[1]), `numTensors per epoch: ${counts}`);
+});
+
+test('stopTraining from a batch callback stops after that batch', async () => {
+  const { model: m } = model();
+  compile(m, { loss: 'sparseCategoricalCrossentropy' });
+  let batches = 0;
+  const h = await trainPhase({
+    model: m, train: fakeDataset({ n: 40, batchSize: 4 }), epochs: 5, verbose: 0,
+    callbacks: [{ onBatchEnd: (b, _l, ctx) => { batches++; if (b === 2) ctx.stopTraining = true; } }],
+  });
+  assert.equal(batches, 3);
+  assert.equal(h.epochs.length, 1);
+});
+
+test('an exception in a callback leaves the last checkpoint loadable and the CSV complete up to the last epoch', async () => {
+  const { model: m } = model();
+  compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const dir = tmpDir('int-');
+  const ckpt = path.join(dir, 'every.keras');
+  const wckpt = path.join(dir, 'weights.bin');
+  const csv = path.join(dir, 'log.csv');
+  let snapshot: Float32Array[] = [];
+  const boom: TrainCallback = {
+    onEpochEnd: (epoch, _l, ctx) => {
+      snapshot = ctx.model.getWeights().map((w) => w.dataSync() as Float32Array);
+    },
+    onBatchEnd: (batch, _l, ctx) => {
+      if (ctx.history.epochs.length === 3 && batch === 1) throw new Error('interrupted by the user');
+    },
+  };
+  await assert.rejects(
+    trainPhase({
+      model: m, train: fakeDataset({ n: 12, batchSize: 4 }), validation: fakeDataset({ n: 6, batchSize: 3 }), epochs: 10, verbose: 0,
+      callbacks: [new ModelCheckpoint(ckpt), new ModelCheckpoint(wckpt, { saveWeightsOnly: true }), new CSVLogger(csv), boom],
+    }),
+    /interrupted by the user/,
+  );
+  const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
+  assert.equal(rows[0], 'epoch,accuracy,loss,lr,val_accuracy,val_loss');
+  assert.deepEqual(rows.slice(1).map((r) => r.split(',')[0]), ['0', '1', '2']);
+  // The checkpoint holds the weights of the end of epoch 3 (not the half-trained epoch 4).
+  const loaded = await loadCheckpoint(ckpt);
+  loaded.getWeights().forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(snapshot[i])));
+  const { model: fresh } = model();
+  await loadCheckpointWeights(fresh, wckpt);
+  fresh.getWeights().forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(snapshot[i])));
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temp files left');
+  loaded.dispose();
+});
+
+test('a frozen BatchNormalization runs in inference mode while training; Dropout drops only in training', async () => {
+  const base = tinyBase({ batchNorm: true });
+  const m = buildHead(base, [{ type: 'flatten' }, { type: 'dropout', rate: 0.5 }, { type: 'output', classes: 3 }]);
+  setDeterministicWeights(m, 2);
+  const bn = base.getLayer('block1_bn');
+  bn.trainable = false;
+  const xs = (await fakeDataset({ n: 4 }).load([0, 1, 2, 3])).xs;
+  const bnPlan = planGraph(m, { to: 'block1_bn' });
+  const [trainOut, inferOut] = tf.tidy(() => [runPlan(bnPlan, [xs], true)[0], runPlan(bnPlan, [xs], false)[0]]);
+  assert.deepEqual(Array.from(trainOut.dataSync()), Array.from(inferOut.dataSync()));
+  bn.trainable = true; // a trainable BN uses the batch statistics
+  const trainable = tf.tidy(() => runPlan(bnPlan, [xs], true)[0]);
+  assert.notDeepEqual(Array.from(trainable.dataSync()), Array.from(inferOut.dataSync()));
+  bn.trainable = false;
+  // Training the head leaves the frozen BN's moving statistics alone.
+  const before = bn.getWeights().map((w) => Array.from(w.dataSync()));
+  compile(m, { loss: 'sparseCategoricalCrossentropy' });
+  await trainPhase({ model: m, train: fakeDataset({ n: 8, batchSize: 4 }), epochs: 2, verbose: 0 });
+  assert.deepEqual(bn.getWeights().map((w) => Array.from(w.dataSync())), before);
+  // Dropout: training output has zeros where inference has none.
+  const dropPlan = planGraph(m, { to: m.layers[m.layers.length - 2].name });
+  const dropped = tf.tidy(() => runPlan(dropPlan, [xs], true)[0]);
+  const kept = tf.tidy(() => runPlan(dropPlan, [xs], false)[0]);
+  const zeros = (t: tf.Tensor) => Array.from(t.dataSync()).filter((v) => v === 0).length;
+  assert.ok(zeros(dropped) > zeros(kept) + 10);
+  tf.dispose([xs, trainOut, inferOut, trainable, dropped, kept]);
+});
+
+test('ReduceLROnPlateau changes the rate the next epoch trains with (History.lr)', async () => {
+  const { model: m } = model();
+  compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+  // Monitor a metric that never improves: the training loss of a frozen model is constant.
+  freezeAll(m);
+  m.layers[m.layers.length - 1].trainable = true;
+  compile(m, { optimizer: sgd({ learningRate: 1e-12 }), loss: 'sparseCategoricalCrossentropy' });
+  const h = await trainPhase({ model: m, train: fakeDataset({ n: 8, batchSize: 4 }), epochs: 6, verbose: 0, callbacks: [new ReduceLROnPlateau({ monitor: 'loss', patience: 2, factor: 0.5, minDelta: 1e-3 })] });
+  assert.deepEqual(h.epochs.map((e) => e.lr / 1e-12).map((v) => Math.round(v * 1000) / 1000), [1, 1, 1, 0.5, 0.5, 0.25]);
+});
+
+test('fineTune: load the best checkpoint, freeze layers[:n], recompile, continue numbering, merge histories', async () => {
+  const { model: m } = model();
+  compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const dir = tmpDir('ft-');
+  const ckpt = path.join(dir, 'tl_best.keras');
+  const train = fakeDataset({ n: 12, batchSize: 4 });
+  const val = fakeDataset({ n: 6, batchSize: 3, seed: 4 });
+  const tl = await trainPhase({ model: m, train, validation: val, epochs: 3, name: 'transfer learning', verbose: 0, callbacks: [new ModelCheckpoint(ckpt, { saveBestOnly: true })] });
+  const { model: ft, history, phase } = await fineTune({
+    from: ckpt, freezeUpTo: 3, compile: { optimizer: adam(5e-7), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] },
+    previous: tl, train, validation: val, epochs: 2, verbose: 0,
+  });
+  assert.notEqual(ft, m);
+  assert.deepEqual(ft.layers.map((l) => l.trainable), ft.layers.map((_, i) => i >= 3));
+  assert.deepEqual(phase.epochs.map((e) => e.epoch), [3, 4]);
+  assert.deepEqual(history.epochs.map((e) => e.epoch), [0, 1, 2, 3, 4]);
+  assert.deepEqual(history.phases, [{ name: 'transfer learning', startEpoch: 0 }, { name: 'fine-tuning', startEpoch: 3 }]);
+  assert.ok(phase.epochs.every((e) => e.lr === 5e-7));
+});
+
+test('mergeHistories renumbers a phase that restarted at 0', () => {
+  const e = (epoch: number) => ({ epoch, lr: 1, seconds: 1, metrics: { loss: epoch } });
+  const merged = mergeHistories({ epochs: [e(0), e(1)], phases: [{ name: 'a', startEpoch: 0 }] }, { epochs: [e(0), e(1), e(2)], phases: [{ name: 'b', startEpoch: 0 }] });
+  assert.deepEqual(merged.epochs.map((x) => x.epoch), [0, 1, 2, 3, 4]);
+  assert.deepEqual(merged.phases, [{ name: 'a', startEpoch: 0 }, { name: 'b', startEpoch: 2 }]);
+});
