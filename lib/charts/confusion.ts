@@ -3,7 +3,7 @@
 // drawn, classes in a chosen order, and the largest off-diagonal confusions listed in a table.
 import { showHtml } from '../display';
 import { escapeHtml, formatPercent } from './format';
-import { renderChart, withDefaults, type Chart, type ShowOption } from './render';
+import { describeChart, renderChart, withDefaults, type Chart, type ShowOption } from './render';
 
 export interface Confusion {
   trueClass: string;
@@ -149,5 +149,5 @@ export async function plotConfusionMatrix(cm: number[][], classNames: string[], 
   const text = `${title}: ${subtitle}` + (confusions.length ? `\nTop confusions (true -> predicted):\n${confusionsText(confusions)}` : '');
   const chart = await renderChart(spec, `${title}: ${subtitle}`, opts);
   if (opts.show !== false && n > 0) showHtml(html, confusions.length ? confusionsText(confusions) : 'No confusions.');
-  return { ...chart, text, confusions, html };
+  return describeChart({ ...chart, text, confusions, html }, ', .confusions, .html');
 }

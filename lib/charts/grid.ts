@@ -8,6 +8,7 @@ import type { ImageDataset } from '../data/types';
 import { showPng } from '../display';
 import { argMax } from '../evaluate/metrics';
 import { FONT } from './render';
+import { describeAs, kb } from './inspect';
 
 export const RIGHT_COLOUR = '#138a36';
 export const WRONG_COLOUR = '#d32f2f';
@@ -168,7 +169,7 @@ export async function showBatch(dataset: ImageDataset, opts: ShowBatchOptions = 
   const tiles = indices.map((i) => ({ file: dataset.files[i], title: { text: names[dataset.labels[i]] ?? String(dataset.labels[i]), colour: TEXT_COLOUR } }));
   const png = await composeGrid(tiles, { cols: opts.cols ?? 8, tileSize: opts.tileSize ?? 96, fontSize: opts.fontSize, maxLinesPerPart: opts.maxLinesPerPart });
   if (opts.show !== false) showPng(png, `${indices.length} images from ${dataset.size} (${dataset.classNames.length} classes)`);
-  return { png, indices };
+  return describeAs({ png, indices }, (r) => `[grid: .png (${kb(r.png)}), .indices (${r.indices.length})]`);
 }
 
 export interface PredictGridOptions extends GridLayoutOptions {
@@ -236,5 +237,5 @@ export async function predictGrid(model: tf.LayersModel | null, dataset: ImageDa
   const png = await composeGrid(tiles, { cols: opts.cols ?? 4, tileSize: opts.tileSize ?? 128, fontSize: opts.fontSize, maxLinesPerPart: opts.maxLinesPerPart });
   const total = indices.length;
   if (opts.show !== false) showPng(png, `Predictions: ${correct}/${total} correct (T: true class / P: predicted; red = wrong)`);
-  return { png, correct, total, indices, predicted };
+  return describeAs({ png, correct, total, indices, predicted }, (r) => `[prediction grid: ${r.correct}/${r.total} correct; .png (${kb(r.png)}), .correct, .total, .indices, .predicted]`);
 }

@@ -139,11 +139,12 @@ function panel(o: PanelOptions): Record<string, unknown> {
   if (o.best) {
     layers.push(
       { data: { values: [{ epoch: o.best.epoch }] }, mark: { type: 'rule', color: '#666', strokeDash: [5, 3] }, encoding: { x: { field: 'epoch', type: 'quantitative' } } },
-      {
-        data: { values: [{ epoch: o.best.epoch, label: `best ${o.best.epoch}` }] },
-        mark: { type: 'text', color: '#444', align: 'right', baseline: 'bottom', dx: -3, dy: -3, fontSize: 10 },
+      // The label twice: a white outline first (a halo, so it stays legible over a curve), then the text.
+      ...[{ stroke: 'white', strokeWidth: 3 }, {}].map((halo) => ({
+        data: { values: [{ epoch: o.best!.epoch, label: `best ${o.best!.epoch}` }] },
+        mark: { type: 'text', color: '#444', align: 'right', baseline: 'bottom', dx: -3, dy: -3, fontSize: 10, ...halo },
         encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { value: o.height }, text: { field: 'label' } },
-      },
+      })),
     );
     if (o.best.points.length) {
       layers.push({

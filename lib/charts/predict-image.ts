@@ -8,6 +8,7 @@ import { showBundle } from '../display';
 import { topKIndices } from '../evaluate/metrics';
 import { escapeHtml, formatPercent } from './format';
 import { RIGHT_COLOUR } from './grid';
+import { describeAs } from './inspect';
 
 export interface PredictImageOptions {
   /** Class names, one per model output (e.g. dataset.classNames). */
@@ -77,5 +78,5 @@ export async function predictImage(model: tf.LayersModel, imagePath: string, opt
     `<table><caption style="text-align:left;font-weight:bold">Top ${top.length} predictions</caption>` +
     `<thead><tr><th>#</th><th style="text-align:left">class</th><th>confidence</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`;
   if (opts.show !== false) showBundle({ 'text/html': html, 'text/plain': text });
-  return { top, html, text };
+  return describeAs({ top, html, text }, (r) => `[prediction: ${r.top[0]?.className} ${formatPercent(r.top[0]?.probability)}; .top (${r.top.length}), .html, .text]`);
 }

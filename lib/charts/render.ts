@@ -5,6 +5,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { showBundle, type MimeBundle } from '../display';
+import { describeAs, kb } from './inspect';
 
 export type VegaLiteSpec = TopLevelSpec;
 
@@ -61,9 +62,14 @@ export function chartBundle(chart: Chart): MimeBundle {
   };
 }
 
+/** How a chart prints as a cell's value: its fields, not the whole SVG. */
+export function describeChart<T extends Chart>(chart: T, extra = ''): T {
+  return describeAs(chart, (c) => `[chart: .spec (vega-lite), .svg (${kb(c.svg)}), .text${extra}]`);
+}
+
 /** Render, display (unless show: false) and return a chart. */
 export async function renderChart(spec: VegaLiteSpec, text: string, opts: ShowOption = {}): Promise<Chart> {
-  const chart = { spec, svg: await specToSvg(spec), text };
+  const chart = describeChart({ spec, svg: await specToSvg(spec), text });
   if (opts.show !== false) showBundle(chartBundle(chart));
   return chart;
 }

@@ -2,6 +2,7 @@
 // beside the walkthrough's published numbers with the difference. HTML in a notebook, markdown
 // for reports, aligned text in a terminal.
 import { showBundle } from '../display';
+import { describeAs } from './inspect';
 import { escapeHtml, formatPercent, formatPoints, formatSeconds } from './format';
 
 export interface ResultRow {
@@ -150,5 +151,5 @@ export function resultsTable(rows: ResultRow[], opts: ResultsTableOptions = {}):
   ].join('\n');
 
   if (opts.show !== false) showBundle({ 'text/html': html, 'text/markdown': markdown, 'text/plain': text });
-  return { html, markdown, text };
+  return describeAs({ html, markdown, text }, () => `[results table: .html, .markdown, .text]`);
 }

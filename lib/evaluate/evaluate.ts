@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
 import { newDisplay, showText } from '../display';
+import { describeAs } from '../charts/inspect';
 import { argMax, categoricalCrossentropy, inTopK, topKIndices } from './metrics';
 
 export interface EvaluateOptions {
@@ -155,5 +156,5 @@ export async function evaluate(model: tf.LayersModel, dataset: ImageDataset, opt
     seconds: (performance.now() - start) / 1000,
   };
   if (show) showText(formatEvaluation(result));
-  return result;
+  return describeAs(result, (r) => `[evaluation: ${formatEvaluation(r)}; .loss, .accuracy, .topKAccuracy, .labels, .predicted, .confidence, .topKPredicted${r.probabilities ? ', .probabilities' : ''}]`);
 }

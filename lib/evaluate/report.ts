@@ -3,6 +3,7 @@
 import { confusionMatrix } from './metrics';
 import { showBundle } from '../display';
 import { escapeHtml } from '../charts/format';
+import { describeAs } from '../charts/inspect';
 
 export interface ClassScores {
   precision: number;
@@ -74,7 +75,7 @@ export function classificationReport(
   report.text = reportText(report, digits);
   report.html = reportHtml(report, digits);
   if (opts.show !== false) showBundle({ 'text/html': report.html, 'text/plain': report.text });
-  return report;
+  return describeAs(report, (r) => `[classification report: accuracy ${r.accuracy.toFixed(4)}; .classes (${r.classes.length}), .accuracy, .macroAvg, .weightedAvg, .text, .html]`);
 }
 
 type ReportNumbers = Pick<ClassificationReport, 'classes' | 'accuracy' | 'macroAvg' | 'weightedAvg'>;
