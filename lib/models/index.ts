@@ -21,3 +21,4 @@ export {
 export { freeze, unfreeze, selectLayers, trainableSummary, type LayerSelection, type TrainableSummary } from './freeze';
 export { modelSummary, showModelSummary, type ModelSummary, type ModelSummaryRow } from './summary';
 export { saveModel, loadModel, folderIOHandler } from './saveload';
+export { weightsOrigins, randomWeightsNotice, type WeightsOrigin } from './origin';

@@ -3,6 +3,7 @@
 // counts them. Text for terminals, HTML for notebooks.
 import * as tf from '@tensorflow/tfjs';
 import { showBundle } from '../display';
+import { randomWeightsNotice } from './origin';
 
 type Layer = tf.layers.Layer;
 interface TfNode { inboundLayers: Layer[]; nodeIndices: number[]; tensorIndices: number[] }
@@ -105,6 +106,8 @@ export function modelSummary(model: tf.LayersModel): ModelSummary {
   const fmt = (n: number) => n.toLocaleString('en-US');
   out.push(`Total params: ${fmt(totalParams)}`, `Trainable params: ${fmt(trainableParams)}`,
     `Non-trainable params: ${fmt(nonTrainableParams)}`, '_'.repeat(lineLength));
+  const notice = randomWeightsNotice(model);
+  if (notice) out.push(notice);
   const text = out.map((l) => l.trimEnd()).join('\n');
 
   const th = header.map((h) => `<th style="text-align:left">${esc(h)}</th>`).join('');
@@ -115,7 +118,8 @@ export function modelSummary(model: tf.LayersModel): ModelSummary {
   }).join('\n');
   const html = `<div><b>Model: "${esc(model.name)}"</b><table>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${trs}\n</tbody></table>` +
     `<p>Total params: ${fmt(totalParams)}<br>Trainable params: ${fmt(trainableParams)}<br>` +
-    `Non-trainable params: ${fmt(nonTrainableParams)}</p></div>`;
+    `Non-trainable params: ${fmt(nonTrainableParams)}</p>` +
+    (notice ? `<p style="color:#b00;font-weight:bold">${esc(notice)}</p>` : '') + '</div>';
   return { text, html, rows, totalParams, trainableParams, nonTrainableParams };
 }
 

@@ -71,6 +71,7 @@ test('summary: Keras columns, totals, Connected to only for non-sequential model
   assert.ok(!sv.text.includes('Connected to'));
   assert.match(sv.html, /<table>/);
   assert.equal(sv.rows.length, 19);
+  assert.match(sv.text, /vgg16 base: RANDOM weights \(weights: null\)/, 'a random base says so');
   v.dispose();
 
   const r = await resnet50({ includeTop: false, weights: null, inputShape: [32, 32, 3] });

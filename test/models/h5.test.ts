@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { KerasBatchNormalization, loadKerasWeights, saveKerasWeights, readKerasWeights, resnet50 } from '../../lib/models';
+import { KerasBatchNormalization, loadKerasWeights, saveKerasWeights, readKerasWeights, resnet50, randomWeightsNotice, weightsOrigins } from '../../lib/models';
 import { h5wasm as h5wasmForTests } from '../../lib/models/h5';
 import { tmpDir } from '../helpers';
 
@@ -102,6 +102,11 @@ test("ResNet50 (32x32) round trip through a Keras-layout file via weights: '<pat
     const a = src.getLayer(name).weights, b = dst.getLayer(name).weights;
     a.forEach((w, i) => assert.deepEqual(b[i].read().dataSync(), w.read().dataSync(), `${name} weight ${i}`));
   }
+  // Displays flag the random base, and a head model built on it, but not the loaded one.
+  const head = tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(src.outputs[0])) as tf.SymbolicTensor;
+  assert.match(randomWeightsNotice(tf.model({ inputs: src.inputs, outputs: head })) ?? '', /resnet50 base: RANDOM/);
+  assert.equal(randomWeightsNotice(dst), null);
+  assert.deepEqual(weightsOrigins(dst), [{ base: 'resnet50', weights: file }]);
   src.dispose(); dst.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
 });

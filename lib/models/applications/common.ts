@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { loadKerasWeights } from '../h5';
+import { tagWeightsOrigin } from '../origin';
 import { getKerasWeights, type WeightsDownloadOptions, type KerasApplicationName } from '../weights';
 
 /** Keras' options for `keras.applications.*` (camelCase), plus where downloads go. */
@@ -86,6 +87,7 @@ export function resolveOptions(fn: string, opts: ApplicationOptions, defaultSize
 /** Loads the requested weights into a freshly built application model (by order, as Keras does). */
 export async function applyWeights(model: tf.LayersModel, app: KerasApplicationName, o: ResolvedOptions,
   opts: WeightsDownloadOptions): Promise<tf.LayersModel> {
+  tagWeightsOrigin(model, { base: app, weights: o.weights ?? 'random' });
   if (o.weights === null) return model;
   const file = o.weights === 'imagenet' ? await getKerasWeights(app, o.includeTop, opts) : o.weights;
   await loadKerasWeights(model, file, { byName: false });
