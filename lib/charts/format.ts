@@ -20,8 +20,9 @@ export function formatSeconds(sec: number | undefined): string {
   if (sec === undefined || !Number.isFinite(sec)) return '';
   if (sec < 60) return `${sec.toFixed(sec < 10 ? 2 : 1)} s`;
   const m = Math.floor(sec / 60);
-  if (m < 60) return `${m} min ${Math.round(sec - m * 60)} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  const s = Math.round(sec - m * 60);
+  if (m < 60) return s ? `${m} min ${s} s` : `${m} min`;
+  return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${Math.floor(m / 60)} h`;
 }
 
 /** Metric key -> readable label: "val_top_k_categorical_accuracy" -> "Top-k accuracy" (k when given). */
