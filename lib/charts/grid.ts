@@ -119,11 +119,14 @@ export async function composeGrid(tiles: GridTile[], opts: { cols: number; tileS
   const cellW = tile + pad;
   const lineH = Math.round(font * 1.3);
   const maxText = cellW - 4;
-  // Fit every title: one line if it fits, else each part ("T: …" / "P: …") wrapped on its own lines.
+  // Titles: "T: … / P: …" on one line when that fits for EVERY tile (a consistent look), else each
+  // part on its own line(s), wrapped and shortened with "…".
+  const partsOf = (t: GridTile) => ('lines' in t.title ? t.title.lines : [t.title]);
+  const joinedOf = (t: GridTile) => partsOf(t).map((p) => p.text).join(' / ');
+  const join = tiles.every((t) => textWidthEm(joinedOf(t)) * font <= maxText);
   const titled = tiles.map((t) => {
-    const parts = 'lines' in t.title ? t.title.lines : [t.title];
-    const joined = parts.map((p) => p.text).join(' / ');
-    if (parts.length > 1 && textWidthEm(joined) * font <= maxText) return { file: t.file, lines: [{ text: joined, colour: parts[0].colour }] };
+    const parts = partsOf(t);
+    if (join) return { file: t.file, lines: [{ text: joinedOf(t), colour: parts[0].colour }] };
     const lines = parts.flatMap((p) => wrapText(p.text, maxText, font, opts.maxLinesPerPart ?? 2).map((text) => ({ text, colour: p.colour })));
     return { file: t.file, lines };
   });
