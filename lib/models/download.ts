@@ -4,6 +4,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
+import { isKernel, newDisplay } from '../display';
 
 /** md5 of a file, streamed (weights files are ~60-100 MB). */
 export async function md5File(file: string): Promise<string> {
@@ -23,9 +24,22 @@ export interface DownloadOptions {
 
 const MB = (n: number) => (n / 1e6).toFixed(1);
 
-/** A cli-progress bar in a terminal; plain lines every 10% elsewhere (notebooks, logs). */
+/** A line updated in place in a notebook; a cli-progress bar in a terminal; lines every 10% in logs. */
 function progressReporter(label: string, quiet: boolean) {
   if (quiet) return { update: (_r: number, _t: number | null) => {}, stop: () => {} };
+  if (isKernel()) {
+    const live = newDisplay();
+    let last = -1;
+    return {
+      update(r: number, t: number | null) {
+        const pct = t ? Math.floor((r / t) * 100) : Math.floor(r / 1e6);
+        if (pct === last) return;
+        last = pct;
+        live.text(t ? `${label}: ${pct}% (${MB(r)}/${MB(t)} MB)` : `${label}: ${MB(r)} MB`);
+      },
+      stop: () => {},
+    };
+  }
   if (process.stderr.isTTY) {
     const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total} MB | ETA {eta}s`, hideCursor: true }, Presets.shades_classic);
     let started = false;

@@ -105,6 +105,16 @@ test('an interrupted download keeps its .part and the next call resumes it', asy
   assert.ok(fs.readFileSync(dest).equals(body));
 });
 
+test('outside a terminal and a notebook, progress is plain text lines ending at 100%', async (t) => {
+  const dest = path.join(tmpDir('dl-'), 'w.h5');
+  const lines: string[] = [];
+  t.mock.method(console, 'log', (s: string) => { lines.push(s); });
+  await downloadFile(`${base}/file`, dest, { md5 });
+  t.mock.restoreAll();
+  assert.match(lines[0], /^Downloading w\.h5: \d+% \(0\.\d\/0\.3 MB\)$/);
+  assert.equal(lines[lines.length - 1], 'Downloading w.h5: 100% (0.3/0.3 MB)');
+});
+
 test('HTTP errors name the URL', async () => {
   const dest = path.join(tmpDir('dl-'), 'w.h5');
   await assert.rejects(downloadFile(`${base}/missing`, dest, { quiet: true }), (e: Error) => e.message.includes(`${base}/missing`) && /404/.test(e.message));
