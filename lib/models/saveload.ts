@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 // Register the custom layers a saved model may contain before any load.
 import './batchnorm';
 import './preprocess';
+import { tagWeightsOrigin, weightsOrigins, type WeightsOrigin } from './origin';
+
+const ORIGINS_KEY = 'kerasApplicationWeights';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
@@ -98,10 +101,20 @@ export function folderIOHandler(dirIn: string): tf.io.IOHandler {
 
 /** Saves topology + weights to `dir` (model.json, weights.bin), atomically. */
 export async function saveModel(model: tf.LayersModel, dir: string, opts: { includeOptimizer?: boolean } = {}): Promise<tf.io.SaveResult> {
-  return model.save(folderIOHandler(dir), { includeOptimizer: opts.includeOptimizer ?? false });
+  const handler = folderIOHandler(dir);
+  const origins = weightsOrigins(model);
+  // Keep "this base had random weights" across checkpoints (stored in model.json's metadata).
+  const save = handler.save!.bind(handler);
+  handler.save = (artifacts) => save(origins.length
+    ? { ...artifacts, userDefinedMetadata: { ...(artifacts.userDefinedMetadata ?? {}), [ORIGINS_KEY]: origins } }
+    : artifacts);
+  return model.save(handler, { includeOptimizer: opts.includeOptimizer ?? false });
 }
 
 /** Loads a model written by `saveModel` (custom layers of lib/models included). */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(folderIOHandler(dir));
+  const model = await tf.loadLayersModel(folderIOHandler(dir));
+  const origins = (model.getUserDefinedMetadata() as Record<string, unknown> | undefined)?.[ORIGINS_KEY] as WeightsOrigin[] | undefined;
+  for (const o of origins ?? []) tagWeightsOrigin(model, o);
+  return model;
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { saveModel, loadModel, KerasBatchNormalization, PreprocessInput, freeze } from '../../lib/models';
+import { saveModel, loadModel, KerasBatchNormalization, PreprocessInput, freeze, unfreeze, inceptionV3, randomWeightsNotice } from '../../lib/models';
 import { tmpDir } from '../helpers';
 
 before(async () => { await tf.setBackend('cpu'); });
@@ -70,4 +70,25 @@ test('a frozen model reloads with its trainable flags; a missing folder says wha
   const back = await loadModel(dir);
   assert.deepEqual(back.layers.map((l) => l.trainable), model.layers.map((l) => l.trainable));
   await assert.rejects(loadModel(path.join(dir, 'nope')), /no model\.json in .*nope.*saveModel/);
+});
+
+test('InceptionV3 + head reloads with the Keras indices the walkthrough freezes by (layers[:249]) and its weights origin', async () => {
+  const base = await inceptionV3({ includeTop: false, weights: null, inputShape: [75, 75, 3] });
+  const pooled = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(base.outputs[0]) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 4, activation: 'softmax', name: 'head' }).apply(pooled) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: base.inputs, outputs: out });
+  const dir = path.join(tmpDir('save-'), 'tl_best');
+  await saveModel(model, dir);
+  const back = await loadModel(dir);
+  assert.deepEqual(back.layers.map((l) => l.name), model.layers.map((l) => l.name));
+  assert.equal(back.layers[248].name, 'mixed8');
+  assert.ok(back.getLayer('batch_normalization_93') instanceof KerasBatchNormalization);
+  assert.match(randomWeightsNotice(back) ?? '', /inceptionv3 base: RANDOM/);
+  const x = tf.randomUniform([1, 75, 75, 3], -1, 1, 'float32', 5);
+  assert.deepEqual(Array.from((back.predict(x) as tf.Tensor).dataSync()), Array.from((model.predict(x) as tf.Tensor).dataSync()));
+  unfreeze(back);
+  freeze(back, { upTo: 249 });
+  assert.equal(back.layers.filter((l) => l.trainable).length, 313 - 249);
+  fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  model.dispose(); back.dispose();
 });
