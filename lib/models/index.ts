@@ -2,7 +2,7 @@
 export { vgg16 } from './applications/vgg16';
 export { resnet50 } from './applications/resnet50';
 export { inceptionV3 } from './applications/inceptionV3';
-export type { ApplicationOptions } from './applications/common';
+export { kerasConv2d, kerasDense, type ApplicationOptions } from './applications/common';
 export { KerasBatchNormalization, kerasBatchNormalization, type KerasBatchNormalizationArgs } from './batchnorm';
 export {
   preprocessInput, PreprocessInput, preprocessInputLayer, resolvePreprocessMode,

@@ -19,6 +19,9 @@ test('VGG16 without top: 19 layers, 14,714,688 params, Keras names, last 8 = blo
     ['block4_conv1', 'block4_conv2', 'block4_conv3', 'block4_pool', 'block5_conv1', 'block5_conv2', 'block5_conv3', 'block5_pool']);
   assert.equal(m.layers[1].name, 'block1_conv1');
   assert.equal(m.layers[1].countParams(), convParams(3, 3, 64));
+  // Keras' default glorot_uniform (tfjs serializes it as VarianceScaling fanAvg/uniform), not tfjs' glorotNormal.
+  const init = m.layers[1].getConfig().kernelInitializer as { config: { mode: string; distribution: string } };
+  assert.deepEqual([init.config.mode, init.config.distribution], ['fanAvg', 'uniform']);
   assert.deepEqual(m.outputs[0].shape, [null, 1, 1, 512]);
   const y = tf.tidy(() => (m.predict(tf.ones([1, 32, 32, 3])) as tf.Tensor).shape);
   assert.deepEqual(y, [1, 1, 1, 512]);

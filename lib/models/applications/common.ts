@@ -116,7 +116,7 @@ export function globalPool(x: SymT, pooling: 'avg' | 'max' | null, names: { avg:
 
 /** Keras' ImageNet classifier layer, `predictions`. */
 export const predictions = (x: SymT, o: ResolvedOptions): SymT =>
-  apply1(tf.layers.dense({ units: o.classes, activation: o.classifierActivation, name: 'predictions' }), x);
+  apply1(kerasDense({ units: o.classes, activation: o.classifierActivation, name: 'predictions' }), x);
 
 /** ResNet / Inception top: global average pooling `avg_pool`, then `predictions`; else optional pooling. */
 export function gapTopOrPooling(x: SymT, o: ResolvedOptions, poolNames: { avg: string; max: string }): SymT {
@@ -126,3 +126,11 @@ export function gapTopOrPooling(x: SymT, o: ResolvedOptions, poolNames: { avg: s
 
 /** Keras' auto names of the pooling layers added by `pooling` (VGG16, InceptionV3). */
 export const AUTO_POOL_NAMES = { avg: 'global_average_pooling2d', max: 'global_max_pooling2d' };
+
+// tfjs' default kernel initializer is glorotNormal; Keras' is glorot_uniform.
+type ConvArgs = Parameters<typeof tf.layers.conv2d>[0];
+type DenseArgs = Parameters<typeof tf.layers.dense>[0];
+/** `tf.layers.conv2d` with Keras' default initializer. */
+export const kerasConv2d = (args: ConvArgs) => tf.layers.conv2d({ kernelInitializer: 'glorotUniform', ...args });
+/** `tf.layers.dense` with Keras' default initializer. */
+export const kerasDense = (args: DenseArgs) => tf.layers.dense({ kernelInitializer: 'glorotUniform', ...args });

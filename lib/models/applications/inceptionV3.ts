@@ -3,7 +3,7 @@
 // batch_normalization_93, activation_93, average_pooling2d_8, concatenate_1).
 import * as tf from '@tensorflow/tfjs';
 import { KerasBatchNormalization } from '../batchnorm';
-import { type ApplicationOptions, resolveOptions, applyWeights, apply1, gapTopOrPooling, AUTO_POOL_NAMES, KerasNames, type SymT } from './common';
+import { type ApplicationOptions, resolveOptions, applyWeights, apply1, gapTopOrPooling, AUTO_POOL_NAMES, KerasNames, kerasConv2d, type SymT } from './common';
 
 type Pad = 'same' | 'valid';
 
@@ -18,7 +18,7 @@ export async function inceptionV3(opts: ApplicationOptions = {}): Promise<tf.Lay
 
   // Keras' conv2d_bn: conv without bias, BN without scale (epsilon 1e-3), ReLU.
   const convBn = (x: SymT, filters: number, rows: number, cols: number, padding: Pad = 'same', strides = 1, name?: string): SymT => {
-    x = apply1(tf.layers.conv2d({ filters, kernelSize: [rows, cols], strides, padding, useBias: false,
+    x = apply1(kerasConv2d({ filters, kernelSize: [rows, cols], strides, padding, useBias: false,
       name: name ? `${name}_conv` : names.next('conv2d') }), x);
     x = apply1(new KerasBatchNormalization({ axis: 3, scale: false, epsilon: 1e-3,
       name: name ? `${name}_bn` : names.next('batch_normalization') }), x);

@@ -1,7 +1,7 @@
 // ResNet50 exactly as keras.applications.resnet.ResNet50 builds it (names, order, shapes, params).
 import * as tf from '@tensorflow/tfjs';
 import { KerasBatchNormalization } from '../batchnorm';
-import { type ApplicationOptions, resolveOptions, applyWeights, apply1, gapTopOrPooling, type SymT } from './common';
+import { type ApplicationOptions, resolveOptions, applyWeights, apply1, gapTopOrPooling, kerasConv2d, type SymT } from './common';
 
 const EPS = 1.001e-5; // Keras' ResNet BN epsilon
 const bn = (name: string) => new KerasBatchNormalization({ axis: 3, epsilon: EPS, name });
@@ -11,16 +11,16 @@ const relu = (name: string) => tf.layers.activation({ activation: 'relu', name }
 function block1(x: SymT, filters: number, stride: number, convShortcut: boolean, name: string): SymT {
   let shortcut = x;
   if (convShortcut) {
-    shortcut = apply1(tf.layers.conv2d({ filters: 4 * filters, kernelSize: 1, strides: stride, name: `${name}_0_conv` }), x);
+    shortcut = apply1(kerasConv2d({ filters: 4 * filters, kernelSize: 1, strides: stride, name: `${name}_0_conv` }), x);
     shortcut = apply1(bn(`${name}_0_bn`), shortcut);
   }
-  x = apply1(tf.layers.conv2d({ filters, kernelSize: 1, strides: stride, name: `${name}_1_conv` }), x);
+  x = apply1(kerasConv2d({ filters, kernelSize: 1, strides: stride, name: `${name}_1_conv` }), x);
   x = apply1(bn(`${name}_1_bn`), x);
   x = apply1(relu(`${name}_1_relu`), x);
-  x = apply1(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', name: `${name}_2_conv` }), x);
+  x = apply1(kerasConv2d({ filters, kernelSize: 3, padding: 'same', name: `${name}_2_conv` }), x);
   x = apply1(bn(`${name}_2_bn`), x);
   x = apply1(relu(`${name}_2_relu`), x);
-  x = apply1(tf.layers.conv2d({ filters: 4 * filters, kernelSize: 1, name: `${name}_3_conv` }), x);
+  x = apply1(kerasConv2d({ filters: 4 * filters, kernelSize: 1, name: `${name}_3_conv` }), x);
   x = apply1(bn(`${name}_3_bn`), x);
   // Shortcut first, as in Keras: it fixes the order of equal-depth layers in model.layers.
   x = apply1(tf.layers.add({ name: `${name}_add` }), [shortcut, x]);
@@ -41,7 +41,7 @@ export async function resnet50(opts: ApplicationOptions = {}): Promise<tf.Layers
   const o = resolveOptions('resnet50', opts, 224, 32);
   const input = tf.input({ shape: o.inputShape, name: 'input_1' });
   let x: SymT = apply1(tf.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: 'conv1_pad' }), input);
-  x = apply1(tf.layers.conv2d({ filters: 64, kernelSize: 7, strides: 2, name: 'conv1_conv' }), x);
+  x = apply1(kerasConv2d({ filters: 64, kernelSize: 7, strides: 2, name: 'conv1_conv' }), x);
   x = apply1(bn('conv1_bn'), x);
   x = apply1(relu('conv1_relu'), x);
   x = apply1(tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: 'pool1_pad' }), x);

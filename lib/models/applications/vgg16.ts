@@ -1,6 +1,6 @@
 // VGG16 exactly as keras.applications.vgg16.VGG16 builds it (names, order, shapes, params).
 import * as tf from '@tensorflow/tfjs';
-import { type ApplicationOptions, resolveOptions, applyWeights, apply1, globalPool, predictions, AUTO_POOL_NAMES, type SymT } from './common';
+import { type ApplicationOptions, resolveOptions, applyWeights, apply1, globalPool, predictions, AUTO_POOL_NAMES, kerasConv2d, kerasDense, type SymT } from './common';
 
 /**
  * Keras' VGG16. `includeTop: false` gives 19 layers (input … block5_pool) and 14,714,688 params;
@@ -13,14 +13,14 @@ export async function vgg16(opts: ApplicationOptions = {}): Promise<tf.LayersMod
   const blocks: [number, number][] = [[64, 2], [128, 2], [256, 3], [512, 3], [512, 3]];
   blocks.forEach(([filters, convs], b) => {
     for (let c = 1; c <= convs; c++) {
-      x = apply1(tf.layers.conv2d({ filters, kernelSize: 3, activation: 'relu', padding: 'same', name: `block${b + 1}_conv${c}` }), x);
+      x = apply1(kerasConv2d({ filters, kernelSize: 3, activation: 'relu', padding: 'same', name: `block${b + 1}_conv${c}` }), x);
     }
     x = apply1(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` }), x);
   });
   if (o.includeTop) {
     x = apply1(tf.layers.flatten({ name: 'flatten' }), x);
-    x = apply1(tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc1' }), x);
-    x = apply1(tf.layers.dense({ units: 4096, activation: 'relu', name: 'fc2' }), x);
+    x = apply1(kerasDense({ units: 4096, activation: 'relu', name: 'fc1' }), x);
+    x = apply1(kerasDense({ units: 4096, activation: 'relu', name: 'fc2' }), x);
     x = predictions(x, o);
   } else {
     x = globalPool(x, o.pooling, AUTO_POOL_NAMES);
