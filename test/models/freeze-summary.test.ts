@@ -83,3 +83,14 @@ test('summary: Keras columns, totals, Connected to only for non-sequential model
   assert.ok(sr.text.includes('Total params: 23,587,712\nTrainable params: 23,534,592\nNon-trainable params: 53,120'));
   r.dispose();
 });
+
+test('freezing a nested model (a base used as one layer) freezes every layer inside it', async () => {
+  const base = await vgg16({ includeTop: false, weights: null, inputShape: [32, 32, 3], pooling: 'avg' });
+  const model = tf.sequential({ layers: [base, tf.layers.dense({ units: 2, name: 'head' })] });
+  freeze(model, { names: ['vgg16'] });
+  assert.ok(base.layers.every((l) => !l.trainable));
+  assert.equal(trainableSummary(model).trainableParams, 512 * 2 + 2);
+  unfreeze(model, { names: ['vgg16'] });
+  assert.equal(trainableSummary(model).trainableParams, 14_714_688 + 512 * 2 + 2);
+  model.dispose();
+});
