@@ -131,3 +131,21 @@ test('KerasBatchNormalization serializes and reloads with its Keras options', ()
     assert.equal(bn.momentum, 0.9);
   });
 });
+
+test('a base nested as one layer: BN updates when trainable, stays put when the base is frozen', async () => {
+  for (const frozen of [false, true]) {
+    const input = tf.input({ shape: [4, 4, 2] });
+    const bn = new KerasBatchNormalization({});
+    const base = tf.model({ inputs: input, outputs: bn.apply(input) as tf.SymbolicTensor, name: 'base' });
+    const model = tf.sequential({ layers: [base, tf.layers.flatten(), tf.layers.dense({ units: 1 })] });
+    if (frozen) freeze(model, { names: ['base'] });
+    model.compile({ optimizer: tf.train.sgd(0.01), loss: 'meanSquaredError' });
+    const x = tf.randomNormal([6, 4, 4, 2], 3, 1, 'float32', 21);
+    const y = tf.zeros([6, 1]);
+    await model.fit(x, y, { epochs: 1, verbose: 0 });
+    const movingMean = stats(bn)[0];
+    if (frozen) assert.deepEqual(movingMean, [0, 0]);
+    else assert.ok(movingMean.every((m) => m > 0.1), `moving mean moved towards 3: ${movingMean}`);
+    tf.dispose([x, y]);
+  }
+});
