@@ -145,7 +145,7 @@ test('a base nested as one layer: BN updates when trainable, stays put when the 
     await model.fit(x, y, { epochs: 1, verbose: 0 });
     const movingMean = stats(bn)[0];
     if (frozen) assert.deepEqual(movingMean, [0, 0]);
-    else assert.ok(movingMean.every((m) => m > 0.1), `moving mean moved towards 3: ${movingMean}`);
+    else assert.ok(movingMean.every((m) => m > 0.02 && m < 0.04), `one step at momentum 0.99 moves the mean ~0.01 * 3: ${movingMean}`);
     tf.dispose([x, y]);
   }
 });
