@@ -63,7 +63,7 @@ function instrument(backend: string): void {
   }
 }
 function printProfile(label: string, totalMs: number): void {
-  const top = [...kernelMs].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  const top = [...kernelMs].sort((a, b) => b[1] - a[1]).slice(0, 14);
   const rest = totalMs - top.reduce((s, [, ms]) => s + ms, 0);
   console.log(`    ${label}: ${top.map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(', ')}, other+overhead ${rest.toFixed(0)} (ms)`);
   kernelMs.clear();

@@ -362,7 +362,6 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
     b[c] = (offset ? offset[c] : 0.f) - mean[c] * a[c];
   }
   const float *pa = a.data(), *pb = b.data();
-#pragma omp parallel for schedule(static) if (rows * C > 32768)
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * C;
     float *yr = y + r * C;
@@ -372,8 +371,9 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// Elementwise kernels: memory-bound, so the win over JS is SIMD plus both cores.
-constexpr int64_t kParallelMin = 1 << 15;
+// Elementwise kernels: memory-bound, so the win over JS is SIMD. They stay on one thread on
+// purpose: an OpenMP barrier on a busy machine costs more (16 ms vs 1.2 ms measured for a
+// 6 MB subtract with another process per core) than the second core brings.
 
 // relu(x, y): y = max(x, 0)
 Napi::Value Relu(const Napi::CallbackInfo &info) {
@@ -381,42 +381,136 @@ Napi::Value Relu(const Napi::CallbackInfo &info) {
   const float *x = xa.Data();
   float *y = f32(info[1]);
   int64_t n = static_cast<int64_t>(xa.ElementLength());
-#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
+#pragma omp simd
   for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
   return info.Env().Undefined();
 }
 
-// binary(op, a, b, y): y = a op b, where b (length m) repeats along y (length n, n % m == 0).
-// op: 0 add, 1 sub, 2 mul.
+// binary(op, big, small, y, outer, mid, inner, swapped): big is [outer, mid, inner], small is
+// [outer, inner] (broadcast along mid), y like big; y = big op small, or small op big when
+// swapped. op: 0 add, 1 sub, 2 mul, 3 div. Covers equal shapes, a bias [C] over NHWC and
+// per-sample vectors [N, 1, 1, C].
 Napi::Value Binary(const Napi::CallbackInfo &info) {
   int op = info[0].As<Napi::Number>().Int32Value();
-  auto aa = info[1].As<Napi::Float32Array>();
-  auto ba = info[2].As<Napi::Float32Array>();
-  const float *a = aa.Data(), *b = ba.Data();
+  const float *a = f32(info[1]), *b = f32(info[2]);
   float *y = f32(info[3]);
-  int64_t n = static_cast<int64_t>(aa.ElementLength()), m = static_cast<int64_t>(ba.ElementLength());
-  if (m == 0 || n % m != 0) throw std::runtime_error("binary: b must tile a");
-  int64_t rows = n / m;
+  int64_t outer = info[4].As<Napi::Number>().Int64Value(), mid = info[5].As<Napi::Number>().Int64Value(),
+          inner = info[6].As<Napi::Number>().Int64Value();
+  bool swapped = info[7].As<Napi::Boolean>();
+  if (info[1].As<Napi::Float32Array>().ElementLength() != size_t(outer * mid * inner) ||
+      info[2].As<Napi::Float32Array>().ElementLength() != size_t(outer * inner))
+    throw std::runtime_error("binary: sizes do not match outer/mid/inner");
   auto run = [&](auto f) {
-    if (rows == 1) {
-#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
-      for (int64_t i = 0; i < n; i++) y[i] = f(a[i], b[i]);
-    } else {
-#pragma omp parallel for schedule(static) if (n > kParallelMin)
-      for (int64_t r = 0; r < rows; r++) {
-        const float *ar = a + r * m;
-        float *yr = y + r * m;
+    for (int64_t o = 0; o < outer; o++) {
+      const float *bo = b + o * inner;
+      if (inner == 1) {  // one small value per outer index (a scalar when outer == 1)
+        const float q = bo[0];
+        const float *ar = a + o * mid;
+        float *yr = y + o * mid;
 #pragma omp simd
-        for (int64_t j = 0; j < m; j++) yr[j] = f(ar[j], b[j]);
+        for (int64_t m = 0; m < mid; m++) yr[m] = f(ar[m], q);
+        continue;
+      }
+      for (int64_t m = 0; m < mid; m++) {
+        const float *ar = a + (o * mid + m) * inner;
+        float *yr = y + (o * mid + m) * inner;
+#pragma omp simd
+        for (int64_t j = 0; j < inner; j++) yr[j] = f(ar[j], bo[j]);
       }
     }
   };
-  switch (op) {
-    case 0: run([](float p, float q) { return p + q; }); break;
-    case 1: run([](float p, float q) { return p - q; }); break;
-    case 2: run([](float p, float q) { return p * q; }); break;
+  switch (op * 2 + (swapped ? 1 : 0)) {
+    case 0: case 1: run([](float p, float q) { return p + q; }); break;
+    case 2: run([](float p, float q) { return p - q; }); break;
+    case 3: run([](float p, float q) { return q - p; }); break;
+    case 4: case 5: run([](float p, float q) { return p * q; }); break;
+    case 6: run([](float p, float q) { return p / q; }); break;
+    case 7: run([](float p, float q) { return q / p; }); break;
     default: throw std::runtime_error("binary: unknown op");
   }
+  return info.Env().Undefined();
+}
+
+// reduce(op, x, y, outer, mid, inner): y[o, i] = sum (op 0) or mean (op 1) over m of x[o, m, i].
+Napi::Value Reduce(const Napi::CallbackInfo &info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  const float *x = f32(info[1]);
+  float *y = f32(info[2]);
+  int64_t outer = info[3].As<Napi::Number>().Int64Value(), mid = info[4].As<Napi::Number>().Int64Value(),
+          inner = info[5].As<Napi::Number>().Int64Value();
+  if (info[1].As<Napi::Float32Array>().ElementLength() != size_t(outer * mid * inner) ||
+      info[2].As<Napi::Float32Array>().ElementLength() != size_t(outer * inner))
+    throw std::runtime_error("reduce: sizes do not match outer/mid/inner");
+  float scale = op == 1 && mid > 0 ? 1.f / float(mid) : 1.f;
+  if (inner == 1) {
+    for (int64_t o = 0; o < outer; o++) {
+      const float *xr = x + o * mid;
+      double acc = 0;
+      for (int64_t m = 0; m < mid; m++) acc += xr[m];
+      y[o] = op == 1 ? float(acc / double(mid)) : float(acc);
+    }
+    return info.Env().Undefined();
+  }
+  // Accumulate blocks of 64 rows in float (vectorised), the blocks in double.
+  std::vector<double> acc(inner);
+  std::vector<float> block(inner);
+  for (int64_t o = 0; o < outer; o++) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (int64_t m0 = 0; m0 < mid; m0 += 64) {
+      std::fill(block.begin(), block.end(), 0.f);
+      float *bl = block.data();
+      for (int64_t m = m0; m < std::min(mid, m0 + 64); m++) {
+        const float *xr = x + (o * mid + m) * inner;
+#pragma omp simd
+        for (int64_t j = 0; j < inner; j++) bl[j] += xr[j];
+      }
+      for (int64_t j = 0; j < inner; j++) acc[j] += bl[j];
+    }
+    float *yo = y + o * inner;
+    for (int64_t j = 0; j < inner; j++) yo[j] = float(acc[j] * scale);
+  }
+  return info.Env().Undefined();
+}
+
+// concat(parts[], y, outer, widths): part k is [outer, widths[k]]; y's rows are the parts' rows
+// side by side. split(x, parts[], outer, widths) is the reverse.
+Napi::Value ConcatSplit(const Napi::CallbackInfo &info, bool isConcat) {
+  auto list = info[isConcat ? 0 : 1].As<Napi::Array>();
+  float *whole = f32(info[isConcat ? 1 : 0]);
+  int64_t outer = info[2].As<Napi::Number>().Int64Value();
+  auto widths = ints(info[3]);
+  if (widths.size() != list.Length()) throw std::runtime_error("concat/split: one width per part");
+  int64_t total = 0;
+  for (auto w : widths) total += w;
+  std::vector<float *> parts(widths.size());
+  for (size_t k = 0; k < widths.size(); k++) {
+    auto arr = list.Get(static_cast<uint32_t>(k)).As<Napi::Float32Array>();
+    if (arr.ElementLength() != size_t(outer * widths[k])) throw std::runtime_error("concat/split: part size");
+    parts[k] = arr.Data();
+  }
+  for (int64_t o = 0; o < outer; o++) {
+    int64_t off = o * total;
+    for (size_t k = 0; k < parts.size(); k++) {
+      size_t bytes = widths[k] * sizeof(float);
+      if (isConcat) std::memcpy(whole + off, parts[k] + o * widths[k], bytes);
+      else std::memcpy(parts[k] + o * widths[k], whole + off, bytes);
+      off += widths[k];
+    }
+  }
+  return info.Env().Undefined();
+}
+Napi::Value Concat(const Napi::CallbackInfo &info) { return ConcatSplit(info, true); }
+Napi::Value Split(const Napi::CallbackInfo &info) { return ConcatSplit(info, false); }
+
+// step(x, y, alpha): y = x > 0 ? 1 : alpha (NaN stays NaN), the relu gradient's mask.
+Napi::Value Step(const Napi::CallbackInfo &info) {
+  auto xa = info[0].As<Napi::Float32Array>();
+  const float *x = xa.Data();
+  float *y = f32(info[1]);
+  float alpha = info[2].As<Napi::Number>().FloatValue();
+  int64_t n = static_cast<int64_t>(xa.ElementLength());
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.f ? 1.f : (x[i] != x[i] ? x[i] : alpha);
   return info.Env().Undefined();
 }
 
@@ -435,9 +529,8 @@ Napi::Value Pad(const Napi::CallbackInfo &info) {
   int64_t yn = yRows * outInner;
   if (yn == 0) return info.Env().Undefined();
   // Fill, then copy rows over it (padding is usually a thin frame, so the double write is cheap).
-#pragma omp parallel for simd schedule(static) if (yn > kParallelMin)
+#pragma omp simd
   for (int64_t i = 0; i < yn; i++) y[i] = value;
-#pragma omp parallel for schedule(static) if (xRows * inner > kParallelMin)
   for (int64_t row = 0; row < xRows; row++) {
     int64_t rem = row, yrow = 0, ystride = 1;
     for (int d = static_cast<int>(r) - 2; d >= 0; d--) {
@@ -525,6 +618,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relu", Napi::Function::New(env, guarded<Relu>));
   exports.Set("binary", Napi::Function::New(env, guarded<Binary>));
   exports.Set("pad", Napi::Function::New(env, guarded<Pad>));
+  exports.Set("reduce", Napi::Function::New(env, guarded<Reduce>));
+  exports.Set("concat", Napi::Function::New(env, guarded<Concat>));
+  exports.Set("split", Napi::Function::New(env, guarded<Split>));
+  exports.Set("step", Napi::Function::New(env, guarded<Step>));
   exports.Set("newWeightCache", Napi::Function::New(env, NewWeightCache));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));
   exports.Set("clearCaches", Napi::Function::New(env, ClearCaches));

@@ -26,8 +26,14 @@ export interface OnednnAddon {
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
     offset: Float32Array | null, y: Float32Array, channels: number, epsilon: number): void;
   relu(x: Float32Array, y: Float32Array): void;
-  /** y = a op b with b tiling a; op 0 add, 1 sub, 2 mul. */
-  binary(op: number, a: Float32Array, b: Float32Array, y: Float32Array): void;
+  /** y = big op small, big [outer, mid, inner], small [outer, inner]; op 0 add, 1 sub, 2 mul, 3 div. */
+  binary(op: number, big: Float32Array, small: Float32Array, y: Float32Array, outer: number, mid: number,
+    inner: number, swapped: boolean): void;
+  /** y[o, i] = sum (op 0) or mean (op 1) over m of x[o, m, i]. */
+  reduce(op: number, x: Float32Array, y: Float32Array, outer: number, mid: number, inner: number): void;
+  concat(parts: Float32Array[], y: Float32Array, outer: number, widths: Int32Array): void;
+  split(x: Float32Array, parts: Float32Array[], outer: number, widths: Int32Array): void;
+  step(x: Float32Array, y: Float32Array, alpha: number): void;
   pad(x: Float32Array, y: Float32Array, xShape: Int32Array, before: Int32Array, yShape: Int32Array, value: number): void;
   newWeightCache(): WeightCacheHandle;
   info(): { version: string; runtime: string; threads: number; isa: string;

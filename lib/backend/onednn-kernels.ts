@@ -86,19 +86,31 @@ function biasVector(backend: MathBackendCPU, bias: TensorInfo | undefined, n: nu
 }
 
 /**
- * For an elementwise a op b: the full-size operand and the one that tiles it (equal shapes, or
- * a smaller one matching its trailing axes, like a bias [C] over [N, H, W, C]); null otherwise.
+ * How `small` broadcasts over `big` as [outer, mid, inner] (small = [outer, inner]): equal shapes,
+ * a trailing vector (bias [C] over NHWC), a scalar, or per-sample [N, 1, 1, C]. Null otherwise.
  */
-function tiling(a: TensorInfo, b: TensorInfo): { big: TensorInfo; small: TensorInfo; swapped: boolean } | null {
-  const strip = (s: number[]) => s.slice(s.findIndex((d) => d !== 1) === -1 ? s.length : s.findIndex((d) => d !== 1));
-  const fits = (big: number[], small: number[]) => {
-    const t = strip(small);
-    return t.length <= big.length && small.length <= big.length && t.every((d, i) => d === big[big.length - t.length + i]);
-  };
-  if (fits(a.shape, b.shape)) return { big: a, small: b, swapped: false };
-  if (fits(b.shape, a.shape)) return { big: b, small: a, swapped: true };
-  return null;
+function broadcastPlan(big: number[], small: number[]): { outer: number; mid: number; inner: number } | null {
+  if (small.length > big.length) return null;
+  const s = [...new Array<number>(big.length - small.length).fill(1), ...small];
+  const r = big.length;
+  let p = 0;
+  while (p < r && s[p] === big[p]) p++;
+  if (p === r) return { outer: 1, mid: 1, inner: size(big) };
+  let e = r;
+  while (e > p && s[e - 1] === big[e - 1]) e--;
+  for (let k = p; k < e; k++) if (s[k] !== 1) return null;
+  return { outer: size(big.slice(0, p)), mid: size(big.slice(p, e)), inner: size(big.slice(e)) };
 }
+
+/** Sorted axes that form one contiguous block, as [outer, mid, inner] of `shape`; null otherwise. */
+function axisBlock(shape: number[], axes: number[]): { outer: number; mid: number; inner: number } | null {
+  const sorted = [...axes].sort((a, b) => a - b);
+  if (sorted.length === 0 || sorted.some((a, i) => i > 0 && a !== sorted[i - 1] + 1)) return null;
+  const first = sorted[0], last = sorted[sorted.length - 1];
+  return { outer: size(shape.slice(0, first)), mid: size(shape.slice(first, last + 1)), inner: size(shape.slice(last + 1)) };
+}
+
+const MIN_NATIVE = 1024; // below this many elements the JS kernels are as fast as a native call
 
 /** The kernels, given the addon and each backend instance's output pool. */
 export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) => OnednnOutputPool): Record<string, Impl> {
@@ -177,18 +189,35 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     };
   }
 
-  // op: 0 add, 1 sub, 2 mul (see native Binary).
+  // op: 0 add, 1 sub, 2 mul, 3 div (see native Binary).
   function binary(op: number) {
     return ({ inputs, backend }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
       const { a, b } = inputs;
-      if (!a || !b) return fallback();
-      const t = tiling(a, b);
-      if (!t || (t.swapped && op === 1)) return fallback();
-      const bigV = f32(backend, t.big), smallV = f32(backend, t.small);
-      if (!bigV || !smallV || smallV.length === 0 || bigV.length < 1024) return fallback();
+      const av = f32(backend, a), bv = f32(backend, b);
+      if (!a || !b || !av || !bv) return fallback();
+      const swapped = size(b.shape) > size(a.shape) || (size(b.shape) === size(a.shape) && b.shape.length > a.shape.length);
+      const [big, small] = swapped ? [a, b].reverse() : [a, b];
+      const [bigV, smallV] = swapped ? [bv, av] : [av, bv];
+      const plan = broadcastPlan(big.shape, small.shape);
+      if (!plan || bigV.length < MIN_NATIVE) return fallback();
       const y = alloc(backend, bigV.length);
-      addon.binary(op, bigV, smallV, y);
-      return out(backend, t.big.shape, y);
+      addon.binary(op, bigV, smallV, y, plan.outer, plan.mid, plan.inner, swapped);
+      return out(backend, big.shape, y);
+    };
+  }
+
+  function reduce(op: number) {
+    return ({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
+      const { x } = inputs;
+      const xv = f32(backend, x);
+      if (!x || !xv || xv.length < MIN_NATIVE) return fallback();
+      const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+      const block = axisBlock(x.shape, axes);
+      if (!block || block.mid === 0) return fallback();
+      const shape = attrs.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+      const y = alloc(backend, block.outer * block.inner);
+      addon.reduce(op, xv, y, block.outer, block.mid, block.inner);
+      return out(backend, shape, y);
     };
   }
 
@@ -229,7 +258,7 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
 
     Relu({ inputs, backend }, fallback) {
       const xv = f32(backend, inputs.x);
-      if (!inputs.x || !xv || xv.length < 1024) return fallback();
+      if (!inputs.x || !xv || xv.length < MIN_NATIVE) return fallback();
       const y = alloc(backend, xv.length);
       addon.relu(xv, y);
       return out(backend, inputs.x.shape, y);
@@ -238,12 +267,54 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     Add: binary(0),
     Sub: binary(1),
     Multiply: binary(2),
+    RealDiv: binary(3),
+    Sum: reduce(0),
+    Mean: reduce(1),
+
+    Step({ inputs, backend, attrs = {} }, fallback) {
+      const xv = f32(backend, inputs.x);
+      if (!inputs.x || !xv || xv.length < MIN_NATIVE) return fallback();
+      const y = alloc(backend, xv.length);
+      addon.step(xv, y, (attrs.alpha as number | undefined) ?? 0);
+      return out(backend, inputs.x.shape, y);
+    },
+
+    Concat({ inputs, backend, attrs = {} }, fallback) {
+      const parts = inputs as unknown as TensorInfo[];
+      const values = parts.map((t) => f32(backend, t));
+      if (parts.length < 2 || values.some((v) => !v || v.length === 0)) return fallback();
+      const rank = parts[0].shape.length;
+      const axis = tf.util.parseAxisParam(attrs.axis as number, parts[0].shape)[0];
+      // Shapes must agree off the axis; otherwise the cpu kernel words the error.
+      if (parts.some((t) => t.shape.length !== rank || t.shape.some((d, i) => i !== axis && d !== parts[0].shape[i]))) return fallback();
+      const outer = size(parts[0].shape.slice(0, axis));
+      const widths = Int32Array.from(parts.map((t) => size(t.shape.slice(axis))));
+      const shape = [...parts[0].shape];
+      shape[axis] = parts.reduce((n, t) => n + t.shape[axis], 0);
+      const y = alloc(backend, size(shape));
+      if (y.length < MIN_NATIVE) return fallback();
+      addon.concat(values as Float32Array[], y, outer, widths);
+      return out(backend, shape, y);
+    },
+
+    SplitV({ inputs, backend, attrs = {} }, fallback) {
+      const { x } = inputs;
+      const xv = f32(backend, x);
+      if (!x || !xv || xv.length < MIN_NATIVE) return fallback();
+      const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+      const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs.numOrSizeSplits as number[], axis);
+      const inner = size(x.shape.slice(axis + 1));
+      const shapes = sizes.map((n) => x.shape.map((d, i) => (i === axis ? n : d)));
+      const parts = shapes.map((sh) => alloc(backend, size(sh)));
+      addon.split(xv, parts, size(x.shape.slice(0, axis)), Int32Array.from(sizes.map((n) => n * inner)));
+      return parts.map((p, k) => out(backend, shapes[k], p));
+    },
 
     PadV2({ inputs, backend, attrs = {} }, fallback) {
       const { x } = inputs;
       const xv = f32(backend, x);
       const paddings = attrs.paddings as [number, number][];
-      if (!x || !xv || x.shape.length === 0 || x.shape.length > 8 || xv.length < 1024) return fallback();
+      if (!x || !xv || x.shape.length === 0 || x.shape.length > 8 || xv.length < MIN_NATIVE) return fallback();
       const shape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
       const y = alloc(backend, size(shape));
       addon.pad(xv, y, Int32Array.from(x.shape), Int32Array.from(paddings.map((p) => p[0])),

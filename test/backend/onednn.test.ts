@@ -15,7 +15,8 @@ const calls: Record<string, number> = {};
 const loaded = loadOnednnAddon();
 if ('addon' in loaded) {
   const addon = loaded.addon as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const name of ['conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeights', 'matmul', 'pool', 'poolBackward', 'batchNorm']) {
+  for (const name of ['conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeights', 'matmul', 'pool', 'poolBackward',
+    'batchNorm', 'relu', 'binary', 'reduce', 'concat', 'split', 'step', 'pad']) {
     const f = addon[name];
     addon[name] = (...a: unknown[]) => { calls[name] = (calls[name] ?? 0) + 1; return f(...a); };
   }
@@ -195,6 +196,43 @@ test('FusedBatchNorm matches cpu, with and without scale/offset', { skip }, asyn
     tf.batchNorm(xt, m, vt, undefined, undefined, 1.001e-5),
   ], [x, randInput(r, [6]), v, randInput(r, [6]), randInput(r, [6])]), 'batchNorm');
   assert.equal(callsOf('batchNorm') - before, 2);
+});
+
+test('elementwise, reductions, concat/split and pad match cpu (broadcasts, axes)', { skip }, async () => {
+  const r = rng(9);
+  const names = ['relu', 'binary', 'reduce', 'concat', 'split', 'step', 'pad'] as const;
+  const before = names.map(callsOf);
+  const x = randInput(r, [2, 8, 5, 16]); // above the size where kernels go native
+  assertClose(await onBoth(([a, b, bias, perSample, scalar]) => [
+    tf.relu(a), tf.step(a, 0.3),
+    tf.add(a, b), tf.sub(a, b), tf.mul(a, b), tf.div(a, tf.add(tf.abs(b), 0.5)),
+    tf.add(a, bias), tf.sub(bias, a), tf.mul(perSample, a), tf.div(a, scalar), tf.sub(scalar, a),
+    tf.sum(a, [0, 1, 2]), tf.sum(a, [1, 2], true), tf.mean(a, [1, 2]), tf.mean(a, -1), tf.sum(a),
+    tf.concat([a, b, tf.relu(a)], 3), tf.concat([a, b], 1), tf.concat([a, b], 0),
+    ...tf.split(a, [3, 5, 8], 3), ...tf.split(a, [2, 6], 1),
+    tf.pad(a, [[0, 0], [1, 2], [3, 0], [0, 0]], 0), tf.pad(a, [[1, 0], [0, 0], [0, 0], [2, 2]], -1.5),
+  ], [x, randInput(r, x.shape), randInput(r, [16]), randInput(r, [2, 1, 1, 16]), randInput(r, [])]), 'elementwise');
+  names.forEach((n, i) => assert.ok(callsOf(n) > before[i], `${n} ran natively`));
+});
+
+test('recycled output arrays never change a live or read-out tensor', { skip }, async () => {
+  await tf.setBackend('onednn');
+  const r = rng(10);
+  const a = tf.tensor(randInput(r, [4, 8, 8, 32]).data, [4, 8, 8, 32]);
+  const kept = tf.relu(a);            // stays alive across the churn below
+  const keptCopy = Float32Array.from(await tf.relu(a).data());
+  const readOut = tf.relu(tf.neg(a));
+  const readValues = readOut.dataSync(); // the backend's own array, now held by us
+  const readCopy = Float32Array.from(readValues);
+  readOut.dispose();
+  const slice = tf.tidy(() => tf.slice(tf.relu(a), [0, 0, 0, 0], [2, 8, 8, 32])); // may alias its parent
+  const sliceCopy = Float32Array.from(slice.dataSync());
+  for (let i = 0; i < 5; i++) tf.tidy(() => tf.sum(tf.mul(tf.relu(tf.add(a, i)), tf.relu(tf.sub(a, i)))).dataSync());
+  assert.deepEqual(Array.from(kept.dataSync()), Array.from(keptCopy));
+  assert.deepEqual(Array.from(readValues), Array.from(readCopy));
+  assert.deepEqual(Array.from(slice.dataSync()), Array.from(sliceCopy));
+  tf.dispose([a, kept, slice]);
+  await tf.setBackend('cpu');
 });
 
 test('weights rewritten in place are not served from a stale cache', { skip }, async () => {
