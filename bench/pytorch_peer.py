@@ -4,7 +4,8 @@
 Usage: /usr/bin/python3 bench/pytorch_peer.py MODEL SIZE BATCH ITERS [THREADS]
 MODEL is vgg16 | resnet50 | inceptionV3; THREADS defaults to every core (PyTorch itself would
 pick its count of physical cores, 1 on some VMs). Prints one JSON line:
-{"model", "size", "batch", "threads", "torch", "forward_img_s", "train_img_s"}.
+{"model", "size", "batch", "threads", "torch", "blas", "forward_img_s", "train_img_s"}, each
+throughput from the fastest of ITERS timed batches (after one warm-up).
 
 Like the tfjs side: no pretrained weights (speed does not depend on them), a new head
 (global average pooling + Dense(10)), every layer frozen except the top block
@@ -42,6 +43,26 @@ def build(name):
     return model, top + [head]  # a module listed twice is harmless (parameters are deduplicated)
 
 
+def best(n, f):
+    """Seconds of the fastest of n runs (the one least disturbed by other processes)."""
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def blas():
+    """Which BLAS torch's non-oneDNN convolutions (1x1 in 1.13) run on: it matters ~10x."""
+    try:
+        with open('/proc/self/maps') as maps:
+            libs = {line.split()[-1] for line in maps if 'blas' in line}
+        return ', '.join(sorted(os.path.basename(os.path.dirname(p)) + '/' + os.path.basename(p) for p in libs)) or 'none'
+    except OSError:
+        return 'unknown'
+
+
 def main():
     if len(sys.argv) not in (5, 6):
         raise SystemExit('usage: pytorch_peer.py MODEL SIZE BATCH ITERS [THREADS]')
@@ -55,10 +76,7 @@ def main():
     model.eval()
     with torch.no_grad():
         model(x)  # warm-up: oneDNN primitive creation
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            model(x)
-        fwd = batch * iters / (time.perf_counter() - t0)
+        fwd = batch / best(iters, lambda: model(x))
 
     for p in model.parameters():
         p.requires_grad_(False)
@@ -79,12 +97,9 @@ def main():
         opt.step()
 
     step()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        step()
-    train = batch * iters / (time.perf_counter() - t0)
+    train = batch / best(iters, step)
     print(json.dumps({'model': name, 'size': size, 'batch': batch, 'threads': torch.get_num_threads(),
-                      'torch': torch.__version__, 'forward_img_s': fwd, 'train_img_s': train}))
+                      'torch': torch.__version__, 'blas': blas(), 'forward_img_s': fwd, 'train_img_s': train}))
 
 
 if __name__ == '__main__':

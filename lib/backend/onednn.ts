@@ -2,6 +2,7 @@
 // hot kernels (convolutions and their gradients, matmuls, pooling, batch norm) replaced by
 // oneDNN primitives from the native addon in native/.
 import * as tf from '@tensorflow/tfjs';
+import * as os from 'node:os';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadOnednnAddon } from './onednn-addon';
 import { onednnKernels } from './onednn-kernels';
@@ -24,10 +25,15 @@ export interface OnednnInfo {
   nativeKernels?: string[];
 }
 
-/** ONEDNN_POOL_MB (default 2048; 0 turns recycling off) caps the recycled output arrays kept. */
+/**
+ * Cap on the recycled output arrays kept free: ONEDNN_POOL_MB, default a quarter of RAM (a
+ * training step's activations all die at once and the next step wants them back); 0 = off.
+ */
 function poolLimitBytes(): number {
-  const mb = Number(process.env.ONEDNN_POOL_MB ?? 2048);
-  return Number.isFinite(mb) && mb >= 0 ? mb * 2 ** 20 : 2048 * 2 ** 20;
+  const fallback = Math.floor(os.totalmem() / 4);
+  const env = process.env.ONEDNN_POOL_MB;
+  const mb = env === undefined ? NaN : Number(env);
+  return Number.isFinite(mb) && mb >= 0 ? mb * 2 ** 20 : fallback;
 }
 
 let registered: { ok: true } | { ok: false; reason: string } | undefined;
