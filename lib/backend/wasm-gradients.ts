@@ -116,21 +116,85 @@ export function conv2dBackpropFilterWasm(
 }
 
 /**
- * dx = dy (zero-dilated by the stride) convolved with the filter flipped in space and with its
- * in/out channels swapped, padded by (k - 1 - pad) so the result lines up with x.
+ * How one spatial axis of the input gradient splits into phases (see below): each phase meets
+ * `taps` filter taps; `phases` phases meet any tap at all (fewer than s when the kernel is smaller
+ * than the stride).
+ */
+function phaseSplit(k: number, s: number): { taps: number; phases: number } {
+  return k >= s ? { taps: Math.ceil(k / s), phases: s } : { taps: 1, phases: k };
+}
+
+/**
+ * The filter of the input-gradient convolution, [tapsH, tapsW, Co, phasesH * phasesW * Ci]:
+ * F[a, b, co, (u, v, ci)] = W[u + sH*(tapsH-1-a), v + sW*(tapsW-1-b), ci, co] (zero past the
+ * kernel): taps flipped, in/out channels swapped, phases gathered into output channels.
+ * Built in JS from a synchronous read: the filter is small, and wasm's Reverse and rank-6
+ * Transpose are generic element loops that cost more than the convolution itself.
+ */
+function phaseFilter(filter: Tensor4D, sH: number, sW: number): Tensor4D {
+  const [kh, kw, ci, co] = filter.shape;
+  const ph = phaseSplit(kh, sH);
+  const pw = phaseSplit(kw, sW);
+  const src = filter.dataSync();
+  const groups = ph.phases * pw.phases;
+  const out = new Float32Array(ph.taps * pw.taps * co * groups * ci);
+  for (let a = 0; a < ph.taps; a++) {
+    for (let b = 0; b < pw.taps; b++) {
+      for (let u = 0; u < ph.phases; u++) {
+        const y = u + sH * (ph.taps - 1 - a);
+        if (y >= kh) continue;
+        for (let v = 0; v < pw.phases; v++) {
+          const x = v + sW * (pw.taps - 1 - b);
+          if (x >= kw) continue;
+          const srcBase = (y * kw + x) * ci * co;
+          for (let o = 0; o < co; o++) {
+            const dst = (((a * pw.taps + b) * co + o) * groups + u * pw.phases + v) * ci;
+            for (let c = 0; c < ci; c++) out[dst + c] = src[srcBase + c * co + o]!;
+          }
+        }
+      }
+    }
+  }
+  return tf.tensor4d(out, [ph.taps, pw.taps, co, groups * ci]);
+}
+
+/**
+ * dx[h] = sum over (oh, k) with oh*s - top + k = h of dy[oh] * W[k]  (per spatial axis; summed
+ * over output channels). Stride 1: correlate dy, padded by k-1-top, with the filter flipped in
+ * space and with in/out channels swapped.
+ * Stride s > 1: write h + top = q*s + u. Phase u only meets taps k = u + s*t, so
+ * dx[q*s + u - top] = sum_t dy[q - t] * W[u + s*t]: a stride-1 correlation of dy with that
+ * sub-filter. All phases run as ONE convolution whose output channels are (phase, Ci); a
+ * depth-to-space reshuffle then interleaves them. This costs about the forward pass, where
+ * inserting s-1 zeros between dy's pixels would cost s*s times as much.
  */
 export function conv2dBackpropInputWasm(
   dy: Tensor4D, filter: Tensor4D, inputShape: [number, number, number, number],
   strides: number | Pair, pad: PadAttr, dimRoundingMode?: RoundingMode,
 ): Tensor4D {
   const g = geometry(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false);
-  const { filterHeight: kh, filterWidth: kw } = g;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sH, strideWidth: sW } = g;
+  const [n, , , ci] = inputShape;
   return tf.tidy(() => {
-    const dyd = dilateSpatial(dy, g.strideHeight, g.strideWidth);
-    // dx[h] = sum_k dyd[h + top - k] * W[k]  ->  correlate dyd (padded by kh-1-top) with W flipped.
-    const dyp = padOrCrop(dyd, kh - 1 - g.top, kw - 1 - g.left, g.inHeight + kh - 1, g.inWidth + kw - 1);
-    const wFlipped = tf.reverse(tf.transpose(filter, [0, 1, 3, 2]), [0, 1]) as Tensor4D; // [Kh,Kw,Co,Ci]
-    return tf.conv2d(dyp, wFlipped, 1, 'valid', 'NHWC');
+    const w = phaseFilter(filter, sH, sW);
+    if (sH === 1 && sW === 1) {
+      const dyp = padOrCrop(dy, kh - 1 - g.top, kw - 1 - g.left, g.inHeight + kh - 1, g.inWidth + kw - 1);
+      return tf.conv2d(dyp, w, 1, 'valid', 'NHWC');
+    }
+    const ph = phaseSplit(kh, sH);
+    const pw = phaseSplit(kw, sW);
+    // Output grid: q < qH rows of s phases cover padded rows 0 .. top + H.
+    const qH = Math.ceil((g.top + g.inHeight) / sH);
+    const qW = Math.ceil((g.left + g.inWidth) / sW);
+    const dyp = padOrCrop(dy, ph.taps - 1, pw.taps - 1, qH + ph.taps - 1, qW + pw.taps - 1);
+    const out = tf.conv2d(dyp, w, 1, 'valid', 'NHWC'); // [N, qH, qW, phases * Ci]
+    let grid = tf.reshape(out, [n, qH, qW, ph.phases, pw.phases, ci]);
+    if (ph.phases < sH || pw.phases < sW) {
+      // Phases no tap reaches (kernel smaller than the stride) get zero gradient.
+      grid = tf.pad(grid, [[0, 0], [0, 0], [0, 0], [0, sH - ph.phases], [0, sW - pw.phases], [0, 0]]);
+    }
+    const interleaved = tf.reshape(tf.transpose(grid, [0, 1, 3, 2, 4, 5]), [n, qH * sH, qW * sW, ci]) as Tensor4D;
+    return tf.slice(interleaved, [0, g.top, g.left, 0], [n, g.inHeight, g.inWidth, ci]);
   });
 }
 
