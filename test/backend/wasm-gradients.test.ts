@@ -136,6 +136,21 @@ describe('Conv2D gradients on wasm match cpu', () => {
   });
 });
 
+test('gradients through the ops leave no tensors behind', async () => {
+  await tf.setBackend('wasm');
+  const x = tf.tensor4d(values([2, 9, 9, 3]), [2, 9, 9, 3]);
+  const w = tf.tensor4d(values([3, 3, 3, 4]), [3, 3, 3, 4]);
+  const dw = tf.tensor4d(values([3, 3, 3, 2]), [3, 3, 3, 2]);
+  const before = tf.memory().numTensors;
+  const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.add(
+    tf.maxPool(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), 2, 2, 'valid').sum(),
+    tf.depthwiseConv2d(a as tf.Tensor4D, c as tf.Tensor4D, 2, 'same').sum()))([x, w, dw]);
+  assert.deepEqual(grads.map((g) => g.shape), [x.shape, w.shape, dw.shape]);
+  tf.dispose(grads);
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([x, w, dw]);
+});
+
 describe('depthwise gradients on wasm match cpu', () => {
   const cases = [
     { n: 1, h: 7, w: 9, c: 3, m: 1, kh: 3, kw: 2, s: [1, 1] as [number, number], pad: 'same' as Pad },
