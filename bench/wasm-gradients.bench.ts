@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   await tf.setBackend('cpu');
   const cpuSmall = report('cpu', VGG_CPU, await timeLayer(VGG_CPU));
   const cpuScaled = cpuSmall * flops(VGG_CPU) / flops(VGG);
-  console.log(`\nVGG-like layer training step: wasm ${wasmVgg.toFixed(1)} img/s; cpu ~${cpuScaled.toFixed(2)} img/s ` +
+  console.log(`\nVGG-like layer training step: wasm ${wasmVgg.toFixed(1)} img/s; cpu ~${cpuScaled.toPrecision(2)} img/s ` +
     `(scaled from the ${VGG_CPU.hw}x${VGG_CPU.hw} layer by FLOPs); on the small layer wasm/cpu = ${(wasmSmall / cpuSmall).toFixed(0)}x`);
 }
 
