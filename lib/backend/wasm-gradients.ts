@@ -1,12 +1,18 @@
-// Training kernels that @tensorflow/tfjs-backend-wasm 4.22 lacks (or runs slowly), rebuilt from
-// the fast kernels it has (XNNPACK Conv2D, Transpose, Slice, Pad, ...). Without them a conv
-// layer cannot be fine-tuned on wasm: `Conv2DBackpropFilter` and the depthwise backprops are
-// simply not registered, and wasm's own `Conv2DBackpropInput` is a naive C++ loop.
+// Training kernels that @tensorflow/tfjs-backend-wasm 4.22 lacks, runs slowly or gets wrong,
+// rebuilt from the fast kernels it has (XNNPACK Conv2D, Transpose, Pad, Slice, ...):
+//   Conv2DBackpropFilter                 missing   -> a forward Conv2D over transposed x / dy
+//   Conv2DBackpropInput                  naive loop -> one forward Conv2D (phase-split for stride > 1)
+//   DepthwiseConv2dNativeBackpropFilter  missing   -> per-tap multiply + sum
+//   DepthwiseConv2dNativeBackpropInput   missing   -> a forward depthwise conv of zero-dilated dy
+//   MaxPoolGrad                          wrong for all-negative windows and ties -> tfjs-cpu's kernel
 //
-// Every kernel here is written with tfjs ops. Inside a kernel function the engine does not
-// record ops on the gradient tape (kernelDepth > 0), and a kernel function may return a Tensor,
-// so composing ops is safe; `tf.tidy` frees the intermediates.
+// The kernels are written with tfjs ops. Inside a kernel function the engine does not record ops
+// on the gradient tape (kernelDepth > 0), and a kernel function may return a Tensor, so composing
+// ops is safe; `tf.tidy` frees the intermediates.
 import * as tf from '@tensorflow/tfjs';
+// Load wasm's own kernels first: registering a kernel twice keeps the LAST one, so ours must come
+// after wasm's (its Conv2DBackpropInput and MaxPoolGrad are the ones we replace).
+import '@tensorflow/tfjs-backend-wasm';
 
 type Tensor4D = tf.Tensor4D;
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
@@ -360,9 +366,9 @@ let registered = false;
 export const WASM_GRADIENT_KERNELS: readonly string[] = [...KERNELS.map((k) => k.name), ...CPU_FALLBACKS];
 
 /**
- * Registers the missing/slow training kernels for the 'wasm' backend (idempotent). Call it once
- * the wasm backend is registered, e.g. after `await tf.setBackend('wasm')`. A kernel wasm already
- * has is replaced (wasm's Conv2DBackpropInput is a naive loop; ours runs on XNNPACK's Conv2D).
+ * Registers the training kernels above for the 'wasm' backend (idempotent; before or after
+ * `tf.setBackend('wasm')`). Kernels wasm already has (Conv2DBackpropInput, MaxPoolGrad) are
+ * replaced. Other backends are untouched.
  */
 export function registerWasmGradientKernels(): void {
   if (registered) return;
