@@ -105,10 +105,14 @@ export function findLayerOutput(model: tf.LayersModel, name: string): SymbolicTe
   );
 }
 
-/** Keras (TF2) runs a frozen BatchNormalization in inference mode, whatever `training` says. */
+/**
+ * Keras (TF2) runs a frozen BatchNormalization in inference mode, whatever `training` says. tfjs'
+ * own layer does not, so we tell it. lib/models' KerasBatchNormalization decides by itself, and
+ * needs to know it is inside a training step (it then avoids a fused kernel without gradients).
+ */
 function trainingFor(layer: Layer, training: boolean): boolean {
   if (!training) return false;
-  if (!layer.trainable && /BatchNormalization/.test(layer.getClassName())) return false;
+  if (!layer.trainable && layer.getClassName() === 'BatchNormalization') return false;
   return true;
 }
 

@@ -13,7 +13,7 @@ before(async () => {
   await tf.setBackend('cpu');
 });
 
-function headModel(seed = 5, batchNorm = false) {
+function headModel(seed = 5, batchNorm: boolean | 'keras' = false) {
   const base = tinyBase({ batchNorm });
   const model = buildHead(base, [
     { type: 'flatten' },
@@ -34,11 +34,11 @@ function maxDiff(a: Float32Array[], b: Float32Array[]): number {
   return m;
 }
 
-test('head trained on cached features equals head trained through the frozen base', async () => {
+for (const bn of [true, 'keras'] as const) test(`head trained on cached features equals head trained through the frozen base (${bn === true ? 'tfjs' : 'Keras, scale=false'} BatchNormalization)`, async () => {
   const train = fakeDataset({ n: 20, batchSize: 6 });
   const val = fakeDataset({ n: 9, batchSize: 6, seed: 2 });
-  const a = headModel(5, true);
-  const b = headModel(5, true);
+  const a = headModel(5, bn);
+  const b = headModel(5, bn);
   for (const m of [a, b]) {
     freezeAll(m.base);
     compile(m.model, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy', labelSmoothing: 0.1, metrics: ['accuracy'] });

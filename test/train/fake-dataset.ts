@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, ImageDataset, LabelMode } from '../../lib/data/types';
 import { rngFor, shuffled } from '../../lib/data/rng';
+import { kerasBatchNormalization } from '../../lib/models';
 
 export interface FakeDatasetOptions {
   n?: number;
@@ -95,13 +96,15 @@ export function fakeDataset(o: FakeDatasetOptions = {}): FakeDataset {
 }
 
 /** A tiny frozen-able "base": conv → pool → conv, named like Keras blocks. */
-export function tinyBase(opts: { size?: [number, number]; seed?: number; batchNorm?: boolean } = {}): tf.LayersModel {
+/** batchNorm: tfjs' layer; 'keras': lib/models' Keras-semantics layer with scale=false, as in InceptionV3. */
+export function tinyBase(opts: { size?: [number, number]; seed?: number; batchNorm?: boolean | 'keras' } = {}): tf.LayersModel {
   const [h, w] = opts.size ?? [8, 8];
   const seed = opts.seed ?? 3;
   const input = tf.input({ shape: [h, w, 3], name: 'input_1' });
   let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'block1_conv1', kernelInitializer: tf.initializers.glorotUniform({ seed }) }).apply(input) as tf.SymbolicTensor;
   x = tf.layers.maxPooling2d({ poolSize: 2, name: 'block1_pool' }).apply(x) as tf.SymbolicTensor;
-  if (opts.batchNorm) x = tf.layers.batchNormalization({ name: 'block1_bn' }).apply(x) as tf.SymbolicTensor;
+  if (opts.batchNorm === 'keras') x = kerasBatchNormalization({ name: 'block1_bn', scale: false, epsilon: 1e-3 }).apply(x) as tf.SymbolicTensor;
+  else if (opts.batchNorm) x = tf.layers.batchNormalization({ name: 'block1_bn' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'block2_conv1', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.maxPooling2d({ poolSize: 2, name: 'block2_pool' }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: x, name: 'tiny_base' });
