@@ -5,6 +5,7 @@
 //   DepthwiseConv2dNativeBackpropFilter  missing   -> per-tap multiply + sum
 //   DepthwiseConv2dNativeBackpropInput   missing   -> a forward depthwise conv of zero-dilated dy
 //   MaxPoolGrad                          wrong for all-negative windows and ties -> tfjs-cpu's kernel
+//   UnsortedSegmentSum (tf.gather's gradient)  missing -> tfjs-cpu's kernel
 //
 // The kernels are written with tfjs ops. Inside a kernel function the engine does not record ops
 // on the gradient tape (kernelDepth > 0), and a kernel function may return a Tensor, so composing
@@ -354,11 +355,12 @@ function cpuFallback(kernelName: string): (args: KernelArgs & { backend: tf.Kern
 }
 
 /**
- * Kernels wasm has but gets wrong, answered by the cpu backend's implementation instead.
- * wasm's MaxPoolGrad routes the gradient to the wrong pixel when every value in a pooling window
- * is negative, and to the last (not the first, as TF and tfjs-cpu do) of tied maxima.
+ * Kernels answered by the cpu backend's implementation. wasm's MaxPoolGrad routes the gradient to
+ * the wrong pixel when every value in a pooling window is negative, and to the last (not the
+ * first, as TF and tfjs-cpu do) of tied maxima. UnsortedSegmentSum (the gradient of tf.gather,
+ * e.g. an Embedding layer) is missing on wasm.
  */
-const CPU_FALLBACKS = ['MaxPoolGrad'];
+const CPU_FALLBACKS = ['MaxPoolGrad', 'UnsortedSegmentSum'];
 
 let registered = false;
 

@@ -85,7 +85,7 @@ before(async () => {
 describe('registerWasmGradientKernels', () => {
   test('registers every kernel for wasm, including the ones wasm 4.22 lacks', () => {
     for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-      'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad']) {
+      'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad', 'UnsortedSegmentSum']) {
       assert.ok(WASM_GRADIENT_KERNELS.includes(name), `${name} is in WASM_GRADIENT_KERNELS`);
       assert.ok(tf.getKernel(name, 'wasm') !== undefined, `${name} is registered for wasm`);
     }
@@ -224,6 +224,19 @@ describe('pooling gradients on wasm match cpu', () => {
       await assertMatchesCpu('AvgPoolGrad', { dy, input: { values: xv, shape } }, attrs, label(p));
     });
   }
+});
+
+test('UnsortedSegmentSum (the gradient of tf.gather) on wasm matches cpu', async () => {
+  const x = { values: values([7, 3]), shape: [7, 3] };
+  const segmentIds = Int32Array.from([2, 0, 2, 1, 4, 0, 2]);
+  const run = async (backend: string): Promise<Float32Array> => {
+    await tf.setBackend(backend);
+    const out = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor(x.values, x.shape), tf.tensor1d(segmentIds, 'int32'), 5));
+    const data = (await out.data()) as Float32Array;
+    out.dispose();
+    return data;
+  };
+  assert.ok(relErr(await run('cpu'), await run('wasm')) < 1e-6);
 });
 
 // ---------------------------------------------------------------------------------------------
