@@ -71,7 +71,7 @@ function confusionsText(list: Confusion[]): string {
  * Heatmap of a confusion matrix (rows: true class, columns: predicted; from `confusionMatrix`)
  * plus a table of the top confusions. Shows two outputs: the chart and the table.
  */
-export async function plotConfusionMatrix(cm: number[][], classNames: string[], opts: PlotConfusionMatrixOptions = {}): Promise<ConfusionMatrixChart> {
+export function plotConfusionMatrix(cm: number[][], classNames: string[], opts: PlotConfusionMatrixOptions = {}): ConfusionMatrixChart {
   const k = classNames.length;
   if (!k || cm.length !== k || cm.some((r) => r.length !== k)) {
     throw new Error(`plotConfusionMatrix: the matrix must be ${k}×${k} for ${k} class names; build it with confusionMatrix(labels, predicted, classNames.length).`);
@@ -147,7 +147,7 @@ export async function plotConfusionMatrix(cm: number[][], classNames: string[], 
   const confusions = topConfusions(cm, classNames, n);
   const html = confusionsHtml(confusions);
   const text = `${title}: ${subtitle}` + (confusions.length ? `\nTop confusions (true -> predicted):\n${confusionsText(confusions)}` : '');
-  const chart = await renderChart(spec, `${title}: ${subtitle}`, opts);
+  const chart = renderChart(spec, `${title}: ${subtitle}`, opts);
   if (opts.show !== false && n > 0) showHtml(html, confusions.length ? confusionsText(confusions) : 'No confusions.');
   return describeChart({ ...chart, text, confusions, html }, ', .confusions, .html');
 }

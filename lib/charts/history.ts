@@ -3,6 +3,7 @@
 // (e.g. fine-tuning) starts. Epochs are drawn 1-based, like Keras' "Epoch 1/100" and the
 // walkthroughs' "best epoch" prints.
 import type { History } from '../train/types';
+import { bestEpoch, mergeHistories, monitorMode } from '../train/history';
 import type { MimeBundle } from '../display';
 import { metricLabel } from './format';
 import { chartBundle, renderChart, specToSvg, withDefaults, type Chart, type ShowOption, type VegaLiteSpec } from './render';
@@ -44,18 +45,11 @@ export function historyMetricNames(history: History): string[] {
   return bases.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-/** Index of the best epoch by `monitor` (first one on ties, like np.argmin), or -1 if never logged. */
+/** Index of the best epoch by `monitor` (Keras mode rules, first on ties), or -1 if never logged. */
 export function bestEpochIndex(history: History, monitor?: string): { index: number; monitor: string } {
-  const keys = metricKeys(history);
-  const m = monitor ?? (keys.has('val_loss') ? 'val_loss' : 'loss');
-  const sign = /loss|error/.test(m) ? 1 : -1;
-  let index = -1;
-  history.epochs.forEach((e, i) => {
-    const v = e.metrics[m];
-    if (v === undefined || !Number.isFinite(v)) return;
-    if (index === -1 || sign * v < sign * history.epochs[index].metrics[m]) index = i;
-  });
-  return { index, monitor: m };
+  const m = monitor ?? (metricKeys(history).has('val_loss') ? 'val_loss' : 'loss');
+  const best = bestEpoch(history, m);
+  return { index: best ? history.epochs.indexOf(best) : -1, monitor: m };
 }
 
 function notesSuffix(history: History): string {
@@ -197,7 +191,7 @@ export function historyChartSpec(history: History, opts: PlotHistoryOptions = {}
   });
   const phaseNames = (history.phases ?? []).map((p) => p.name);
   const title = (opts.title ?? (phaseNames.length > 1 ? phaseNames.join(' → ') : phaseNames.length === 1 && phaseNames[0] !== 'training' ? `Training history: ${phaseNames[0]}` : 'Training history')) + notesSuffix(history);
-  const subtitle = best >= 0 ? `${n} epochs; best epoch ${best + 1} (${/loss|error/.test(monitor) ? 'min' : 'max'} ${monitor}): ${bestSummary(history, best, opts.topK)}` : `${n} epochs`;
+  const subtitle = best >= 0 ? `${n} epochs; best epoch ${best + 1} (${monitorMode(monitor)} ${monitor}): ${bestSummary(history, best, opts.topK)}` : `${n} epochs`;
   return withDefaults({ title: { text: title, subtitle }, hconcat: panels, resolve: { scale: { color: 'shared' } } });
 }
 
@@ -222,34 +216,31 @@ function historyText(spec: VegaLiteSpec): string {
  * Learning curves: one panel per metric (accuracy, top-k, loss), training and validation lines,
  * the best epoch (min val_loss unless `monitor` says otherwise) marked, phase starts dotted red.
  */
-export async function plotHistory(history: History, opts: PlotHistoryOptions = {}): Promise<Chart> {
+export function plotHistory(history: History, opts: PlotHistoryOptions = {}): Chart {
   const spec = historyChartSpec(history, opts);
   return renderChart(spec, historyText(spec), opts);
 }
 
-/** A display bundle of the learning curves, for live updates during training (newDisplay().update). */
-export async function historyChartBundle(history: History, opts: Omit<PlotHistoryOptions, 'show'> = {}): Promise<MimeBundle> {
+/**
+ * The learning curves as a display bundle, synchronously: the live-chart hook of training
+ * (`trainPhase(..., { onEpochChart: historyChartBundle })`) redraws it after every epoch.
+ */
+export function historyChartBundle(history: History, opts: Omit<PlotHistoryOptions, 'show'> = {}): MimeBundle {
   const spec = historyChartSpec(history, opts);
-  return chartBundle({ spec, svg: await specToSvg(spec), text: historyText(spec) });
+  return chartBundle({ spec, svg: specToSvg(spec), text: historyText(spec) });
 }
 
 /**
- * Concatenate histories phase after phase (epochs renumbered, phase starts shifted, notes kept).
- * A history without phases becomes one phase named by its key.
+ * Histories phase after phase (lib/train's mergeHistories); a history without phase marks
+ * becomes one phase named by its key.
  */
 export function concatHistories(histories: Record<string, History> | History[]): History {
   const entries = Array.isArray(histories) ? histories.map((h, i) => [`phase ${i + 1}`, h] as const) : Object.entries(histories);
-  const out: History = { epochs: [], phases: [], notes: [] };
-  for (const [name, h] of entries) {
+  const named = entries.map(([name, h]) => {
     checkHistory('plotPhases', h);
-    const offset = out.epochs.length;
-    const phases = h.phases?.length ? h.phases : [{ name, startEpoch: 0 }];
-    for (const p of phases) out.phases.push({ name: p.name, startEpoch: p.startEpoch + offset });
-    h.epochs.forEach((e, i) => out.epochs.push({ ...e, epoch: offset + i }));
-    for (const note of h.notes ?? []) if (!out.notes!.includes(note)) out.notes!.push(note);
-  }
-  if (!out.notes!.length) delete out.notes;
-  return out;
+    return h.phases?.length ? h : { ...h, phases: [{ name, startEpoch: 0 }] };
+  });
+  return named.reduce((a, b) => mergeHistories(a, b));
 }
 
 /**
@@ -257,7 +248,7 @@ export function concatHistories(histories: Record<string, History> | History[]):
  * phase start (the InceptionV3 walkthrough's combined plot). Takes a merged History, or the
  * phases' histories in order: `plotPhases({ 'transfer learning': h1, 'fine-tuning': h2 })`.
  */
-export async function plotPhases(history: History | Record<string, History> | History[], opts: PlotHistoryOptions = {}): Promise<Chart> {
+export function plotPhases(history: History | Record<string, History> | History[], opts: PlotHistoryOptions = {}): Chart {
   const merged = Array.isArray(history) || !('epochs' in history && Array.isArray((history as History).epochs)) ? concatHistories(history as Record<string, History> | History[]) : (history as History);
   checkHistory('plotPhases', merged);
   const spec = historyChartSpec(merged, opts);
@@ -277,7 +268,7 @@ export interface CompareHistoriesOptions extends ShowOption {
 }
 
 /** Runs side by side on the same axes, e.g. { 'from scratch': h1, 'fine-tuned': h2 } (the VGG16 walkthrough). */
-export async function compareHistories(runs: Record<string, History>, opts: CompareHistoriesOptions = {}): Promise<Chart> {
+export function compareHistories(runs: Record<string, History>, opts: CompareHistoriesOptions = {}): Chart {
   const names = Object.keys(runs);
   if (names.length === 0) throw new Error("compareHistories: no runs given; pass { 'from scratch': history1, 'fine-tuned': history2 }.");
   for (const name of names) checkHistory(`compareHistories("${name}")`, runs[name]);
@@ -325,7 +316,7 @@ export async function compareHistories(runs: Record<string, History>, opts: Comp
 }
 
 /** Learning rate per epoch (log scale), with phase starts; shows ReduceLROnPlateau steps. */
-export async function plotLearningRate(history: History, opts: ShowOption & { title?: string; width?: number; height?: number } = {}): Promise<Chart> {
+export function plotLearningRate(history: History, opts: ShowOption & { title?: string; width?: number; height?: number } = {}): Chart {
   checkHistory('plotLearningRate', history);
   const rows = history.epochs.map((e, i) => ({ epoch: i + 1, value: e.lr, split: 'learning rate' })).filter((r) => Number.isFinite(r.value));
   if (!rows.length) throw new Error('plotLearningRate: no epoch has a learning rate (EpochLog.lr); record it in the training loop.');

@@ -1,7 +1,7 @@
 // Public cells of lib/charts: learning curves, confusion matrix, prediction grids, results tables.
 export { specToSvg, chartBundle } from './render';
 export type { Chart, ShowOption, VegaLiteSpec } from './render';
-export { plotHistory, plotPhases, compareHistories, plotLearningRate, historyChartSpec, historyChartBundle, concatHistories, bestEpochIndex, historyMetricNames } from './history';
+export { plotHistory, plotPhases, compareHistories, plotLearningRate, historyChartSpec, historyChartBundle } from './history';
 export type { PlotHistoryOptions, CompareHistoriesOptions } from './history';
 export { formatPercent, formatSeconds } from './format';
 export { plotConfusionMatrix, topConfusions } from './confusion';

@@ -42,15 +42,41 @@ export function withDefaults(spec: Record<string, unknown>): VegaLiteSpec {
   } as VegaLiteSpec;
 }
 
-/** Compile with vega-lite and render headlessly with vega (no canvas needed). */
-export async function specToSvg(spec: VegaLiteSpec): Promise<string> {
-  const compiled = vl.compile(spec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+/**
+ * Compile with vega-lite and render to an SVG string with vega's headless SVG renderer,
+ * synchronously: our specs carry their data inline, so vega's dataflow evaluates without waiting
+ * on anything, and the result equals `await view.toSVG()` (checked in test/charts/render.test.ts).
+ * Being synchronous lets a training loop redraw a live chart after each epoch.
+ */
+export function specToSvg(spec: VegaLiteSpec): string {
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    view.run();
+    // These are the fields vega's own renderHeadless reads (vega-view's width/height/offset).
+    const internals = view as unknown as { _pulse: unknown; _pending: unknown; _viewWidth: number; _viewHeight: number; _origin: [number, number] };
+    if (internals._pulse || internals._pending) {
+      throw new Error('specToSvg: the chart needs asynchronous data (a URL?); pass data inline as { values: [...] }.');
+    }
+    const p = view.padding() as number | { top?: number; bottom?: number; left?: number; right?: number };
+    const pad = typeof p === 'number' ? { top: p, bottom: p, left: p, right: p } : { top: p.top ?? 0, bottom: p.bottom ?? 0, left: p.left ?? 0, right: p.right ?? 0 };
+    // renderModule(name) is vega's getter (the typings only declare the setter form).
+    const getModule = vega.renderModule as unknown as (name: string) => { headless: new (loader: unknown) => SvgStringRenderer };
+    const Renderer = getModule('svg').headless;
+    const renderer = new Renderer(view.loader())
+      .initialize(null, Math.max(0, internals._viewWidth + pad.left + pad.right), Math.max(0, internals._viewHeight + pad.top + pad.bottom), [pad.left + internals._origin[0], pad.top + internals._origin[1]], 1)
+      .background(view.background());
+    renderer.render((view.scenegraph() as unknown as { root: unknown }).root);
+    return renderer.svg();
   } finally {
     view.finalize();
   }
+}
+
+interface SvgStringRenderer {
+  initialize(el: null, width: number, height: number, origin: [number, number], scaleFactor: number): SvgStringRenderer;
+  background(color: unknown): SvgStringRenderer;
+  render(scene: unknown): SvgStringRenderer;
+  svg(): string;
 }
 
 /** The mime bundle of a chart. */
@@ -68,8 +94,8 @@ export function describeChart<T extends Chart>(chart: T, extra = ''): T {
 }
 
 /** Render, display (unless show: false) and return a chart. */
-export async function renderChart(spec: VegaLiteSpec, text: string, opts: ShowOption = {}): Promise<Chart> {
-  const chart = describeChart({ spec, svg: await specToSvg(spec), text });
+export function renderChart(spec: VegaLiteSpec, text: string, opts: ShowOption = {}): Chart {
+  const chart = describeChart({ spec, svg: specToSvg(spec), text });
   if (opts.show !== false) showBundle(chartBundle(chart));
   return chart;
 }

@@ -30,7 +30,7 @@ test('topConfusions: off-diagonal cells, largest first, with the share of the tr
 
 test('plotConfusionMatrix: small matrix with counts in cells and a top-confusions table', async () => {
   const cm = confusionMatrix([0, 0, 0, 1, 1, 2, 2, 2], [0, 0, 1, 1, 2, 2, 2, 0], 3);
-  const chart = await plotConfusionMatrix(cm, ['stop', 'yield', 'speed 30'], { show: false, topConfusions: 2 });
+  const chart = plotConfusionMatrix(cm, ['stop', 'yield', 'speed 30'], { show: false, topConfusions: 2 });
   const t = texts(chart.svg);
   for (const s of ['Confusion matrix', 'true class', 'predicted class', 'stop', 'yield', 'speed 30']) assert.ok(t.includes(s), `SVG has "${s}"`);
   assert.ok(t.some((s) => s.startsWith('3 classes, 8 images, accuracy 62.5%')), 'subtitle with accuracy');
@@ -41,7 +41,7 @@ test('plotConfusionMatrix: small matrix with counts in cells and a top-confusion
   assert.match(chart.html, /<caption[^>]*>Top 2 confusions<\/caption>/);
   assert.equal((chart.html.match(/<tr>/g) ?? []).length, 3, 'header + 2 rows');
   assert.match(chart.text, /stop -> yield: 1 \(33\.3%\)/);
-  await assert.rejects(plotConfusionMatrix(cm, ['a', 'b'], { show: false }), /must be 2×2 for 2 class names/);
+  assert.throws(() => plotConfusionMatrix(cm, ['a', 'b'], { show: false }), /must be 2×2 for 2 class names/);
 });
 
 test('plotConfusionMatrix: 196 classes stay compact, ordered by name, labels replaced by an axis title', async () => {
@@ -53,7 +53,7 @@ test('plotConfusionMatrix: 196 classes stay compact, ordered by name, labels rep
     y.push(i % k);
     p.push(i % 3 === 0 ? (i + 1) % k : i % k);
   }
-  const chart = await plotConfusionMatrix(confusionMatrix(y, p, k), names, { show: false, order: 'name' });
+  const chart = plotConfusionMatrix(confusionMatrix(y, p, k), names, { show: false, order: 'name' });
   const t = texts(chart.svg);
   assert.ok(t.includes('true class (196, by name)') && t.includes('predicted class (196, by name)'));
   assert.ok(!t.includes(names[0]), 'no per-class tick labels at this size');

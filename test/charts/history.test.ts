@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bestEpochIndex, compareHistories, concatHistories, historyChartBundle, plotHistory, plotLearningRate, plotPhases } from '../../lib/charts';
+import { compareHistories, historyChartBundle, plotHistory, plotLearningRate, plotPhases } from '../../lib/charts';
+import { bestEpochIndex, concatHistories } from '../../lib/charts/history';
 import { syntheticHistory } from './fixtures';
 
 /** Text content of every <text> element of an SVG. */
@@ -15,7 +16,7 @@ test('plotHistory: one panel per metric, training/validation lines, best epoch m
   h.epochs[4].metrics.val_loss = 0.01;
   assert.deepEqual(bestEpochIndex(h), { index: 4, monitor: 'val_loss' });
   assert.equal(bestEpochIndex(h, 'val_accuracy').index, h.epochs.reduce((b, e, i, a) => (e.metrics.val_accuracy > a[b].metrics.val_accuracy ? i : b), 0));
-  const chart = await plotHistory(h, { show: false, topK: 3 });
+  const chart = plotHistory(h, { show: false, topK: 3 });
   const texts = svgTexts(chart.svg);
   assert.ok(chart.svg.startsWith('<svg'), 'an SVG document');
   for (const t of ['Training history (random initialisation)', 'Accuracy', 'Top-3 accuracy', 'Loss', 'training', 'validation', 'best 5', 'epoch']) {
@@ -25,10 +26,10 @@ test('plotHistory: one panel per metric, training/validation lines, best epoch m
   assert.equal(count(chart.svg, 'line'), 6, 'three panels × (training, validation) lines');
   assert.ok(count(chart.svg, 'rule') >= 3, 'best-epoch rules');
   // Only the chosen metric when asked.
-  const lossOnly = await plotHistory(h, { show: false, metrics: ['loss'] });
+  const lossOnly = plotHistory(h, { show: false, metrics: ['loss'] });
   assert.ok(svgTexts(lossOnly.svg).includes('Loss') && !svgTexts(lossOnly.svg).includes('Accuracy'));
-  await assert.rejects(plotHistory(h, { show: false, metrics: ['auc'] }), /metric "auc" is not in the history/);
-  await assert.rejects(plotHistory({ epochs: [], phases: [] }, { show: false }), /no epochs/);
+  assert.throws(() => plotHistory(h, { show: false, metrics: ['auc'] }), /metric "auc" is not in the history/);
+  assert.throws(() => plotHistory({ epochs: [], phases: [] }, { show: false }), /no epochs/);
 });
 
 test('plotPhases: merged history with a dotted red line where fine-tuning starts', async () => {
@@ -42,7 +43,7 @@ test('plotPhases: merged history with a dotted red line where fine-tuning starts
   ]);
   assert.deepEqual(merged.epochs.map((e) => e.epoch), [...Array(12).keys()]);
   for (const input of [merged, { tl, ft }]) {
-    const chart = await plotPhases(input, { show: false });
+    const chart = plotPhases(input, { show: false });
     const texts = svgTexts(chart.svg);
     assert.ok(texts.includes('fine-tuning'), 'phase label drawn');
     assert.match(chart.text, /fine-tuning starts after epoch 8/);
@@ -52,13 +53,13 @@ test('plotPhases: merged history with a dotted red line where fine-tuning starts
     assert.match(json, /"color":"#d62728","strokeDash":\[2,3\]/);
     assert.match(chart.svg, /stroke="#d62728"/);
   }
-  const bundle = await historyChartBundle(merged);
+  const bundle = historyChartBundle(merged);
   assert.deepEqual(Object.keys(bundle).sort(), ['application/vnd.vegalite.v5+json', 'image/svg+xml', 'text/plain']);
   assert.ok((bundle['image/svg+xml'] as string).length > 1000);
 });
 
 test('compareHistories: one colour per run, dashed validation lines, notes in the legend', async () => {
-  const chart = await compareHistories(
+  const chart = compareHistories(
     {
       'from scratch': syntheticHistory({ epochs: 10, level: 0.3, topK: false, notes: ['random initialisation'] }),
       'fine-tuned': syntheticHistory({ epochs: 6, level: 0.8, topK: false }),
@@ -71,12 +72,12 @@ test('compareHistories: one colour per run, dashed validation lines, notes in th
   }
   assert.match(chart.svg, /stroke-dasharray="6,3"/, 'validation lines are dashed');
   assert.match(chart.text, /last val_accuracy: from scratch 0\.\d{4}, fine-tuned 0\.\d{4}/);
-  await assert.rejects(compareHistories({ a: syntheticHistory({ epochs: 2 }) }, { metric: 'auc', show: false }), /no run has metric "auc"/);
+  assert.throws(() => compareHistories({ a: syntheticHistory({ epochs: 2 }) }, { metric: 'auc', show: false }), /no run has metric "auc"/);
 });
 
 test('plotLearningRate: steps on a log axis, changes listed', async () => {
   const h = syntheticHistory({ epochs: 9, lr: 1e-3, halveEvery: 4 });
-  const chart = await plotLearningRate(h, { show: false });
+  const chart = plotLearningRate(h, { show: false });
   assert.match(chart.text, /Learning rate: 1\.0e-3; epoch 5: 5\.0e-4, epoch 9: 2\.5e-4/);
   assert.ok(svgTexts(chart.svg).includes('Learning rate'));
   assert.equal(count(chart.svg, 'line'), 1);
