@@ -1,0 +1,52 @@
+// Progress in a notebook: one line per phase updated in place, and a live chart redrawn each epoch.
+// The kernel is simulated by putting a stand-in for tslab's display writer in require's cache,
+// which is where lib/display looks for it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { buildHead, compile, adam, trainPhase } from '../../lib/train';
+import { fakeDataset, tinyBase } from './fake-dataset';
+import { freezeAll } from './util';
+
+interface Sent { data: Record<string, unknown>; displayId?: string; update: boolean }
+const sent: Sent[] = [];
+const fakeWriter = path.join(__dirname, 'node_modules', 'tslab', 'dist', 'jupyter.js');
+
+before(async () => {
+  await tf.setBackend('cpu');
+  require.cache[fakeWriter] = {
+    exports: {
+      lastWriteDisplayData: (msg: { data: Record<string, unknown>; transient: { display_id?: string } }, update: boolean) =>
+        void sent.push({ data: msg.data, displayId: msg.transient.display_id, update }),
+    },
+  } as NodeJS.Module;
+});
+after(() => {
+  delete require.cache[fakeWriter];
+});
+
+test('in a kernel: one in-place line per phase and a live chart redrawn after every epoch', async () => {
+  const base = tinyBase();
+  freezeAll(base);
+  const m = buildHead(base, [{ type: 'globalAveragePooling' }, { type: 'output', classes: 3 }]);
+  compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const charts: number[] = [];
+  await trainPhase({
+    model: m, train: fakeDataset({ n: 12, batchSize: 4 }), validation: fakeDataset({ n: 6, batchSize: 3 }), epochs: 3, name: 'head', summary: false,
+    onEpochChart: (h) => {
+      charts.push(h.epochs.length);
+      return { 'text/plain': `chart of ${h.epochs.length} epochs`, 'image/svg+xml': '<svg/>' };
+    },
+  });
+  const ids = [...new Set(sent.map((s) => s.displayId))];
+  assert.equal(ids.length, 2, 'the progress line and the chart');
+  const line = sent.filter((s) => s.displayId === ids[0]);
+  const chart = sent.filter((s) => s.displayId === ids[1]);
+  assert.deepEqual(line.map((s) => s.update), [false, ...Array(line.length - 1).fill(true)], 'created once, then updated in place');
+  assert.deepEqual(charts, [1, 2, 3]);
+  assert.equal(chart.length, 3);
+  const last = String(line[line.length - 1].data['text/plain']);
+  assert.match(last, /head · Epoch 3\/3 · done in [\d.]+s\n {2}last: epoch 3 · loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+ · lr 0\.01/);
+  assert.ok(line.some((s) => /Epoch 2\/3 · \[[=>.]+\] \d\/3 · ETA \d+:\d\d · loss/.test(String(s.data['text/plain']))), 'batch updates with bar and ETA');
+});
