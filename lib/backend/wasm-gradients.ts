@@ -332,7 +332,11 @@ function cpuFallback(kernelName: string): (args: KernelArgs & { backend: tf.Kern
       throw new Error(`lib/backend/wasm-gradients.ts: the cpu backend has no '${kernelName}' kernel to fall back on; ` +
         `check that @tensorflow/tfjs (which bundles tfjs-backend-cpu) is installed.`);
     }
-    const cpu = tf.engine().findBackend('cpu');
+    const cpu = tf.engine().findBackend('cpu') as tf.KernelBackend | null;
+    if (!cpu) {
+      throw new Error(`lib/backend/wasm-gradients.ts: '${kernelName}' on wasm needs the cpu backend, which is not registered; ` +
+        `import '@tensorflow/tfjs' (it bundles tfjs-backend-cpu).`);
+    }
     const cpuInputs: tf.NamedTensorInfoMap = {};
     try {
       for (const [name, info] of Object.entries(inputs)) {
