@@ -51,6 +51,7 @@ export function planGraph(model: tf.LayersModel, opts: { from?: string; to?: str
     fetches = [found];
   }
   if (opts.from === undefined) for (const t of model.inputs) feeds.set(t.id, t);
+  else findLayerOutput(model, opts.from); // a clear message for a name that is not there at all
 
   const visit = (t: SymbolicTensor): void => {
     if (feeds.has(t.id)) return;
@@ -75,13 +76,6 @@ export function planGraph(model: tf.LayersModel, opts: { from?: string; to?: str
     steps.push({ layer, node });
   };
   for (const t of fetches) visit(t);
-  if (opts.from !== undefined && feeds.size === 0) {
-    throw new Error(
-      `Model "${model.name}" has no layer "${opts.from}" between its input and output. ` +
-        `Check the name with model.layers.map(l => l.name); a base applied as one nested layer hides its layers ` +
-        `(build the model with buildHead, which keeps the base's layers at the top level).`,
-    );
-  }
   if (opts.from !== undefined && feeds.size > 1) {
     throw new Error(`Model "${model.name}": layer "${opts.from}" is called more than once; cannot split there.`);
   }
@@ -100,8 +94,9 @@ export function findLayerOutput(model: tf.LayersModel, name: string): SymbolicTe
     if (!isInputLayer(t.sourceLayer)) stack.push(...inboundNode(t).inputTensors);
   }
   throw new Error(
-    `Model "${model.name}" has no layer named "${name}" on the path to its output. ` +
-      `Check the name with model.layers.map(l => l.name).`,
+    `Model "${model.name}" has no layer named "${name}" on the path to its output. Check the name with ` +
+      `model.layers.map(l => l.name); a base applied as one nested layer hides its layers (build the model ` +
+      `with buildHead, which keeps the base's layers at the top level).`,
   );
 }
 
@@ -178,4 +173,25 @@ export function planTrainableVariables(plan: GraphPlan): tf.Variable[] {
  */
 export function bottomModel(model: tf.LayersModel, layerName: string): tf.LayersModel {
   return tf.model({ inputs: model.inputs, outputs: findLayerOutput(model, layerName), name: `${model.name}_to_${layerName}` });
+}
+
+/**
+ * Split a functional model at a layer every path goes through: `bottom` maps the input to that
+ * layer's output, `top` maps that output to the model's output. Both share the model's layers and
+ * weights (training `top` trains `model`). Keras: Model(inp, mid) and a Model built by calling the
+ * later layers on a new Input. trainPhase does not need this (it walks the graph from cached
+ * features itself); it is for predicting from features, or inspecting the parts.
+ */
+export function splitModel(model: tf.LayersModel, layerName: string): { bottom: tf.LayersModel; top: tf.LayersModel } {
+  const plan = planGraph(model, { from: layerName });
+  const boundary = plan.feeds[0];
+  const input = tf.input({ shape: boundary.shape.slice(1) as number[], name: `${layerName}_features` });
+  const mapped = new Map<number, SymbolicTensor>([[boundary.id, input]]);
+  for (const { layer, node } of plan.steps) {
+    const args = node.inputTensors.map((t) => mapped.get(t.id)!);
+    const out = layer.apply(args.length === 1 ? args[0] : args, node.callArgs ?? {}) as SymbolicTensor | SymbolicTensor[];
+    (Array.isArray(out) ? out : [out]).forEach((t, i) => mapped.set(node.outputTensors[i].id, t));
+  }
+  const top = tf.model({ inputs: input, outputs: plan.fetches.map((t) => mapped.get(t.id)!), name: `${model.name}_from_${layerName}` });
+  return { bottom: bottomModel(model, layerName), top };
 }

@@ -16,7 +16,7 @@ export {
   cachedFeatures, clearFeatureMemory, featureMemoryBytes, isFeatureDataset,
   type FeatureDataset, type FeatureBatch, type CachedFeaturesOptions, type FeatureCacheStats,
 } from './cache';
-export { bottomModel, findLayerOutput } from './graph';
+export { bottomModel, splitModel, findLayerOutput } from './graph';
 export { layersFingerprint } from './fingerprint';
 export { RECIPES, type Recipe, type FineTuneRecipe } from './recipes';
 export { fineTune, type FineTuneOptions, type FineTuneResult, type SourceFor } from './finetune';

@@ -97,3 +97,23 @@ test('compile validates options; the learning rate can change between steps for 
   }
   assert.deepEqual(sgd({ learningRate: 0.1, momentum: 0.9, nesterov: true }), { kind: 'sgd', learningRate: 0.1, momentum: 0.9, nesterov: true });
 });
+
+test('splitModel: bottom then top computes the model, shares its weights, and leaves it saveable', async () => {
+  const { splitModel } = await import('../../lib/train');
+  const { saveModel, loadModel } = await import('../../lib/models');
+  const { tmpDir } = await import('../helpers');
+  const m = buildHead(tinyBase({ batchNorm: true }), HEADS.inceptionOutline5({ classes: 3 }));
+  const { bottom, top } = splitModel(m, 'block1_pool');
+  assert.deepEqual(top.inputs[0].shape, [null, 4, 4, 4]);
+  assert.equal(top.getLayer('block2_conv1'), m.getLayer('block2_conv1'));
+  const x = tf.randomUniform([2, 8, 8, 3]);
+  const whole = m.predict(x) as tf.Tensor;
+  const parts = top.predict(bottom.predict(x) as tf.Tensor) as tf.Tensor;
+  assert.ok(tf.max(tf.abs(tf.sub(whole, parts))).dataSync()[0] < 1e-6);
+  assert.throws(() => splitModel(m, 'nope'), /no layer named "nope"/);
+  const dir = tmpDir('split-');
+  await saveModel(m, `${dir}/m`);
+  const back = await loadModel(`${dir}/m`);
+  assert.equal(back.layers.length, m.layers.length);
+  tf.dispose([x, whole, parts]);
+});
