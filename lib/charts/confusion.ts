@@ -102,7 +102,8 @@ export function plotConfusionMatrix(cm: number[][], classNames: string[], opts: 
   const orderName = opts.order === 'name' ? 'by name' : opts.order === 'recall' ? 'worst recall first' : 'in class order';
   const layers: Record<string, unknown>[] = [
     {
-      mark: { type: 'rect' },
+      // No per-cell ARIA labels: thousands of them would triple the SVG (the table lists what matters).
+      mark: { type: 'rect', aria: false },
       encoding: {
         x: { field: 'predicted', type: 'ordinal', scale: { domain }, axis: { ...axis(many ? `predicted class (${k}, ${orderName})` : 'predicted class'), labelAngle: -45 } },
         y: { field: 'true', type: 'ordinal', scale: { domain }, axis: axis(many ? `true class (${k}, ${orderName})` : 'true class') },

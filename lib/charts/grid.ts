@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import sharp, { type OverlayOptions } from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
-import { showPng } from '../display';
+import { showBundle } from '../display';
 import { argMax } from '../evaluate/metrics';
 import { FONT } from './render';
 import { describeAs, kb } from './inspect';
@@ -75,6 +75,15 @@ export function wrapText(s: string, maxPx: number, fontSize: number, maxLines: n
 
 function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/**
+ * Show a grid as JPEG (quality 90, full-resolution colour so red/green titles stay crisp): an 8×8
+ * grid of photos is ~0.4 MB instead of ~2.5 MB as PNG, and notebooks store outputs as base64.
+ */
+async function showGrid(png: Buffer, text: string): Promise<void> {
+  const jpeg = await sharp(png).jpeg({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer();
+  showBundle({ 'image/jpeg': jpeg, 'text/plain': text });
 }
 
 /** Deterministic sample of n distinct indices from 0..size-1 (mulberry32 + partial Fisher-Yates). */
@@ -171,7 +180,7 @@ export async function showBatch(dataset: ImageDataset, opts: ShowBatchOptions = 
   const names = opts.classNames ?? dataset.classNames;
   const tiles = indices.map((i) => ({ file: dataset.files[i], title: { text: names[dataset.labels[i]] ?? String(dataset.labels[i]), colour: TEXT_COLOUR } }));
   const png = await composeGrid(tiles, { cols: opts.cols ?? 8, tileSize: opts.tileSize ?? 96, fontSize: opts.fontSize, maxLinesPerPart: opts.maxLinesPerPart });
-  if (opts.show !== false) showPng(png, `${indices.length} images from ${dataset.size} (${dataset.classNames.length} classes)`);
+  if (opts.show !== false) await showGrid(png, `${indices.length} images from ${dataset.size} (${dataset.classNames.length} classes)`);
   return describeAs({ png, indices }, (r) => `[grid: .png (${kb(r.png)}), .indices (${r.indices.length})]`);
 }
 
@@ -239,6 +248,6 @@ export async function predictGrid(model: tf.LayersModel | null, dataset: ImageDa
   });
   const png = await composeGrid(tiles, { cols: opts.cols ?? 4, tileSize: opts.tileSize ?? 128, fontSize: opts.fontSize, maxLinesPerPart: opts.maxLinesPerPart });
   const total = indices.length;
-  if (opts.show !== false) showPng(png, `Predictions: ${correct}/${total} correct (T: true class / P: predicted; red = wrong)`);
+  if (opts.show !== false) await showGrid(png, `Predictions: ${correct}/${total} correct (T: true class / P: predicted; red = wrong)`);
   return describeAs({ png, correct, total, indices, predicted }, (r) => `[prediction grid: ${r.correct}/${r.total} correct; .png (${kb(r.png)}), .correct, .total, .indices, .predicted]`);
 }

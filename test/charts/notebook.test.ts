@@ -29,8 +29,8 @@ test('charts notebook runs in tslab: each cell shows its bundle and prints a one
     assert.match(stdout(cell(fn)), /^\[chart: \.spec \(vega-lite\), \.svg \([\d.]+ kB\), \.text\]\n$/, `${fn} prints a short value, not the SVG`);
   }
   assert.deepEqual(mimes(cell('plotConfusionMatrix(')), [chart, 'text/html,text/plain']);
-  assert.deepEqual(mimes(cell('showBatch(')), ['image/png,text/plain']);
-  assert.deepEqual(mimes(cell('predictGrid(')), ['image/png,text/plain']);
+  assert.deepEqual(mimes(cell('showBatch(')), ['image/jpeg,text/plain']);
+  assert.deepEqual(mimes(cell('predictGrid(')), ['image/jpeg,text/plain']);
   assert.match(stdout(cell('predictGrid(')), /\[prediction grid: 11\/12 correct;/);
   assert.deepEqual(mimes(cell('predictImage(')), ['text/html,text/plain']);
   assert.deepEqual(mimes(cell('resultsTable(')), ['text/html,text/markdown,text/plain']);
@@ -38,7 +38,7 @@ test('charts notebook runs in tslab: each cell shows its bundle and prints a one
   for (const t of ['Training history: transfer learning', 'transfer learning → fine-tuning', 'Top 1 confusions', 'Results at a glance', 'Top 3 predictions']) {
     assert.ok(html.includes(t), `HTML report has "${t}"`);
   }
-  assert.ok((html.match(/<img src="data:image\/png;base64,/g) ?? []).length >= 2, 'grids embedded as PNG');
+  assert.ok((html.match(/<img src="data:image\/jpeg;base64,/g) ?? []).length >= 2, 'grids embedded as JPEG');
 });
 
 // nbconvert 6.5 (Debian) passes SVG outputs through lxml's clean_html, which drops every SVG
