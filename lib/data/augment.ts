@@ -151,7 +151,11 @@ export class ImageDataGenerator {
   standardize(img: RawImage): RawImage {
     const o = this.options;
     let out = img;
-    if (o.preprocessingFunction) out = o.preprocessingFunction(out) ?? out;
+    if (o.preprocessingFunction) {
+      // A function may return a new image or modify the one it is given in place.
+      const res = o.preprocessingFunction(out);
+      if (res) out = res;
+    }
     if (o.rescale !== null && o.rescale !== 1) {
       const d = out.data, r = o.rescale;
       for (let i = 0; i < d.length; i++) d[i] *= r;
