@@ -106,12 +106,13 @@ export function sampleIndices(size: number, n: number, seed = 42): number[] {
 }
 
 /** The tiles' indices for a grid: explicit ones (checked) or a seeded sample. */
-function gridIndices(fn: string, dataset: ImageDataset, o: GridLayoutOptions, defaultRows: number, defaultCols: number): number[] {
+function gridIndices(fn: string, dataset: ImageDataset, o: GridLayoutOptions, defaultRows: number, defaultCols: number, pool?: number[]): number[] {
   const rows = o.rows ?? defaultRows;
   const cols = o.cols ?? defaultCols;
   if (!(rows >= 1 && cols >= 1)) throw new Error(`${fn}: rows=${rows} and cols=${cols} must both be at least 1.`);
   if (dataset.size === 0) throw new Error(`${fn}: the dataset has no images; check its folder.`);
-  const indices = o.indices ?? sampleIndices(dataset.size, rows * cols, o.seed ?? 42);
+  const fromPool = (p: number[]) => sampleIndices(p.length, rows * cols, o.seed ?? 42).map((j) => p[j]);
+  const indices = o.indices ?? (pool ? fromPool(pool) : sampleIndices(dataset.size, rows * cols, o.seed ?? 42));
   for (const i of indices) {
     if (!Number.isInteger(i) || i < 0 || i >= dataset.size) throw new Error(`${fn}: index ${i} is outside the dataset (0..${dataset.size - 1}); pass indices into dataset.files.`);
   }
@@ -188,6 +189,8 @@ export interface PredictGridOptions extends GridLayoutOptions {
   classNames?: string[];
   /** Predicted class per dataset image (e.g. evaluate(...).predicted): skips running the model again. */
   predicted?: number[];
+  /** Which images to sample: any (default), only misclassified ('wrong') or only correct ('right'); needs `predicted`. */
+  select?: 'any' | 'wrong' | 'right';
 }
 
 export interface PredictGridResult {
@@ -226,13 +229,20 @@ async function predictIndices(model: tf.LayersModel, dataset: ImageDataset, indi
  * on the chosen images only.
  */
 export async function predictGrid(model: tf.LayersModel | null, dataset: ImageDataset, opts: PredictGridOptions = {}): Promise<PredictGridResult> {
-  const indices = gridIndices('predictGrid', dataset, opts, 4, 4);
+  if (opts.predicted && opts.predicted.length !== dataset.size) {
+    throw new Error(`predictGrid: predicted has ${opts.predicted.length} entries but the dataset has ${dataset.size} images; pass evaluate(model, sameDataset).predicted.`);
+  }
+  let pool: number[] | undefined;
+  if (opts.select && opts.select !== 'any') {
+    if (!opts.predicted) throw new Error(`predictGrid: select: '${opts.select}' needs the predictions of the whole dataset; pass predicted: evaluate(model, dataset).predicted.`);
+    const wantWrong = opts.select === 'wrong';
+    pool = dataset.labels.map((_, i) => i).filter((i) => (opts.predicted![i] !== dataset.labels[i]) === wantWrong);
+    if (!pool.length) throw new Error(`predictGrid: no ${wantWrong ? 'misclassified' : 'correctly classified'} images to show.`);
+  }
+  const indices = gridIndices('predictGrid', dataset, opts, 4, 4, pool);
   const names = opts.classNames ?? dataset.classNames;
   let predicted: number[];
   if (opts.predicted) {
-    if (opts.predicted.length !== dataset.size) {
-      throw new Error(`predictGrid: predicted has ${opts.predicted.length} entries but the dataset has ${dataset.size} images; pass evaluate(model, sameDataset).predicted.`);
-    }
     predicted = indices.map((i) => opts.predicted![i]);
   } else {
     if (!model) throw new Error('predictGrid: pass a model, or opts.predicted from evaluate().');

@@ -62,6 +62,12 @@ test('predictGrid: PNG of the expected size, green titles when right and red whe
   assert.equal(again.correct, 3);
   assert.ok(again.png.equals(r.png));
   await assert.rejects(predictGrid(null, ds, { show: false }), /pass a model, or opts.predicted/);
+  // Only the misclassified images (there is one), or only the right ones.
+  const wrong = await predictGrid(null, ds, { rows: 2, cols: 2, predicted: ev.predicted, select: 'wrong', show: false });
+  assert.deepEqual([wrong.indices, wrong.correct, wrong.total], [[3], 0, 1]);
+  const right = await predictGrid(null, ds, { rows: 2, cols: 2, predicted: ev.predicted, select: 'right', show: false });
+  assert.deepEqual([[...right.indices].sort(), right.correct], [[0, 1, 2], 3]);
+  await assert.rejects(predictGrid(model, ds, { select: 'wrong', show: false }), /needs the predictions of the whole dataset/);
   await assert.rejects(predictGrid(model, ds, { indices: [9], show: false }), /index 9 is outside the dataset \(0\.\.3\)/);
 });
 
