@@ -22,9 +22,13 @@ export type HeadSpec = HeadLayerSpec[];
 
 const boundaries = new WeakMap<tf.LayersModel, string>();
 
-/** The layer buildHead attached the head to (the base's output layer), if `model` came from buildHead. */
+/**
+ * The layer buildHead attached the head to (the base's output layer), if `model` came from buildHead
+ * — also after a save and load: it travels in the model's user-defined metadata.
+ */
 export function headBoundary(model: tf.LayersModel): string | undefined {
-  return boundaries.get(model);
+  const meta = model.getUserDefinedMetadata() as { headBoundary?: unknown } | undefined;
+  return boundaries.get(model) ?? (typeof meta?.headBoundary === 'string' ? meta.headBoundary : undefined);
 }
 
 function regularizer(l2: number | undefined, where: string) {
@@ -83,7 +87,9 @@ export function buildHead(base: tf.LayersModel, spec: HeadSpec, opts: { name?: s
     x = makeLayer(s, i).apply(x) as tf.SymbolicTensor;
   });
   const model = tf.model({ inputs: base.inputs, outputs: x, name: opts.name ?? `${base.name}_head` });
-  boundaries.set(model, base.outputs[0].sourceLayer.name);
+  const boundary = base.outputs[0].sourceLayer.name;
+  boundaries.set(model, boundary);
+  model.setUserDefinedMetadata({ ...(model.getUserDefinedMetadata() ?? {}), headBoundary: boundary });
   return model;
 }
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
   buildHead, compile, adam, sgd, trainPhase, evaluateLoss, EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger,
-  loadCheckpoint, loadCheckpointWeights, mergeHistories, historySummary, topKCategoricalAccuracy, fineTune, type TrainCallback,
+  loadCheckpoint, loadCheckpointWeights, mergeHistories, headBoundary, historySummary, topKCategoricalAccuracy, fineTune, type TrainCallback,
 } from '../../lib/train';
 import { planGraph, runPlan } from '../../lib/train/graph';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
@@ -197,6 +197,7 @@ test('fineTune: load the best checkpoint, freeze layers[:n], recompile, continue
     previous: tl, train, validation: val, epochs: 2, verbose: 0,
   });
   assert.notEqual(ft, m);
+  assert.equal(headBoundary(ft), 'block2_pool', 'the head boundary survives save and load');
   assert.deepEqual(ft.layers.map((l) => l.trainable), ft.layers.map((_, i) => i >= 3));
   assert.deepEqual(phase.epochs.map((e) => e.epoch), [3, 4]);
   assert.deepEqual(history.epochs.map((e) => e.epoch), [0, 1, 2, 3, 4]);
