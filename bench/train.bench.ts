@@ -5,7 +5,8 @@
 //      top block unfrozen (VGG16 block5, ResNet50 conv5_block3, InceptionV3 mixed9-10)
 //   3. the headline: one epoch of the VGG16-GTSRB head through the frozen base vs on cached features,
 //      and a re-run of the head cell with another dropout (cache found on disk)
-// BENCH_QUICK=1: reduced sizes only and fewer images.
+// BENCH_QUICK=1: reduced sizes only and fewer images. BENCH_MODELS=VGG16,ResNet50 narrows part 1-2;
+// BENCH_HEADLINE=0 skips part 3.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -89,7 +90,8 @@ async function main(): Promise<void> {
   console.log(`backend ${backend}, batch ${BATCH}, ${N} images per timing, random weights${grads ? '' : ' (no conv gradient kernels on wasm: unfrozen rows n/a)'}`);
   console.log('model        input    forward img/s   train img/s (frozen)   train img/s (top block)');
   const cacheRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-'));
-  for (const c of CASES) {
+  const only = process.env.BENCH_MODELS?.split(',').map((s) => s.trim().toLowerCase());
+  for (const c of CASES.filter((k) => !only || only.includes(k.name.toLowerCase()))) {
     for (const size of c.sizes) {
       const base = await c.build({ includeTop: false, weights: null, inputShape: [size, size, 3] });
       freeze(base);
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
       const data = randomImages(N, size);
       // 1. frozen-base forward, as the feature cache runs it (warm-up batch first).
       await (await cachedFeatures(base, randomImages(BATCH, size), { dir: null })).precompute({ verbose: false });
-      let t0 = performance.now();
+      const t0 = performance.now();
       await (await cachedFeatures(base, data, { dir: null })).precompute({ verbose: false });
       const fwd = N / ((performance.now() - t0) / 1000);
       // 2a. training through the frozen base.
@@ -118,7 +120,12 @@ async function main(): Promise<void> {
     }
   }
 
-  // 3. The headline: VGG16-GTSRB head, one epoch through the base vs on cached features.
+  if (process.env.BENCH_HEADLINE !== '0') await headline(cacheRoot);
+  fs.rmSync(cacheRoot, { recursive: true, force: true });
+}
+
+/** 3. The headline: VGG16-GTSRB head, one epoch through the base vs on cached features. */
+async function headline(cacheRoot: string): Promise<void> {
   const size = QUICK ? 64 : 112;
   const base = await vgg16({ includeTop: false, weights: null, inputShape: [size, size, 3] });
   freeze(base);
@@ -130,7 +137,7 @@ async function main(): Promise<void> {
   const first = await epochSeconds(m, cache); // computes and stores the features
   const cached = await epochSeconds(m, cache); // reads them from memory
   clearFeatureMemory();
-  let t0 = performance.now();
+  const t0 = performance.now();
   const m2 = head(0.4); // the re-run cell: another dropout, same frozen base
   const again = await cachedFeatures(m2, data, { dir: cacheRoot });
   const rerunEpoch = await epochSeconds(m2, again);
@@ -141,7 +148,6 @@ async function main(): Promise<void> {
   console.log(`  on cached features (memory)  ${cached.toFixed(3)} s  -> ${(through / cached).toFixed(0)}x faster`);
   console.log(`  re-run with dropout 0.4      ${rerun.toFixed(3)} s (new head + cache found on disk + epoch ${rerunEpoch.toFixed(3)} s; ${again.stats.fromDisk} from disk, ${again.stats.computed} computed)`);
   console.log(`  at GTSRB-40 scale (1,204 train images): ~${((through * 1204) / N / 60).toFixed(1)} min/epoch through the base vs ~${((cached * 1204) / N).toFixed(1)} s on the cache`);
-  fs.rmSync(cacheRoot, { recursive: true, force: true });
 }
 
 void main().catch((e) => {
