@@ -169,3 +169,27 @@ test('training on a cache whose bottom is trainable is refused with a fix', asyn
   compile(model, { optimizer: adam(), loss: 'sparseCategoricalCrossentropy' });
   await assert.rejects(trainPhase({ model, train: cache, epochs: 1, verbose: 0 }), /before it are trainable.*Freeze/);
 });
+
+test('a base nested as one layer (Keras: x = base(inputs, training=False)) trains and caches at its output', async () => {
+  const train = fakeDataset({ n: 12, batchSize: 4 });
+  const make = () => {
+    const base = tinyBase({ batchNorm: true });
+    const inputs = tf.input({ shape: [8, 8, 3] });
+    let x = base.apply(inputs, { training: false }) as tf.SymbolicTensor;
+    x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 3, activation: 'softmax' }).apply(x) as tf.SymbolicTensor;
+    const model = tf.model({ inputs, outputs: out });
+    setDeterministicWeights(model, 9);
+    base.trainable = false;
+    compile(model, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+    return model;
+  };
+  const a = make();
+  const b = make();
+  const bnBefore = a.getLayer('tiny_base').getWeights().map((w) => Array.from(w.dataSync()));
+  await trainPhase({ model: a, train, epochs: 2, verbose: 0 });
+  assert.deepEqual(a.getLayer('tiny_base').getWeights().map((w) => Array.from(w.dataSync())), bnBefore, 'frozen nested base untouched (BN statistics too)');
+  const cache = await cachedFeatures(b, train, { layer: 'tiny_base', dir: null, shuffle: false });
+  await trainPhase({ model: b, train: cache, epochs: 2, verbose: 0 });
+  assert.ok(maxDiff(weightsOf(a), weightsOf(b)) < 1e-5);
+});
