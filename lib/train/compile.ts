@@ -147,9 +147,9 @@ const compiledModels = new WeakMap<tf.LayersModel, Compiled>();
  * layers are trainable, as in Keras; each call starts a fresh optimizer (no carried-over moments).
  */
 export function compile<M extends tf.LayersModel>(model: M, opts: CompileOptions = {}): M {
-  const spec = typeof opts.optimizer === 'string' || opts.optimizer === undefined
-    ? ({ adam: adam(), sgd: sgd(), rmsprop: rmsprop() } as const)[opts.optimizer ?? 'adam']
-    : opts.optimizer;
+  // Written without union narrowing on `opts.optimizer`: tslab compiles without strictNullChecks.
+  const byName: Record<string, OptimizerSpec> = { adam: adam(), sgd: sgd(), rmsprop: rmsprop() };
+  const spec: OptimizerSpec | undefined = typeof opts.optimizer === 'object' ? opts.optimizer : byName[(opts.optimizer as string | undefined) ?? 'adam'];
   if (!spec) throw new Error(`compile: unknown optimizer ${JSON.stringify(opts.optimizer)}; use adam(lr), sgd({...}) or rmsprop(lr).`);
   const loss = opts.loss ?? 'categoricalCrossentropy';
   if (loss !== 'categoricalCrossentropy' && loss !== 'sparseCategoricalCrossentropy') {
