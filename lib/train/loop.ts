@@ -5,7 +5,7 @@
 // boundary, change the learning rate between epochs, stop after any batch, and report progress per batch.
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
-import type { MimeBundle } from '../display';
+import { isKernel, type MimeBundle } from '../display';
 import type { EpochLog, History } from './types';
 import type { Logs, TrainCallback, TrainContext } from './callbacks';
 import { crossEntropy, getCompiled, getLearningRate, regularizationLoss, setLearningRate, type Compiled } from './compile';
@@ -215,6 +215,15 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
     log: (m) => (verbose > 0 ? progress.message(m) : undefined),
   };
 
+  // Jupyter's "interrupt" sends SIGINT; tslab then abandons the cell's promise but the loop would go on
+  // training in the background. Stop after the current batch instead, leaving the partial epoch out
+  // of the History, the CSV log and the checkpoints (they stay at the last finished epoch).
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+  };
+  const kernel = isKernel();
+  if (kernel) process.on('SIGINT', onInterrupt);
   try {
     for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
     let lastLogs: Logs | undefined;
@@ -240,7 +249,11 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
         for (const cb of callbacks) await cb.onBatchEnd?.(batch, logs, ctx);
         batch++;
         await nextTick(); // let the kernel send display updates, and a stop request arrive
-        if (ctx.stopTraining || batch >= steps) break;
+        if (ctx.stopTraining || interrupted || batch >= steps) break;
+      }
+      if (interrupted) {
+        progress.message(`${name}: interrupted during epoch ${epoch + 1}; History, CSV log and checkpoints hold the ${history.epochs.length} finished epoch(s).`);
+        break;
       }
       let logs = avg.logs();
       if (validation) logs = { ...logs, ...(await evaluateRunner(validation, c, 'val_')) };
@@ -254,6 +267,7 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
     }
     for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs, ctx);
   } finally {
+    if (kernel) process.off('SIGINT', onInterrupt);
     progress.close();
   }
   if (opts.summary ?? verbose > 0) {

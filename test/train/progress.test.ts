@@ -50,3 +50,31 @@ test('in a kernel: one in-place line per phase and a live chart redrawn after ev
   assert.match(last, /head · Epoch 3\/3 · done in [\d.]+s\n {2}last: epoch 3 · loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+ · lr 0\.01/);
   assert.ok(line.some((s) => /Epoch 2\/3 · \[[=>.]+\] \d\/3 · ETA \d+:\d\d · loss/.test(String(s.data['text/plain']))), 'batch updates with bar and ETA');
 });
+
+test('in a kernel, Jupyter\'s interrupt (SIGINT) stops after the current batch; logs and checkpoints stay at the last finished epoch', async () => {
+  const fs = await import('node:fs');
+  const { CSVLogger, ModelCheckpoint, loadCheckpoint } = await import('../../lib/train');
+  const { tmpDir } = await import('../helpers');
+  const base = tinyBase();
+  freezeAll(base);
+  const m = buildHead(base, [{ type: 'globalAveragePooling' }, { type: 'output', classes: 3 }]);
+  compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+  const dir = tmpDir('sigint-');
+  let batchesAfter = 0;
+  const h = await trainPhase({
+    model: m, train: fakeDataset({ n: 16, batchSize: 4 }), epochs: 10, verbose: 0,
+    callbacks: [
+      new ModelCheckpoint(path.join(dir, 'last.keras')),
+      new CSVLogger(path.join(dir, 'log.csv')),
+      { onBatchEnd: (b, _l, ctx) => {
+        if (ctx.history.epochs.length === 2 && b === 1) process.emit('SIGINT');
+        if (ctx.history.epochs.length === 2 && b > 1) batchesAfter++;
+      } },
+    ],
+  });
+  assert.equal(h.epochs.length, 2);
+  assert.equal(batchesAfter, 0);
+  assert.equal(fs.readFileSync(path.join(dir, 'log.csv'), 'utf8').trim().split('\n').length, 3);
+  assert.equal((await loadCheckpoint(path.join(dir, 'last.keras'))).layers.length, m.layers.length);
+  assert.equal(process.listenerCount('SIGINT'), 0, 'the handler is removed after the phase');
+});
