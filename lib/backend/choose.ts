@@ -5,8 +5,10 @@
 //   -> cpu (pure JavaScript, always there, very slow).
 // TFJS_BACKEND=<name> forces one (and fails loudly if it cannot start).
 import * as tf from '@tensorflow/tfjs';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// Static imports: tslab compiles only the .ts files a notebook reaches through imports, so a lazy
+// require('./onednn') would fail there. Both modules load their native/wasm parts only when called.
+import { registerOnednnBackend } from './onednn';
+import { registerWasmGradientKernels } from './wasm-gradients';
 
 export type BackendName = 'tensorflow' | 'onednn' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'onednn', 'wasm', 'cpu'];
@@ -89,26 +91,13 @@ export function defaultCandidates(): BackendCandidate[] {
         return { ok: false, reason: reasons.join(', ') };
       },
     },
-    {
-      name: 'onednn',
-      async load() {
-        // The addon's binding is optional: its module exists only when the native part is in the tree.
-        const file = path.join(__dirname, 'onednn.ts');
-        if (!fs.existsSync(file) && !fs.existsSync(file.replace(/\.ts$/, '.js'))) return { ok: false, reason: 'native backend not part of this build' };
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const mod = require('./onednn') as { registerOnednnBackend(): LoadResult };
-        return mod.registerOnednnBackend();
-      },
-    },
+    { name: 'onednn', load: async () => registerOnednnBackend() },
     {
       name: 'wasm',
       async load() {
         require('@tensorflow/tfjs-backend-wasm');
-        const file = path.join(__dirname, 'wasm-gradients.ts');
-        if (fs.existsSync(file) || fs.existsSync(file.replace(/\.ts$/, '.js'))) {
-          // Registered lazily: the kernels need the backend to exist, so they go in after setBackend.
-          pendingAfterSet.wasm = () => (require('./wasm-gradients') as { registerWasmGradientKernels(): void }).registerWasmGradientKernels();
-        }
+        // Registered after setBackend: the kernels need the backend to exist.
+        pendingAfterSet.wasm = registerWasmGradientKernels;
         return { ok: true };
       },
     },

@@ -7,6 +7,9 @@ import type { RawImage } from './decode';
 import type { FlowFromDirectoryOptions } from './directory';
 import type { ImageDataset } from './types';
 import { uniform, type Rng } from './rng';
+// A static import (tslab cannot resolve a lazy require of a .ts file); directory.ts needs this module only for types.
+import { flowFromDirectory as flowFromDirectoryImpl } from './directory';
+import { hashString } from './rng';
 
 export type FillMode = 'reflect' | 'nearest' | 'constant' | 'wrap';
 
@@ -94,9 +97,7 @@ export class ImageDataGenerator {
 
   /** Keras `datagen.flow_from_directory(dir, ...)`: a folder dataset augmented by this generator. */
   flowFromDirectory(dir: string, opts: FlowFromDirectoryOptions = {}): ImageDataset {
-    // Loaded lazily: directory.ts depends on this module.
-    const { flowFromDirectory } = require('./directory') as typeof import('./directory');
-    return flowFromDirectory(dir, { ...opts, augment: this, validationSplit: opts.validationSplit ?? (this.options.validationSplit || null) });
+    return flowFromDirectoryImpl(dir, { ...opts, augment: this, validationSplit: opts.validationSplit ?? (this.options.validationSplit || null) });
   }
 
   /** True when some parameter draws random transforms (not just rescale/preprocessing). */
@@ -298,8 +299,4 @@ export function flip(src: Float32Array, h: number, w: number, axis: 'horizontal'
 }
 
 /** A short stable hash of a string (for cache keys). */
-export function hashString(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16);
-}
+

@@ -53,3 +53,10 @@ export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
 export function randomSeed(): number {
   return Math.floor(Math.random() * 0x7fffffff);
 }
+
+/** FNV-1a hash of a string, as hex: short cache keys for option sets and functions. */
+export function hashString(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16);
+}

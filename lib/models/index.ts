@@ -22,3 +22,5 @@ export { freeze, unfreeze, selectLayers, trainableSummary, type LayerSelection, 
 export { modelSummary, showModelSummary, type ModelSummary, type ModelSummaryRow } from './summary';
 export { saveModel, loadModel, folderIOHandler } from './saveload';
 export { weightsOrigins, randomWeightsNotice, type WeightsOrigin } from './origin';
+export { withPreprocessing } from './with-preprocessing';
+export { resolveWeights, type WeightsChoice, type ResolvedWeights } from './choose-weights';

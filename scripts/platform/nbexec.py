@@ -58,7 +58,9 @@ def collect_metrics(nb):
 def export_html(nb, path, name):
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
+    # nbconvert 6.5 runs outputs through lxml's clean_html, which strips every SVG element but <svg>
+    # (blank charts) and inline styles. These notebooks are our own output: keep them as they are.
+    exporter = HTMLExporter(template_name="lab", filters={"clean_html": lambda s: s})
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
     with open(path, "w", encoding="utf-8") as f:
         f.write(body)

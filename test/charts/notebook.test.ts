@@ -45,7 +45,7 @@ test('charts notebook runs in tslab: each cell shows its bundle and prints a one
 // element but <svg> and leaves only the text: the charts are blank in the HTML report until the
 // exporter stops cleaning our own outputs (scripts/platform/nbexec.py: HTMLExporter(...,
 // filters={'clean_html': lambda s: s})).
-test('HTML report keeps the charts\' SVG drawing (paths, not just text)', { skip, todo: 'nbexec.py HTML export cleans SVG with lxml (lead: disable clean_html)' }, () => {
+test('HTML report keeps the charts\' SVG drawing (paths, not just text)', { skip }, () => {
   const svgs = [...html.matchAll(/<svg[^>]*class="marks"[^>]*>(.*?)<\/svg>/gs)].map((m) => m[1]);
   assert.ok(svgs.length >= 5, `${svgs.length} chart SVGs`);
   assert.ok(svgs.every((s) => s.includes('<path')), 'every chart SVG still has its paths');
