@@ -82,3 +82,8 @@ export function historySummary(h: History, opts: { monitor?: string; topK?: numb
 export function lastMetrics(h: History): Record<string, number> {
   return h.epochs.length ? { ...h.epochs[h.epochs.length - 1].metrics } : {};
 }
+
+/** Total training time of a history in seconds (sum of its epochs). */
+export function historySeconds(h: History): number {
+  return h.epochs.reduce((s, e) => s + e.seconds, 0);
+}

@@ -11,7 +11,7 @@ export {
   type ModelCheckpointOptions, type CSVLoggerOptions, type CheckpointWriter,
 } from './callbacks';
 export { saveCheckpoint, loadCheckpoint, loadCheckpointWeights, atomicWriteFile } from './checkpoint';
-export { mergeHistories, bestEpoch, historySummary, lastMetrics } from './history';
+export { mergeHistories, bestEpoch, historySummary, lastMetrics, historySeconds } from './history';
 export {
   cachedFeatures, clearFeatureMemory, featureMemoryBytes, isFeatureDataset,
   type FeatureDataset, type FeatureBatch, type CachedFeaturesOptions, type FeatureCacheStats,

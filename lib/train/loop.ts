@@ -52,12 +52,26 @@ function sourceName(s: TrainSource): string {
 function runnerFor(model: tf.LayersModel, source: TrainSource, role: string): Runner {
   if (isFeatureDataset(source)) {
     source.assertMatches(model);
+    checkClasses(model, source);
     return { plan: planGraph(model, { from: source.boundary }), source };
   }
   if (!source || typeof (source as ImageDataset).batches !== 'function') {
     throw new Error(`trainPhase: ${role} must be an ImageDataset (lib/data) or cached features (cachedFeatures(...)); got ${typeof source}.`);
   }
+  checkClasses(model, source);
   return { plan: planGraph(model), source };
+}
+
+/** The dataset and the model must agree on the number of classes (else one-hot rows would silently be zero). */
+function checkClasses(model: tf.LayersModel, source: TrainSource): void {
+  const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
+  const classes = source.classNames.length;
+  if (units !== null && classes > 0 && units !== classes) {
+    throw new Error(
+      `Model "${model.name}" outputs ${units} classes but the ${sourceName(source)} has ${classes} ` +
+        `(${source.classNames.slice(0, 4).join(', ')}${classes > 4 ? ', …' : ''}). Build the head with ${classes} classes, e.g. HEADS.vgg16Gtsrb({ classes: ${classes} }).`,
+    );
+  }
 }
 
 function checkInputShape(plan: GraphPlan, xs: tf.Tensor, source: TrainSource): void {

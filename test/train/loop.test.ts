@@ -97,6 +97,12 @@ test('tf.memory().numTensors is the same after every epoch (callbacks included)'
   assert.deepEqual(counts.slice(1), Array(5).fill(counts[1]), `numTensors per epoch: ${counts}`);
 });
 
+test('a head with the wrong number of classes is refused with the fix', async () => {
+  const { model: m } = model();
+  compile(m, { loss: 'sparseCategoricalCrossentropy' });
+  await assert.rejects(trainPhase({ model: m, train: fakeDataset({ n: 8, classes: 4 }), epochs: 1, verbose: 0 }), /outputs 3 classes but the dataset .* has 4 \(class0, class1, class2, class3\)\. Build the head with 4 classes/);
+});
+
 test('stopTraining from a batch callback stops after that batch', async () => {
   const { model: m } = model();
   compile(m, { loss: 'sparseCategoricalCrossentropy' });
