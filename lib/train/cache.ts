@@ -157,6 +157,9 @@ export async function cachedFeatures(model: tf.LayersModel, dataset: ImageDatase
   const augmented = dataset.augmented;
   const draws = augmented ? opts.drawsPerImage ?? 1 : 1;
   if (!(Number.isInteger(draws) && draws >= 1)) throw new Error(`cachedFeatures: drawsPerImage must be a whole number >= 1 (got ${opts.drawsPerImage}).`);
+  if (augmented && opts.drawsPerImage === undefined) {
+    console.log(`cachedFeatures: the dataset is augmented and drawsPerImage is 1, so every epoch trains on the same augmented copy of each image. Pass drawsPerImage: K to cycle through K draws (the first K epochs compute them).`);
+  }
   const batchSize = opts.batchSize ?? dataset.batchSize;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`cachedFeatures: batchSize must be a whole number >= 1 (got ${batchSize}).`);
   const shuffle = opts.shuffle ?? true;
