@@ -209,7 +209,7 @@ export class ReduceLROnPlateau implements TrainCallback {
         if (old > Math.fround(this.minLr)) {
           const lr = Math.max(old * this.factor, this.minLr);
           ctx.learningRate = lr;
-          if (this.verbose > 0) ctx.log(`Epoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${lr}.`);
+          if (this.verbose > 0) ctx.log(`Epoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${Number(lr.toPrecision(6))}.`);
           this.cooldownCounter = this.cooldown;
           this.wait = 0;
         }

@@ -89,10 +89,10 @@ export class PhaseProgress {
   epochEnd(epoch: number, logs: Logs, seconds: number, history: History): void {
     if (this.o.verbose === 0) return;
     const perStep = this.o.steps ? (seconds * 1000) / this.o.steps : 0;
-    const text = `${this.prefix(epoch)} · ${this.o.steps}/${this.o.steps} · ${seconds.toFixed(1)}s ${perStep.toFixed(0)}ms/step · ${formatLogs(logs, ['lr'])} - lr: ${logs.lr}`;
+    const text = `${this.prefix(epoch)} · ${this.o.steps}/${this.o.steps} · ${seconds.toFixed(1)}s ${perStep.toFixed(0)}ms/step · ${formatLogs(logs, ['lr'])} - lr: ${Number(logs.lr.toPrecision(6))}`;
     if (this.kernel) {
       // The notebook line keeps the last finished epoch visible while the next one runs.
-      this.lastEpochText = `\n  last: epoch ${epoch + 1} · ${formatLogs(logs, ['lr'])} · lr ${logs.lr}`;
+      this.lastEpochText = `\n  last: epoch ${epoch + 1} · ${formatLogs(logs, ['lr'])} · lr ${Number(logs.lr.toPrecision(6))}`;
       this.draw(`${this.prefix(epoch)} · done in ${seconds.toFixed(1)}s${this.lastEpochText}`);
       if (this.chart && this.o.onEpochChart) {
         try {
