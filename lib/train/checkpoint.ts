@@ -9,6 +9,10 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel, saveModel } from '../models/saveload';
+import { loadKerasWeights, saveKerasWeights } from '../models/h5';
+
+/** Keras' weights files: `*.h5` / `*.weights.h5` are written and read in Keras' HDF5 layout. */
+const isKerasH5 = (file: string) => /\.h5$/i.test(file);
 
 const MAGIC = 'TFJS-NB-CHECKPOINT 1\n';
 
@@ -61,11 +65,15 @@ function decode(file: string): { header: { kind: 'weights'; weightSpecs: tf.io.W
 }
 
 /**
- * Save a model (topology + weights + trainable flags; a folder) or only its weights (one file),
- * atomically. Weights-only files are matched by position and shape on load (tfjs weight names
+ * Save a model (topology + weights + trainable flags; a folder) or only its weights (one file; Keras'
+ * HDF5 layout when the name ends in .h5), atomically. Weights-only files are matched by position and shape on load (tfjs weight names
  * differ per process).
  */
 export async function saveCheckpoint(model: tf.LayersModel, file: string, opts: { weightsOnly?: boolean } = {}): Promise<void> {
+  if (opts.weightsOnly && isKerasH5(file)) {
+    await saveKerasWeights(model, file); // temp file + rename, loadable by Keras' model.load_weights
+    return;
+  }
   if (opts.weightsOnly) {
     const named = model.weights.map((w, i) => ({ name: `w${i}`, tensor: w.read() }));
     const { data, specs } = await tf.io.encodeWeights(named);
@@ -84,6 +92,10 @@ export async function loadCheckpoint(file: string): Promise<tf.LayersModel> {
 
 /** Load weights (from either kind of checkpoint) into a model with the same architecture. */
 export async function loadCheckpointWeights(model: tf.LayersModel, file: string): Promise<void> {
+  if (isKerasH5(file) && fs.existsSync(file)) {
+    await loadKerasWeights(model, file);
+    return;
+  }
   let values: tf.Tensor[];
   if (isModelFolder(file)) {
     const saved = await loadModel(file);

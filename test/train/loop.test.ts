@@ -121,6 +121,7 @@ test('an exception in a callback leaves the last checkpoint loadable and the CSV
   const dir = tmpDir('int-');
   const ckpt = path.join(dir, 'every.keras');
   const wckpt = path.join(dir, 'weights.bin');
+  const h5ckpt = path.join(dir, 'best.weights.h5');
   const csv = path.join(dir, 'log.csv');
   let snapshot: Float32Array[] = [];
   const boom: TrainCallback = {
@@ -134,7 +135,7 @@ test('an exception in a callback leaves the last checkpoint loadable and the CSV
   await assert.rejects(
     trainPhase({
       model: m, train: fakeDataset({ n: 12, batchSize: 4 }), validation: fakeDataset({ n: 6, batchSize: 3 }), epochs: 10, verbose: 0,
-      callbacks: [new ModelCheckpoint(ckpt), new ModelCheckpoint(wckpt, { saveWeightsOnly: true }), new CSVLogger(csv), boom],
+      callbacks: [new ModelCheckpoint(ckpt), new ModelCheckpoint(wckpt, { saveWeightsOnly: true }), new ModelCheckpoint(h5ckpt, { saveWeightsOnly: true }), new CSVLogger(csv), boom],
     }),
     /interrupted by the user/,
   );
@@ -147,6 +148,9 @@ test('an exception in a callback leaves the last checkpoint loadable and the CSV
   const { model: fresh } = model();
   await loadCheckpointWeights(fresh, wckpt);
   fresh.getWeights().forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(snapshot[i])));
+  const { model: fromH5 } = model();
+  await loadCheckpointWeights(fromH5, h5ckpt); // Keras HDF5 layout
+  fromH5.getWeights().forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(snapshot[i])));
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temp files left');
   loaded.dispose();
 });
