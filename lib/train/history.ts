@@ -64,7 +64,7 @@ function shortName(key: string, k?: number): string {
  *   [Best] Epoch 99 | val_loss=2.8012 | val_acc=0.5640 | val_top3_acc=0.7650
  */
 export function historySummary(h: History, opts: { monitor?: string; topK?: number } = {}): string {
-  const total = h.epochs.reduce((s, e) => s + e.seconds, 0);
+  const total = historySeconds(h);
   const n = h.epochs.length;
   const lines = [`[Time] Total: ${(total / 60).toFixed(2)} min | Avg/epoch: ${(n ? total / n : 0).toFixed(1)} s | Epochs: ${n}`];
   const monitor = opts.monitor ?? 'val_loss';
