@@ -1,0 +1,66 @@
+// The three Keras bases (random weights, reduced input size) on 'onednn' against 'cpu': the
+// forward output, and the gradients of one fine-tuning step with only the top block trainable.
+// ResNet50 runs at 64 px: at 32 its top block sees 1x1 maps, and batch norm over 2 values
+// makes the gradients ill-conditioned enough that rounding differences reach 3e-3.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { registerOnednnBackend } from '../../lib/backend/onednn';
+import { vgg16, resnet50, inceptionV3, freeze } from '../../lib/models';
+
+const reg = registerOnednnBackend();
+const skip = reg.ok ? false : `oneDNN addon unavailable: ${reg.reason}`;
+
+type Builder = typeof vgg16;
+const BASES: { name: string; build: Builder; size: number; topFrom: string | number }[] = [
+  { name: 'VGG16', build: vgg16, size: 32, topFrom: 'block5_conv1' },
+  { name: 'ResNet50', build: resnet50, size: 64, topFrom: 'conv5_block3_1_conv' },
+  { name: 'InceptionV3', build: inceptionV3, size: 75, topFrom: 249 },
+];
+
+async function buildOn(backend: string, b: (typeof BASES)[number], weights?: tf.Tensor[]) {
+  await tf.setBackend(backend);
+  const base = await b.build({ includeTop: false, weights: null, inputShape: [b.size, b.size, 3] });
+  const pooled = tf.layers.globalAveragePooling2d({}).apply(base.outputs[0]) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 4, activation: 'softmax' }).apply(pooled) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: base.inputs, outputs: out });
+  freeze(model, { upTo: b.topFrom }); // before setWeights: freezing reorders model.weights
+  if (weights) model.setWeights(weights);
+  return model;
+}
+
+/** Forward output and the trainable weights' gradients, as plain arrays. */
+function run(model: tf.LayersModel, xData: Float32Array, shape: number[]) {
+  return tf.tidy(() => {
+    const x = tf.tensor(xData, shape);
+    const y = tf.oneHot(tf.tensor1d([1, 3], 'int32'), 4);
+    const pred = model.predict(x) as tf.Tensor;
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+    return [pred, ...vars.map((v) => grads[v.name])].map((t) => t.dataSync().slice());
+  });
+}
+
+for (const b of BASES) {
+  test(`${b.name}@${b.size}: onednn forward and top-block gradients match cpu`, { skip }, async () => {
+    const shape = [2, b.size, b.size, 3];
+    const xData = Float32Array.from({ length: 2 * b.size * b.size * 3 }, (_, i) => Math.sin(i * 0.37) * 1.5);
+    const cpuModel = await buildOn('cpu', b);
+    const weights = cpuModel.getWeights().map((w) => w.clone());
+    const ref = run(cpuModel, xData, shape);
+    cpuModel.dispose();
+    const model = await buildOn('onednn', b, weights);
+    tf.dispose(weights);
+    const got = run(model, xData, shape);
+    model.dispose();
+    await tf.setBackend('cpu');
+    assert.ok(ref.length >= 4, 'forward output plus the top block\'s gradients');
+    ref.forEach((r, k) => {
+      let scale = 1e-12, diff = 0;
+      r.forEach((v, i) => { scale = Math.max(scale, Math.abs(v)); diff = Math.max(diff, Math.abs(got[k][i] - v)); });
+      // Deep nets amplify float rounding differences, so 1e-3 of the largest value; the 1e-6
+      // floor is for gradients that are zero up to rounding (a conv bias feeding a batch norm).
+      assert.ok(diff <= 1e-3 * scale + 1e-6, `${b.name} ${k === 0 ? 'output' : `gradient ${k}`}: max diff ${diff}, max |ref| ${scale}`);
+    });
+  });
+}
