@@ -1,12 +1,16 @@
 // Keras `preprocess_input` modes applied to float32 RGB 0..255 pixels in place (before batching),
 // so no extra tensors are made. 'caffe': VGG16/ResNet50; 'tf': InceptionV3; 'torch': ImageNet mean/std.
-export type PreprocessMode = 'caffe' | 'tf' | 'torch' | 'none';
+/** A Keras mode, or the base whose preprocess_input it is ('resnet50' = 'caffe', 'inceptionv3' = 'tf'). */
+export type PreprocessMode = 'caffe' | 'tf' | 'torch' | 'none' | 'vgg16' | 'resnet50' | 'inceptionv3' | 'inception_v3' | 'inceptionV3';
+
+const BY_MODEL: Record<string, 'caffe' | 'tf'> = { vgg16: 'caffe', resnet50: 'caffe', inceptionv3: 'tf', inception_v3: 'tf', inceptionV3: 'tf' };
 
 const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68];
 const TORCH_MEAN = [0.485, 0.456, 0.406];
 const TORCH_STD = [0.229, 0.224, 0.225];
 
-export function applyPreprocessMode(data: Float32Array, mode: PreprocessMode): Float32Array {
+export function applyPreprocessMode(data: Float32Array, modeOrModel: PreprocessMode): Float32Array {
+  const mode: string = BY_MODEL[modeOrModel] ?? modeOrModel;
   switch (mode) {
     case 'none': return data;
     case 'tf':
@@ -26,6 +30,6 @@ export function applyPreprocessMode(data: Float32Array, mode: PreprocessMode): F
       }
       return data;
     default:
-      throw new Error(`Unknown preprocessing mode '${mode as string}': use 'caffe' (VGG16, ResNet50), 'tf' (InceptionV3), 'torch' or 'none'.`);
+      throw new Error(`Unknown preprocessing mode '${mode as string}': use 'caffe' (VGG16, ResNet50), 'tf' (InceptionV3), 'torch', 'none', or a base name ('vgg16', 'resnet50', 'inceptionv3').`);
   }
 }

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { showBundle } from '../display';
 import { randomWeightsNotice } from './origin';
+import { describeAs } from '../charts/inspect';
 
 type Layer = tf.layers.Layer;
 interface TfNode { inboundLayers: Layer[]; nodeIndices: number[]; tensorIndices: number[] }
@@ -127,5 +128,6 @@ export function modelSummary(model: tf.LayersModel): ModelSummary {
 export function showModelSummary(model: tf.LayersModel): ModelSummary {
   const s = modelSummary(model);
   showBundle({ 'text/html': s.html, 'text/plain': s.text });
-  return s;
+  // A notebook prints a cell's last value: one line instead of the table a second time.
+  return describeAs(s, (v) => `[model summary: ${v.rows.length} layers, ${v.totalParams.toLocaleString('en-US')} params; .text, .html, .rows]`);
 }
