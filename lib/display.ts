@@ -165,3 +165,15 @@ export function headlineMetrics(values: Record<string, number | string>): void {
     'text/plain': rows.map(([k, v]) => `${k}: ${fmt(v)}`).join('\n'),
   });
 }
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * tslab prints a cell's last value with util.inspect; a returned result object would dump its whole
+ * content (SVG, pixel arrays) under the rich output. This attaches a one-line description instead
+ * (non-enumerable: JSON and spreads ignore it).
+ */
+export function describeAs<T extends object>(value: T, describe: (v: T) => string): T {
+  Object.defineProperty(value, INSPECT, { value: () => describe(value), enumerable: false, configurable: true });
+  return value;
+}

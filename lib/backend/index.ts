@@ -1,6 +1,6 @@
 // Backend cells: which tfjs backend runs the notebook, and why.
 import { initBackend, type BackendInfo } from './choose';
-import { showBundle } from '../display';
+import { describeAs, showBundle } from '../display';
 
 export { initBackend, chooseBackend, defaultCandidates, BACKEND_ORDER } from './choose';
 export type { BackendName, BackendInfo, BackendCandidate, BackendChoice, LoadResult } from './choose';
@@ -23,5 +23,5 @@ export async function backendInfo(opts: { show?: boolean } = {}): Promise<Backen
       'text/plain': rows.map(([k, v]) => `${k}: ${v}`).join('\n'),
     });
   }
-  return info;
+  return describeAs({ ...info }, (i) => `[backend ${i.backend}; .backend, .why, .skipped, .tfjsVersion]`);
 }

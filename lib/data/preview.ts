@@ -4,6 +4,7 @@ import { showPng } from '../display';
 import { loadImageFile, type Interpolation, type RawImage } from './decode';
 import type { ImageDataGenerator } from './augment';
 import { rngFor } from './rng';
+import { describeAs } from '../display';
 
 export interface PreviewOptions {
   /** Number of augmented variants (default 8). */
@@ -51,5 +52,5 @@ export async function previewAugmentation(imagePath: string, generator: ImageDat
   });
   const png = await sharp(grid, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
   if (opts.show ?? true) showPng(png, `${images.length} images (${opts.includeOriginal ?? true ? 'original + ' : ''}${n} augmented)`);
-  return { images, png };
+  return describeAs({ images, png }, (r) => `[augmentation preview: ${r.images.length} images; .images, .png]`);
 }

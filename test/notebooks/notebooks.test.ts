@@ -1,0 +1,55 @@
+// Every tutorial notebook executes headless on the quick profile (the offline default) through the
+// real Jupyter + tslab stack, and its executed copy holds what a reader expects to see.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { findJupyterPython, registerKernel, ROOT } from '../../scripts/platform/jupyter';
+import { executeNotebook } from '../../scripts/platform/execute';
+import { tmpDir } from '../helpers';
+
+const python = findJupyterPython();
+const skip = python ? false : 'Jupyter is not installed (run `npm run setup`)';
+const notebooks = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort();
+
+type Output = { output_type: string; data?: Record<string, unknown>; text?: string | string[] };
+type Cell = { cell_type: string; outputs?: Output[]; execution_count?: number | null };
+
+test('three tutorial notebooks are committed without outputs', () => {
+  assert.deepEqual(notebooks, [
+    '01-resnet50-stanford-cars-transfer-learning.ipynb',
+    '02-inceptionv3-stanford-cars-fine-tuning.ipynb',
+    '03-vgg16-gtsrb-fine-tuning.ipynb',
+  ]);
+  for (const nb of notebooks) {
+    const cells = JSON.parse(fs.readFileSync(path.join(ROOT, 'notebooks', nb), 'utf8')).cells as Cell[];
+    assert.ok(cells.every((c) => c.cell_type !== 'code' || (c.outputs ?? []).length === 0), `${nb} has outputs committed`);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(ROOT, 'notebooks', nb), 'utf8')).metadata.kernelspec.name, 'tslab-finetune');
+  }
+});
+
+for (const nb of notebooks) {
+  test(`${nb} runs headless (quick profile) with charts, a prediction grid and a results table`, { skip, timeout: 20 * 60_000 }, async () => {
+    registerKernel();
+    const out = tmpDir('nb-');
+    // Real data only through env: the quick profile's default must run offline.
+    const env = { GTSRB_DIR: '', CARS_DIR: '' };
+    const s = await executeNotebook(path.join(ROOT, 'notebooks', nb), { python: python!, outDir: out, profile: 'quick', env });
+    assert.equal(s.ok, true, `cell In [${s.cell}]: ${s.error}`);
+    const executed = JSON.parse(fs.readFileSync(s.executed, 'utf8'));
+    const outputs = (executed.cells as Cell[]).flatMap((c) => c.outputs ?? []);
+    const mimes = (m: string) => outputs.filter((o) => o.data && m in o.data);
+    const charts = mimes('image/svg+xml').filter((o) => 'application/vnd.vegalite.v5+json' in o.data!);
+    assert.ok(charts.length >= 1, 'a vega-lite chart with its SVG');
+    assert.ok(charts.every((o) => String(o.data!['image/svg+xml']).includes('<path')), 'charts have drawn marks');
+    assert.ok(mimes('image/jpeg').length + mimes('image/png').length >= 2, 'data overview and prediction grids');
+    const tables = mimes('text/html').filter((o) => String(o.data!['text/html']).includes('published'));
+    assert.ok(tables.length >= 1, 'a results table beside the published numbers');
+    assert.ok(Object.keys(s.metrics).length >= 2, 'headline metrics');
+    for (const v of Object.values(s.metrics)) assert.ok(typeof v === 'number' && v >= 0 && v <= 1, `metric ${v} is an accuracy`);
+    assert.ok(outputs.every((o) => o.output_type !== 'error'));
+    const html = fs.readFileSync(s.html!, 'utf8');
+    assert.ok((html.match(/<svg/g) ?? []).length >= charts.length, 'charts survive into the HTML report');
+    assert.match(html, /random initialisation|ImageNet/);
+  });
+}
