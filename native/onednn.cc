@@ -9,7 +9,9 @@
 #include <dnnl.hpp>
 #include <omp.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -346,6 +348,50 @@ Napi::Value PoolBackward(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// Elementwise kernels: memory-bound. Two threads make them ~3x faster on a quiet machine, but
+// on a busy one an OpenMP barrier costs more than it brings (16 ms vs 1.2 ms measured for a
+// 6 MB subtract with another process per core). So each large call picks 1 or all threads by
+// which has been faster per element lately (a moving average per choice, the other choice
+// retried every 16th call). ONEDNN_EW_THREADS=n fixes the count.
+struct EwThreads {
+  double nsPerElem[2] = {0, 0};  // [1 thread, all threads]
+  int64_t calls = 0;
+  int fixed = [] {
+    const char *e = std::getenv("ONEDNN_EW_THREADS");
+    return e ? std::max(1, std::atoi(e)) : 0;
+  }();
+  int all = std::max(1, omp_get_max_threads());
+  int pick() {
+    if (fixed) return fixed;
+    if (all == 1) return 1;
+    calls++;
+    int best = nsPerElem[1] == 0 ? 1 : nsPerElem[0] == 0 ? 0 : (nsPerElem[1] < nsPerElem[0] ? 1 : 0);
+    if (calls % 16 == 0) best = 1 - best;
+    return best ? all : 1;
+  }
+  void record(int nt, int64_t n, std::chrono::steady_clock::time_point t0) {
+    if (fixed || n <= 0) return;
+    double v = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / n;
+    double &c = nsPerElem[nt > 1 ? 1 : 0];
+    c = c == 0 ? v : 0.7 * c + 0.3 * v;
+  }
+};
+EwThreads g_ew;
+
+// Runs f(lo, hi) over [0, n) split evenly across nt threads (or inline when nt == 1, which keeps
+// the single-thread loop as plainly vectorised as without OpenMP).
+template <class F>
+void ewLoop(int64_t n, int nt, F f) {
+  if (nt <= 1) return f(int64_t(0), n);
+#pragma omp parallel num_threads(nt)
+  {
+    int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    int64_t chunk = (n + T - 1) / T, lo = std::min(n, t * chunk), hi = std::min(n, lo + chunk);
+    f(lo, hi);
+  }
+}
+constexpr int64_t kParallelMin = 1 << 16;
+
 // batchNorm(x, mean, variance, scale|null, offset|null, y, channels, epsilon):
 // y = (x - mean) * scale / sqrt(variance + epsilon) + offset over the last (channel) axis.
 Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
@@ -362,18 +408,19 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
     b[c] = (offset ? offset[c] : 0.f) - mean[c] * a[c];
   }
   const float *pa = a.data(), *pb = b.data();
+  int64_t n = rows * C;
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * C;
     float *yr = y + r * C;
 #pragma omp simd
     for (int64_t c = 0; c < C; c++) yr[c] = xr[c] * pa[c] + pb[c];
   }
+  if (n > kParallelMin) g_ew.record(nt, n, t0);
   return info.Env().Undefined();
 }
-
-// Elementwise kernels: memory-bound, so the win over JS is SIMD. They stay on one thread on
-// purpose: an OpenMP barrier on a busy machine costs more (16 ms vs 1.2 ms measured for a
-// 6 MB subtract with another process per core) than the second core brings.
 
 // relu(x, y): y = max(x, 0)
 Napi::Value Relu(const Napi::CallbackInfo &info) {
@@ -381,8 +428,13 @@ Napi::Value Relu(const Napi::CallbackInfo &info) {
   const float *x = xa.Data();
   float *y = f32(info[1]);
   int64_t n = static_cast<int64_t>(xa.ElementLength());
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  ewLoop(n, nt, [=](int64_t lo, int64_t hi) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
+    for (int64_t i = lo; i < hi; i++) y[i] = x[i] < 0.f ? 0.f : x[i];  // NaN stays NaN, like tfjs
+  });
+  if (n > kParallelMin) g_ew.record(nt, n, t0);
   return info.Env().Undefined();
 }
 
@@ -400,6 +452,9 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
   if (info[1].As<Napi::Float32Array>().ElementLength() != size_t(outer * mid * inner) ||
       info[2].As<Napi::Float32Array>().ElementLength() != size_t(outer * inner))
     throw std::runtime_error("binary: sizes do not match outer/mid/inner");
+  int64_t n = outer * mid * inner;
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
   auto run = [&](auto f) {
     for (int64_t o = 0; o < outer; o++) {
       const float *bo = b + o * inner;
@@ -407,10 +462,11 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
         const float q = bo[0];
         const float *ar = a + o * mid;
         float *yr = y + o * mid;
-#pragma omp simd
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1 && mid > kParallelMin)
         for (int64_t m = 0; m < mid; m++) yr[m] = f(ar[m], q);
         continue;
       }
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && mid * inner > kParallelMin)
       for (int64_t m = 0; m < mid; m++) {
         const float *ar = a + (o * mid + m) * inner;
         float *yr = y + (o * mid + m) * inner;
@@ -428,6 +484,7 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
     case 7: run([](float p, float q) { return q / p; }); break;
     default: throw std::runtime_error("binary: unknown op");
   }
+  if (n > kParallelMin) g_ew.record(nt, n, t0);
   return info.Env().Undefined();
 }
 
@@ -509,8 +566,13 @@ Napi::Value Step(const Napi::CallbackInfo &info) {
   float *y = f32(info[1]);
   float alpha = info[2].As<Napi::Number>().FloatValue();
   int64_t n = static_cast<int64_t>(xa.ElementLength());
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  ewLoop(n, nt, [=](int64_t lo, int64_t hi) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.f ? 1.f : (x[i] != x[i] ? x[i] : alpha);
+    for (int64_t i = lo; i < hi; i++) y[i] = x[i] > 0.f ? 1.f : (x[i] != x[i] ? x[i] : alpha);
+  });
+  if (n > kParallelMin) g_ew.record(nt, n, t0);
   return info.Env().Undefined();
 }
 

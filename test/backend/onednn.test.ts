@@ -213,6 +213,11 @@ test('elementwise, reductions, concat/split and pad match cpu (broadcasts, axes)
     tf.pad(a, [[0, 0], [1, 2], [3, 0], [0, 0]], 0), tf.pad(a, [[1, 0], [0, 0], [0, 0], [2, 2]], -1.5),
   ], [x, randInput(r, x.shape), randInput(r, [16]), randInput(r, [2, 1, 1, 16]), randInput(r, [])]), 'elementwise');
   names.forEach((n, i) => assert.ok(callsOf(n) > before[i], `${n} ran natively`));
+  // Large enough for the multi-threaded paths (when the machine has cores to spare).
+  const big = randInput(r, [2, 64, 64, 16]);
+  assertClose(await onBoth(([a, bias, m, v]) => [tf.relu(a), tf.step(a), tf.add(a, bias), tf.mul(a, a),
+    tf.batchNorm(a, m, tf.add(tf.abs(v), 0.1), bias, undefined, 1e-3)],
+  [big, randInput(r, [16]), randInput(r, [16]), randInput(r, [16])]), 'elementwise, large');
 });
 
 test('recycled output arrays never change a live or read-out tensor', { skip }, async () => {
