@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { vgg16, resnet50, inceptionV3 } from '../lib/models';
 import { freeze } from '../lib/models';
 import { registerOnednnBackend, onednnInfo } from '../lib/backend/onednn';
+import { registerWasmGradientKernels } from '../lib/backend/wasm-gradients';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PROFILE = process.env.ONEDNN_PROFILE === '1';
@@ -100,6 +101,7 @@ async function best(n: number, f: () => Promise<void>): Promise<number> {
 
 async function measure(backend: string, b: Base, size: number, batch: number, iters: number, train: boolean): Promise<Measure> {
   await tf.setBackend(backend);
+  if (backend === 'wasm') registerWasmGradientKernels(); // the project's conv gradients for wasm
   const model = await buildModel(b, size);
   const x = tf.randomUniform([batch, size, size, 3], -1, 1);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % CLASSES), 'int32'), CLASSES);
