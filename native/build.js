@@ -38,8 +38,11 @@ function main() {
   }
   const log = path.join(here, 'build-error.log');
   try { fs.writeFileSync(log, `${r.stdout || ''}\n${r.stderr || ''}\n${r.error || ''}`); } catch {}
-  const firstErr = `${r.stderr || ''}`.split('\n').find((l) => /error/i.test(l)) || `exit ${r.status}`;
-  say(`build failed (${firstErr.trim().slice(0, 160)}); details in native/build-error.log; tfjs falls back to wasm.`);
+  // The most telling line: a compiler error, else node-gyp's own reason, else any error line.
+  const lines = `${r.stdout || ''}\n${r.stderr || ''}`.split('\n');
+  const firstErr = lines.find((l) => /\berror:/.test(l)) || lines.find((l) => /gyp ERR! stack Error:/.test(l)) ||
+    lines.find((l) => /ERR!|error/i.test(l)) || `${r.error || `exit ${r.status}`}`;
+  say(`build failed (${firstErr.replace(/^gyp ERR! stack /, '').trim().slice(0, 160)}); details in native/build-error.log; tfjs falls back to wasm.`);
 }
 
 try { main(); } catch (e) { say(`build skipped (${e && e.message}); tfjs falls back to wasm.`); }
