@@ -9,6 +9,7 @@ import { readCsvRecords } from '../csv';
 import { rngFor, shuffled } from '../rng';
 import { buildAtomically, markerMatches } from './atomic';
 import { makeProgress } from './progress';
+import { readMatFile } from './matfile';
 
 export interface CarsAnnotation {
   fname: string;
@@ -23,19 +24,8 @@ export interface CarsAnnotations {
   annotations: CarsAnnotation[];
 }
 
-type MatRead = (b: ArrayBuffer) => { data: Record<string, unknown> };
-
-/** Read a MATLAB v5 .mat file with mat-for-js (loaded lazily: an ES module without top-level await). */
-export function readMatFile(file: string): Record<string, unknown> {
-  if (!fs.existsSync(file)) throw new Error(`MAT file not found: ${file}. Place the Stanford Cars devkit files (cars_meta.mat, cars_train_annos.mat, cars_test_annos_withlabels.mat) there.`);
-  const { read } = require('mat-for-js') as { read: MatRead };
-  const b = fs.readFileSync(file);
-  try {
-    return read(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer).data;
-  } catch (e) {
-    throw new Error(`Cannot read ${file} as a MATLAB 5 MAT-file: ${(e as Error).message}`);
-  }
-}
+// Our own MAT-file reader (the devkit annotations are MATLAB v5 files).
+export { readMatFile } from './matfile';
 
 const num = (v: unknown): number => Number(Array.isArray(v) ? v[0] : v);
 
@@ -44,7 +34,9 @@ const num = (v: unknown): number => Number(Array.isArray(v) ? v[0] : v);
  * present; cars_test_annos.mat has no classes, so those test images are left out (with a note).
  */
 export function readCarsDevkit(devkitDir: string): CarsAnnotations & { testLabelled: boolean } {
-  const meta = readMatFile(path.join(devkitDir, 'cars_meta.mat'));
+  const metaFile = path.join(devkitDir, 'cars_meta.mat');
+  if (!fs.existsSync(metaFile)) throw new Error(`${metaFile} not found: pass the Stanford Cars devkit folder (cars_meta.mat, cars_train_annos.mat, optionally cars_test_annos_withlabels.mat).`);
+  const meta = readMatFile(metaFile);
   const classNames = (meta.class_names as string[]).map((s) => String(s).trim());
   const out: CarsAnnotation[] = [];
   const add = (file: string, isTest: boolean) => {
