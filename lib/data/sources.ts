@@ -34,59 +34,70 @@ function mustExist(p: string, what: string, fix: string): string {
   return p;
 }
 
+interface Layout {
+  env: 'GTSRB_DIR' | 'CARS_DIR';
+  layout: 'gtsrb' | 'cars';
+  folders: { train: string; valid: string; test: string; csv?: string };
+  what: string;
+  fix: string;
+  realLabel: (dir: string) => string;
+  syntheticLabel: string;
+  notice: (r: DataFolders, f: SyntheticFallback) => string;
+}
+
+const LAYOUTS: Record<'gtsrb' | 'cars', Layout> = {
+  gtsrb: {
+    env: 'GTSRB_DIR', layout: 'gtsrb', folders: { train: 'Train', valid: 'Valid', test: 'Test', csv: 'Test.csv' }, what: 'GTSRB',
+    fix: 'Point GTSRB_DIR at a folder with Train/, Valid/, Test/ and Test.csv (npm run prepare-gtsrb builds one).',
+    realLabel: (dir) => `GTSRB (${path.basename(dir)})`,
+    syntheticLabel: 'synthetic signs (offline stand-in for GTSRB)',
+    notice: (r) => r.source === 'real'
+      ? `**Data:** real GTSRB images from \`${r.root}\`.`
+      : `**Data:** GTSRB_DIR is not set, so this run uses **synthetic traffic signs** generated offline in \`${path.relative(process.cwd(), r.root)}\` (same folder layout). Set \`GTSRB_DIR\` (e.g. \`GTSRB_DIR=../shared/data/gtsrb-40\`, or \`npm run prepare-gtsrb\`) for the real dataset.`,
+  },
+  cars: {
+    env: 'CARS_DIR', layout: 'cars', folders: { train: 'train', valid: 'validation', test: 'test' }, what: 'Stanford Cars',
+    fix: 'Point CARS_DIR at the output of `npm run prepare-cars` (train/, validation/, test/ with one folder per car model).',
+    realLabel: (dir) => `Stanford Cars (${path.basename(dir)})`,
+    syntheticLabel: 'synthetic images (offline stand-in for Stanford Cars)',
+    notice: (r, f) => r.source === 'real'
+      ? `**Data:** Stanford Cars from \`${r.root}\`.`
+      : `**Data:** CARS_DIR is not set, so this run uses a **synthetic stand-in** (generated offline in \`${path.relative(process.cwd(), r.root)}\`, same train/validation/test class-folder layout, ${f.classes} classes). Prepare the real dataset with \`npm run prepare-cars\` and set \`CARS_DIR\`.`,
+  },
+};
+
+async function dataFolders(l: Layout, fallback: SyntheticFallback, opts: { show?: boolean }): Promise<DataFolders> {
+  const dir = dataDirFromEnv(l.env);
+  let r: DataFolders;
+  if (dir) {
+    const at = (sub: string, role: string) => mustExist(path.join(dir, sub), `${l.what} ${role}`, l.fix);
+    r = {
+      source: 'real', label: l.realLabel(dir), root: dir,
+      trainDir: at(l.folders.train, 'training folder'), validDir: at(l.folders.valid, 'validation folder'), testDir: at(l.folders.test, 'test folder'),
+      testCsv: l.folders.csv ? at(l.folders.csv, 'test labels') : undefined,
+    };
+  } else {
+    const f = fallback;
+    const out = path.join(CACHE_DIR, 'synthetic', `${l.layout}-${f.classes}c-${f.size}px-${f.trainPerClass}-${f.validPerClass}-${f.testPerClass}`);
+    const s = await makeSyntheticSigns(out, { ...f, layout: l.layout, progress: false });
+    r = { source: 'synthetic', label: l.syntheticLabel, root: s.dir, trainDir: s.trainDir, validDir: s.validDir, testDir: s.testDir, testCsv: s.testCsv };
+  }
+  if (opts.show !== false) showMarkdown(l.notice(r, fallback));
+  return r;
+}
+
 /**
  * GTSRB in the walkthrough's 40-per-class layout (Train/<id>/, Valid/<id>/, Test/ + Test.csv) from
  * GTSRB_DIR, or synthetic signs in the same layout when GTSRB_DIR is unset.
  */
-export async function gtsrbFolders(fallback: SyntheticFallback, opts: { show?: boolean } = {}): Promise<DataFolders> {
-  const dir = dataDirFromEnv('GTSRB_DIR');
-  let r: DataFolders;
-  if (dir) {
-    const fix = 'Point GTSRB_DIR at a folder with Train/, Valid/, Test/ and Test.csv (npm run prepare-gtsrb builds one).';
-    r = {
-      source: 'real', label: `GTSRB (${path.basename(dir)})`, root: dir,
-      trainDir: mustExist(path.join(dir, 'Train'), 'GTSRB training folder', fix),
-      validDir: mustExist(path.join(dir, 'Valid'), 'GTSRB validation folder', fix),
-      testDir: mustExist(path.join(dir, 'Test'), 'GTSRB test folder', fix),
-      testCsv: mustExist(path.join(dir, 'Test.csv'), 'GTSRB test labels', fix),
-    };
-  } else {
-    const out = path.join(CACHE_DIR, 'synthetic', `gtsrb-${fallback.classes}c-${fallback.size}px-${fallback.trainPerClass}-${fallback.validPerClass}-${fallback.testPerClass}`);
-    const s = await makeSyntheticSigns(out, { ...fallback, layout: 'gtsrb', progress: false });
-    r = { source: 'synthetic', label: 'synthetic signs (offline stand-in for GTSRB)', root: s.dir, trainDir: s.trainDir, validDir: s.validDir, testDir: s.testDir, testCsv: s.testCsv };
-  }
-  if (opts.show !== false) {
-    showMarkdown(r.source === 'real'
-      ? `**Data:** real GTSRB images from \`${r.root}\`.`
-      : `**Data:** GTSRB_DIR is not set, so this run uses **synthetic traffic signs** generated offline in \`${path.relative(process.cwd(), r.root)}\` (same folder layout). Set \`GTSRB_DIR\` (e.g. \`GTSRB_DIR=../shared/data/gtsrb-40\`, or \`npm run prepare-gtsrb\`) for the real dataset.`);
-  }
-  return r;
+export function gtsrbFolders(fallback: SyntheticFallback, opts: { show?: boolean } = {}): Promise<DataFolders> {
+  return dataFolders(LAYOUTS.gtsrb, fallback, opts);
 }
 
 /**
  * Stanford Cars as train/ validation/ test/ class-name folders from CARS_DIR (npm run prepare-cars),
  * or the synthetic set in the same layout when CARS_DIR is unset.
  */
-export async function carsFolders(fallback: SyntheticFallback, opts: { show?: boolean } = {}): Promise<DataFolders> {
-  const dir = dataDirFromEnv('CARS_DIR');
-  let r: DataFolders;
-  if (dir) {
-    const fix = 'Point CARS_DIR at the output of `npm run prepare-cars` (train/, validation/, test/ with one folder per car model).';
-    r = {
-      source: 'real', label: `Stanford Cars (${path.basename(dir)})`, root: dir,
-      trainDir: mustExist(path.join(dir, 'train'), 'Stanford Cars training folder', fix),
-      validDir: mustExist(path.join(dir, 'validation'), 'Stanford Cars validation folder', fix),
-      testDir: mustExist(path.join(dir, 'test'), 'Stanford Cars test folder', fix),
-    };
-  } else {
-    const out = path.join(CACHE_DIR, 'synthetic', `cars-${fallback.classes}c-${fallback.size}px-${fallback.trainPerClass}-${fallback.validPerClass}-${fallback.testPerClass}`);
-    const s = await makeSyntheticSigns(out, { ...fallback, layout: 'cars', progress: false });
-    r = { source: 'synthetic', label: 'synthetic images (offline stand-in for Stanford Cars)', root: s.dir, trainDir: s.trainDir, validDir: s.validDir, testDir: s.testDir };
-  }
-  if (opts.show !== false) {
-    showMarkdown(r.source === 'real'
-      ? `**Data:** Stanford Cars from \`${r.root}\`.`
-      : `**Data:** CARS_DIR is not set, so this run uses a **synthetic stand-in** (generated offline in \`${path.relative(process.cwd(), r.root)}\`, same train/validation/test class-folder layout, ${fallback.classes} classes). Prepare the real dataset with \`npm run prepare-cars\` and set \`CARS_DIR\`.`);
-  }
-  return r;
+export function carsFolders(fallback: SyntheticFallback, opts: { show?: boolean } = {}): Promise<DataFolders> {
+  return dataFolders(LAYOUTS.cars, fallback, opts);
 }
