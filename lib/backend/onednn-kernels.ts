@@ -183,7 +183,7 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       if (!dy || !input || !dyv || !xv || input.shape.length !== 4) return fallback();
       const params = poolParams(poolInfoOf(input.shape, attrs));
       if (!params) return fallback();
-      const dx = alloc(backend, size(input.shape));
+      const dx = alloc(backend, size(input.shape)); // zeroed by the pool: oneDNN accumulates into it
       addon.poolBackward(dyv, isMax ? xv : null, dx, params, isMax);
       return out(backend, input.shape, dx);
     };

@@ -185,6 +185,21 @@ test('MaxPool/AvgPool and their gradients match cpu on random shapes', { skip },
   assert.ok(callsOf('pool') - pf >= 20 && callsOf('poolBackward') - pb >= 20, 'pools ran natively');
 });
 
+test('pooling and conv gradients written into recycled output arrays match cpu', { skip }, async () => {
+  const r = rng(11);
+  const x = randInput(r, [2, 12, 12, 32]); // 32 channels: the jit (not reference) pooling kernels
+  assertClose(await onBoth(([xt, w]) => {
+    const dirty = () => tf.dispose(tf.relu(tf.add(xt, 7))); // returns an x-sized array of 7s to the pool
+    dirty();
+    const gMax = tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 3, 2, 'same')))(xt);
+    dirty();
+    const gAvg = tf.grad((a: tf.Tensor) => tf.sum(tf.avgPool(a as tf.Tensor4D, 3, 1, 'same')))(xt);
+    dirty();
+    const gConv = tf.grad((a: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid')))(xt);
+    return [gMax, gAvg, gConv];
+  }, [x, randInput(r, [1, 1, 32, 4])]), 'grads in recycled arrays');
+});
+
 test('FusedBatchNorm matches cpu, with and without scale/offset', { skip }, async () => {
   const r = rng(6);
   const before = callsOf('batchNorm');
