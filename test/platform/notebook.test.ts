@@ -51,3 +51,11 @@ test('the tslab kernel passes jupyter_kernel_test (known tslab gaps marked expec
   assert.equal(r.status, 0, r.stderr.slice(-3000));
   assert.match(r.stderr, /OK \(skipped=\d+, expected failures=3\)/);
 });
+
+const chromium = ['chromium', 'chromium-browser'].some((c) => spawnSync('which', [c]).status === 0);
+test('--pdf prints the HTML report to PDF through headless Chromium', { skip: skip || (chromium ? false : 'Chromium is not installed (apt-get install chromium)') }, async () => {
+  registerKernel();
+  const s = await executeNotebook(path.join(fixtures, 'smoke.ipynb'), { python: python!, outDir: tmpDir(), pdf: true });
+  assert.ok(s.pdf && fs.existsSync(s.pdf));
+  assert.equal(fs.readFileSync(s.pdf).subarray(0, 5).toString(), '%PDF-');
+});
