@@ -26,7 +26,16 @@ async function buildOn(backend: string, b: (typeof BASES)[number], weights?: tf.
   const out = tf.layers.dense({ units: 4, activation: 'softmax' }).apply(pooled) as tf.SymbolicTensor;
   const model = tf.model({ inputs: base.inputs, outputs: out });
   freeze(model, { upTo: b.topFrom }); // before setWeights: freezing reorders model.weights
-  if (weights) model.setWeights(weights);
+  // Seeded glorot-uniform weights: unseeded ones make a run ill-conditioned now and then (at 1x1
+  // maps a batch norm sees 4 values), and then any backend strays from cpu by 1e-2 or more (wasm as
+  // much as onednn) — a flaky test. Batch-norm weights (1-D, constant) stay as built.
+  model.setWeights(weights ?? model.getWeights().map((w, i) => {
+    if (w.rank < 2) return w;
+    const receptive = w.shape.slice(0, -2).reduce((a, b) => a * b, 1);
+    const [fanIn, fanOut] = [receptive * w.shape[w.rank - 2], receptive * w.shape[w.rank - 1]];
+    const limit = Math.sqrt(6 / (fanIn + fanOut)); // glorot_uniform, as Keras builds them
+    return tf.randomUniform(w.shape, -limit, limit, 'float32', 1000 + i);
+  }));
   return model;
 }
 
@@ -59,12 +68,10 @@ for (const b of BASES) {
     ref.forEach((r, k) => {
       let scale = 1e-12, diff = 0;
       r.forEach((v, i) => { scale = Math.max(scale, Math.abs(v)); diff = Math.max(diff, Math.abs(got[k][i] - v)); });
-      // Deep nets amplify float rounding differences (oneDNN's reduction order differs from the
-      // JS loops, and the random weights change every run), so 1e-3 of the largest value for the
-      // output and 3e-3 for gradients (1.2e-3 seen on InceptionV3's head); the 1e-6 floor is for
-      // gradients that are zero up to rounding (a conv bias feeding a batch norm).
-      const rel = k === 0 ? 1e-3 : 3e-3;
-      assert.ok(diff <= rel * scale + 1e-6, `${b.name} ${k === 0 ? 'output' : `gradient ${k}`}: max diff ${diff}, max |ref| ${scale}`);
+      // Deep nets amplify float rounding differences: 1e-3 of the largest value for the output,
+      // 2e-3 for gradients (with these seeded weights InceptionV3's worst is 1.07e-3, every run);
+      // the 1e-6 floor is for gradients that are zero up to rounding (a conv bias feeding a batch norm).
+      assert.ok(diff <= (k === 0 ? 1e-3 : 2e-3) * scale + 1e-6, `${b.name} ${k === 0 ? 'output' : `gradient ${k}`}: max diff ${diff}, max |ref| ${scale}`);
     });
   });
 }
