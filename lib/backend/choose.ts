@@ -96,16 +96,12 @@ export function defaultCandidates(): BackendCandidate[] {
       name: 'wasm',
       async load() {
         require('@tensorflow/tfjs-backend-wasm');
-        // Registered after setBackend: the kernels need the backend to exist.
-        pendingAfterSet.wasm = registerWasmGradientKernels;
         return { ok: true };
       },
     },
     { name: 'cpu', load: async () => ({ ok: true }) },
   ];
 }
-
-const pendingAfterSet: Partial<Record<BackendName, () => void>> = {};
 
 export interface BackendInfo {
   backend: BackendName;
@@ -130,7 +126,8 @@ export async function initBackend(opts: { backend?: BackendName } = {}): Promise
   const ok = await tf.setBackend(choice.name);
   if (!ok) throw new Error(`tfjs could not activate the '${choice.name}' backend (${choice.why}).`);
   await tf.ready();
-  pendingAfterSet[choice.name]?.();
+  // wasm can train conv layers only with our gradient kernels (registered once the backend exists).
+  if (choice.name === 'wasm') registerWasmGradientKernels();
   const info: BackendInfo = { backend: choice.name, why: choice.why, skipped: choice.skipped, tfjsVersion: tf.version.tfjs, detail: choice.detail };
   if (choice.name === 'wasm') {
     const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };

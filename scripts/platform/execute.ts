@@ -1,6 +1,7 @@
 // Run a notebook headless on the project kernel and export it (HTML, optionally PDF).
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { KERNEL_NAME, ROOT, jupyterEnv } from './jupyter';
 
@@ -73,7 +74,7 @@ export function htmlToPdf(html: string): string {
   const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('which', [c]).status === 0);
   if (!chromium) throw new Error('PDF export needs headless Chromium: `sudo apt-get install -y chromium` (Debian) or `chromium-browser` (Ubuntu).');
   const pdf = html.replace(/\.html$/, '.pdf');
-  const profile = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'nb-chromium-'));
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'nb-chromium-'));
   const r = spawnSync(chromium, [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--no-first-run', '--no-pdf-header-footer', `--user-data-dir=${profile}`,
