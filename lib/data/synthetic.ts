@@ -51,7 +51,20 @@ const SCHEMES: { name: string; border: RGB; fill: RGB; glyph: RGB }[] = [
 ];
 const GLYPHS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'arrow', 'bar', 'cross'];
 
-/** The (shape, scheme, glyph) of class k; distinct for every k. */
+/** Class k as attribute indices [shape, colour scheme, symbol] (for pretext tasks that predict them). */
+export function syntheticClassAttributes(k: number): [number, number, number] {
+  const c = syntheticClass(k);
+  return [SHAPES.indexOf(c.shape), c.scheme, GLYPHS.indexOf(c.glyph)];
+}
+
+/** How many values each attribute of syntheticClassAttributes takes. */
+export const SYNTHETIC_ATTRIBUTES = [
+  { name: 'shape', count: SHAPES.length },
+  { name: 'colour scheme', count: SCHEMES.length },
+  { name: 'symbol', count: GLYPHS.length },
+] as const;
+
+/** The (shape, scheme, glyph) of class k; distinct for every k < 260. */
 export function syntheticClass(k: number): { shape: Shape; scheme: number; glyph: string; name: string } {
   const shape = SHAPES[k % 5];
   const scheme = Math.floor(k / 5) % 4;

@@ -1,0 +1,217 @@
+// An honest pretrained stand-in for when Keras' ImageNet weights cannot be had (offline).
+//
+// The walkthroughs' lesson is that a base whose filters were learned on *another* task makes a few
+// dozen images per class learnable. Random weights cannot show that. So, once per architecture and
+// input size, we really pretrain the whole base on a pretext task: classify generated traffic signs
+// of classes 60..(60+N-1), none of which the notebooks' synthetic datasets use (they take classes
+// 0..42), on images drawn fresh at every step. The signs share their primitives (shapes, colours,
+// glyphs, backgrounds) with the notebooks' data — as ImageNet shares edges and textures with cars —
+// but not their classes. The result is saved in Keras' HDF5 layout beside Keras' own files, under a
+// name that says what it is, and every chart and table calls it "pretrained on generated data, not
+// ImageNet".
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ARCHITECTURES, type ArchitectureName } from './architectures';
+import { saveKerasWeights } from './h5';
+import { preprocessInput } from './preprocess';
+import { kerasCacheDir } from './weights';
+import { renderSyntheticSign, syntheticClassAttributes, SYNTHETIC_ATTRIBUTES as ATTRIBUTES } from '../data/synthetic';
+import { rngFor } from '../data/rng';
+import { withRandomSeed } from '../seed';
+import { isKernel, newDisplay } from '../display';
+
+/** What "pretrained on generated data" means, exactly; part of the cached file's identity. */
+export interface PretextSpec {
+  /** Number of pretext classes, taken from the generator's classes firstClass..firstClass+classes-1. */
+  classes: number;
+  firstClass: number;
+  /** Optimiser steps of `batchSize` freshly drawn images. */
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+}
+
+export const PRETEXT_VERSION = 1;
+
+/**
+ * Per architecture: steps sized so that all three bases pretrain in about 10 minutes on a 2-core
+ * CPU at the quick profile's sizes. VGG16 has no batch normalisation and needs a smaller rate.
+ */
+export const PRETEXT_SPECS: Record<ArchitectureName, PretextSpec> = {
+  vgg16: { classes: 217, firstClass: 43, steps: 360, batchSize: 32, learningRate: 3e-4, seed: 1 },
+  resnet50: { classes: 217, firstClass: 43, steps: 110, batchSize: 32, learningRate: 1e-3, seed: 1 },
+  inceptionv3: { classes: 217, firstClass: 43, steps: 200, batchSize: 32, learningRate: 1e-3, seed: 1 },
+};
+
+/** The label charts and tables show for these weights. */
+export const PRETEXT_LABEL = 'pretrained on generated data, not ImageNet';
+
+export interface PretextLocation {
+  file: string;
+  path: string;
+  /** JSON beside the weights: the spec they were trained with and how training went. */
+  infoPath: string;
+}
+
+export function pretextWeightsLocation(app: ArchitectureName, inputSize: number, cacheDir = kerasCacheDir()): PretextLocation {
+  const file = `${app}_pretext_generated_signs_${inputSize}px_notop.h5`;
+  return { file, path: path.join(cacheDir, file), infoPath: path.join(cacheDir, `${file}.json`) };
+}
+
+export interface PretextInfo {
+  version: number;
+  app: ArchitectureName;
+  inputSize: number;
+  spec: PretextSpec;
+  seconds: number;
+  /** Accuracy on the last 20 steps' (fresh, never repeated) images: how well the pretext was learned. */
+  finalAccuracy: number;
+  finalLoss: number;
+}
+
+/** The cached info when weights for exactly this spec exist, else null. */
+export function readPretextInfo(app: ArchitectureName, inputSize: number, cacheDir?: string): PretextInfo | null {
+  const loc = pretextWeightsLocation(app, inputSize, cacheDir);
+  if (!fs.existsSync(loc.path) || !fs.existsSync(loc.infoPath)) return null;
+  try {
+    const info = JSON.parse(fs.readFileSync(loc.infoPath, 'utf8')) as PretextInfo;
+    const spec = PRETEXT_SPECS[app];
+    const same = info.version === PRETEXT_VERSION && JSON.stringify(info.spec) === JSON.stringify(spec);
+    return same ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface PretrainOptions {
+  cacheDir?: string;
+  /** Override the spec (tests use fewer steps). */
+  spec?: Partial<PretextSpec>;
+  /** Progress output (default true). */
+  progress?: boolean;
+}
+
+/** One batch of freshly drawn pretext images, preprocessed for `app`, with one-hot labels. */
+function pretextBatch(app: ArchitectureName, size: number, spec: PretextSpec, step: number) {
+  const n = spec.batchSize;
+  const pixels = new Float32Array(n * size * size * 3);
+  const labels: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const rng = rngFor(spec.seed, 0x9e7e, step, i);
+    const label = Math.floor(rng() * spec.classes);
+    const rgb = renderSyntheticSign(spec.firstClass + label, size, rng);
+    pixels.set(rgb, i * rgb.length);
+    labels.push(label);
+  }
+  // Three labels per image — its shape, colour scheme and symbol — one softmax each.
+  const attrs = labels.map((l) => syntheticClassAttributes(spec.firstClass + l));
+  return tf.tidy(() => ({
+    xs: preprocessInput(tf.tensor4d(pixels, [n, size, size, 3]), ARCHITECTURES[app].preprocessing),
+    ys: ATTRIBUTES.map((a, j) => tf.oneHot(tf.tensor1d(attrs.map((t) => t[j]), 'int32'), a.count).toFloat()),
+  }));
+}
+
+/**
+ * He-normal kernels for every convolution before pretraining: a deep ReLU stack without batch
+ * normalisation (VGG16) barely moves in a few hundred steps from Keras' glorot-uniform start.
+ * This only changes where *our* pretraining starts; `weights: null` keeps Keras' initialisers.
+ */
+function heInitialise(model: tf.LayersModel): void {
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'Conv2D') continue;
+    const kernel = layer.getWeights()[0];
+    const fresh = tf.initializers.heNormal({}).apply(kernel.shape);
+    layer.setWeights([fresh, ...layer.getWeights().slice(1)]);
+    fresh.dispose();
+  }
+}
+
+function makeReporter(label: string, total: number, enabled: boolean) {
+  if (!enabled) return { update: (_: number, __: string) => {}, done: (_: string) => {} };
+  if (isKernel()) {
+    const d = newDisplay();
+    return {
+      update: (i: number, msg: string) => d.update({ 'text/plain': `${label}: step ${i}/${total} ${msg}` }),
+      done: (msg: string) => d.update({ 'text/plain': `${label}: ${msg}` }),
+    };
+  }
+  let last = 0;
+  return {
+    update: (i: number, msg: string) => {
+      // A line every ~10%: readable in a terminal and in logs.
+      if (i === total || i - last >= Math.max(1, Math.round(total / 10))) {
+        last = i;
+        console.log(`${label}: step ${i}/${total} ${msg}`);
+      }
+    },
+    done: (msg: string) => console.log(`${label}: ${msg}`),
+  };
+}
+
+/**
+ * Pretrain `app`'s whole base (includeTop false) at `inputSize` on the generated pretext task and
+ * save it atomically in Keras' HDF5 layout beside Keras' own weight files. Deterministic.
+ */
+export async function pretrainOnGeneratedData(app: ArchitectureName, inputSize: number, opts: PretrainOptions = {}): Promise<PretextInfo> {
+  const spec: PretextSpec = { ...PRETEXT_SPECS[app], ...opts.spec };
+  const arch = ARCHITECTURES[app];
+  const loc = pretextWeightsLocation(app, inputSize, opts.cacheDir);
+  const t0 = Date.now();
+  return withRandomSeed(spec.seed, async () => {
+    const base = await arch.build({ includeTop: false, weights: null, inputShape: [inputSize, inputSize, 3], pooling: 'avg' });
+    heInitialise(base);
+    const heads = ATTRIBUTES.map((a, j) =>
+      tf.layers.dense({ units: a.count, name: `pretext_${j}` }).apply(base.outputs[0]) as tf.SymbolicTensor);
+    const model = tf.model({ inputs: base.inputs, outputs: heads });
+    const optimizer = tf.train.adam(spec.learningRate);
+    const report = makeReporter(`Pretraining ${app} at ${inputSize}px on generated signs (one time)`, spec.steps, opts.progress !== false);
+    const recent: { loss: number; acc: number }[] = [];
+    try {
+      for (let step = 1; step <= spec.steps; step++) {
+        const { xs, ys } = pretextBatch(app, inputSize, spec, step);
+        let acc = 0;
+        const loss = optimizer.minimize(() => {
+          const outs = model.apply(xs, { training: true }) as tf.Tensor[];
+          // Accuracy: all three attributes right (what "recognised the sign" means).
+          const hits = tf.tidy(() => tf.stack(outs.map((o, j) => tf.equal(o.argMax(-1), ys[j].argMax(-1)))).all(0).sum());
+          acc = (hits.dataSync()[0] as number) / spec.batchSize;
+          hits.dispose();
+          return tf.addN(outs.map((o, j) => tf.losses.softmaxCrossEntropy(ys[j], o))) as tf.Scalar;
+        }, true)!;
+        const l = (await loss.data())[0];
+        tf.dispose([loss, xs, ...ys]);
+        if (!Number.isFinite(l)) throw new Error(`Pretraining ${app} diverged at step ${step} (loss ${l}); delete ${loc.path} and retry, or report a bug.`);
+        recent.push({ loss: l, acc });
+        if (recent.length > 20) recent.shift();
+        const mean = (k: 'loss' | 'acc') => recent.reduce((s, r) => s + r[k], 0) / recent.length;
+        const eta = ((Date.now() - t0) / step) * (spec.steps - step) / 1000;
+        report.update(step, `loss ${mean('loss').toFixed(3)} accuracy ${(mean('acc') * 100).toFixed(1)}% ETA ${eta.toFixed(0)} s`);
+      }
+      fs.mkdirSync(path.dirname(loc.path), { recursive: true });
+      await saveKerasWeights(base, loc.path);
+      const mean = (k: 'loss' | 'acc') => recent.reduce((s, r) => s + r[k], 0) / recent.length;
+      const info: PretextInfo = {
+        version: PRETEXT_VERSION, app, inputSize, spec, seconds: (Date.now() - t0) / 1000,
+        finalAccuracy: mean('acc'), finalLoss: mean('loss'),
+      };
+      const tmp = `${loc.infoPath}.tmp-${process.pid}`;
+      fs.writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n');
+      fs.renameSync(tmp, loc.infoPath);
+      report.done(`done in ${info.seconds.toFixed(0)} s, pretext accuracy ${(info.finalAccuracy * 100).toFixed(1)}% ` +
+        `on ${spec.classes} classes -> ${loc.path}`);
+      return info;
+    } finally {
+      optimizer.dispose();
+      model.dispose();
+    }
+  });
+}
+
+/** Path of the pretext weights for (app, inputSize), pretraining them first when not cached. */
+export async function getPretextWeights(app: ArchitectureName, inputSize: number, opts: PretrainOptions = {}): Promise<{ path: string; info: PretextInfo }> {
+  const loc = pretextWeightsLocation(app, inputSize, opts.cacheDir);
+  const info = opts.spec ? null : readPretextInfo(app, inputSize, opts.cacheDir);
+  return { path: loc.path, info: info ?? (await pretrainOnGeneratedData(app, inputSize, opts)) };
+}
