@@ -9,6 +9,4 @@ export * from './evaluate/index';
 export * from './charts/index';
 export type { ImageDataset, Batch, LabelMode } from './data/types';
 export type { History, EpochLog, PhaseMark } from './train/types';
-// Both the data pipeline and the model zoo name Keras' preprocess modes; they are the same union.
-export type { PreprocessMode } from './models/index';
 export * from './data/sources';
