@@ -18,5 +18,4 @@ export {
 } from './cache';
 export { bottomModel, splitModel, findLayerOutput } from './graph';
 export { layersFingerprint } from './fingerprint';
-export { RECIPES, type Recipe, type FineTuneRecipe } from './recipes';
 export { fineTune, type FineTuneOptions, type FineTuneResult, type SourceFor } from './finetune';
