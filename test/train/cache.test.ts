@@ -2,7 +2,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildHead, compile, adam, sgd, trainPhase, cachedFeatures, clearFeatureMemory, evaluateLoss, frozenBoundary } from '../../lib/train';
 import { freeze, withPreprocessing } from '../../lib/models';
