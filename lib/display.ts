@@ -177,3 +177,9 @@ export function describeAs<T extends object>(value: T, describe: (v: T) => strin
   Object.defineProperty(value, INSPECT, { value: () => describe(value), enumerable: false, configurable: true });
   return value;
 }
+
+/** A size for such descriptions: "12.3 kB". */
+export function kb(s: string | Uint8Array): string {
+  const bytes = typeof s === 'string' ? Buffer.byteLength(s) : s.length;
+  return `${(bytes / 1024).toFixed(1)} kB`;
+}

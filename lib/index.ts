@@ -1,14 +1,61 @@
-// The library's entry point: every function a notebook calls is exported from here.
-export * from './config';
-export * from './display';
-export * from './backend/index';
-export * from './data/index';
-export * from './models/index';
-export * from './train/index';
-export * from './evaluate/index';
-export * from './charts/index';
+// The notebooks' entry point (`import * as nb from "./lib/index"`): the cells a notebook calls and
+// their option and result types, grouped as the README's library table. Everything else stays
+// importable from its module (e.g. `./lib/models/h5` for loadKerasWeights).
+
+// Settings: one config cell per notebook, both profiles side by side.
+export { profileConfig, currentProfile, CACHE_DIR, dataDirFromEnv } from './config';
+export type { Profile } from './config';
+
+// Rich output: HTML, Markdown, SVG, PNG, text, a multi-mime bundle, a display updated in place.
+export { showHtml, showMarkdown, showSvg, showPng, showText, showBundle, newDisplay, headlineMetrics } from './display';
+export type { MimeBundle, LiveDisplay } from './display';
+
+// Backend: which tfjs backend runs the notebook, and why.
+export { initBackend, backendInfo } from './backend/index';
+export type { BackendInfo } from './backend/index';
+
+// Data: folder and CSV datasets, augmentation and its preview, the datasets' folders (or the synthetic stand-in).
+export { imageDatasetFromDirectory, flowFromDirectory, datasetFromCsv, ImageDataGenerator, previewAugmentation } from './data/index';
+export { gtsrbFolders, carsFolders } from './data/sources';
+export type {
+  ImageDatasetFromDirectoryOptions, FlowFromDirectoryOptions, ClassMode, DatasetFromCsvOptions,
+  ImageDataGeneratorOptions, PreviewOptions, PreviewResult,
+} from './data/index';
+export type { DataFolders, SyntheticFallback } from './data/sources';
 export type { ImageDataset, Batch, LabelMode } from './data/types';
+
+// Models: the Keras bases, preprocess_input, ImageNet weights, freezing, summaries, save and load.
+export {
+  vgg16, resnet50, inceptionV3, preprocessInput, withPreprocessing, resolveWeights,
+  freeze, unfreeze, trainableSummary, showModelSummary, saveModel, loadModel,
+} from './models/index';
+export type {
+  ApplicationOptions, PreprocessMode, WeightsChoice, ResolvedWeights, LayerSelection, TrainableSummary, ModelSummary,
+} from './models/index';
+
+// Training: heads, compile, trainPhase with Keras callbacks, two-phase fine-tuning, cached features.
+export {
+  buildHead, HEADS, compile, adam, sgd, rmsprop, topKCategoricalAccuracy, trainPhase, evaluateLoss,
+  EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, fineTune, cachedFeatures, mergeHistories, historySeconds,
+} from './train/index';
+export type {
+  HeadSpec, HeadLayerSpec, CompileOptions, OptimizerSpec, LossName, MetricSpec, TrainPhaseOptions, TrainSource, Logs,
+  TrainCallback, EarlyStoppingOptions, ReduceLROnPlateauOptions, ModelCheckpointOptions, CSVLoggerOptions,
+  FineTuneOptions, FineTuneResult, CachedFeaturesOptions, FeatureDataset,
+} from './train/index';
 export type { History, EpochLog, PhaseMark } from './train/types';
-// Both the data pipeline and the model zoo name Keras' preprocess modes; they are the same union.
-export type { PreprocessMode } from './models/index';
-export * from './data/sources';
+
+// Evaluation: loss, accuracy and top-k on a dataset, sklearn's report and confusion matrix.
+export { evaluate, classificationReport, confusionMatrix } from './evaluate/index';
+export type { EvaluateOptions, EvaluationResult, ClassificationReport, ClassificationReportOptions } from './evaluate/index';
+
+// Charts: learning curves, confusion matrix, image grids, one-image prediction, results tables.
+export {
+  plotHistory, plotPhases, compareHistories, plotLearningRate, historyChartBundle, plotConfusionMatrix,
+  predictGrid, showBatch, predictImage, resultsTable, PUBLISHED_RESULTS,
+} from './charts/index';
+export type {
+  Chart, PlotHistoryOptions, CompareHistoriesOptions, PlotConfusionMatrixOptions, ConfusionMatrixChart,
+  PredictGridOptions, PredictGridResult, ShowBatchOptions, PredictImageOptions, PredictImageResult,
+  ResultRow, ResultsTableOptions, ResultsTable, PublishedResult,
+} from './charts/index';

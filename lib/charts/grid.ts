@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import sharp, { type OverlayOptions } from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
-import { showBundle } from '../display';
+import { mulberry32 } from '../data/rng';
+import { describeAs, kb, showBundle } from '../display';
 import { argMax } from '../evaluate/metrics';
 import { FONT } from './render';
-import { describeAs, kb } from './inspect';
 
 export const RIGHT_COLOUR = '#138a36';
 export const WRONG_COLOUR = '#d32f2f';
@@ -88,14 +88,7 @@ async function showGrid(png: Buffer, text: string): Promise<void> {
 
 /** Deterministic sample of n distinct indices from 0..size-1 (mulberry32 + partial Fisher-Yates). */
 export function sampleIndices(size: number, n: number, seed = 42): number[] {
-  let a = seed >>> 0;
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(seed);
   const idx = Array.from({ length: size }, (_, i) => i);
   const m = Math.min(n, size);
   for (let i = 0; i < m; i++) {

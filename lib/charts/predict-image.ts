@@ -3,12 +3,11 @@
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { loadImageFile, type Interpolation } from '../data/decode';
-import { preprocessInput } from '../models/preprocess';
-import { showBundle } from '../display';
+import { preprocessInput, type PreprocessMode } from '../models/preprocess';
+import { describeAs, showBundle } from '../display';
 import { topKIndices } from '../evaluate/metrics';
 import { escapeHtml, formatPercent } from './format';
 import { RIGHT_COLOUR } from './grid';
-import { describeAs } from './inspect';
 
 export interface PredictImageOptions {
   /** Class names, one per model output (e.g. dataset.classNames). */
@@ -21,7 +20,7 @@ export interface PredictImageOptions {
    * Keras preprocess_input mode or base model name ('caffe' | 'tf' | 'torch' | 'vgg16' | 'resnet50' |
    * 'inceptionv3'), 'none', or a function of the RGB 0..255 batch. Must match the training data.
    */
-  preprocess?: string | ((x: tf.Tensor4D) => tf.Tensor);
+  preprocess?: PreprocessMode | 'none' | ((x: tf.Tensor4D) => tf.Tensor);
   /** Resize method (default 'bilinear', as image_dataset_from_directory; flow_from_directory uses 'nearest'). */
   interpolation?: Interpolation;
   /** The true class name, when known: its row is marked in the table. */

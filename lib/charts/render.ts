@@ -4,8 +4,7 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import { showBundle, type MimeBundle } from '../display';
-import { describeAs, kb } from './inspect';
+import { describeAs, kb, showBundle, type MimeBundle } from '../display';
 
 export type VegaLiteSpec = TopLevelSpec;
 

@@ -1,8 +1,7 @@
 // Results at a glance: one row per phase or run (accuracy, top-k, loss, epochs, time), optionally
 // beside the walkthrough's published numbers with the difference. HTML in a notebook, markdown
 // for reports, aligned text in a terminal.
-import { showBundle } from '../display';
-import { describeAs } from './inspect';
+import { describeAs, showBundle } from '../display';
 import { escapeHtml, formatPercent, formatPoints, formatSeconds } from './format';
 
 export interface ResultRow {

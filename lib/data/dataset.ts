@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch, ImageDataset, LabelMode } from './types';
 import { decodeImageFile, mapConcurrent, resizeDecoded, type DecodedRgb, type Interpolation, type RawImage } from './decode';
 import type { ImageDataGenerator } from './augment';
-import { applyPreprocessMode, type PreprocessMode } from './preprocess';
+import { preprocessPixels, type PreprocessMode } from '../models/preprocess';
 import { hashString, randomSeed, rngFor, shuffled } from './rng';
 
 /** Options shared by every dataset constructor (Keras names where Keras has one). */
@@ -23,8 +23,8 @@ export interface ImageLoadOptions {
   augment?: ImageDataGenerator | null;
   /** Multiply pixels by this after augmentation (e.g. 1/255). */
   rescale?: number | null;
-  /** A Keras preprocess_input mode, or a function on the batch tensor (runs inside tf.tidy). */
-  preprocessing?: PreprocessMode | ((x: tf.Tensor4D) => tf.Tensor4D) | null;
+  /** A Keras preprocess_input mode or base name ('resnet50'), or a function on the batch tensor (runs inside tf.tidy). */
+  preprocessing?: PreprocessMode | 'none' | ((x: tf.Tensor4D) => tf.Tensor4D) | null;
   /** 'error' (default): a corrupt image throws, naming the file; 'skip': warn once and leave it out. */
   onCorrupt?: 'error' | 'skip';
   /** Images decoded at once (sharp decodes on libuv's thread pool). Default 8. */
@@ -175,7 +175,8 @@ class FileImageDataset implements ImageDataset {
       const r = this.opts.rescale;
       for (let j = 0; j < data.length; j++) data[j] *= r;
     }
-    if (typeof this.opts.preprocessing === 'string') applyPreprocessMode(data, this.opts.preprocessing);
+    const mode = this.opts.preprocessing;
+    if (typeof mode === 'string' && mode !== 'none') preprocessPixels(data, mode);
     return { data, indices: kept };
   }
 

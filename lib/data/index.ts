@@ -9,8 +9,6 @@ export type { ImageLoadOptions, DatasetSource } from './dataset';
 export { decodeImageFile, decodeImageBuffer, loadImageFile, resizeRgb, isImageFile, IMAGE_EXTENSIONS } from './decode';
 export type { RawImage, DecodedRgb, Interpolation, LoadImageOptions } from './decode';
 export { decodeNetpbm } from './ppm';
-export { applyPreprocessMode } from './preprocess';
-export type { PreprocessMode } from './preprocess';
 export { ImageDataGenerator, affineMatrix, warpAffine, IDENTITY_TRANSFORM } from './augment';
 export type { ImageDataGeneratorOptions, TransformParams, FillMode } from './augment';
 export { previewAugmentation } from './preview';

@@ -3,8 +3,7 @@
 // report, the confusion matrix and the prediction grid without running the model again).
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
-import { newDisplay, showText } from '../display';
-import { describeAs } from '../charts/inspect';
+import { describeAs, newDisplay, showText } from '../display';
 import { argMax, categoricalCrossentropy, inTopK, topKIndices } from './metrics';
 
 export interface EvaluateOptions {

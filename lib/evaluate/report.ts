@@ -1,9 +1,8 @@
 // sklearn-style classification report: per-class precision, recall, F1 and support, plus accuracy,
 // macro and weighted averages; as numbers, as sklearn's fixed-width text, and as an HTML table.
 import { confusionMatrix } from './metrics';
-import { showBundle } from '../display';
+import { describeAs, showBundle } from '../display';
 import { escapeHtml } from '../charts/format';
-import { describeAs } from '../charts/inspect';
 
 export interface ClassScores {
   precision: number;

@@ -5,9 +5,9 @@ export { inceptionV3 } from './applications/inceptionV3';
 export { kerasConv2d, kerasDense, type ApplicationOptions } from './applications/common';
 export { KerasBatchNormalization, kerasBatchNormalization, type KerasBatchNormalizationArgs } from './batchnorm';
 export {
-  preprocessInput, PreprocessInput, preprocessInputLayer, resolvePreprocessMode,
+  preprocessInput, preprocessPixels, PreprocessInput, preprocessInputLayer, resolvePreprocessMode,
   CAFFE_MEAN_BGR, TORCH_MEAN, TORCH_STD,
-  type PreprocessMode, type PreprocessModeOrModel, type PreprocessInputArgs,
+  type PreprocessMode, type KerasPreprocessMode, type PreprocessInputArgs,
 } from './preprocess';
 export {
   readKerasWeights, loadKerasWeights, saveKerasWeights,

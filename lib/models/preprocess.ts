@@ -1,16 +1,20 @@
-// Keras' `preprocess_input` for the ImageNet bases, as a function (data pipeline) and as a
-// serializable layer (so it can sit inside a model, as in the VGG16 walkthrough).
+// Keras' `preprocess_input` for the ImageNet bases (keras.applications.imagenet_utils): one mode
+// table and two paths that compute the same thing —
+//   preprocessPixels(data, mode)  float32 RGB 0..255 pixels in place, before batching (lib/data's
+//                                 `preprocessing: 'resnet50'`, no extra tensors);
+//   preprocessInput(x, mode)      a tensor (predictImage), and the PreprocessInput layer that puts it
+//                                 inside a model (withPreprocessing, the VGG16 walkthrough).
 import * as tf from '@tensorflow/tfjs';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 
 /** Keras' three modes: `caffe` (VGG16, ResNet50), `tf` (InceptionV3), `torch`. */
-export type PreprocessMode = 'caffe' | 'tf' | 'torch';
-/** A mode, or the name of a base whose mode Keras uses. */
-export type PreprocessModeOrModel = PreprocessMode | 'vgg16' | 'resnet50' | 'inceptionv3' | 'inception_v3' | 'inceptionV3';
+export type KerasPreprocessMode = 'caffe' | 'tf' | 'torch';
+/** A Keras mode, or the base whose `preprocess_input` it is ('vgg16', 'resnet50' = caffe; 'inceptionv3' = tf). */
+export type PreprocessMode = KerasPreprocessMode | 'vgg16' | 'resnet50' | 'inceptionv3';
 
-const MODEL_MODES: Record<string, PreprocessMode> = {
+const MODES: Record<PreprocessMode, KerasPreprocessMode> = {
   caffe: 'caffe', tf: 'tf', torch: 'torch',
-  vgg16: 'caffe', resnet50: 'caffe', inceptionv3: 'tf', inception_v3: 'tf',
+  vgg16: 'caffe', resnet50: 'caffe', inceptionv3: 'tf',
 };
 
 /** Caffe: per-channel means in BGR order (after flipping RGB -> BGR). */
@@ -19,13 +23,39 @@ export const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68] as const;
 export const TORCH_MEAN = [0.485, 0.456, 0.406] as const;
 export const TORCH_STD = [0.229, 0.224, 0.225] as const;
 
-export function resolvePreprocessMode(modeOrModel: string): PreprocessMode {
-  const mode = MODEL_MODES[modeOrModel] ?? MODEL_MODES[modeOrModel.toLowerCase()];
-  if (!mode) {
-    throw new Error(`preprocessInput: unknown mode "${modeOrModel}". Use 'caffe', 'tf' or 'torch', ` +
+/** The Keras mode of a mode or base name; an unknown name fails with the ones that work. */
+export function resolvePreprocessMode(mode: string): KerasPreprocessMode {
+  const resolved = Object.prototype.hasOwnProperty.call(MODES, mode) ? MODES[mode as PreprocessMode] : undefined;
+  if (!resolved) {
+    throw new Error(`preprocessInput: unknown mode "${mode}". Use 'caffe', 'tf' or 'torch', ` +
       `or a base name: 'vgg16' | 'resnet50' (caffe), 'inceptionv3' (tf).`);
   }
-  return mode;
+  return resolved;
+}
+
+/**
+ * Keras `preprocess_input` on RGB pixels in 0..255, channels last, in place; returns `data`.
+ * The data pipeline calls it on each batch's pixels before they become a tensor.
+ */
+export function preprocessPixels(data: Float32Array, mode: PreprocessMode): Float32Array {
+  switch (resolvePreprocessMode(mode)) {
+    case 'tf':
+      for (let i = 0; i < data.length; i++) data[i] = data[i] / 127.5 - 1;
+      return data;
+    case 'torch':
+      for (let i = 0; i < data.length; i += 3) {
+        for (let c = 0; c < 3; c++) data[i + c] = (data[i + c] / 255 - TORCH_MEAN[c]) / TORCH_STD[c];
+      }
+      return data;
+    case 'caffe':
+      for (let i = 0; i < data.length; i += 3) {
+        const r = data[i];
+        data[i] = data[i + 2] - CAFFE_MEAN_BGR[0];
+        data[i + 1] = data[i + 1] - CAFFE_MEAN_BGR[1];
+        data[i + 2] = r - CAFFE_MEAN_BGR[2];
+      }
+      return data;
+  }
 }
 
 /**
@@ -34,16 +64,16 @@ export function resolvePreprocessMode(modeOrModel: string): PreprocessMode {
  * - tf:    x / 127.5 - 1 (range -1..1).
  * - torch: x / 255, then (x - mean) / std with ImageNet mean/std (RGB).
  */
-export function preprocessInput<T extends tf.Tensor>(x: T, modeOrModel: PreprocessModeOrModel | string): T {
-  const mode = resolvePreprocessMode(modeOrModel);
+export function preprocessInput<T extends tf.Tensor>(x: T, mode: PreprocessMode): T {
+  const resolved = resolvePreprocessMode(mode);
   return tf.tidy(() => {
     const xf = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
-    if (mode === 'tf') return tf.sub(tf.div(xf, 127.5), 1) as T;
+    if (resolved === 'tf') return tf.sub(tf.div(xf, 127.5), 1) as T;
     const channels = xf.shape[xf.rank - 1];
     if (channels !== 3) {
-      throw new Error(`preprocessInput('${mode}') expects 3 colour channels last; got shape ${JSON.stringify(xf.shape)}.`);
+      throw new Error(`preprocessInput('${resolved}') expects 3 colour channels last; got shape ${JSON.stringify(xf.shape)}.`);
     }
-    if (mode === 'caffe') {
+    if (resolved === 'caffe') {
       const bgr = tf.reverse(xf, -1);
       return tf.sub(bgr, tf.tensor1d([...CAFFE_MEAN_BGR])) as T;
     }
@@ -53,13 +83,13 @@ export function preprocessInput<T extends tf.Tensor>(x: T, modeOrModel: Preproce
 }
 
 export interface PreprocessInputArgs extends LayerArgs {
-  mode: PreprocessModeOrModel;
+  mode: PreprocessMode;
 }
 
 /** `preprocessInput` as a layer; serializes as `{ mode }` so saved models reload. */
 export class PreprocessInput extends tf.layers.Layer {
   static className = 'PreprocessInput';
-  readonly mode: PreprocessMode;
+  readonly mode: KerasPreprocessMode;
 
   constructor(args: PreprocessInputArgs) {
     super(args);

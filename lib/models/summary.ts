@@ -2,9 +2,8 @@
 // Connected to for non-sequential models; Total / Trainable / Non-trainable params as Keras
 // counts them. Text for terminals, HTML for notebooks.
 import * as tf from '@tensorflow/tfjs';
-import { showBundle } from '../display';
+import { describeAs, showBundle } from '../display';
 import { randomWeightsNotice } from './origin';
-import { describeAs } from '../charts/inspect';
 
 type Layer = tf.layers.Layer;
 interface TfNode { inboundLayers: Layer[]; nodeIndices: number[]; tensorIndices: number[] }

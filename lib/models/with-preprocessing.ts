@@ -4,12 +4,12 @@
 // base's layers stay at the top level, shifted by one index, so freezing by position and caching
 // features at a block boundary keep working.
 import * as tf from '@tensorflow/tfjs';
-import { preprocessInputLayer, type PreprocessModeOrModel } from './preprocess';
+import { preprocessInputLayer, type PreprocessMode } from './preprocess';
 
 type Sym = tf.SymbolicTensor;
 
 /** Returns `inputs -> PreprocessInput(mode) -> base` as one functional model (layers shared with `base`). */
-export function withPreprocessing(base: tf.LayersModel, mode: PreprocessModeOrModel, opts: { name?: string } = {}): tf.LayersModel {
+export function withPreprocessing(base: tf.LayersModel, mode: PreprocessMode, opts: { name?: string } = {}): tf.LayersModel {
   if (base.inputs.length !== 1) throw new Error(`withPreprocessing: ${base.name} has ${base.inputs.length} inputs; it expects one image input.`);
   const shape = base.inputs[0].shape.slice(1);
   const input = tf.input({ shape, name: 'input_image' });

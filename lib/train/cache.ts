@@ -4,23 +4,19 @@
 // On a CPU a frozen VGG16/ResNet50/InceptionV3 forward pass costs ~1 s per image; re-running it every
 // epoch is what makes "tweak the head, re-run the cell" take hours. Here the first epoch (or the
 // first K epochs, with augmentation) computes and stores the features; later epochs, later phases
-// and re-runs of the cell read them back from memory or disk in milliseconds.
-//
-// A cache entry is keyed by: the weights and configs of every layer up to the boundary (so fine-
-// tuning them, or loading other weights, invalidates it), the dataset's cacheKey (image size,
-// preprocessing, augmentation parameters and seed), the image file (path, size, mtime) and the
-// augmentation draw. Entries live in memory (an LRU with a byte budget) and on disk (one file each,
-// written atomically), under <dir>/<weights>/<dataset>/.
-import * as fs from 'node:fs';
+// and re-runs of the cell read them back from memory or disk in milliseconds. This module computes;
+// lib/train/feature-store.ts keys and keeps the results (memory LRU and disk).
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
 import { CACHE_DIR } from '../config';
 import { rngFor, shuffled } from '../data/rng';
-import { atomicWriteFile } from './checkpoint';
-import { fileKey, layersFingerprint, shortHash } from './fingerprint';
+import { FeatureStore } from './feature-store';
+import { layersFingerprint } from './fingerprint';
 import { planGraph, planLayers, runPlan, type GraphPlan } from './graph';
 import { headBoundary } from './heads';
+
+export { clearFeatureMemory, featureMemoryBytes } from './feature-store';
 
 /** One batch of cached features. The consumer owns the tensors. */
 export interface FeatureBatch {
@@ -68,7 +64,12 @@ export function isFeatureDataset(x: unknown): x is FeatureDataset {
 }
 
 export interface CachedFeaturesOptions {
-  /** Cache the output of this layer. Default: where buildHead attached the head, else the model's output layer (a base). */
+  /**
+   * Cache the output of this layer. Default: the end of the frozen layers (the last layer of the
+   * leading frozen run of model.layers, so `freeze(model, { upTo: 249 })` caches at layer 248), but
+   * no later than where buildHead attached the head; with nothing frozen, where buildHead attached
+   * the head, else the model's output layer.
+   */
   layer?: string;
   /** K: augmentation draws kept per image when the dataset is augmented (default 1). Ignored without augmentation. */
   drawsPerImage?: number;
@@ -81,58 +82,46 @@ export interface CachedFeaturesOptions {
   batchSize?: number;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The in-memory store, shared by every cache (re-running a cell finds its features here).
-
-const memory = new Map<string, Float32Array>();
-let memoryBytes = 0;
-function memoryBudget(): number {
-  const mb = Number(process.env.NB_FEATURE_CACHE_MB ?? 2048);
-  return (Number.isFinite(mb) && mb >= 0 ? mb : 2048) * 1024 * 1024;
-}
-function memGet(key: string): Float32Array | undefined {
-  const v = memory.get(key);
-  if (v) {
-    memory.delete(key); // move to the back: least recently used first out
-    memory.set(key, v);
-  }
-  return v;
-}
-function memPut(key: string, v: Float32Array): void {
-  const budget = memoryBudget();
-  if (v.byteLength > budget) return;
-  if (memory.has(key)) memoryBytes -= memory.get(key)!.byteLength;
-  memory.set(key, v);
-  memoryBytes += v.byteLength;
-  for (const [k, old] of memory) {
-    if (memoryBytes <= budget) break;
-    memory.delete(k);
-    memoryBytes -= old.byteLength;
-  }
-}
-
-/** Drop every cached feature held in memory (disk files stay). */
-export function clearFeatureMemory(): void {
-  memory.clear();
-  memoryBytes = 0;
-}
-
-/** Bytes of features held in memory now. */
-export function featureMemoryBytes(): number {
-  return memoryBytes;
-}
-
-// ---------------------------------------------------------------------------------------------
-
 /** The order of one epoch: shuffled by (seed, epoch) with lib/data's PRNG, or as listed. */
 function epochOrder(n: number, shuffle: boolean, seed: number, epoch: number): number[] {
   const order = Array.from({ length: n }, (_, i) => i);
   return shuffle ? shuffled(order, rngFor(seed, epoch, 0xcafe)) : order;
 }
 
+/**
+ * The end of the frozen layers: the last frozen layer of `model.layers` before the first one with
+ * trainable weights (input layers and weightless trainable layers such as PreprocessInput are passed
+ * over), capped at where buildHead attached the head. Undefined when nothing is frozen at the start.
+ */
+export function frozenBoundary(model: tf.LayersModel): string | undefined {
+  const layers = model.layers;
+  let end = -1;
+  for (let i = 0; i < layers.length; i++) {
+    if (layers[i].trainableWeights.length > 0) break; // the same test trainPhase uses for a stale cache
+    if (!layers[i].trainable && layers[i].getClassName() !== 'InputLayer') end = i;
+  }
+  if (end < 0) return undefined;
+  const head = headBoundary(model);
+  const headIndex = head === undefined ? -1 : layers.findIndex((l) => l.name === head);
+  return headIndex >= 0 && headIndex < end ? head : layers[end].name;
+}
+
 /** The model (or its bottom part) features are computed with, and the boundary layer's name. */
 function bottomPlanOf(model: tf.LayersModel, layer: string | undefined): { plan: GraphPlan; boundary: string } {
-  const boundary = layer ?? headBoundary(model) ?? model.outputs[0].sourceLayer.name;
+  if (layer !== undefined) return { plan: planGraph(model, { to: layer }), boundary: layer };
+  const frozenEnd = frozenBoundary(model);
+  const boundary = frozenEnd ?? headBoundary(model) ?? model.outputs[0].sourceLayer.name;
+  if (frozenEnd !== undefined) {
+    try {
+      planGraph(model, { from: frozenEnd });
+    } catch {
+      throw new Error(
+        `cachedFeatures: the frozen layers of model "${model.name}" end at "${frozenEnd}", where the model cannot be split ` +
+          `(another path goes around it). Freeze up to a block boundary, or pass { layer } with a block output before it ` +
+          `(such as 'block4_pool', 'mixed8' or 'conv5_block2_out').`,
+      );
+    }
+  }
   return { plan: planGraph(model, { to: boundary }), boundary };
 }
 
@@ -141,8 +130,8 @@ function bottomPlanOf(model: tf.LayersModel, layer: string | undefined): { plan:
  * evaluateLoss in place of the images.
  *
  *   cachedFeatures(base, train)                          // the base's output (head training)
- *   cachedFeatures(model, train)                         // where buildHead attached the head
- *   cachedFeatures(model, train, { layer: 'mixed8' })    // a block boundary (fine-tune mixed9-10)
+ *   cachedFeatures(model, train)                         // the end of the frozen layers
+ *   cachedFeatures(model, train, { layer: 'mixed8' })    // a block boundary of your choice
  *
  * Features are computed lazily (during the first epoch that needs them) in inference mode, which is
  * exactly what a frozen part computes during training in Keras (a frozen BatchNormalization uses its
@@ -162,130 +151,114 @@ export async function cachedFeatures(model: tf.LayersModel, dataset: ImageDatase
   }
   const batchSize = opts.batchSize ?? dataset.batchSize;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`cachedFeatures: batchSize must be a whole number >= 1 (got ${batchSize}).`);
-  const shuffle = opts.shuffle ?? true;
-  const seed = opts.seed ?? 42;
   const inputShape = plan.feeds[0].shape.slice(1);
   const featureShape = plan.fetches[0].shape.slice(1).map((d) => {
     if (d === null) throw new Error(`cachedFeatures: layer "${boundary}" has an unknown output size; build the base with a fixed inputShape.`);
     return d;
   });
-  const featureSize = featureShape.reduce((a, b) => a * b, 1);
   const weightsKey = layersFingerprint(planLayers(plan), JSON.stringify(inputShape));
-  const dataKey = shortHash(`${dataset.cacheKey}|${dataset.imageSize}`);
-  const root = opts.dir === null ? null : path.resolve(opts.dir ?? path.join(CACHE_DIR, 'features'));
-  const dir = root ? path.join(root, `${boundary.replace(/[^\w.-]/g, '_')}-${weightsKey.slice(0, 16)}`, dataKey) : null;
-  if (dir) {
-    fs.mkdirSync(dir, { recursive: true });
-    const meta = path.join(dir, 'meta.json');
-    if (!fs.existsSync(meta)) {
-      atomicWriteFile(meta, JSON.stringify({ boundary, featureShape, inputShape, weightsKey, datasetCacheKey: dataset.cacheKey, created: new Date().toISOString() }, null, 1));
+  const root = opts.dir === null ? null : opts.dir ?? path.join(CACHE_DIR, 'features');
+  const store = new FeatureStore({ root, boundary, weightsKey, dataset, featureShape, inputShape });
+  return new CachedFeatures(plan, boundary, featureShape, dataset, store, weightsKey, {
+    batchSize, draws, shuffle: opts.shuffle ?? true, seed: opts.seed ?? 42,
+  });
+}
+
+/** A FeatureDataset that computes missing entries with the bottom part of the model and keeps them in a FeatureStore. */
+class CachedFeatures implements FeatureDataset {
+  readonly kind = 'features' as const;
+  readonly stats: FeatureCacheStats = { computed: 0, fromMemory: 0, fromDisk: 0 };
+
+  constructor(
+    private readonly plan: GraphPlan,
+    readonly boundary: string,
+    readonly featureShape: number[],
+    readonly dataset: ImageDataset,
+    private readonly store: FeatureStore,
+    readonly weightsKey: string,
+    private readonly o: { batchSize: number; draws: number; shuffle: boolean; seed: number },
+  ) {}
+
+  get classNames(): string[] { return this.dataset.classNames; }
+  get labels(): number[] { return this.dataset.labels; }
+  get size(): number { return this.dataset.size; }
+  get batchSize(): number { return this.o.batchSize; }
+  get numBatches(): number { return Math.ceil(this.size / this.batchSize); }
+  get drawsPerImage(): number { return this.o.draws; }
+  get dir(): string | null { return this.store.dir; }
+
+  async *batches(o: { epoch?: number } = {}): AsyncGenerator<FeatureBatch> {
+    const epoch = o.epoch ?? 0;
+    const draw = epoch % this.drawsPerImage;
+    const order = epochOrder(this.size, this.o.shuffle, this.o.seed, epoch);
+    const featureSize = this.store.featureSize;
+    for (let s = 0; s < this.size; s += this.batchSize) {
+      const indices = order.slice(s, s + this.batchSize);
+      const feats = await this.features(indices, draw);
+      const buf = new Float32Array(indices.length * featureSize);
+      feats.forEach((v, j) => buf.set(v, j * featureSize));
+      yield { xs: tf.tensor(buf, [indices.length, ...this.featureShape]), labels: indices.map((i) => this.labels[i]), indices };
     }
   }
-  const fileKeys = dataset.files.map(fileKey);
-  const stats: FeatureCacheStats = { computed: 0, fromMemory: 0, fromDisk: 0 };
-  const keyOf = (i: number, draw: number) => `${fileKeys[i]}-${augmented ? `d${draw}` : 'clean'}`;
-  const memKey = (k: string) => `${weightsKey}|${boundary}|${dataKey}|${k}`;
 
-  function lookup(i: number, draw: number): Float32Array | undefined {
-    const k = keyOf(i, draw);
-    const m = memGet(memKey(k));
-    if (m) {
-      stats.fromMemory++;
-      return m;
+  async precompute(o: { verbose?: boolean } = {}): Promise<void> {
+    const all = Array.from({ length: this.size }, (_, i) => i);
+    const chunk = this.batchSize * 4;
+    for (let d = 0; d < this.drawsPerImage; d++) {
+      const t0 = Date.now();
+      for (let s = 0; s < this.size; s += chunk) await this.features(all.slice(s, s + chunk), d);
+      if (o.verbose !== false) console.log(`features at "${this.boundary}": draw ${d + 1}/${this.drawsPerImage} ready (${this.size} images, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
-    if (!dir) return undefined;
-    const file = path.join(dir, `${k}.f32`);
-    if (!fs.existsSync(file)) return undefined;
-    const buf = fs.readFileSync(file);
-    if (buf.byteLength !== featureSize * 4) return undefined; // foreign or damaged: recompute
-    const v = new Float32Array(featureSize);
-    new Uint8Array(v.buffer).set(buf);
-    memPut(memKey(k), v);
-    stats.fromDisk++;
-    return v;
   }
 
-  async function compute(indices: number[], draw: number): Promise<Float32Array[]> {
-    const out: Float32Array[] = [];
-    for (let s = 0; s < indices.length; s += batchSize) {
-      const chunk = indices.slice(s, s + batchSize);
-      const b = await dataset.load(chunk, augmented ? { epoch: draw } : {});
-      let feats: tf.Tensor | undefined;
-      try {
-        feats = tf.tidy(() => runPlan(plan, [b.xs], false)[0]);
-        const all = (await feats.data()) as Float32Array;
-        chunk.forEach((i, j) => {
-          const v = all.slice(j * featureSize, (j + 1) * featureSize);
-          const k = keyOf(i, draw);
-          memPut(memKey(k), v);
-          if (dir) atomicWriteFile(path.join(dir, `${k}.f32`), new Uint8Array(v.buffer), { fsync: false });
-          out.push(v);
-        });
-        stats.computed += chunk.length;
-      } finally {
-        tf.dispose([b.xs, b.ys as tf.Tensor, feats as tf.Tensor]);
-      }
+  assertMatches(m: tf.LayersModel): void {
+    const p = planGraph(m, { to: this.boundary });
+    const key = layersFingerprint(planLayers(p), JSON.stringify(p.feeds[0].shape.slice(1)));
+    if (key !== this.weightsKey) {
+      throw new Error(
+        `The features cached at "${this.boundary}" were computed with other weights than model "${m.name}" has now up to that layer ` +
+          `(fine-tuned, or other weights loaded). Call cachedFeatures(model, dataset, ...) again to cache the current ones.`,
+      );
     }
-    return out;
   }
 
-  async function features(indices: number[], draw: number): Promise<Float32Array[]> {
-    const found = indices.map((i) => lookup(i, draw));
+  /** The features of these images for one draw: stored ones, and the missing ones computed now. */
+  private async features(indices: number[], draw: number): Promise<Float32Array[]> {
+    const found = indices.map((i) => {
+      const hit = this.store.get(i, draw);
+      if (hit) this.stats[hit.from === 'memory' ? 'fromMemory' : 'fromDisk']++;
+      return hit?.features;
+    });
     const missing = indices.filter((_, j) => !found[j]);
     if (missing.length) {
-      const made = await compute(missing, draw);
+      const made = await this.compute(missing, draw);
       let m = 0;
       found.forEach((v, j) => (found[j] = v ?? made[m++]));
     }
     return found as Float32Array[];
   }
 
-  const size = dataset.size;
-  const cache: FeatureDataset = {
-    kind: 'features',
-    boundary,
-    featureShape,
-    dataset,
-    classNames: dataset.classNames,
-    labels: dataset.labels,
-    size,
-    batchSize,
-    numBatches: Math.ceil(size / batchSize),
-    drawsPerImage: draws,
-    weightsKey,
-    dir,
-    stats,
-    async *batches(o: { epoch?: number } = {}) {
-      const epoch = o.epoch ?? 0;
-      const draw = epoch % draws;
-      const order = epochOrder(size, shuffle, seed, epoch);
-      for (let s = 0; s < size; s += batchSize) {
-        const indices = order.slice(s, s + batchSize);
-        const feats = await features(indices, draw);
-        const buf = new Float32Array(indices.length * featureSize);
-        feats.forEach((v, j) => buf.set(v, j * featureSize));
-        yield { xs: tf.tensor(buf, [indices.length, ...featureShape]), labels: indices.map((i) => dataset.labels[i]), indices };
+  /** Run the bottom part of the model on these images (one draw), in batches, and store the results. */
+  private async compute(indices: number[], draw: number): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    const featureSize = this.store.featureSize;
+    for (let s = 0; s < indices.length; s += this.batchSize) {
+      const chunk = indices.slice(s, s + this.batchSize);
+      const b = await this.dataset.load(chunk, this.dataset.augmented ? { epoch: draw } : {});
+      let feats: tf.Tensor | undefined;
+      try {
+        feats = tf.tidy(() => runPlan(this.plan, [b.xs], false)[0]);
+        const all = (await feats.data()) as Float32Array;
+        chunk.forEach((i, j) => {
+          const v = all.slice(j * featureSize, (j + 1) * featureSize);
+          this.store.put(i, draw, v);
+          out.push(v);
+        });
+        this.stats.computed += chunk.length;
+      } finally {
+        tf.dispose([b.xs, b.ys as tf.Tensor, feats as tf.Tensor]);
       }
-    },
-    async precompute(o = {}) {
-      const all = Array.from({ length: size }, (_, i) => i);
-      for (let d = 0; d < draws; d++) {
-        const t0 = Date.now();
-        for (let s = 0; s < size; s += batchSize * 4) await features(all.slice(s, s + batchSize * 4), d);
-        if (o.verbose !== false) console.log(`features at "${boundary}": draw ${d + 1}/${draws} ready (${size} images, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-      }
-    },
-    assertMatches(m: tf.LayersModel) {
-      const p = planGraph(m, { to: boundary });
-      const shape = p.feeds[0].shape.slice(1);
-      const key = layersFingerprint(planLayers(p), JSON.stringify(shape));
-      if (key !== weightsKey) {
-        throw new Error(
-          `The features cached at "${boundary}" were computed with other weights than model "${m.name}" has now up to that layer ` +
-            `(fine-tuned, or other weights loaded). Call cachedFeatures(model, dataset, ...) again to cache the current ones.`,
-        );
-      }
-    },
-  };
-  return cache;
+    }
+    return out;
+  }
 }

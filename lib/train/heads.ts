@@ -1,4 +1,4 @@
-// Classification heads from a typed list of layers, and the heads of the five walkthroughs.
+// Classification heads from a typed list of layers, and the heads of the three notebooks.
 //
 // buildHead(base, spec) applies the head to base.outputs and returns ONE functional model over the
 // base's inputs: the base's layers stay at the top level with their indices (model.layers[:249] means
@@ -94,7 +94,7 @@ export function buildHead(base: tf.LayersModel, spec: HeadSpec, opts: { name?: s
 }
 
 // ---------------------------------------------------------------------------------------------
-// The walkthroughs' heads. Each preset is a function so a re-run with another dropout or class count
+// The notebooks' heads (HEADS.resnet50Cars in 01, inceptionV3Cars in 02, vgg16Gtsrb in 03). Each preset is a function so a re-run with another dropout or class count
 // is one argument: HEADS.vgg16Gtsrb({ dropout: 0.4 }).
 
 export const HEADS = {
@@ -134,23 +134,6 @@ export const HEADS = {
       { type: 'dense', units: o.units ?? 128, activation: 'relu' },
       { type: 'dropout', rate: o.dropout ?? 0.6 },
       { type: 'output', classes: o.classes ?? 43, activation: 'softmax' },
-    ];
-  },
-  /** The fine-tuning outline: GAP → Dropout(0.2) → Dense(5, softmax). */
-  inceptionOutline5(o: { classes?: number; dropout?: number } = {}): HeadSpec {
-    return [
-      { type: 'globalAveragePooling' },
-      { type: 'dropout', rate: o.dropout ?? 0.2 },
-      { type: 'output', classes: o.classes ?? 5, activation: 'softmax' },
-    ];
-  },
-  /** The fine-tune-and-evaluate variant: GAP → Dense(1024, relu) → Dense(classes, softmax). */
-  inceptionEvaluate(o: { classes: number; units?: number }): HeadSpec {
-    if (!o || o.classes === undefined) throw new Error('HEADS.inceptionEvaluate: pass { classes } (the walkthrough leaves num_classes to the task).');
-    return [
-      { type: 'globalAveragePooling' },
-      { type: 'dense', units: o.units ?? 1024, activation: 'relu' },
-      { type: 'output', classes: o.classes, activation: 'softmax' },
     ];
   },
 } as const;

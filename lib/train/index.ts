@@ -13,10 +13,9 @@ export {
 export { saveCheckpoint, loadCheckpoint, loadCheckpointWeights, atomicWriteFile } from './checkpoint';
 export { mergeHistories, bestEpoch, historySummary, lastMetrics, historySeconds } from './history';
 export {
-  cachedFeatures, clearFeatureMemory, featureMemoryBytes, isFeatureDataset,
+  cachedFeatures, frozenBoundary, clearFeatureMemory, featureMemoryBytes, isFeatureDataset,
   type FeatureDataset, type FeatureBatch, type CachedFeaturesOptions, type FeatureCacheStats,
 } from './cache';
 export { bottomModel, splitModel, findLayerOutput } from './graph';
 export { layersFingerprint } from './fingerprint';
-export { RECIPES, type Recipe, type FineTuneRecipe } from './recipes';
 export { fineTune, type FineTuneOptions, type FineTuneResult, type SourceFor } from './finetune';

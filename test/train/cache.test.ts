@@ -2,9 +2,9 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { buildHead, compile, adam, sgd, trainPhase, cachedFeatures, clearFeatureMemory, evaluateLoss } from '../../lib/train';
+import { buildHead, compile, adam, sgd, trainPhase, cachedFeatures, clearFeatureMemory, evaluateLoss, frozenBoundary } from '../../lib/train';
+import { freeze, withPreprocessing } from '../../lib/models';
 import { freezeAll } from './util';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
 import { tmpDir } from '../helpers';
@@ -192,4 +192,49 @@ test('a base nested as one layer (Keras: x = base(inputs, training=False)) train
   const cache = await cachedFeatures(b, train, { layer: 'tiny_base', dir: null, shuffle: false });
   await trainPhase({ model: b, train: cache, epochs: 2, verbose: 0 });
   assert.ok(maxDiff(weightsOf(a), weightsOf(b)) < 1e-5);
+});
+
+test('without layer:, features are cached at the end of the frozen layers', async () => {
+  const train = fakeDataset({ n: 6, batchSize: 3 });
+  const at = async (model: tf.LayersModel) => (await cachedFeatures(model, train, { dir: null })).boundary;
+
+  // Keras' model.layers[:3] frozen (input_1, block1_conv1, block1_pool): layer 2, and training accepts it.
+  const a = headModel();
+  freeze(a.model, { upTo: 3 });
+  assert.equal(frozenBoundary(a.model), 'block1_pool');
+  const cache = await cachedFeatures(a.model, train, { dir: null });
+  assert.equal(cache.boundary, 'block1_pool');
+  compile(a.model, { optimizer: adam(), loss: 'sparseCategoricalCrossentropy' });
+  await trainPhase({ model: a.model, train: cache, epochs: 1, verbose: 0 });
+
+  // The whole base frozen: where buildHead attached the head, as before; a frozen head does not move it.
+  const b = headModel();
+  freezeAll(b.base);
+  assert.equal(await at(b.model), 'block2_pool');
+  freezeAll(b.model);
+  assert.equal(await at(b.model), 'block2_pool');
+
+  // preprocess_input inside the model (no weights, left trainable) does not end the frozen run.
+  const base = tinyBase();
+  freeze(base, { upTo: 3 });
+  const withPre = buildHead(withPreprocessing(base, 'tf'), [{ type: 'flatten' }, { type: 'output', classes: 3 }]);
+  assert.equal(withPre.layers[1].getClassName(), 'PreprocessInput');
+  assert.equal(await at(withPre), 'block1_pool');
+
+  // Nothing frozen: where buildHead attached the head (trainPhase then asks to freeze).
+  assert.equal(frozenBoundary(headModel().model), undefined);
+  assert.equal(await at(headModel().model), 'block2_pool');
+});
+
+test('a frozen run that ends where the model cannot be split asks for a block boundary', async () => {
+  const input = tf.input({ shape: [8, 8, 3] });
+  const c1 = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c1' }).apply(input) as tf.SymbolicTensor;
+  const c2 = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c2' }).apply(c1) as tf.SymbolicTensor;
+  const sum = tf.layers.add({ name: 'residual' }).apply([c1, c2]) as tf.SymbolicTensor;
+  const flat = tf.layers.flatten().apply(sum) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 3, activation: 'softmax' }).apply(flat) as tf.SymbolicTensor });
+  freeze(model, { upTo: 3 }); // input, c1, c2: c1's output also reaches the sum
+  await assert.rejects(cachedFeatures(model, fakeDataset({ n: 3, batchSize: 3 }), { dir: null }), /end at "c2", where the model cannot be split.*block boundary/);
+  freeze(model, { upTo: 4 }); // through the sum: a clean cut
+  assert.equal((await cachedFeatures(model, fakeDataset({ n: 3, batchSize: 3 }), { dir: null })).boundary, 'residual');
 });

@@ -1,0 +1,128 @@
+// The library's layering, as the README's "How the library is layered" section states it: every
+// import between lib/ folders runs down, never up or sideways.
+//
+//   charts      learning curves, grids, tables: read models, datasets, histories and evaluations
+//   evaluate    metrics and reports on a model and a dataset
+//   train       heads, compile, the training loop, callbacks, cached features
+//   data        datasets, decoding, augmentation (applies models' preprocess_input to pixels)
+//   models      the bases, preprocess_input, weights;   backend: which tfjs backend runs
+//   shared      config.ts, display.ts, io/, esm.cjs: usable by every folder, import no folder
+//
+// lib/index.ts, the notebooks' entry point, sits on top and may import anything.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const LIB = path.resolve(__dirname, '..', '..', 'lib');
+
+/** Bottom first; a folder may import folders of lower layers (and the shared units), not its own layer's others. */
+const LAYERS: string[][] = [['backend', 'models'], ['data'], ['train'], ['evaluate'], ['charts']];
+const SHARED = ['config', 'display', 'io', 'esm'];
+
+/**
+ * Known upward imports that another change removes (file -> imported file, relative to lib/). The
+ * test fails when one of them is gone, so the list cannot go stale.
+ */
+const PENDING: Record<string, string> = {
+  // escapeHtml moves to lib/io (one HTML escape for the library).
+  'evaluate/report.ts': 'charts/format.ts',
+};
+
+/** The unit a lib/ file belongs to: its top-level folder, or its own name for a top-level file. */
+function unitOf(rel: string): string {
+  const [first] = rel.split('/');
+  return first.replace(/\.(ts|cjs|js)$/, '');
+}
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(full);
+    return /\.(ts|cjs)$/.test(e.name) && !e.name.endsWith('.d.ts') ? [full] : [];
+  });
+}
+
+/** Relative specifiers of import/export-from, import() and require() with a string literal. */
+function relativeImports(source: string): string[] {
+  const found: string[] = [];
+  const patterns = [/\bfrom\s+'(\.[^']*)'/g, /\bimport\s+'(\.[^']*)'/g, /\bimport\(\s*'(\.[^']*)'\s*\)/g, /\brequire\(\s*'(\.[^']*)'\s*\)/g];
+  for (const re of patterns) for (const m of source.matchAll(re)) found.push(m[1]);
+  return found;
+}
+
+function resolveInLib(fromFile: string, spec: string): string | null {
+  const base = path.resolve(path.dirname(fromFile), spec);
+  for (const candidate of [base, `${base}.ts`, path.join(base, 'index.ts')]) {
+    if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return path.relative(LIB, candidate).split(path.sep).join('/');
+  }
+  return null;
+}
+
+interface Edge { from: string; to: string; spec: string }
+
+function libEdges(): Edge[] {
+  return sourceFiles(LIB).flatMap((file) => {
+    const from = path.relative(LIB, file).split(path.sep).join('/');
+    return relativeImports(fs.readFileSync(file, 'utf8')).map((spec) => {
+      const to = resolveInLib(file, spec);
+      assert.ok(to, `lib/${from} imports '${spec}', which is not a file in lib/ (or points outside lib/).`);
+      return { from, to, spec };
+    });
+  });
+}
+
+/** Why an import between two units breaks the layering, or null when it is allowed. */
+function violation(fromUnit: string, toUnit: string): string | null {
+  if (fromUnit === toUnit || fromUnit === 'index') return null;
+  if (toUnit === 'index') return 'nothing in lib/ imports lib/index.ts (it is the notebooks\' entry point)';
+  if (SHARED.includes(toUnit)) return null;
+  if (SHARED.includes(fromUnit)) return `${fromUnit} is shared by every folder, so it imports none`;
+  const lf = level(fromUnit);
+  const lt = level(toUnit);
+  if (lf < 0 || lt < 0) return `lib/${lf < 0 ? fromUnit : toUnit} is in no layer: add it to LAYERS here and to the README's layering section`;
+  if (lt < lf) return null;
+  return lt === lf ? `${fromUnit} and ${toUnit} share a layer and must not import each other` : `${toUnit} is above ${fromUnit}`;
+}
+
+function level(unit: string): number {
+  return LAYERS.findIndex((layer) => layer.includes(unit));
+}
+
+test('every import between lib/ folders runs down the layers (the README\'s layering section)', () => {
+  const edges = libEdges();
+  assert.ok(edges.length > 50, `found only ${edges.length} imports in lib/: the import scanner is broken`);
+  const bad: string[] = [];
+  const pendingSeen = new Set<string>();
+  for (const e of edges) {
+    const why = violation(unitOf(e.from), unitOf(e.to));
+    if (!why) continue;
+    if (PENDING[e.from] === e.to) {
+      pendingSeen.add(e.from);
+      continue;
+    }
+    bad.push(`lib/${e.from} imports '${e.spec}' (lib/${e.to}): ${why}`);
+  }
+  assert.deepEqual(bad, [], `imports against the layering:\n${bad.join('\n')}`);
+  for (const from of Object.keys(PENDING)) {
+    assert.ok(pendingSeen.has(from), `lib/${from} no longer imports lib/${PENDING[from]}: remove it from PENDING in this test.`);
+  }
+});
+
+test('the layering check catches an upward, a sideways and a shared-to-folder import', () => {
+  assert.equal(violation('train', 'data'), null);
+  assert.equal(violation('charts', 'display'), null);
+  assert.equal(violation('index', 'charts'), null);
+  assert.match(violation('models', 'charts') ?? '', /charts is above models/);
+  assert.match(violation('backend', 'models') ?? '', /share a layer/);
+  assert.match(violation('display', 'data') ?? '', /imports none/);
+  assert.match(violation('train', 'index') ?? '', /entry point/);
+  assert.match(violation('plots', 'data') ?? '', /in no layer/);
+  assert.deepEqual(relativeImports(`import a from './a';\nexport { b } from '../b';\nimport './c';\nconst d = require('../d');\nimport * as tf from '@tensorflow/tfjs';`), ['./a', '../b', './c', '../d']);
+});
+
+test('the layers listed here are the folders of lib/', () => {
+  const folders = fs.readdirSync(LIB, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const listed = [...LAYERS.flat(), ...SHARED].filter((u) => folders.includes(u)).sort();
+  assert.deepEqual(folders, listed, 'a new lib/ folder needs a place in LAYERS (or SHARED) and in the README');
+});

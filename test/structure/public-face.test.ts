@@ -1,0 +1,35 @@
+// lib/index.ts is the notebooks' entry point: every `nb.<name>` a notebook (or a notebook fixture of
+// the tests) uses must be exported there, and everything it exports must exist.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as nb from '../../lib/index';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function notebookFiles(): string[] {
+  const dirs = ['notebooks', 'test/charts/fixtures', 'test/platform/fixtures'].map((d) => path.join(ROOT, d));
+  return dirs.filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.ipynb')).map((f) => path.join(d, f)));
+}
+
+/** The `nb.<name>` uses in a notebook's code cells. */
+function namesUsed(file: string): string[] {
+  const cells = (JSON.parse(fs.readFileSync(file, 'utf8')) as { cells: { cell_type: string; source: string | string[] }[] }).cells;
+  const code = cells.filter((c) => c.cell_type === 'code').map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source)).join('\n');
+  return [...new Set([...code.matchAll(/\bnb\.(\w+)/g)].map((m) => m[1]))];
+}
+
+test("every nb.<name> the notebooks use is exported by lib/index.ts", () => {
+  const files = notebookFiles();
+  assert.ok(files.some((f) => f.includes(`${path.sep}notebooks${path.sep}`)), 'no notebook found under notebooks/');
+  const exported = new Set(Object.keys(nb));
+  const missing = files.flatMap((f) => namesUsed(f).filter((n) => !exported.has(n)).map((n) => `${path.relative(ROOT, f)}: nb.${n}`));
+  assert.deepEqual(missing, [], `not exported by lib/index.ts:\n${missing.join('\n')}`);
+});
+
+test('lib/index.ts exports only names that exist (no undefined re-export)', () => {
+  const undefinedNames = Object.entries(nb).filter(([, v]) => v === undefined).map(([k]) => k);
+  assert.deepEqual(undefinedNames, []);
+  assert.ok(Object.keys(nb).length >= 40, 'the notebooks call at least 40 cells');
+});
