@@ -12,6 +12,25 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..');
 /** Where generated data, feature caches and checkpoints go unless a notebook says otherwise. */
 export const CACHE_DIR = process.env.NB_CACHE_DIR ? path.resolve(process.env.NB_CACHE_DIR) : path.join(PROJECT_ROOT, '.cache');
 
+/**
+ * The notebook this kernel runs, from JPY_SESSION_NAME (set by Jupyter servers and by our
+ * runners), without folder or extension; null outside a notebook.
+ */
+export function notebookName(): string | null {
+  const p = process.env.JPY_SESSION_NAME;
+  if (!p) return null;
+  return path.basename(p).replace(/\.ipynb$/i, '') || null;
+}
+
+/**
+ * This notebook's own folder for checkpoints and logs: <CACHE_DIR>/runs/<notebook name>, so a copy
+ * of a notebook never writes over the original's. `name` overrides (e.g. outside Jupyter).
+ */
+export function runDir(name?: string): string {
+  const n = name ?? notebookName() ?? 'interactive';
+  return path.join(CACHE_DIR, 'runs', n.replace(/[^\w.-]+/g, '_'));
+}
+
 /** The active profile: env NB_PROFILE, default 'quick' (the embedded offline default). */
 export function currentProfile(): Profile {
   const raw = (process.env.NB_PROFILE ?? 'quick').trim().toLowerCase();

@@ -3,6 +3,7 @@
 // Notebook and HTML exports show the SVG). Outside a kernel (plain node, tests, scripts) nothing
 // throws: text/plain goes to stdout and, when NB_ARTIFACTS_DIR is set, each artifact is written
 // to a file there.
+import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -156,7 +157,9 @@ export const METRICS_MIME = 'application/vnd.nb.metrics+json';
  * Show a notebook's headline numbers (e.g. validation accuracy) as a small table and tag them so
  * `npm start` can print them per notebook. Later calls add to / overwrite earlier keys.
  */
-export function headlineMetrics(values: Record<string, number | string>): void {
+export function headlineMetrics(metrics: Record<string, number | string>): void {
+  // The backend travels with the numbers: `npm start` prints it in each notebook's summary line.
+  const values = { ...metrics, backend: tf.getBackend() };
   const fmt = (v: number | string) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v);
   const rows = Object.entries(values);
   showBundle({

@@ -3,8 +3,9 @@
 // importable from its module (e.g. `./lib/models/h5` for loadKerasWeights).
 
 // Settings: one config cell per notebook, both profiles side by side.
-export { profileConfig, currentProfile, CACHE_DIR, dataDirFromEnv } from './config';
+export { profileConfig, currentProfile, CACHE_DIR, dataDirFromEnv, runDir } from './config';
 export type { Profile } from './config';
+export { setRandomSeed } from './seed';
 
 // Rich output: HTML, Markdown, SVG, PNG, text, a multi-mime bundle, a display updated in place.
 export { showHtml, showMarkdown, showSvg, showPng, showText, showBundle, newDisplay, headlineMetrics } from './display';
@@ -26,11 +27,11 @@ export type { ImageDataset, Batch, LabelMode } from './data/types';
 
 // Models: the Keras bases, preprocess_input, ImageNet weights, freezing, summaries, save and load.
 export {
-  vgg16, resnet50, inceptionV3, preprocessInput, withPreprocessing, resolveWeights,
+  vgg16, resnet50, inceptionV3, preprocessInput, withPreprocessing, weightsLabel,
   freeze, unfreeze, trainableSummary, showModelSummary, saveModel, loadModel,
 } from './models/index';
 export type {
-  ApplicationOptions, PreprocessMode, WeightsChoice, ResolvedWeights, LayerSelection, TrainableSummary, ModelSummary,
+  ApplicationOptions, PreprocessMode, WeightsChoice, LayerSelection, TrainableSummary, ModelSummary,
 } from './models/index';
 
 // Training: heads, compile, trainPhase with Keras callbacks, two-phase fine-tuning, cached features.

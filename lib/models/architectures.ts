@@ -1,5 +1,6 @@
 // One record per architecture (fastai's model_meta): how to build it, how it wants its pixels,
-// its native input size and Keras' weight files. Everything else that needs "which base is this?"
+// its native input size and Keras' weight files. (Builders are called through arrows: the
+// applications import this module's neighbours, and a direct reference would be read mid-load.) Everything else that needs "which base is this?"
 // asks this table, so a notebook names its architecture once — in the builder it calls.
 import type * as tf from '@tensorflow/tfjs';
 import type { ApplicationOptions } from './applications/common';
@@ -25,9 +26,9 @@ export interface Architecture {
 }
 
 export const ARCHITECTURES: Record<ArchitectureName, Architecture> = {
-  vgg16: { name: 'vgg16', build: vgg16, preprocessing: 'caffe', defaultSize: 224, minSize: 32, weights: KERAS_WEIGHTS.vgg16 },
-  resnet50: { name: 'resnet50', build: resnet50, preprocessing: 'caffe', defaultSize: 224, minSize: 32, weights: KERAS_WEIGHTS.resnet50 },
-  inceptionv3: { name: 'inceptionv3', build: inceptionV3, preprocessing: 'tf', defaultSize: 299, minSize: 75, weights: KERAS_WEIGHTS.inceptionv3 },
+  vgg16: { name: 'vgg16', build: (o) => vgg16(o), preprocessing: 'caffe', defaultSize: 224, minSize: 32, weights: KERAS_WEIGHTS.vgg16 },
+  resnet50: { name: 'resnet50', build: (o) => resnet50(o), preprocessing: 'caffe', defaultSize: 224, minSize: 32, weights: KERAS_WEIGHTS.resnet50 },
+  inceptionv3: { name: 'inceptionv3', build: (o) => inceptionV3(o), preprocessing: 'tf', defaultSize: 299, minSize: 75, weights: KERAS_WEIGHTS.inceptionv3 },
 };
 
 export function architecture(name: string): Architecture {

@@ -1,41 +1,84 @@
-// Which weights a notebook profile gets. 'imagenet' means ImageNet or a clear error (never random);
-// 'auto' means ImageNet when Keras' file is already cached, otherwise an explicit, announced random
-// initialisation — the offline quick profile uses it so it runs on a fresh machine.
+// `weights: 'auto'` — the best pretrained weights this machine can have, said plainly:
+//   1. Keras' ImageNet file, when it is cached (~/.keras/models) or can be downloaded now;
+//   2. offline (NB_OFFLINE=1, or Keras' host unreachable: no waiting), the pretext stand-in —
+//      the same base really pretrained on generated signs (lib/models/pretext.ts), built once.
+// 'imagenet' still means ImageNet or a clear error, and null means random on purpose.
 import * as fs from 'node:fs';
-import { kerasWeightsLocation, type KerasApplicationName } from './weights';
-import { showMarkdown } from '../display';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { getKerasWeights, kerasWeightsLocation, type KerasApplicationName } from './weights';
+import { getPretextWeights, PRETEXT_LABEL } from './pretext';
+import { weightsOrigins, type WeightsOrigin } from './origin';
+import type * as tf from '@tensorflow/tfjs';
 
 export type WeightsChoice = 'imagenet' | 'auto' | null;
 
-export interface ResolvedWeights {
-  /** What to pass as `weights` to vgg16 / resnet50 / inceptionV3. */
-  weights: 'imagenet' | null;
-  /** "ImageNet" or "random initialisation": put it in chart titles and result tables. */
-  label: string;
-  /** Why, in one sentence (shown in the notebook). */
+export interface AutoWeights {
+  /** The .h5 file to load (Keras layout). */
+  file: string;
+  origin: 'imagenet' | 'pretext';
+  /** One sentence: where the weights came from and why (shown in the notebook). */
   reason: string;
 }
 
-export function resolveWeights(app: KerasApplicationName, choice: WeightsChoice, opts: { show?: boolean } = {}): ResolvedWeights {
+/** NB_OFFLINE=1 (or true/yes): never try the network. */
+export function offline(): boolean {
+  return /^(1|true|yes)$/i.test(process.env.NB_OFFLINE ?? '');
+}
+
+/** Does `url`'s host answer within `timeoutMs`? A DNS failure or refused connection answers at once. */
+export function reachable(url: string, timeoutMs = 4000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const get = url.startsWith('http:') ? http.request : https.request;
+    const req = get(url, { method: 'HEAD', timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 500) < 500);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+/** Resolve `weights: 'auto'` for `app` at a square input of `inputSize` pixels. */
+export async function resolveAutoWeights(app: KerasApplicationName, inputSize: number, opts: { quiet?: boolean } = {}): Promise<AutoWeights> {
   const loc = kerasWeightsLocation(app, false);
-  const cached = fs.existsSync(loc.path);
-  let r: ResolvedWeights;
-  if (choice === 'imagenet') {
-    r = { weights: 'imagenet', label: 'ImageNet', reason: cached ? `ImageNet weights from ${loc.path}.` : `ImageNet weights will be downloaded to ${loc.path}.` };
-  } else if (choice === 'auto' && cached) {
-    r = { weights: 'imagenet', label: 'ImageNet', reason: `ImageNet weights found in Keras' cache (${loc.path}).` };
-  } else if (choice === 'auto') {
-    r = {
-      weights: null,
-      label: 'random initialisation',
-      reason:
-        `No ImageNet weights cached at ${loc.path}, so this run starts from a **random initialisation**: ` +
-        `the frozen base extracts random features, and results say nothing about transfer from ImageNet. ` +
-        `Run \`npm run download-weights -- ${app}\` (or copy ${loc.file} there) and re-run for pretrained weights.`,
-    };
-  } else {
-    r = { weights: null, label: 'random initialisation', reason: 'This profile asks for random weights (weights: null).' };
+  if (fs.existsSync(loc.path)) {
+    return { file: await getKerasWeights(app, false, opts), origin: 'imagenet', reason: `Keras' ImageNet weights from ${loc.path}.` };
   }
-  if (opts.show !== false) showMarkdown(`**Weights (${app}):** ${r.label}. ${r.reason}`);
-  return r;
+  let why: string;
+  if (offline()) why = 'NB_OFFLINE is set';
+  else if (!(await reachable(loc.url))) why = `${new URL(loc.url).host} cannot be reached`;
+  else {
+    try {
+      const file = await getKerasWeights(app, false, opts);
+      return { file, origin: 'imagenet', reason: `Keras' ImageNet weights, downloaded to ${file}.` };
+    } catch (e) {
+      why = `the download failed (${(e as Error).message.split('\n')[0]})`;
+    }
+  }
+  const pretext = await getPretextWeights(app, inputSize, { progress: !opts.quiet });
+  return {
+    file: pretext.path,
+    origin: 'pretext',
+    reason:
+      `No ImageNet weights (${why}), so the base uses the offline stand-in: ${app} **${PRETEXT_LABEL}** ` +
+      `(${inputSize}×${inputSize}, shapes/colours/symbols of sign classes the notebooks never use; ` +
+      `pretext accuracy ${(pretext.info.finalAccuracy * 100).toFixed(0)}%, ${pretext.path}). ` +
+      `For ImageNet, run \`npm run download-weights -- ${app}\` or copy ${loc.file} into ${loc.cacheDir}/.`,
+  };
+}
+
+/** What charts and tables call a model's weights: "ImageNet", "pretrained on generated data, not ImageNet", … */
+export function weightsLabel(model: tf.LayersModel): string {
+  const origins = weightsOrigins(model);
+  if (origins.length === 0) return 'weights of this run';
+  return [...new Set(origins.map(originLabel))].join(' + ');
+}
+
+export function originLabel(o: WeightsOrigin): string {
+  if (o.weights === 'imagenet') return 'ImageNet';
+  if (o.weights === 'pretext') return PRETEXT_LABEL;
+  if (o.weights === 'random') return 'random initialisation';
+  return `weights from ${o.weights}`;
 }

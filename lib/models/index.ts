@@ -23,4 +23,6 @@ export { modelSummary, showModelSummary, type ModelSummary, type ModelSummaryRow
 export { saveModel, loadModel, folderIOHandler } from './saveload';
 export { weightsOrigins, randomWeightsNotice, type WeightsOrigin } from './origin';
 export { withPreprocessing } from './with-preprocessing';
-export { resolveWeights, type WeightsChoice, type ResolvedWeights } from './choose-weights';
+export { weightsLabel, resolveAutoWeights, offline, type WeightsChoice, type AutoWeights } from './choose-weights';
+export { pretrainOnGeneratedData, getPretextWeights, pretextWeightsLocation, PRETEXT_LABEL, PRETEXT_SPECS } from './pretext';
+export { ARCHITECTURES, architecture, type Architecture, type ArchitectureName } from './architectures';

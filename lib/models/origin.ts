@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 export interface WeightsOrigin {
   /** Keras application name, e.g. 'vgg16'. */
   base: string;
-  /** 'imagenet', 'random' (weights: null) or the .h5 path given. */
+  /** 'imagenet', 'pretext' (the offline stand-in), 'random' (weights: null) or the .h5 path given. */
   weights: string;
 }
 

@@ -40,10 +40,13 @@ export const PRETEXT_VERSION = 1;
  * CPU at the quick profile's sizes. VGG16 has no batch normalisation and needs a smaller rate.
  */
 export const PRETEXT_SPECS: Record<ArchitectureName, PretextSpec> = {
-  vgg16: { classes: 217, firstClass: 43, steps: 360, batchSize: 32, learningRate: 3e-4, seed: 1 },
-  resnet50: { classes: 217, firstClass: 43, steps: 110, batchSize: 32, learningRate: 1e-3, seed: 1 },
-  inceptionv3: { classes: 217, firstClass: 43, steps: 200, batchSize: 32, learningRate: 1e-3, seed: 1 },
+  vgg16: { classes: 217, firstClass: 43, steps: 300, batchSize: 32, learningRate: 3e-4, seed: 1 },
+  resnet50: { classes: 217, firstClass: 43, steps: 100, batchSize: 32, learningRate: 1e-3, seed: 1 },
+  inceptionv3: { classes: 217, firstClass: 43, steps: 150, batchSize: 32, learningRate: 1e-3, seed: 1 },
 };
+
+/** The input sizes of the notebooks' quick profiles: what `npm start` prepares weights for. */
+export const QUICK_PROFILE_SIZES: Record<ArchitectureName, number> = { vgg16: 32, resnet50: 64, inceptionv3: 75 };
 
 /** The label charts and tables show for these weights. */
 export const PRETEXT_LABEL = 'pretrained on generated data, not ImageNet';

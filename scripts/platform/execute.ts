@@ -45,7 +45,10 @@ export async function executeNotebook(notebook: string, opts: RunOptions): Promi
   const html = opts.html === false ? undefined : path.join(outDir, `${stem}.html`);
   const args = [path.join(__dirname, 'nbexec.py'), nbPath, executed, '--kernel', KERNEL_NAME, '--timeout', String(opts.cellTimeout ?? 3600)];
   if (html) args.push('--html', html);
-  const env = jupyterEnv({ NB_PROFILE: opts.profile ?? process.env.NB_PROFILE ?? 'quick', ...opts.env });
+  // JPY_SESSION_NAME: the kernel's notebook, as Jupyter servers tell it (runDir() derives from it).
+  const env = jupyterEnv({
+    NB_PROFILE: opts.profile ?? process.env.NB_PROFILE ?? 'quick', JPY_SESSION_NAME: path.relative(ROOT, nbPath), ...opts.env,
+  });
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(opts.python, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

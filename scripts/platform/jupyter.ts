@@ -20,6 +20,50 @@ export const APT_PACKAGES = [
   'python3-ipykernel',
   'python3-jupyter-kernel-test',
 ];
+/**
+ * What the fast path needs beyond Jupyter: oneDNN's headers (the native backend builds against
+ * them) and fonts for the text in charts and prediction grids. Chromium only for PDF export.
+ */
+export const FAST_PATH_PACKAGES = ['libdnnl-dev', 'fonts-dejavu-core'];
+export const PDF_PACKAGES = ['chromium'];
+
+/** Debian packages of `names` that are not installed (none when this is no Debian/Ubuntu). */
+export function missingDebianPackages(names: string[]): string[] {
+  if (!fs.existsSync('/usr/bin/dpkg')) return [];
+  return names.filter((n) => run('dpkg', ['-s', n]).status !== 0);
+}
+
+/** apt-get install `names` when we are allowed to (root or passwordless sudo); false otherwise. */
+export function aptInstall(names: string[], log: (s: string) => void = console.log): boolean {
+  if (names.length === 0) return true;
+  if (!fs.existsSync('/usr/bin/apt-get') || !(isRoot() || hasPasswordlessSudo())) return false;
+  const sudo = isRoot() ? [] : ['sudo', '-n'];
+  log(`Installing Debian packages: ${names.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const [cmd, ...pre] = [...sudo, 'apt-get'];
+  run(cmd, [...pre, 'update', '-qq'], { env, inherit: true });
+  return run(cmd, [...pre, 'install', '-y', '-qq', '--no-install-recommends', ...names], { env, inherit: true }).status === 0;
+}
+
+export const NATIVE_ADDON = path.join(ROOT, 'native', 'build', 'Release', 'onednn.node');
+
+/**
+ * The fast CPU path: oneDNN's headers installed and the native addon built. `npm install` skips the
+ * build when the headers are missing; this installs them and builds it then. Returns a line for the log.
+ */
+export function ensureNativeBackend(log: (s: string) => void = console.log): string {
+  const missing = missingDebianPackages(FAST_PATH_PACKAGES);
+  if (missing.length && !aptInstall(missing, log)) {
+    return `native backend: missing ${missing.join(', ')} and no root/sudo to install them ` +
+      `(sudo apt-get install -y ${missing.join(' ')}, then npm run build:native); notebooks run on wasm (slower).`;
+  }
+  if (fs.existsSync(NATIVE_ADDON)) return 'native backend: oneDNN addon present';
+  log('Building the oneDNN addon (native/build.js)…');
+  const r = run(process.execPath, [path.join(ROOT, 'native', 'build.js')], { inherit: true });
+  return fs.existsSync(NATIVE_ADDON) && r.status === 0
+    ? 'native backend: oneDNN addon built'
+    : 'native backend: the oneDNN addon did not build (see native/build-error.log); notebooks run on wasm (slower).';
+}
 export const PIP_PACKAGES = ['notebook<7', 'nbconvert', 'nbclient', 'jupyter_client', 'jupyter_kernel_test'];
 
 const MODULES = ['nbclient', 'nbconvert', 'notebook', 'jupyter_client'];
@@ -74,16 +118,8 @@ export function manualInstallHelp(): string {
 export function ensureJupyter(log: (s: string) => void = console.log): string {
   let py = findJupyterPython();
   if (py) return py;
-  const apt = fs.existsSync('/usr/bin/apt-get');
-  if (apt && (isRoot() || hasPasswordlessSudo())) {
-    const sudo = isRoot() ? [] : ['sudo', '-n'];
-    log(`Installing Jupyter from Debian packages: ${APT_PACKAGES.join(' ')}`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const [cmd, ...pre] = [...sudo, 'apt-get'];
-    run(cmd, [...pre, 'update', '-qq'], { env, inherit: true });
-    const r = run(cmd, [...pre, 'install', '-y', '-qq', '--no-install-recommends', ...APT_PACKAGES], { env, inherit: true });
-    if (r.status === 0) py = findJupyterPython();
-  }
+  // Jupyter and the fast path's packages in one apt run.
+  if (aptInstall([...APT_PACKAGES, ...missingDebianPackages(FAST_PATH_PACKAGES)], log)) py = findJupyterPython();
   if (!py) {
     log('Trying pip install --user (no root/sudo or apt failed)');
     const r = run('python3', ['-m', 'pip', 'install', '--user', '-q', ...PIP_PACKAGES], { inherit: true });
@@ -123,11 +159,12 @@ export function registerKernel(root = ROOT): boolean {
 }
 
 /** Everything `npm start` needs before it can run notebooks. Idempotent and quick when done. */
-export function setup(log: (s: string) => void = console.log): { python: string } {
+export function setup(log: (s: string) => void = console.log): { python: string; native: string } {
   if (!fs.existsSync(path.join(ROOT, 'node_modules', 'tslab'))) {
     throw new Error(`tslab is not installed in ${ROOT}/node_modules: run \`npm install\` first.`);
   }
   const python = ensureJupyter(log);
+  const native = ensureNativeBackend(log);
   if (registerKernel()) log(`Registered kernel '${KERNEL_NAME}' in ${JUPYTER_DATA}`);
-  return { python };
+  return { python, native };
 }

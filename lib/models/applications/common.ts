@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { loadKerasWeights } from '../h5';
 import { tagWeightsOrigin } from '../origin';
+import { resolveAutoWeights } from '../choose-weights';
+import { showMarkdown } from '../../display';
 import { getKerasWeights, type WeightsDownloadOptions, type KerasApplicationName } from '../weights';
 
 /** Keras' options for `keras.applications.*` (camelCase), plus where downloads go. */
@@ -12,8 +14,10 @@ export interface ApplicationOptions extends WeightsDownloadOptions {
   /**
    * `'imagenet'` (default): Keras' own ImageNet weights, downloaded on first use into the Keras
    * cache; `null`: random initialisation; or a path to a Keras `.h5` weights file (loaded by order).
+   * `'auto'` (not Keras'; includeTop false): ImageNet when cached or downloadable, otherwise the
+   * offline stand-in pretrained on generated data at this input size (lib/models/pretext.ts).
    */
-  weights?: 'imagenet' | null | string;
+  weights?: 'imagenet' | 'auto' | null | string;
   /** `[height, width, channels]`; defaults to the native size with the top, `[null, null, 3]` without. */
   inputShape?: [number | null, number | null, number];
   /** Without the top: `'avg'` / `'max'` global pooling gives a 2-D output; default none (4-D). */
@@ -26,7 +30,7 @@ export interface ApplicationOptions extends WeightsDownloadOptions {
 
 export interface ResolvedOptions {
   includeTop: boolean;
-  weights: 'imagenet' | null | string;
+  weights: 'imagenet' | 'auto' | null | string;
   inputShape: [number | null, number | null, number];
   pooling: 'avg' | 'max' | null;
   classes: number;
@@ -41,7 +45,10 @@ export function resolveOptions(fn: string, opts: ApplicationOptions, defaultSize
   const classifierActivation = opts.classifierActivation === undefined ? 'softmax' : opts.classifierActivation ?? 'linear';
   const pooling = opts.pooling ?? null;
 
-  if (weights !== null && weights !== 'imagenet' && !fs.existsSync(weights)) {
+  if (weights === 'auto' && includeTop) {
+    throw new Error(`${fn}: weights: 'auto' is for a base without its top (includeTop: false); use 'imagenet' for the ImageNet classifier.`);
+  }
+  if (weights !== null && weights !== 'imagenet' && weights !== 'auto' && !fs.existsSync(weights)) {
     throw new Error(`${fn}: weights file "${weights}" not found. Pass weights: 'imagenet' (Keras' ImageNet ` +
       `weights), null (random initialisation) or the path of an existing Keras .h5 file.`);
   }
@@ -87,6 +94,17 @@ export function resolveOptions(fn: string, opts: ApplicationOptions, defaultSize
 /** Loads the requested weights into a freshly built application model (by order, as Keras does). */
 export async function applyWeights(model: tf.LayersModel, app: KerasApplicationName, o: ResolvedOptions,
   opts: WeightsDownloadOptions): Promise<tf.LayersModel> {
+  if (o.weights === 'auto') {
+    const [h, w] = o.inputShape;
+    if (h == null || h !== w) {
+      throw new Error(`${app}: weights: 'auto' needs a square inputShape (e.g. [64, 64, 3]): the offline stand-in is pretrained at that size.`);
+    }
+    const auto = await resolveAutoWeights(app, h, opts);
+    if (!opts.quiet) showMarkdown(`**Weights (${app}):** ${auto.reason}`);
+    tagWeightsOrigin(model, { base: app, weights: auto.origin });
+    await loadKerasWeights(model, auto.file, { byName: false });
+    return model;
+  }
   tagWeightsOrigin(model, { base: app, weights: o.weights ?? 'random' });
   if (o.weights === null) return model;
   const file = o.weights === 'imagenet' ? await getKerasWeights(app, o.includeTop, opts) : o.weights;

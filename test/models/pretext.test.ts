@@ -1,0 +1,92 @@
+// The offline stand-in: a base really pretrained on generated signs, saved in Keras' layout beside
+// Keras' files; weights: 'auto' picks it when ImageNet cannot be had, without waiting.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import {
+  pretrainOnGeneratedData, pretextWeightsLocation, readPretextInfo, PRETEXT_SPECS, PRETEXT_VERSION, PRETEXT_LABEL,
+} from '../../lib/models/pretext';
+import { resolveAutoWeights, weightsLabel } from '../../lib/models/choose-weights';
+import { vgg16 } from '../../lib/models/applications/vgg16';
+import { syntheticClassAttributes, SYNTHETIC_ATTRIBUTES } from '../../lib/data/synthetic';
+
+const tiny = { steps: 3, batchSize: 4 };
+
+test('pretext classes never include the notebooks\' classes (0..42) and cover every attribute value', () => {
+  for (const spec of Object.values(PRETEXT_SPECS)) {
+    assert.ok(spec.firstClass >= 43, 'pretext classes start after GTSRB\'s 43 synthetic classes');
+    assert.ok(spec.firstClass + spec.classes <= 260, 'within the generator\'s distinct classes');
+    const seen = SYNTHETIC_ATTRIBUTES.map(() => new Set<number>());
+    for (let k = spec.firstClass; k < spec.firstClass + spec.classes; k++) {
+      syntheticClassAttributes(k).forEach((v, j) => seen[j].add(v));
+    }
+    SYNTHETIC_ATTRIBUTES.forEach((a, j) => assert.equal(seen[j].size, a.count, `every ${a.name} appears`));
+  }
+});
+
+test('pretraining changes the weights, is deterministic, and writes a Keras .h5 the builder loads', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretext-'));
+  const a = await pretrainOnGeneratedData('vgg16', 32, { cacheDir: dir, spec: tiny, progress: false });
+  const loc = pretextWeightsLocation('vgg16', 32, dir);
+  assert.ok(fs.existsSync(loc.path) && fs.existsSync(loc.infoPath));
+  assert.equal(a.spec.steps, 3);
+  assert.ok(Number.isFinite(a.finalLoss));
+  const first = fs.readFileSync(loc.path);
+  const trained = await vgg16({ includeTop: false, weights: loc.path, inputShape: [32, 32, 3] });
+  const random = await vgg16({ includeTop: false, weights: null, inputShape: [32, 32, 3] });
+  const k1 = trained.getLayer('block1_conv1').getWeights()[0];
+  const k0 = random.getLayer('block1_conv1').getWeights()[0];
+  assert.ok(tf.sub(k1, k0).abs().max().dataSync()[0] > 1e-3, 'loaded weights are not a fresh initialisation');
+  // Same spec, same seed: the same file content (weights) again.
+  await pretrainOnGeneratedData('vgg16', 32, { cacheDir: dir, spec: tiny, progress: false });
+  const again = await vgg16({ includeTop: false, weights: loc.path, inputShape: [32, 32, 3] });
+  const k2 = again.getLayer('block1_conv1').getWeights()[0];
+  assert.equal(tf.sub(k1, k2).abs().max().dataSync()[0], 0);
+  assert.equal(first.length, fs.readFileSync(loc.path).length);
+  // A spec other than the published one is not taken for the real stand-in.
+  assert.equal(readPretextInfo('vgg16', 32, dir), null);
+});
+
+test("weights: 'auto' offline uses the cached stand-in at once and labels it", async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-home-'));
+  const cacheDir = path.join(home, 'models');
+  // A stand-in file in place, with the published spec recorded (what a finished pretraining leaves).
+  await pretrainOnGeneratedData('vgg16', 32, { cacheDir, spec: tiny, progress: false });
+  const loc = pretextWeightsLocation('vgg16', 32, cacheDir);
+  const info = JSON.parse(fs.readFileSync(loc.infoPath, 'utf8'));
+  fs.writeFileSync(loc.infoPath, JSON.stringify({ ...info, version: PRETEXT_VERSION, spec: PRETEXT_SPECS.vgg16 }));
+  const saved = { home: process.env.KERAS_HOME, off: process.env.NB_OFFLINE, url: process.env.KERAS_WEIGHTS_BASE_URL };
+  try {
+    process.env.KERAS_HOME = home;
+    process.env.NB_OFFLINE = '1';
+    let t = Date.now();
+    let w = await resolveAutoWeights('vgg16', 32, { quiet: true });
+    assert.equal(w.origin, 'pretext');
+    assert.equal(w.file, loc.path);
+    assert.match(w.reason, /NB_OFFLINE/);
+    assert.ok(Date.now() - t < 3000);
+    // Not offline, but Keras' host unreachable: the same answer, without waiting.
+    delete process.env.NB_OFFLINE;
+    process.env.KERAS_WEIGHTS_BASE_URL = 'http://127.0.0.1:9/';
+    t = Date.now();
+    w = await resolveAutoWeights('vgg16', 32, { quiet: true });
+    assert.equal(w.origin, 'pretext');
+    assert.match(w.reason, /cannot be reached/);
+    assert.ok(Date.now() - t < 3000, `fell back in ${Date.now() - t} ms`);
+    const base = await vgg16({ includeTop: false, weights: 'auto', inputShape: [32, 32, 3], quiet: true });
+    assert.equal(weightsLabel(base), PRETEXT_LABEL);
+  } finally {
+    for (const [k, v] of [['KERAS_HOME', saved.home], ['NB_OFFLINE', saved.off], ['KERAS_WEIGHTS_BASE_URL', saved.url]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
+
+test("weights: 'auto' needs includeTop false and a square input", async () => {
+  await assert.rejects(vgg16({ includeTop: true, weights: 'auto' }), /includeTop: false/);
+  await assert.rejects(vgg16({ includeTop: false, weights: 'auto', inputShape: [32, 48, 3] }), /square inputShape/);
+});
