@@ -20,3 +20,4 @@ export { bottomModel, splitModel, findLayerOutput } from './graph';
 export { layersFingerprint } from './fingerprint';
 export { RECIPES, type Recipe, type FineTuneRecipe } from './recipes';
 export { fineTune, type FineTuneOptions, type FineTuneResult, type SourceFor } from './finetune';
+export { lrFind, suggestLearningRates, exponentialLr, type LrFindOptions, type LrFindResult } from './lr-find';
