@@ -81,7 +81,7 @@ function escapeXml(s: string): string {
  * Show a grid as JPEG (quality 90, full-resolution colour so red/green titles stay crisp): an 8×8
  * grid of photos is ~0.4 MB instead of ~2.5 MB as PNG, and notebooks store outputs as base64.
  */
-async function showGrid(png: Buffer, text: string): Promise<void> {
+export async function showGrid(png: Buffer, text: string): Promise<void> {
   const jpeg = await sharp(png).jpeg({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer();
   showBundle({ 'image/jpeg': jpeg, 'text/plain': text });
 }

@@ -12,3 +12,5 @@ export { predictImage } from './predict-image';
 export type { PredictImageOptions, PredictImageResult } from './predict-image';
 export { resultsTable, PUBLISHED_RESULTS } from './table';
 export type { ResultRow, PublishedResult, ResultsTableOptions, ResultsTable } from './table';
+export { plotTopLosses, topLosses } from './top-losses';
+export type { PlotTopLossesOptions, PlotTopLossesResult, TopLoss } from './top-losses';
