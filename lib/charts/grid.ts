@@ -32,6 +32,8 @@ export interface GridLayoutOptions {
 
 export interface GridTile {
   file: string;
+  /** Encoded image (PNG/JPEG) drawn instead of reading `file` (e.g. a heatmap overlay). */
+  image?: Buffer;
   /** Title lines drawn above the image; long text is shortened with an ellipsis. */
   title: { text: string; colour: string } | { lines: { text: string; colour: string }[] };
 }
@@ -136,9 +138,9 @@ export async function composeGrid(tiles: GridTile[], opts: { cols: number; tileS
   const join = tiles.every((t) => textWidthEm(joinedOf(t)) * font <= maxText);
   const titled = tiles.map((t) => {
     const parts = partsOf(t);
-    if (join) return { file: t.file, lines: [{ text: joinedOf(t), colour: parts[0].colour }] };
+    if (join) return { file: t.file, image: t.image, lines: [{ text: joinedOf(t), colour: parts[0].colour }] };
     const lines = parts.flatMap((p) => wrapText(p.text, maxText, font, opts.maxLinesPerPart ?? 2).map((text) => ({ text, colour: p.colour })));
-    return { file: t.file, lines };
+    return { file: t.file, image: t.image, lines };
   });
   const titleH = Math.max(...titled.map((t) => t.lines.length)) * lineH + 4;
   const cellH = titleH + tile + pad;
@@ -149,8 +151,8 @@ export async function composeGrid(tiles: GridTile[], opts: { cols: number; tileS
   for (const [i, t] of titled.entries()) {
     const x = pad + (i % cols) * cellW;
     const y = pad + Math.floor(i / cols) * cellH;
-    if (!fs.existsSync(t.file)) throw new Error(`image grid: ${t.file} does not exist; was the dataset folder moved? Re-create the dataset from its folder.`);
-    const img = await sharp(t.file)
+    if (!t.image && !fs.existsSync(t.file)) throw new Error(`image grid: ${t.file} does not exist; was the dataset folder moved? Re-create the dataset from its folder.`);
+    const img = await sharp(t.image ?? t.file)
       .rotate()
       .resize(tile, tile, { fit: 'contain', background: { r: 255, g: 255, b: 255, alpha: 1 } })
       .flatten({ background: '#ffffff' })

@@ -14,3 +14,5 @@ export { resultsTable, PUBLISHED_RESULTS } from './table';
 export type { ResultRow, PublishedResult, ResultsTableOptions, ResultsTable } from './table';
 export { plotTopLosses, topLosses } from './top-losses';
 export type { PlotTopLossesOptions, PlotTopLossesResult, TopLoss } from './top-losses';
+export { gradCam, gradCamGrid, gradCamMaps, lastConvLayer, overlayHeatmap } from './grad-cam';
+export type { GradCamOptions, GradCamResult, GradCamMap, GradCamGridOptions, GradCamGridResult } from './grad-cam';
