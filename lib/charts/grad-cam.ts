@@ -6,12 +6,12 @@
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
-import { decodeImageFile, loadImageFile, type Interpolation } from '../data/decode';
-import { preprocessInput } from '../models/preprocess';
+import { decodeImageFile, type Interpolation } from '../data/decode';
 import { planGraph, runPlan } from '../train/graph';
 import { argMax } from '../evaluate/metrics';
 import { composeGrid, sampleIndices, showGrid, type GridTile } from './grid';
 import { describeAs, kb } from './inspect';
+import { imageInput } from './predict-image';
 
 type Layer = tf.layers.Layer;
 
@@ -215,25 +215,13 @@ function pct(p: number): string {
   return `${(100 * p).toFixed(1)}%`;
 }
 
-function inputSize(model: tf.LayersModel): [number, number] | null {
-  const shape = model.inputs[0]?.shape;
-  return shape && typeof shape[1] === 'number' && typeof shape[2] === 'number' ? [shape[1], shape[2]] : null;
-}
-
 /**
  * Grad-CAM of one image file: the image, the heatmap of the predicted class over it, and (with
  * `classIndex`) the heatmap of a chosen class, side by side. Preprocess the image as in training
  * (`preprocess: 'resnet50'`, or 'none' when the model has its own preprocessing layer).
  */
 export async function gradCam(model: tf.LayersModel, image: string, opts: GradCamOptions = {}): Promise<GradCamResult> {
-  const size = opts.imageSize ?? inputSize(model);
-  if (!size) throw new Error('gradCam: the model\'s input has no fixed size; pass imageSize: [height, width].');
-  const img = await loadImageFile(image, { imageSize: size, interpolation: opts.interpolation ?? 'bilinear' });
-  const xs = tf.tidy(() => {
-    const x = tf.tensor4d(img.data, [1, img.height, img.width, 3]);
-    const pre = opts.preprocess;
-    return (typeof pre === 'function' ? pre(x) : !pre || pre === 'none' ? x : preprocessInput(x, pre)) as tf.Tensor4D;
-  });
+  const xs = await imageInput('gradCam', model, image, opts);
   try {
     // Predicted class first; the chosen one (when different) as a second image of the same batch.
     const first = gradCamMaps(model, xs, null, opts.layer);
