@@ -7,6 +7,7 @@ export * from './models/index';
 export * from './train/index';
 export * from './evaluate/index';
 export * from './charts/index';
+export * from './export/index';
 export type { ImageDataset, Batch, LabelMode } from './data/types';
 export type { History, EpochLog, PhaseMark } from './train/types';
 // Both the data pipeline and the model zoo name Keras' preprocess modes; they are the same union.
