@@ -180,7 +180,7 @@ export function webPage(c: WebPageConfig): string {
   .result { display: flex; gap: 1.5em; align-items: flex-start; flex-wrap: wrap; }
   #preview { max-width: 256px; max-height: 256px; border: 1px solid #ddd; }
   table { border-collapse: collapse; }
-  td { padding: 3px 8px; }
+  td, th { padding: 3px 8px; text-align: left; }
   td:nth-child(3) { text-align: right; }
   .bar { background: #1f77b4; height: 10px; }
   footer { margin-top: 2em; color: #777; font-size: 0.85em; }

@@ -119,6 +119,7 @@ export async function lrFind(model: tf.LayersModel, dataset: TrainSource, opts: 
   let best = Infinity;
   let diverged = false;
   const live = opts.show === false ? null : newDisplay();
+  const t0 = performance.now();
   try {
     for (let epoch = 0; lrs.length < iterations && !diverged; epoch++) {
       for await (const b of runner.source.batches({ epoch })) {
@@ -151,6 +152,9 @@ export async function lrFind(model: tf.LayersModel, dataset: TrainSource, opts: 
     }
     optimizer.dispose();
   }
+  const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+  const why = diverged ? `stopped when the loss diverged at lr ${fmt(lrs[lrs.length - 1])}` : `up to lr ${fmt(lrs[lrs.length - 1])}`;
+  live?.text(`lrFind: ${lrs.length} steps in ${seconds} s, ${why}; weights restored`);
   if (lrs.length < 2) throw new Error(`lrFind: the loss diverged at the first step (lr ${fmt(startLr)}); pass a lower startLr.`);
   const { lrMin, lrSteep } = suggestLearningRates(lrs, losses);
   const chart = lrFindChart(lrs, losses, { lrMin, lrSteep }, opts);
