@@ -122,7 +122,10 @@ test('a batch explains each image for its own class; an earlier layer can be cho
     for (let y = 20; y < 26; y++) for (let x = 22; x < 28; x++) { a.set(20, 1, y, x, 0); a.set(220, 1, y, x, 1); a.set(20, 1, y, x, 2); }
     return a.toTensor() as tf.Tensor4D;
   });
+  gradCamMaps(model, xs, [1, 0], 'detect_bn'); // builds lazily-created state once
+  const tensors = tf.memory().numTensors;
   const r = gradCamMaps(model, xs, [1, 0], 'detect_bn');
+  assert.equal(tf.memory().numTensors, tensors, 'no tensor leaks');
   assert.equal(r.layer, 'detect_bn');
   assert.ok(within(peak(r.maps[0], SIZE), { x0: 4, y0: 4, x1: 9, y1: 9 }));
   assert.ok(within(peak(r.maps[1], SIZE), { x0: 22, y0: 20, x1: 27, y1: 25 }));

@@ -75,7 +75,10 @@ test('lrFind ramps exponentially, smooths with bias correction, stops on diverge
 test('lrFind on cached features gives the same curve as on images, and repeats the data for more steps', async () => {
   const m = model();
   const ds = fakeDataset({ n: 12, batchSize: 4 });
+  await lrFind(m, ds, { startLr: 1e-4, endLr: 1, iterations: 3, show: false });
+  const tensors = tf.memory().numTensors;
   const viaImages = await lrFind(m, ds, { startLr: 1e-4, endLr: 1, iterations: 10, show: false });
+  assert.equal(tf.memory().numTensors, tensors, 'no tensor leaks');
   const feats = await cachedFeatures(m, ds, { dir: null, shuffle: false });
   const viaFeatures = await lrFind(m, feats, { startLr: 1e-4, endLr: 1, iterations: 10, show: false });
   assert.equal(viaImages.lrs.length, 10, '3 batches per pass, so the data is repeated');
