@@ -45,6 +45,7 @@ export type {
   FineTuneOptions, FineTuneResult, CachedFeaturesOptions, FeatureDataset,
 } from './train/index';
 export type { History, EpochLog, PhaseMark } from './train/types';
+export type { LrFindOptions, LrFindResult } from './charts/lr-find';
 
 // Evaluation: loss, accuracy and top-k on a dataset, sklearn's report and confusion matrix.
 export { evaluate, classificationReport, confusionMatrix } from './evaluate/index';
@@ -53,10 +54,16 @@ export type { EvaluateOptions, EvaluationResult, ClassificationReport, Classific
 // Charts: learning curves, confusion matrix, image grids, one-image prediction, results tables.
 export {
   plotHistory, plotPhases, compareHistories, plotLearningRate, historyChartBundle, plotConfusionMatrix,
-  predictGrid, showBatch, predictImage, resultsTable, PUBLISHED_RESULTS,
+  predictGrid, showBatch, predictImage, resultsTable, PUBLISHED_RESULTS, plotTopLosses, gradCam, gradCamGrid,
+  lrFind,
 } from './charts/index';
 export type {
   Chart, PlotHistoryOptions, CompareHistoriesOptions, PlotConfusionMatrixOptions, ConfusionMatrixChart,
   PredictGridOptions, PredictGridResult, ShowBatchOptions, PredictImageOptions, PredictImageResult,
   ResultRow, ResultsTableOptions, ResultsTable, PublishedResult,
 } from './charts/index';
+export type { PlotTopLossesOptions, PlotTopLossesResult, TopLoss } from './charts/top-losses';
+export type { GradCamOptions, GradCamResult, GradCamMap, GradCamGridOptions, GradCamGridResult } from './charts/grad-cam';
+
+// Shipping: the trained model as a web page (tfjs LayersModel + one self-contained index.html).
+export { exportForWeb } from './export/index';

@@ -4,7 +4,7 @@
 // Math.random() whenever no explicit seed is given; our data pipeline seeds shuffles and
 // augmentation itself. Replacing Math.random with a seeded generator therefore fixes weight
 // initialisation and dropout, and two runs of the same cells give the same numbers.
-import { hashSeed, mulberry32 } from './data/rng';
+import { hashSeed, mulberry32 } from './rng';
 
 const original = Math.random;
 let current: number | null = null;

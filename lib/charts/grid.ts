@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import sharp, { type OverlayOptions } from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
-import { mulberry32 } from '../data/rng';
+import { mulberry32 } from '../rng';
 import { describeAs, kb, showBundle } from '../display';
 import { argMax } from '../evaluate/metrics';
 import { FONT } from './render';
@@ -32,6 +32,8 @@ export interface GridLayoutOptions {
 
 export interface GridTile {
   file: string;
+  /** Encoded image (PNG/JPEG) drawn instead of reading `file` (e.g. a heatmap overlay). */
+  image?: Buffer;
   /** Title lines drawn above the image; long text is shortened with an ellipsis. */
   title: { text: string; colour: string } | { lines: { text: string; colour: string }[] };
 }
@@ -81,7 +83,7 @@ function escapeXml(s: string): string {
  * Show a grid as JPEG (quality 90, full-resolution colour so red/green titles stay crisp): an 8×8
  * grid of photos is ~0.4 MB instead of ~2.5 MB as PNG, and notebooks store outputs as base64.
  */
-async function showGrid(png: Buffer, text: string): Promise<void> {
+export async function showGrid(png: Buffer, text: string): Promise<void> {
   const jpeg = await sharp(png).jpeg({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer();
   showBundle({ 'image/jpeg': jpeg, 'text/plain': text });
 }
@@ -129,9 +131,9 @@ export async function composeGrid(tiles: GridTile[], opts: { cols: number; tileS
   const join = tiles.every((t) => textWidthEm(joinedOf(t)) * font <= maxText);
   const titled = tiles.map((t) => {
     const parts = partsOf(t);
-    if (join) return { file: t.file, lines: [{ text: joinedOf(t), colour: parts[0].colour }] };
+    if (join) return { file: t.file, image: t.image, lines: [{ text: joinedOf(t), colour: parts[0].colour }] };
     const lines = parts.flatMap((p) => wrapText(p.text, maxText, font, opts.maxLinesPerPart ?? 2).map((text) => ({ text, colour: p.colour })));
-    return { file: t.file, lines };
+    return { file: t.file, image: t.image, lines };
   });
   const titleH = Math.max(...titled.map((t) => t.lines.length)) * lineH + 4;
   const cellH = titleH + tile + pad;
@@ -142,8 +144,8 @@ export async function composeGrid(tiles: GridTile[], opts: { cols: number; tileS
   for (const [i, t] of titled.entries()) {
     const x = pad + (i % cols) * cellW;
     const y = pad + Math.floor(i / cols) * cellH;
-    if (!fs.existsSync(t.file)) throw new Error(`image grid: ${t.file} does not exist; was the dataset folder moved? Re-create the dataset from its folder.`);
-    const img = await sharp(t.file)
+    if (!t.image && !fs.existsSync(t.file)) throw new Error(`image grid: ${t.file} does not exist; was the dataset folder moved? Re-create the dataset from its folder.`);
+    const img = await sharp(t.image ?? t.file)
       .rotate()
       .resize(tile, tile, { fit: 'contain', background: { r: 255, g: 255, b: 255, alpha: 1 } })
       .flatten({ background: '#ffffff' })

@@ -12,3 +12,8 @@ export { predictImage } from './predict-image';
 export type { PredictImageOptions, PredictImageResult } from './predict-image';
 export { resultsTable, PUBLISHED_RESULTS } from './table';
 export type { ResultRow, PublishedResult, ResultsTableOptions, ResultsTable } from './table';
+export { plotTopLosses, topLosses } from './top-losses';
+export type { PlotTopLossesOptions, PlotTopLossesResult, TopLoss } from './top-losses';
+export { gradCam, gradCamGrid, gradCamMaps, lastConvLayer, overlayHeatmap } from './grad-cam';
+export type { GradCamOptions, GradCamResult, GradCamMap, GradCamGridOptions, GradCamGridResult } from './grad-cam';
+export { lrFind, suggestLearningRates, exponentialLr, type LrFindOptions, type LrFindResult } from './lr-find';

@@ -3,7 +3,7 @@
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { loadImageFile, type Interpolation } from '../data/decode';
-import { preprocessInput, type PreprocessMode } from '../models/preprocess';
+import { preprocessInput, type PreprocessMode } from '../data/preprocess';
 import { describeAs, showBundle } from '../display';
 import { topKIndices } from '../evaluate/metrics';
 import { escapeHtml, formatPercent } from './format';
@@ -41,18 +41,26 @@ function inputSize(model: tf.LayersModel): [number, number] | null {
   return shape && typeof shape[1] === 'number' && typeof shape[2] === 'number' ? [shape[1], shape[2]] : null;
 }
 
+/** One image file as the model's input batch [1, h, w, 3]: resized to the model's size and preprocessed. */
+export async function imageInput(
+  fn: string, model: tf.LayersModel, imagePath: string, opts: Pick<PredictImageOptions, 'imageSize' | 'preprocess' | 'interpolation'>,
+): Promise<tf.Tensor4D> {
+  const size = opts.imageSize ?? inputSize(model);
+  if (!size) throw new Error(`${fn}: the model's input has no fixed size; pass imageSize: [height, width] (e.g. [299, 299]).`);
+  const img = await loadImageFile(imagePath, { imageSize: size, interpolation: opts.interpolation ?? 'bilinear' });
+  return tf.tidy(() => {
+    const x = tf.tensor4d(img.data, [1, img.height, img.width, 3]);
+    const pre = opts.preprocess;
+    return (typeof pre === 'function' ? pre(x) : !pre || pre === 'none' ? x : preprocessInput(x, pre)) as tf.Tensor4D;
+  });
+}
+
 /** Classify one image file and show it with its top-k classes and confidences. */
 export async function predictImage(model: tf.LayersModel, imagePath: string, opts: PredictImageOptions): Promise<PredictImageResult> {
   const k = opts.topK ?? 5;
-  const size = opts.imageSize ?? inputSize(model);
-  if (!size) throw new Error(`predictImage: the model's input has no fixed size; pass imageSize: [height, width] (e.g. [299, 299]).`);
-  const img = await loadImageFile(imagePath, { imageSize: size, interpolation: opts.interpolation ?? 'bilinear' });
-  const probs = tf.tidy(() => {
-    const x = tf.tensor4d(img.data, [1, img.height, img.width, 3]);
-    const pre = opts.preprocess;
-    const input = typeof pre === 'function' ? pre(x) : !pre || pre === 'none' ? x : preprocessInput(x, pre);
-    return model.predict(input) as tf.Tensor;
-  });
+  const input = await imageInput('predictImage', model, imagePath, opts);
+  const probs = model.predict(input) as tf.Tensor;
+  input.dispose();
   const scores = (await probs.data()) as Float32Array;
   probs.dispose();
   if (scores.length !== opts.classNames.length) {

@@ -6,10 +6,10 @@
 import type { RawImage } from './decode';
 import type { FlowFromDirectoryOptions } from './directory';
 import type { ImageDataset } from './types';
-import { uniform, type Rng } from './rng';
+import { uniform, type Rng } from '../rng';
 // A static import (tslab cannot resolve a lazy require of a .ts file); directory.ts needs this module only for types.
 import { flowFromDirectory as flowFromDirectoryImpl } from './directory';
-import { hashString } from './rng';
+import { hashString } from '../rng';
 
 export type FillMode = 'reflect' | 'nearest' | 'constant' | 'wrap';
 

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch, ImageDataset, LabelMode } from './types';
 import { decodeImageFile, mapConcurrent, resizeDecoded, type DecodedRgb, type Interpolation, type RawImage } from './decode';
 import type { ImageDataGenerator } from './augment';
-import { preprocessPixels, type PreprocessMode } from '../models/preprocess';
-import { hashString, randomSeed, rngFor, shuffled } from './rng';
+import { preprocessPixels, type PreprocessMode } from './preprocess';
+import { hashString, randomSeed, rngFor, shuffled } from '../rng';
 
 /** Options shared by every dataset constructor (Keras names where Keras has one). */
 export interface ImageLoadOptions {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { ImageDataset, LabelMode } from './types';
 import { createImageDataset, type ImageLoadOptions } from './dataset';
 import { isImageFile, IMAGE_EXTENSIONS } from './decode';
-import { rngFor, shuffled } from './rng';
+import { rngFor, shuffled } from '../rng';
 
 export type Subset = 'training' | 'validation';
 

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { showPng } from '../display';
 import { loadImageFile, type Interpolation, type RawImage } from './decode';
 import type { ImageDataGenerator } from './augment';
-import { rngFor } from './rng';
+import { rngFor } from '../rng';
 import { describeAs } from '../display';
 
 export interface PreviewOptions {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { mapConcurrent } from './decode';
-import { rngFor, uniform, type Rng } from './rng';
+import { rngFor, uniform, type Rng } from '../rng';
 import { buildAtomically, markerMatches } from './prepare/atomic';
 import { makeProgress } from './prepare/progress';
 

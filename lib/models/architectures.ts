@@ -8,7 +8,7 @@ import { vgg16 } from './applications/vgg16';
 import { resnet50 } from './applications/resnet50';
 import { inceptionV3 } from './applications/inceptionV3';
 import { KERAS_WEIGHTS, type KerasApplicationName } from './weights';
-import type { PreprocessMode } from './preprocess';
+import type { PreprocessMode } from '../data/preprocess';
 
 export type ArchitectureName = KerasApplicationName;
 

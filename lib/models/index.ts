@@ -8,7 +8,7 @@ export {
   preprocessInput, preprocessPixels, PreprocessInput, preprocessInputLayer, resolvePreprocessMode,
   CAFFE_MEAN_BGR, TORCH_MEAN, TORCH_STD,
   type PreprocessMode, type KerasPreprocessMode, type PreprocessInputArgs,
-} from './preprocess';
+} from '../data/preprocess';
 export {
   readKerasWeights, loadKerasWeights, saveKerasWeights,
   type LoadKerasWeightsOptions, type LoadKerasWeightsReport, type KerasWeightsFile,

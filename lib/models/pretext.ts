@@ -14,10 +14,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ARCHITECTURES, type ArchitectureName } from './architectures';
 import { saveKerasWeights } from './h5';
-import { preprocessInput } from './preprocess';
+import { preprocessInput } from '../data/preprocess';
 import { kerasCacheDir } from './weights';
 import { renderSyntheticSign, syntheticClassAttributes, SYNTHETIC_ATTRIBUTES as ATTRIBUTES } from '../data/synthetic';
-import { rngFor } from '../data/rng';
+import { rngFor } from '../rng';
 import { withRandomSeed } from '../seed';
 import { isKernel, newDisplay } from '../display';
 

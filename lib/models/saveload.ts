@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 // Register the custom layers a saved model may contain before any load.
 import './batchnorm';
-import './preprocess';
+import '../data/preprocess';
 import { tagWeightsOrigin, weightsOrigins, type WeightsOrigin } from './origin';
 
 const ORIGINS_KEY = 'kerasApplicationWeights';

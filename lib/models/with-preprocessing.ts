@@ -4,7 +4,7 @@
 // base's layers stay at the top level, shifted by one index, so freezing by position and caching
 // features at a block boundary keep working.
 import * as tf from '@tensorflow/tfjs';
-import { preprocessInputLayer, type PreprocessMode } from './preprocess';
+import { preprocessInputLayer, type PreprocessMode } from '../data/preprocess';
 
 type Sym = tf.SymbolicTensor;
 

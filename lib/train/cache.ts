@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
 import { CACHE_DIR } from '../config';
-import { rngFor, shuffled } from '../data/rng';
+import { rngFor, shuffled } from '../rng';
 import { FeatureStore } from './feature-store';
 import { layersFingerprint } from './fingerprint';
 import { planGraph, planLayers, runPlan, type GraphPlan } from './graph';

@@ -28,7 +28,7 @@ export function rmsprop(learningRate = 0.001, opts: { rho?: number; momentum?: n
   return { kind: 'rmsprop', learningRate, rho: opts.rho ?? 0.9, momentum: opts.momentum ?? 0, epsilon: opts.epsilon ?? 1e-7 };
 }
 
-function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {
+export function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {
   if (!(spec.learningRate > 0)) throw new Error(`compile: learningRate must be > 0 (got ${spec.learningRate}).`);
   switch (spec.kind) {
     case 'adam':

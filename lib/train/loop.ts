@@ -39,7 +39,7 @@ export interface TrainPhaseOptions {
 }
 
 /** How to run a model on a source: the graph plan and the variables to train. */
-interface Runner {
+export interface Runner {
   plan: GraphPlan;
   source: TrainSource;
 }
@@ -49,7 +49,7 @@ function sourceName(s: TrainSource): string {
   return s.files.length ? `dataset of ${s.size} images from ${s.files[0].replace(/[\\/][^\\/]*$/, '')}` : `dataset of ${s.size} images`;
 }
 
-function runnerFor(model: tf.LayersModel, source: TrainSource, role: string): Runner {
+export function runnerFor(model: tf.LayersModel, source: TrainSource, role: string): Runner {
   if (isFeatureDataset(source)) {
     source.assertMatches(model);
     checkClasses(model, source);
@@ -74,7 +74,7 @@ function checkClasses(model: tf.LayersModel, source: TrainSource): void {
   }
 }
 
-function checkInputShape(plan: GraphPlan, xs: tf.Tensor, source: TrainSource): void {
+export function checkInputShape(plan: GraphPlan, xs: tf.Tensor, source: TrainSource): void {
   const want = plan.feeds[0].shape.slice(1);
   const got = xs.shape.slice(1);
   if (want.some((d, i) => d !== null && d !== got[i]) || want.length !== got.length) {
@@ -93,7 +93,7 @@ function lossOf(c: Compiled, model: tf.LayersModel, labels: tf.Tensor1D, out: tf
 }
 
 /** One optimizer step; returns [loss, ...metrics] for the batch. */
-function trainStep(r: Runner, c: Compiled, vars: tf.Variable[], xs: tf.Tensor, labels: tf.Tensor1D): tf.Tensor1D {
+export function trainStep(r: Runner, c: Compiled, vars: tf.Variable[], xs: tf.Tensor, labels: tf.Tensor1D): tf.Tensor1D {
   let preds: tf.Tensor | undefined;
   try {
     return tf.tidy(() => {

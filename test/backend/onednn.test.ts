@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { registerOnednnBackend, onednnInfo } from '../../lib/backend/onednn';
 import { loadOnednnAddon, OnednnAddon } from '../../lib/backend/onednn-addon';
-import { mulberry32 } from '../../lib/data/rng';
+import { mulberry32 } from '../../lib/rng';
 
 const reg = registerOnednnBackend();
 const skip = reg.ok ? false : `oneDNN addon unavailable: ${reg.reason}`;

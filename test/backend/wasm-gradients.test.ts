@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from '../../lib/backend/wasm-gradients';
-import { mulberry32 } from '../../lib/data/rng';
+import { mulberry32 } from '../../lib/rng';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];

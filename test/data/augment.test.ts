@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImageDataGenerator, IDENTITY_TRANSFORM, type TransformParams } from '../../lib/data/augment';
 import type { RawImage } from '../../lib/data/decode';
-import { rngFor } from '../../lib/data/rng';
+import { rngFor } from '../../lib/rng';
 
 /** A grey image (same value in R, G, B) from rows of numbers. */
 function grey(rows: number[][]): RawImage {

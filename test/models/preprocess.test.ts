@@ -3,7 +3,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { preprocessInput, preprocessPixels, PreprocessInput, saveModel, loadModel, type PreprocessMode } from '../../lib/models';
-import { mulberry32 } from '../../lib/data/rng';
+import { mulberry32 } from '../../lib/rng';
 import { tmpDir } from '../helpers';
 
 before(async () => { await tf.setBackend('cpu'); });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { vgg16, resnet50 } from '../../lib/models';
 import { withPreprocessing } from '../../lib/models/with-preprocessing';
-import { preprocessInput } from '../../lib/models/preprocess';
+import { preprocessInput } from '../../lib/data/preprocess';
 
 test('withPreprocessing: raw pixels in, same output as preprocessing then the base; layers shared and shifted by one', async () => {
   await tf.setBackend('cpu');

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, ImageDataset, LabelMode } from '../../lib/data/types';
-import { rngFor, shuffled } from '../../lib/data/rng';
+import { rngFor, shuffled } from '../../lib/rng';
 import { kerasBatchNormalization } from '../../lib/models';
 
 export interface FakeDatasetOptions {

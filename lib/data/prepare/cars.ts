@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { mapConcurrent } from '../decode';
 import { readCsvRecords } from '../csv';
-import { rngFor, shuffled } from '../rng';
+import { rngFor, shuffled } from '../../rng';
 import { buildAtomically, markerMatches } from './atomic';
 import { makeProgress } from './progress';
 import { readMatFile } from './matfile';
