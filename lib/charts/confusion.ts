@@ -150,5 +150,5 @@ export function plotConfusionMatrix(cm: number[][], classNames: string[], opts: 
   const text = `${title}: ${subtitle}` + (confusions.length ? `\nTop confusions (true -> predicted):\n${confusionsText(confusions)}` : '');
   const chart = renderChart(spec, `${title}: ${subtitle}`, opts);
   if (opts.show !== false && n > 0) showHtml(html, confusions.length ? confusionsText(confusions) : 'No confusions.');
-  return describeChart({ ...chart, text, confusions, html }, ', .confusions, .html');
+  return describeChart({ ...chart, text, confusions, html }, ', .confusions, .html', opts.show !== false);
 }

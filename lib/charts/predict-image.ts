@@ -77,5 +77,5 @@ export async function predictImage(model: tf.LayersModel, imagePath: string, opt
     `<table><caption style="text-align:left;font-weight:bold">Top ${top.length} predictions</caption>` +
     `<thead><tr><th>#</th><th style="text-align:left">class</th><th>confidence</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`;
   if (opts.show !== false) showBundle({ 'text/html': html, 'text/plain': text });
-  return describeAs({ top, html, text }, (r) => `[prediction: ${r.top[0]?.className} ${formatPercent(r.top[0]?.probability)}; .top (${r.top.length}), .html, .text]`);
+  return describeAs({ top, html, text }, (r) => `[prediction: ${r.top[0]?.className} ${formatPercent(r.top[0]?.probability)}; .top (${r.top.length}), .html, .text]`, { shown: opts.show !== false });
 }

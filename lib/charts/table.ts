@@ -150,5 +150,5 @@ export function resultsTable(rows: ResultRow[], opts: ResultsTableOptions = {}):
   ].join('\n');
 
   if (opts.show !== false) showBundle({ 'text/html': html, 'text/markdown': markdown, 'text/plain': text });
-  return describeAs({ html, markdown, text }, () => `[results table: .html, .markdown, .text]`);
+  return describeAs({ html, markdown, text }, () => `[results table: .html, .markdown, .text]`, { shown: opts.show !== false });
 }
