@@ -22,24 +22,37 @@ export function currentProfile(): Profile {
 type Scalar = string | number | boolean | null | undefined;
 type ConfigValue = Scalar | readonly Scalar[] | { readonly [k: string]: ConfigValue } | readonly ConfigValue[];
 
+/** A setting as short text: [64, 64], "patience 8, minDelta 0.001", 0.001. */
+export function formatSetting(v: unknown): string {
+  if (v === undefined) return '';
+  if (typeof v === 'string') return v === '' ? '""' : v;
+  if (Array.isArray(v)) return `[${v.map(formatSetting).join(', ')}]`;
+  if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k} ${formatSetting(x)}`).join(', ');
+  return String(v);
+}
+
+/** How to switch profile, in one line (the server's kernel reads NB_PROFILE when it starts). */
+export const SWITCH_PROFILE_HINT =
+  'Switch with NB_PROFILE=quick|full before starting Jupyter (restart the kernel after changing it), or pass { profile: "full" } to profileConfig.';
+
 /** Render a settings object as rows "key | quick | full" with the active column marked. */
 function configTable<T extends Record<string, unknown>>(profiles: Record<Profile, T>, active: Profile) {
   const keys = [...new Set([...Object.keys(profiles.quick), ...Object.keys(profiles.full)])];
-  const fmt = (v: unknown) => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const head = PROFILES.map((p) => (p === active ? `<th>${p} (active)</th>` : `<th style="color:#888">${p}</th>`)).join('');
+  const head = PROFILES.map((p) => (p === active ? `<th style="text-align:left">${p} (active)</th>` : `<th style="text-align:left;color:#888">${p}</th>`)).join('');
   const rows = keys
     .map((k) => {
       const cells = PROFILES.map((p) => {
-        const v = esc(fmt(profiles[p][k]));
-        return p === active ? `<td><b>${v}</b></td>` : `<td style="color:#888">${v}</td>`;
+        const v = esc(formatSetting(profiles[p][k]));
+        return p === active ? `<td style="text-align:left"><b>${v}</b></td>` : `<td style="text-align:left;color:#888">${v}</td>`;
       }).join('');
-      return `<tr><td><code>${esc(k)}</code></td>${cells}</tr>`;
+      return `<tr><td style="text-align:left"><code>${esc(k)}</code></td>${cells}</tr>`;
     })
     .join('');
-  const html = `<table><thead><tr><th>setting</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+  const caption = `<caption style="text-align:left;caption-side:bottom;font-size:smaller;color:#555">Profile <b>${active}</b>. ${esc(SWITCH_PROFILE_HINT)}</caption>`;
+  const html = `<table style="font-size:smaller">${caption}<thead><tr><th style="text-align:left">setting</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
   const width = Math.max(7, ...keys.map((k) => k.length));
-  const text = [`profile: ${active}`, ...keys.map((k) => `${k.padEnd(width)}  ${fmt(profiles[active][k])}`)].join('\n');
+  const text = [`profile: ${active}`, ...keys.map((k) => `${k.padEnd(width)}  ${formatSetting(profiles[active][k])}`), SWITCH_PROFILE_HINT].join('\n');
   return { html, text };
 }
 
