@@ -1,6 +1,8 @@
-// `npm run format:notebooks [-- --check] [files...]`: prettier (printWidth 100) over the code cells
-// of notebooks/*.ipynb, so no line scrolls sideways in the HTML report or is cut in print.
-// `longCodeLines` is the check the notebook tests use.
+// `npm run format:notebooks [-- --all] [--check] [files...]`: prettier (printWidth 100) over the code
+// cells of notebooks/*.ipynb that have a line over 100 columns (--all: every code cell), so no line
+// scrolls sideways in the HTML report or is cut in print. Cells within 100 columns keep the author's
+// layout (prettier would put each key of a config object on its own line). `longCodeLines` is the
+// check the notebook tests use.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -62,8 +64,11 @@ function loadPrettier(): Prettier {
   }
 }
 
-/** Format every code cell; returns the cells that changed (1-based code cell numbers). */
-export async function formatNotebook(file: string, opts: { check?: boolean; prettier?: Prettier } = {}): Promise<number[]> {
+/**
+ * Format the code cells that have a line over 100 columns (`all`: every code cell); returns the
+ * cells that changed (1-based code cell numbers). `check`: report only, write nothing.
+ */
+export async function formatNotebook(file: string, opts: { check?: boolean; all?: boolean; prettier?: Prettier } = {}): Promise<number[]> {
   const prettier = opts.prettier ?? loadPrettier();
   const raw = fs.readFileSync(file, 'utf8');
   const nb = JSON.parse(raw) as NotebookJson;
@@ -73,6 +78,7 @@ export async function formatNotebook(file: string, opts: { check?: boolean; pret
     if (cell.cell_type !== 'code') continue;
     n++;
     const before = sourceOf(cell);
+    if (!opts.all && !before.split('\n').some((l) => [...l].length > MAX_CODE_COLUMNS)) continue;
     let after: string;
     try {
       after = (await prettier.format(before, PRETTIER_OPTIONS)).replace(/\n+$/, '');
@@ -101,7 +107,7 @@ async function main() {
   const notebooks = files.length ? files : fs.readdirSync(path.join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(root, 'notebooks', f));
   let problems = 0;
   for (const file of notebooks) {
-    const changed = await formatNotebook(file, { check });
+    const changed = await formatNotebook(file, { check, all: args.includes('--all') });
     const long = longCodeLines(file);
     const name = path.relative(process.cwd(), file);
     if (changed.length) console.log(`${check ? 'needs formatting' : 'formatted'}: ${name}, code cells ${changed.join(', ')}`);
