@@ -7,24 +7,23 @@ export type Output = { output_type: string; name?: string; text?: string | strin
 export type Cell = { cell_type: string; source: string | string[]; outputs?: Output[] };
 export type Notebook = { cells: Cell[] };
 
-const RICH = ['image/svg+xml', 'image/png', 'image/jpeg', 'text/html', 'text/markdown', 'application/vnd.vegalite.v5+json'];
 const textOf = (o: Output) => [o.text ?? ''].flat().join('');
 const codeCells = (nb: Notebook) => nb.cells.filter((c) => c.cell_type === 'code');
 
 /**
- * Text printed after a rich output in the same cell that only describes it, like
+ * Text printed after a displayed output (chart, table, text) in the same cell that only describes it, like
  * `[chart: .spec (vega-lite), .svg (51.3 kB), .text]`: a cell must show the chart and nothing else.
  */
 export function placeholdersAfterRichOutputs(nb: Notebook): string[] {
   const problems: string[] = [];
   codeCells(nb).forEach((cell, i) => {
-    let rich = false;
+    let shown = false;
     for (const o of cell.outputs ?? []) {
-      if ((o.output_type === 'display_data' || o.output_type === 'execute_result') && RICH.some((m) => o.data && m in o.data)) rich = true;
-      else if (rich && o.output_type === 'stream' && o.name === 'stdout') {
+      if (o.output_type === 'display_data' || o.output_type === 'execute_result') shown = true;
+      else if (shown && o.output_type === 'stream' && o.name === 'stdout') {
         // A returned value's one-line description ("[chart: .spec …]") or a bare newline.
         const text = textOf(o);
-        const placeholder = text.split("\n").find((l) => /^\s*\[[^\]]*(\.\w|: )[^\]]*\]\s*$/.test(l));
+        const placeholder = text.split('\n').find((l) => /^\s*\[[^\]]*(\.\w|: )[^\]]*\]\s*$/.test(l));
         if (placeholder !== undefined) problems.push(`code cell ${i + 1}: "${placeholder.trim()}" printed after a rich output`);
         else if (/^\s*$/.test(text)) problems.push(`code cell ${i + 1}: an empty stdout output after a rich output`);
       }
