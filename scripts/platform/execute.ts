@@ -17,6 +17,8 @@ export interface RunSummary {
   cells: number;
   seconds: number;
   metrics: Record<string, unknown>;
+  /** True when an executed notebook was only exported (nothing ran). */
+  exportOnly?: boolean;
   executed: string;
   html?: string;
   pdf?: string;
@@ -134,6 +136,6 @@ export function formatSummary(s: RunSummary): string {
   const metrics = Object.entries(s.metrics ?? {})
     .map(([k, v]) => `${k}=${typeof v === 'number' ? (Math.abs(v) < 10 ? v.toFixed(4) : v.toFixed(1)) : String(v)}`)
     .join(' ');
-  if (s.ok) return `OK    ${name}  ${s.seconds.toFixed(1)} s  ${metrics}\n      -> ${s.html ?? s.executed}`;
+  if (s.ok) return `OK    ${name}  ${s.exportOnly ? 'exported (not run)' : `${s.seconds.toFixed(1)} s`}  ${metrics}\n      -> ${s.html ?? s.executed}`;
   return `FAIL  ${name}  ${s.seconds.toFixed(1)} s  cell In [${s.cell ?? '?'}]: ${s.ename ? `${s.ename}: ${s.evalue}` : s.error ?? 'unknown error'}\n      -> ${s.html ?? s.executed}`;
 }
