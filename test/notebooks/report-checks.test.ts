@@ -144,3 +144,16 @@ test('printed (PDF), long tables print whole with their averages, the results ta
   assert.match(text, /phase \/ run\s+accuracy\s+published\s+loss\s+published/, 'and its columns');
   assert.match(text, /END/, 'the end of a long code line is printed (wrapped, not cut)');
 });
+
+test('npm run report picks what to export: an executed notebook as given, or reports/<name>.ipynb with --no-execute', () => {
+  const dir = tmpDir('pick-');
+  const executed = executedNotebook(dir);
+  assert.equal(exportSource(executed, false), executed);
+  const fresh = path.join(dir, 'fresh.ipynb');
+  fs.writeFileSync(fresh, JSON.stringify({ cells: [{ cell_type: 'code', source: '1', outputs: [] }] }));
+  assert.equal(exportSource(fresh, false), null, 'a notebook without outputs is executed');
+  const out = tmpDir('pick-out-');
+  assert.throws(() => exportSource(fresh, true, out), /--no-execute: .*fresh\.ipynb does not exist; run the notebook once first/);
+  fs.copyFileSync(executed, path.join(out, 'fresh.ipynb'));
+  assert.equal(exportSource(fresh, true, out), path.join(out, 'fresh.ipynb'));
+});
