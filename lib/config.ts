@@ -39,18 +39,20 @@ export const SWITCH_PROFILE_HINT =
 function configTable<T extends Record<string, unknown>>(profiles: Record<Profile, T>, active: Profile) {
   const keys = [...new Set([...Object.keys(profiles.quick), ...Object.keys(profiles.full)])];
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const head = PROFILES.map((p) => (p === active ? `<th style="text-align:left">${p} (active)</th>` : `<th style="text-align:left;color:#888">${p}</th>`)).join('');
+  // Tight rows: the table is a reference to glance at, not the lesson.
+  const cell = 'text-align:left;padding:1px 10px';
+  const head = PROFILES.map((p) => (p === active ? `<th style="${cell}">${p} (active)</th>` : `<th style="${cell};color:#888">${p}</th>`)).join('');
   const rows = keys
     .map((k) => {
       const cells = PROFILES.map((p) => {
         const v = esc(formatSetting(profiles[p][k]));
-        return p === active ? `<td style="text-align:left"><b>${v}</b></td>` : `<td style="text-align:left;color:#888">${v}</td>`;
+        return p === active ? `<td style="${cell}"><b>${v}</b></td>` : `<td style="${cell};color:#888">${v}</td>`;
       }).join('');
-      return `<tr><td style="text-align:left"><code>${esc(k)}</code></td>${cells}</tr>`;
+      return `<tr><td style="${cell}"><code>${esc(k)}</code></td>${cells}</tr>`;
     })
     .join('');
   const caption = `<caption style="text-align:left;caption-side:bottom;font-size:smaller;color:#555">Profile <b>${active}</b>. ${esc(SWITCH_PROFILE_HINT)}</caption>`;
-  const html = `<table style="font-size:smaller">${caption}<thead><tr><th style="text-align:left">setting</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+  const html = `<table style="font-size:smaller">${caption}<thead><tr><th style="${cell}">setting</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
   const width = Math.max(7, ...keys.map((k) => k.length));
   const text = [`profile: ${active}`, ...keys.map((k) => `${k.padEnd(width)}  ${formatSetting(profiles[active][k])}`), SWITCH_PROFILE_HINT].join('\n');
   return { html, text };
