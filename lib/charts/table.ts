@@ -172,9 +172,10 @@ export function resultsTable(rows: ResultRow[], opts: ResultsTableOptions = {}):
     const theirs = (r: ResultRow) => (pub[r.name] ? get(pub[r.name]) : undefined);
     cols.push({ header: 'published', align: 'right', cell: (r) => (theirs(r) === undefined ? '' : fmt(theirs(r)!)) });
     if (!comparable || !diff) return;
-    cols.push({ header: 'Δ', align: 'right', cell: (r) => (get(r) === undefined || theirs(r) === undefined ? '' : diff(get(r)!, theirs(r)!)) });
+    cols.push({ header: 'Δ pp', align: 'right', cell: (r) => (get(r) === undefined || theirs(r) === undefined ? '' : diff(get(r)!, theirs(r)!)) });
   };
-  const points = (a: number, b: number) => formatPoints(a - b);
+  // Percentage points, the unit in the header: "+0.93".
+  const points = (a: number, b: number) => formatPoints(a - b).replace(' pp', '');
   metric('accuracy', (r) => r.accuracy, (v) => formatPercent(v), points);
   metric(k ? `top-${k} accuracy` : 'top-k accuracy', (r) => r.topKAccuracy, (v) => formatPercent(v), points);
   metric('loss', (r) => r.loss, (v) => v.toFixed(4));
@@ -187,7 +188,7 @@ export function resultsTable(rows: ResultRow[], opts: ResultsTableOptions = {}):
   const captionLines = [opts.title, opts.setup ? describeSetup(opts.setup) : undefined].filter((x): x is string => Boolean(x));
   const footer = [
     source ? `Published: ${source}.` : '',
-    comparable ? 'Δ = this run − published (same profile, weights and data).' : reasons.length ? `Not comparable, so no difference is shown: ${reasons.join('; ')}.` : '',
+    comparable ? 'Δ pp = this run − published, in percentage points (same profile, weights and data).' : reasons.length ? `Not comparable, so no difference is shown: ${reasons.join('; ')}.` : '',
     unknown.length ? `No row named ${unknown.map((u) => `"${u}"`).join(', ')} to compare with.` : '',
   ]
     .filter(Boolean)
