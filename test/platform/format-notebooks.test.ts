@@ -52,3 +52,24 @@ test('format:notebooks names the notebook and cell when prettier cannot parse a 
   const broken = { format: () => { throw new Error("';' expected. (1:5)"); } };
   await assert.rejects(formatNotebook(file, { prettier: broken }), /nb\.ipynb, code cell 2: prettier cannot parse it: ';' expected/);
 });
+
+let prettierInstalled = true;
+try {
+  require.resolve('prettier');
+} catch {
+  prettierInstalled = false;
+}
+
+test('real prettier formats copies of the three notebooks (top-level await and all) within 100 columns where it can', { skip: prettierInstalled ? false : 'prettier is not installed (npm install -D prettier)' }, async () => {
+  const dir = tmpDir('fmt-real-');
+  const root = path.resolve(__dirname, '..', '..', 'notebooks');
+  for (const f of fs.readdirSync(root).filter((x) => x.endsWith('.ipynb'))) {
+    const copy = path.join(dir, f);
+    fs.copyFileSync(path.join(root, f), copy);
+    await formatNotebook(copy); // throws, naming the cell, when prettier cannot parse one
+    const again = await formatNotebook(copy, { check: true });
+    // Whatever is left over 100 columns prettier cannot break (a long string); a formatted cell is stable.
+    const long = new Set(longCodeLines(copy).map((l) => l.cell));
+    assert.deepEqual(again.filter((c) => !long.has(c)), [], `${f}: formatting is stable`);
+  }
+});
