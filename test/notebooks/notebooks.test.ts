@@ -55,7 +55,7 @@ for (const nb of notebooks) {
     // What a reader of the report sees (issue 12): each check lists what it found.
     assert.deepEqual(placeholdersAfterRichOutputs(executed as Notebook), [], 'no placeholder text under rich outputs');
     assert.deepEqual(stderrBanners(executed as Notebook), [], "no tfjs banner");
-    assert.deepEqual(longLines(executed as Notebook), [], 'code lines within 100 columns (npm run format:notebooks)');
+    assert.deepEqual(longLines(executed as Notebook), [], 'code lines within 100 columns (npm run format, then shorten what prettier cannot break)');
     assert.deepEqual(externalReferences(html), [], 'the HTML report is one self-contained file');
     if (nb.startsWith('03-')) {
       // The printed report: the 43-row classification report whole, with its averages.

@@ -1,7 +1,6 @@
 // Checks an executed notebook and its HTML/PDF report must pass (issue 12): each returns the
 // problems it finds, as sentences naming the cell or the reference, so an assertion can print them.
 import { spawnSync } from 'node:child_process';
-import { longCodeLines, MAX_CODE_COLUMNS } from '../../scripts/platform/format-notebooks';
 
 export type Output = { output_type: string; name?: string; text?: string | string[]; data?: Record<string, unknown> };
 export type Cell = { cell_type: string; source: string | string[]; outputs?: Output[] };
@@ -44,9 +43,24 @@ export function stderrBanners(nb: Notebook): string[] {
   );
 }
 
-/** Code lines over 100 columns (they scroll sideways in HTML and are cut in print). */
+/** The widest code line a notebook may have (the HTML report and print show 100 columns). */
+export const MAX_CODE_COLUMNS = 100;
+
+/**
+ * Code lines over 100 columns (they scroll sideways in HTML and are cut in print), by code cell
+ * (the "In [n]" of the report) and line, both 1-based. Columns are characters, not UTF-16 units.
+ */
 export function longLines(nb: Notebook, max = MAX_CODE_COLUMNS): string[] {
-  return longCodeLines(nb, max).map((l) => `code cell ${l.cell}, line ${l.line}: ${l.length} columns: ${l.text.slice(0, 60)}…`);
+  return codeCells(nb).flatMap((cell, i) =>
+    [cell.source]
+      .flat()
+      .join('')
+      .split('\n')
+      .flatMap((text, j) => {
+        const length = [...text].length;
+        return length > max ? [`code cell ${i + 1}, line ${j + 1}: ${length} columns: ${text.slice(0, 60)}…`] : [];
+      }),
+  );
 }
 
 /**
