@@ -12,13 +12,20 @@ export function defaultClassOrder(classNames: readonly string[]): ClassOrder {
 }
 
 /** Class indices in display order. */
-export function classOrder(classNames: readonly string[], order: ClassOrder = defaultClassOrder(classNames)): number[] {
+export function classOrder(
+  classNames: readonly string[],
+  order: ClassOrder = defaultClassOrder(classNames),
+): number[] {
   const idx = [...classNames.keys()];
   if (order === 'numeric') {
     const bad = classNames.find((n) => !Number.isFinite(Number(n)) || n.trim() === '');
-    if (bad !== undefined) throw new Error(`order: 'numeric' needs class names that are numbers; "${bad}" is not. Use order: 'index' or 'name'.`);
+    if (bad !== undefined)
+      throw new Error(
+        `order: 'numeric' needs class names that are numbers; "${bad}" is not. Use order: 'index' or 'name'.`,
+      );
     return idx.sort((a, b) => Number(classNames[a]) - Number(classNames[b]) || a - b);
   }
-  if (order === 'name') return idx.sort((a, b) => classNames[a].localeCompare(classNames[b]) || a - b);
+  if (order === 'name')
+    return idx.sort((a, b) => classNames[a].localeCompare(classNames[b]) || a - b);
   return idx;
 }

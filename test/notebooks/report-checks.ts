@@ -2,7 +2,12 @@
 // problems it finds, as sentences naming the cell or the reference, so an assertion can print them.
 import { spawnSync } from 'node:child_process';
 
-export type Output = { output_type: string; name?: string; text?: string | string[]; data?: Record<string, unknown> };
+export type Output = {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+};
 export type Cell = { cell_type: string; source: string | string[]; outputs?: Output[] };
 export type Notebook = { cells: Cell[] };
 
@@ -22,9 +27,13 @@ export function placeholdersAfterRichOutputs(nb: Notebook): string[] {
       else if (shown && o.output_type === 'stream' && o.name === 'stdout') {
         // A returned value's one-line description ("[chart: .spec …]") or a bare newline.
         const text = textOf(o);
-        const placeholder = text.split('\n').find((l) => /^\s*\[[^\]]*(\.\w|: )[^\]]*\]\s*$/.test(l));
-        if (placeholder !== undefined) problems.push(`code cell ${i + 1}: "${placeholder.trim()}" printed after a rich output`);
-        else if (/^\s*$/.test(text)) problems.push(`code cell ${i + 1}: an empty stdout output after a rich output`);
+        const placeholder = text
+          .split('\n')
+          .find((l) => /^\s*\[[^\]]*(\.\w|: )[^\]]*\]\s*$/.test(l));
+        if (placeholder !== undefined)
+          problems.push(`code cell ${i + 1}: "${placeholder.trim()}" printed after a rich output`);
+        else if (/^\s*$/.test(text))
+          problems.push(`code cell ${i + 1}: an empty stdout output after a rich output`);
       }
     }
   });
@@ -37,8 +46,12 @@ export const TFJS_BANNER = /looks like you are running TensorFlow\.js in Node\.j
 /** Cells whose stderr shows tfjs' Node.js banner. */
 export function stderrBanners(nb: Notebook): string[] {
   return codeCells(nb).flatMap((cell, i) =>
-    (cell.outputs ?? []).some((o) => o.output_type === 'stream' && o.name === 'stderr' && TFJS_BANNER.test(textOf(o)))
-      ? [`code cell ${i + 1}: tfjs' "Hi, looks like you are running TensorFlow.js in Node.js" banner on stderr`]
+    (cell.outputs ?? []).some(
+      (o) => o.output_type === 'stream' && o.name === 'stderr' && TFJS_BANNER.test(textOf(o)),
+    )
+      ? [
+          `code cell ${i + 1}: tfjs' "Hi, looks like you are running TensorFlow.js in Node.js" banner on stderr`,
+        ]
       : [],
   );
 }
@@ -58,7 +71,9 @@ export function longLines(nb: Notebook, max = MAX_CODE_COLUMNS): string[] {
       .split('\n')
       .flatMap((text, j) => {
         const length = [...text].length;
-        return length > max ? [`code cell ${i + 1}, line ${j + 1}: ${length} columns: ${text.slice(0, 60)}…`] : [];
+        return length > max
+          ? [`code cell ${i + 1}, line ${j + 1}: ${length} columns: ${text.slice(0, 60)}…`]
+          : [];
       }),
   );
 }
@@ -76,14 +91,18 @@ export function externalReferences(html: string): string[] {
     const navigation = tag === 'a' && attr === 'href' && /^(https?:|mailto:)/i.test(url);
     if (local(url) && !navigation) refs.push(`<${tag} ${attr}="${url}">`);
   }
-  for (const m of html.matchAll(/url\(\s*(['"]?)([^'")]*)\1\s*\)/gi)) if (local(m[2])) refs.push(`url(${m[2]})`);
+  for (const m of html.matchAll(/url\(\s*(['"]?)([^'")]*)\1\s*\)/gi))
+    if (local(m[2])) refs.push(`url(${m[2]})`);
   for (const m of html.matchAll(/@import\s+(['"])([^'"]+)\1/gi)) refs.push(`@import ${m[2]}`);
   return refs;
 }
 
 /** A PDF's text with its layout (poppler's pdftotext), or null when pdftotext is not installed. */
 export function pdfText(pdf: string): string | null {
-  const r = spawnSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync('pdftotext', ['-layout', pdf, '-'], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (r.error) return null;
   if (r.status !== 0) throw new Error(`pdftotext ${pdf} failed: ${r.stderr}`);
   return r.stdout;
@@ -96,9 +115,12 @@ export function pdfText(pdf: string): string | null {
 export function missingReportRows(text: string, classNames: string[]): string[] {
   const num = String.raw`\d+\.\d+`;
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const row = (name: string) => new RegExp(String.raw`^\s*${escape(name)}\s+${num}\s+${num}\s+${num}\s+\d+\s*$`, 'm');
+  const row = (name: string) =>
+    new RegExp(String.raw`^\s*${escape(name)}\s+${num}\s+${num}\s+${num}\s+\d+\s*$`, 'm');
   const missing = classNames.filter((c) => !row(c).test(text)).map((c) => `row "${c}"`);
-  if (!new RegExp(String.raw`^\s*accuracy\s+${num}\s+\d+\s*$`, 'm').test(text)) missing.push('row "accuracy"');
-  for (const avg of ['macro avg', 'weighted avg']) if (!row(avg).test(text)) missing.push(`row "${avg}"`);
+  if (!new RegExp(String.raw`^\s*accuracy\s+${num}\s+\d+\s*$`, 'm').test(text))
+    missing.push('row "accuracy"');
+  for (const avg of ['macro avg', 'weighted avg'])
+    if (!row(avg).test(text)) missing.push(`row "${avg}"`);
   return missing;
 }

@@ -5,8 +5,18 @@ import { formatSetting, profileConfig, SWITCH_PROFILE_HINT } from '../../lib/con
 
 test('profileConfig returns the chosen profile and prints its settings compactly with how to switch', () => {
   const profiles = {
-    quick: { imageSize: [64, 64], earlyStopping: { patience: 8, minDelta: 1e-3 }, weights: 'auto', newImage: '' },
-    full: { imageSize: [224, 224], earlyStopping: { patience: 8, minDelta: 1e-3 }, weights: 'imagenet', newImage: '' },
+    quick: {
+      imageSize: [64, 64],
+      earlyStopping: { patience: 8, minDelta: 1e-3 },
+      weights: 'auto',
+      newImage: '',
+    },
+    full: {
+      imageSize: [224, 224],
+      earlyStopping: { patience: 8, minDelta: 1e-3 },
+      weights: 'imagenet',
+      newImage: '',
+    },
   };
   const write = process.stdout.write;
   let out = '';
