@@ -41,24 +41,39 @@ export function currentProfile(): Profile {
 type Scalar = string | number | boolean | null | undefined;
 type ConfigValue = Scalar | readonly Scalar[] | { readonly [k: string]: ConfigValue } | readonly ConfigValue[];
 
+/** A setting as short text: [64, 64], "patience 8, minDelta 0.001", 0.001. */
+export function formatSetting(v: unknown): string {
+  if (v === undefined) return '';
+  if (typeof v === 'string') return v === '' ? '""' : v;
+  if (Array.isArray(v)) return `[${v.map(formatSetting).join(', ')}]`;
+  if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k} ${formatSetting(x)}`).join(', ');
+  return String(v);
+}
+
+/** How to switch profile, in one line (the server's kernel reads NB_PROFILE when it starts). */
+export const SWITCH_PROFILE_HINT =
+  'Switch with NB_PROFILE=quick|full before starting Jupyter (restart the kernel after changing it), or pass { profile: "full" } to profileConfig.';
+
 /** Render a settings object as rows "key | quick | full" with the active column marked. */
 function configTable<T extends Record<string, unknown>>(profiles: Record<Profile, T>, active: Profile) {
   const keys = [...new Set([...Object.keys(profiles.quick), ...Object.keys(profiles.full)])];
-  const fmt = (v: unknown) => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const head = PROFILES.map((p) => (p === active ? `<th>${p} (active)</th>` : `<th style="color:#888">${p}</th>`)).join('');
+  // Tight rows: the table is a reference to glance at, not the lesson.
+  const cell = 'text-align:left;padding:1px 10px';
+  const head = PROFILES.map((p) => (p === active ? `<th style="${cell}">${p} (active)</th>` : `<th style="${cell};color:#888">${p}</th>`)).join('');
   const rows = keys
     .map((k) => {
       const cells = PROFILES.map((p) => {
-        const v = esc(fmt(profiles[p][k]));
-        return p === active ? `<td><b>${v}</b></td>` : `<td style="color:#888">${v}</td>`;
+        const v = esc(formatSetting(profiles[p][k]));
+        return p === active ? `<td style="${cell}"><b>${v}</b></td>` : `<td style="${cell};color:#888">${v}</td>`;
       }).join('');
-      return `<tr><td><code>${esc(k)}</code></td>${cells}</tr>`;
+      return `<tr><td style="${cell}"><code>${esc(k)}</code></td>${cells}</tr>`;
     })
     .join('');
-  const html = `<table><thead><tr><th>setting</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+  const caption = `<caption style="text-align:left;caption-side:bottom;font-size:smaller;color:#555">Profile <b>${active}</b>. ${esc(SWITCH_PROFILE_HINT)}</caption>`;
+  const html = `<table style="font-size:smaller">${caption}<thead><tr><th style="${cell}">setting</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
   const width = Math.max(7, ...keys.map((k) => k.length));
-  const text = [`profile: ${active}`, ...keys.map((k) => `${k.padEnd(width)}  ${fmt(profiles[active][k])}`)].join('\n');
+  const text = [`profile: ${active}`, ...keys.map((k) => `${k.padEnd(width)}  ${formatSetting(profiles[active][k])}`), SWITCH_PROFILE_HINT].join('\n');
   return { html, text };
 }
 

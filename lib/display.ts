@@ -172,12 +172,42 @@ export function headlineMetrics(metrics: Record<string, number | string>): void 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /**
+ * tslab console.logs a cell's last value (util.inspect, then a newline on stdout). After a console.log
+ * whose value described itself as '' in a kernel, swallow that lone newline, so a cell ending in
+ * `nb.plotHistory(h)` shows its chart and nothing under it. One-shot: any other write passes.
+ */
+function swallowNextNewline(): void {
+  const stdout = process.stdout;
+  const write = stdout.write;
+  stdout.write = function (this: unknown, chunk: unknown, ...rest: unknown[]) {
+    stdout.write = write;
+    if (chunk === '\n') return true;
+    return (write as (...a: unknown[]) => boolean).call(stdout, chunk, ...rest);
+  } as typeof stdout.write;
+}
+
+export interface DescribeOptions {
+  /**
+   * The value's rich output was already displayed: as a cell's last value it prints nothing in a
+   * kernel (the description would only repeat it). Outside a kernel it still prints its description.
+   */
+  shown?: boolean;
+}
+
+/**
  * tslab prints a cell's last value with util.inspect; a returned result object would dump its whole
  * content (SVG, pixel arrays) under the rich output. This attaches a one-line description instead
- * (non-enumerable: JSON and spreads ignore it).
+ * (non-enumerable: JSON and spreads ignore it), or nothing at all for a value already shown.
  */
-export function describeAs<T extends object>(value: T, describe: (v: T) => string): T {
-  Object.defineProperty(value, INSPECT, { value: () => describe(value), enumerable: false, configurable: true });
+export function describeAs<T extends object>(value: T, describe: (v: T) => string, opts: DescribeOptions = {}): T {
+  const inspect = () => {
+    if (opts.shown && isKernel()) {
+      swallowNextNewline();
+      return '';
+    }
+    return describe(value);
+  };
+  Object.defineProperty(value, INSPECT, { value: inspect, enumerable: false, configurable: true });
   return value;
 }
 

@@ -5,10 +5,23 @@
 //   -> cpu (pure JavaScript, always there, very slow).
 // TFJS_BACKEND=<name> forces one (and fails loudly if it cannot start).
 import * as tf from '@tensorflow/tfjs';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 // Static imports: tslab compiles only the .ts files a notebook reaches through imports, so a lazy
 // require('./onednn') would fail there. Both modules load their native/wasm parts only when called.
 import { registerOnednnBackend } from './onednn';
 import { registerWasmGradientKernels } from './wasm-gradients';
+
+/**
+ * tfjs' cpu backend (and so `onednn`, built on it) prints "Hi, looks like you are running
+ * TensorFlow.js in Node.js…" through console.warn on its first tensor; in a notebook that is a red
+ * stderr block in whichever cell first makes a tensor. The only thing that triggers it is the
+ * backend's `firstUse` flag, set in its constructor: answering "not first use" for every instance
+ * removes that one banner and leaves every other warning and error as it is.
+ */
+export function silenceNodeBackendBanner(): void {
+  Object.defineProperty(MathBackendCPU.prototype, 'firstUse', { get: () => false, set: () => {}, configurable: true });
+}
+silenceNodeBackendBanner();
 
 export type BackendName = 'tensorflow' | 'onednn' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'onednn', 'wasm', 'cpu'];

@@ -3,7 +3,8 @@
 // drawn, classes in a chosen order, and the largest off-diagonal confusions listed in a table.
 import { showHtml } from '../display';
 import { escapeHtml, formatPercent } from './format';
-import { describeChart, renderChart, withDefaults, type Chart, type ShowOption } from './render';
+import { classOrder, defaultClassOrder, type ClassOrder } from '../evaluate/order';
+import { MIN_FONT_SIZE, describeChart, renderChart, withDefaults, type Chart, type ShowOption } from './render';
 
 export interface Confusion {
   trueClass: string;
@@ -18,8 +19,13 @@ export interface Confusion {
 export interface PlotConfusionMatrixOptions extends ShowOption {
   /** How many off-diagonal confusions to list (default 10; 0 for none). */
   topConfusions?: number;
-  /** Class order on both axes: 'index' (classNames order, default), 'name' (alphabetical: car makes group together), 'recall' (worst classes first). */
-  order?: 'index' | 'name' | 'recall';
+  /**
+   * Class order on both axes: 'numeric' (class names that are numbers, by value: 0, 1, 2, …, 10 —
+   * the default when every name is an integer, as GTSRB's), 'index' (classNames order, the default
+   * otherwise; folder names sort as strings: '0', '1', '10', …), 'name' (alphabetical: car makes group
+   * together), 'recall' (worst classes first).
+   */
+  order?: ClassOrder | 'recall';
   title?: string;
   /** Side of the matrix in pixels (default about 560; small class counts get larger cells). */
   size?: number;
@@ -80,9 +86,8 @@ export function plotConfusionMatrix(cm: number[][], classNames: string[], opts: 
   const total = support.reduce((a, b) => a + b, 0);
   const correct = cm.reduce((a, r, i) => a + r[i], 0);
   const recall = cm.map((r, i) => (support[i] ? r[i] / support[i] : 0));
-  const order = [...Array(k).keys()];
-  if (opts.order === 'name') order.sort((a, b) => classNames[a].localeCompare(classNames[b]) || a - b);
-  if (opts.order === 'recall') order.sort((a, b) => recall[a] - recall[b] || a - b);
+  const orderBy = opts.order ?? defaultClassOrder(classNames);
+  const order = orderBy === 'recall' ? [...Array(k).keys()].sort((a, b) => recall[a] - recall[b] || a - b) : classOrder(classNames, orderBy);
   // Axis values must be unique: disambiguate repeated names with their index.
   const unique = new Set(classNames).size === k;
   const key = (i: number) => (unique ? classNames[i] : `${i}: ${classNames[i]}`);
@@ -97,9 +102,9 @@ export function plotConfusionMatrix(cm: number[][], classNames: string[], opts: 
   const step = Math.max(2, Math.min(28, Math.floor((opts.size ?? (k <= 10 ? 360 : 560)) / k)));
   const axis = (title: string) => ({
     title,
-    ...(many ? { labels: false, ticks: false } : { labelLimit: 140, labelFontSize: k > 20 ? 8 : 10 }),
+    ...(many ? { labels: false, ticks: false } : { labelLimit: 140, labelFontSize: step >= 12 ? MIN_FONT_SIZE : 9 }),
   });
-  const orderName = opts.order === 'name' ? 'by name' : opts.order === 'recall' ? 'worst recall first' : 'in class order';
+  const orderName = { name: 'by name', recall: 'worst recall first', numeric: 'numeric order', index: 'in class order' }[orderBy];
   const layers: Record<string, unknown>[] = [
     {
       // No per-cell ARIA labels: thousands of them would triple the SVG (the table lists what matters).
@@ -136,7 +141,7 @@ export function plotConfusionMatrix(cm: number[][], classNames: string[], opts: 
   }
   const accuracy = total ? correct / total : 0;
   const title = opts.title ?? 'Confusion matrix';
-  const subtitle = `${k} classes, ${total} images, accuracy ${formatPercent(accuracy, 1)}; colour = share of the true class`;
+  const subtitle = `${k} classes${orderBy === 'index' ? '' : ` (${orderName})`}, ${total} images, accuracy ${formatPercent(accuracy, 1)}; colour = share of the true class`;
   const spec = withDefaults({
     title: { text: title, subtitle },
     data: { values: cells },
@@ -150,5 +155,5 @@ export function plotConfusionMatrix(cm: number[][], classNames: string[], opts: 
   const text = `${title}: ${subtitle}` + (confusions.length ? `\nTop confusions (true -> predicted):\n${confusionsText(confusions)}` : '');
   const chart = renderChart(spec, `${title}: ${subtitle}`, opts);
   if (opts.show !== false && n > 0) showHtml(html, confusions.length ? confusionsText(confusions) : 'No confusions.');
-  return describeChart({ ...chart, text, confusions, html }, ', .confusions, .html');
+  return describeChart({ ...chart, text, confusions, html }, ', .confusions, .html', opts.show !== false);
 }

@@ -248,7 +248,7 @@ export async function gradCam(model: tf.LayersModel, image: string, opts: GradCa
     const png = await composeGrid(tiles, { cols: tiles.length, tileSize, fontSize: opts.fontSize });
     const text = `Grad-CAM at "${first.layer}" (${first.height}×${first.width}, ${first.score}): ` + maps.map((m) => `${m.className} ${pct(m.probability)}`).join('; ');
     if (opts.show !== false) await showGrid(png, text);
-    return describeAs({ layer: first.layer, score: first.score, predicted, maps, png }, (r) => `[grad-cam at ${r.layer}: ${r.maps.length} map(s); .maps, .png (${kb(r.png)})]`);
+    return describeAs({ layer: first.layer, score: first.score, predicted, maps, png }, (r) => `[grad-cam at ${r.layer}: ${r.maps.length} map(s); .maps, .png (${kb(r.png)})]`, { shown: opts.show !== false });
   } finally {
     xs.dispose();
   }
@@ -315,5 +315,5 @@ export async function gradCamGrid(model: tf.LayersModel, dataset: ImageDataset, 
   }
   const png = await composeGrid(tiles, { cols: 3, tileSize, fontSize: opts.fontSize, maxLinesPerPart: 2 });
   if (opts.show !== false) await showGrid(png, `Grad-CAM at "${layer}" for ${indices.length} images: image, predicted class, actual class (when wrong)`);
-  return describeAs({ layer: layer!, indices, predicted, png }, (r) => `[grad-cam grid at ${r.layer}: ${r.indices.length} images; .png (${kb(r.png)})]`);
+  return describeAs({ layer: layer!, indices, predicted, png }, (r) => `[grad-cam grid at ${r.layer}: ${r.indices.length} images; .png (${kb(r.png)})]`, { shown: opts.show !== false });
 }

@@ -177,7 +177,7 @@ export async function showBatch(dataset: ImageDataset, opts: ShowBatchOptions = 
   const tiles = indices.map((i) => ({ file: dataset.files[i], title: { text: names[dataset.labels[i]] ?? String(dataset.labels[i]), colour: TEXT_COLOUR } }));
   const png = await composeGrid(tiles, { cols: opts.cols ?? 8, tileSize: opts.tileSize ?? 96, fontSize: opts.fontSize, maxLinesPerPart: opts.maxLinesPerPart });
   if (opts.show !== false) await showGrid(png, `${indices.length} images from ${dataset.size} (${dataset.classNames.length} classes)`);
-  return describeAs({ png, indices }, (r) => `[grid: .png (${kb(r.png)}), .indices (${r.indices.length})]`);
+  return describeAs({ png, indices }, (r) => `[grid: .png (${kb(r.png)}), .indices (${r.indices.length})]`, { shown: opts.show !== false });
 }
 
 export interface PredictGridOptions extends GridLayoutOptions {
@@ -254,5 +254,5 @@ export async function predictGrid(model: tf.LayersModel | null, dataset: ImageDa
   const png = await composeGrid(tiles, { cols: opts.cols ?? 4, tileSize: opts.tileSize ?? 128, fontSize: opts.fontSize, maxLinesPerPart: opts.maxLinesPerPart });
   const total = indices.length;
   if (opts.show !== false) await showGrid(png, `Predictions: ${correct}/${total} correct (T: true class / P: predicted; red = wrong)`);
-  return describeAs({ png, correct, total, indices, predicted }, (r) => `[prediction grid: ${r.correct}/${r.total} correct; .png (${kb(r.png)}), .correct, .total, .indices, .predicted]`);
+  return describeAs({ png, correct, total, indices, predicted }, (r) => `[prediction grid: ${r.correct}/${r.total} correct; .png (${kb(r.png)}), .correct, .total, .indices, .predicted]`, { shown: opts.show !== false });
 }

@@ -6,7 +6,7 @@ import type { History } from '../train/types';
 import { bestEpoch, mergeHistories, monitorMode } from '../train/history';
 import type { MimeBundle } from '../display';
 import { metricLabel } from './format';
-import { chartBundle, renderChart, specToSvg, withDefaults, type Chart, type ShowOption, type VegaLiteSpec } from './render';
+import { MIN_FONT_SIZE, chartBundle, renderChart, specToSvg, withDefaults, type Chart, type ShowOption, type VegaLiteSpec } from './render';
 
 const SPLIT_COLOURS = { domain: ['training', 'validation'], range: ['#1f77b4', '#ff7f0e'] };
 const PHASE_COLOUR = '#d62728';
@@ -52,8 +52,9 @@ export function bestEpochIndex(history: History, monitor?: string): { index: num
   return { index: best ? history.epochs.indexOf(best) : -1, monitor: m };
 }
 
-function notesSuffix(history: History): string {
-  return history.notes?.length ? ` (${history.notes.join('; ')})` : '';
+/** The history's notes (weights, data) as one subtitle line under the title, or nothing. */
+function notesLine(history: History): string[] {
+  return history.notes?.length ? [history.notes.join('; ')] : [];
 }
 
 /** Phase boundaries after the first phase, as x positions between two epochs. */
@@ -108,7 +109,7 @@ function panel(o: PanelOptions): Record<string, unknown> {
           type: 'nominal',
           title: null,
           ...(o.colour === 'split' ? { scale: SPLIT_COLOURS } : o.colourDomain ? { scale: { domain: o.colourDomain } } : {}),
-          legend: { orient: 'bottom', labelLimit: 400 },
+          legend: { orient: 'bottom', direction: o.colour === 'split' ? 'horizontal' : 'vertical' },
         },
         ...(o.dash ? { strokeDash: { field: o.dash, type: 'nominal', title: null, scale: { domain: ['training', 'validation'], range: [[1, 0], [6, 3]] }, legend: { orient: 'bottom', symbolStrokeColor: '#444' } } } : {}),
         tooltip: [
@@ -123,11 +124,16 @@ function panel(o: PanelOptions): Record<string, unknown> {
   if (o.phases.length) {
     layers.push(
       { data: { values: o.phases }, mark: { type: 'rule', color: PHASE_COLOUR, strokeDash: [2, 3], strokeWidth: 1.5 }, encoding: { x: { field: 'x', type: 'quantitative' } } },
-      {
-        data: { values: o.phases },
-        mark: { type: 'text', color: PHASE_COLOUR, align: 'left', baseline: 'top', dx: 3, fontSize: 10 },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { value: 3 }, text: { field: 'name' } },
-      },
+      // The phase's name beside its line, on the left of it in the right part of the panel, so the
+      // label never runs past the panel (that would widen the chart and shrink its fonts).
+      ...(['left', 'right'] as const)
+        .map((align) => ({ align, values: o.phases.filter((p) => (p.x > o.epochs * 0.6) === (align === 'right')) }))
+        .filter((l) => l.values.length)
+        .map((l) => ({
+          data: { values: l.values },
+          mark: { type: 'text', color: PHASE_COLOUR, align: l.align, baseline: 'top', dx: l.align === 'left' ? 3 : -3, fontSize: MIN_FONT_SIZE },
+          encoding: { x: { field: 'x', type: 'quantitative' }, y: { value: 3 }, text: { field: 'name' } },
+        })),
     );
   }
   if (o.best) {
@@ -136,7 +142,7 @@ function panel(o: PanelOptions): Record<string, unknown> {
       // The label twice: a white outline first (a halo, so it stays legible over a curve), then the text.
       ...[{ stroke: 'white', strokeWidth: 3 }, {}].map((halo) => ({
         data: { values: [{ epoch: o.best!.epoch, label: `best ${o.best!.epoch}` }] },
-        mark: { type: 'text', color: '#444', align: 'right', baseline: 'bottom', dx: -3, dy: -3, fontSize: 10, ...halo },
+        mark: { type: 'text', color: '#444', align: 'right', baseline: 'bottom', dx: -3, dy: -3, fontSize: MIN_FONT_SIZE, ...halo },
         encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { value: o.height }, text: { field: 'label' } },
       })),
     );
@@ -163,7 +169,7 @@ export function historyChartSpec(history: History, opts: PlotHistoryOptions = {}
   }
   const { index: best, monitor } = bestEpochIndex(history, opts.monitor);
   const n = history.epochs.length;
-  const width = opts.width ?? (bases.length >= 3 ? 250 : 320);
+  const width = opts.width ?? (bases.length >= 3 ? 210 : 300);
   const height = opts.height ?? 210;
   const panels = bases.map((base) => {
     const rows: Record<string, unknown>[] = [];
@@ -190,8 +196,11 @@ export function historyChartSpec(history: History, opts: PlotHistoryOptions = {}
     });
   });
   const phaseNames = (history.phases ?? []).map((p) => p.name);
-  const title = (opts.title ?? (phaseNames.length > 1 ? phaseNames.join(' → ') : phaseNames.length === 1 && phaseNames[0] !== 'training' ? `Training history: ${phaseNames[0]}` : 'Training history')) + notesSuffix(history);
-  const subtitle = best >= 0 ? `${n} epochs; best epoch ${best + 1} (${monitorMode(monitor)} ${monitor}): ${bestSummary(history, best, opts.topK)}` : `${n} epochs`;
+  const title = opts.title ?? (phaseNames.length > 1 ? phaseNames.join(' → ') : phaseNames.length === 1 && phaseNames[0] !== 'training' ? `Training history: ${phaseNames[0]}` : 'Training history');
+  const subtitle = [
+    ...notesLine(history),
+    best >= 0 ? `${n} epochs; best epoch ${best + 1} (${monitorMode(monitor)} ${monitor}): ${bestSummary(history, best, opts.topK)}` : `${n} epochs`,
+  ];
   return withDefaults({ title: { text: title, subtitle }, hconcat: panels, resolve: { scale: { color: 'shared' } } });
 }
 
@@ -208,8 +217,8 @@ function bestSummary(history: History, best: number, k?: number): string {
 }
 
 function historyText(spec: VegaLiteSpec): string {
-  const t = (spec as { title?: { text: string; subtitle?: string } }).title;
-  return t ? `${t.text}\n${t.subtitle ?? ''}` : '';
+  const t = (spec as { title?: { text: string; subtitle?: string | string[] } }).title;
+  return t ? [t.text, ...[t.subtitle ?? []].flat()].join('\n') : '';
 }
 
 /**
@@ -274,7 +283,10 @@ export function compareHistories(runs: Record<string, History>, opts: CompareHis
   for (const name of names) checkHistory(`compareHistories("${name}")`, runs[name]);
   const metrics = opts.metric === undefined ? ['accuracy'] : Array.isArray(opts.metric) ? opts.metric : [opts.metric];
   const epochs = Math.max(...names.map((n) => runs[n].epochs.length));
-  const label = (name: string) => name + notesSuffix(runs[name]);
+  // Runs' notes (weights, data) go under the title: once when every run shares them, else one
+  // line per run. Legend labels stay the short run names, so they are never cut.
+  const notes = names.map((n) => (runs[n].notes ?? []).join('; '));
+  const noteLines = notes.every((x) => x === notes[0]) ? (notes[0] ? [notes[0]] : []) : names.map((n, i) => (notes[i] ? `${n}: ${notes[i]}` : '')).filter(Boolean);
   const finals: string[] = []; // one line per metric: last value of each run
   const panels = metrics.map((metric) => {
     const keys = metric.startsWith('val_') ? [[metric, 'validation']] : [[metric, 'training'], [`val_${metric}`, 'validation']];
@@ -286,7 +298,7 @@ export function compareHistories(runs: Record<string, History>, opts: CompareHis
         const values = h.epochs.map((e) => e.metrics[key]);
         if (values.every((v) => v === undefined)) continue;
         values.forEach((v, i) => {
-          if (v !== undefined && Number.isFinite(v)) rows.push({ epoch: i + 1, value: v, run: label(name), split });
+          if (v !== undefined && Number.isFinite(v)) rows.push({ epoch: i + 1, value: v, run: name, split });
         });
         const last = [...values].reverse().find((v) => v !== undefined && Number.isFinite(v));
         if (last !== undefined && key === keys[keys.length - 1][0]) lasts.push(`${name} ${last.toFixed(4)}`);
@@ -300,17 +312,17 @@ export function compareHistories(runs: Record<string, History>, opts: CompareHis
       yTitle: l.toLowerCase(),
       rows,
       colour: 'run',
-      colourDomain: names.map(label),
+      colourDomain: names,
       dash: keys.length > 1 ? 'split' : undefined,
       phases: [],
       epochs,
-      width: opts.width ?? (metrics.length > 1 ? 320 : 480),
+      width: opts.width ?? (metrics.length > 1 ? 300 : 480),
       height: opts.height ?? 240,
     });
   });
   const title = opts.title ?? names.join(' vs ');
   // Last value per run of the metric's validation key (or the key itself), one line per metric.
-  const subtitle = finals;
+  const subtitle = [...noteLines, ...finals];
   const spec = withDefaults({ title: { text: title, subtitle }, hconcat: panels });
   return renderChart(spec, [title, ...subtitle].join('\n'), opts);
 }
@@ -339,7 +351,7 @@ export function plotLearningRate(history: History, opts: ShowOption & { title?: 
   line.encoding.tooltip = [{ field: 'epoch', type: 'quantitative' }, { field: 'value', type: 'quantitative', format: '.2e' }];
   const spec = withDefaults({
     ...body,
-    title: { text: (opts.title ?? 'Learning rate') + notesSuffix(history), subtitle: `from ${rows[0].value.toExponential(1)} to ${rows[rows.length - 1].value.toExponential(1)}` },
+    title: { text: opts.title ?? 'Learning rate', subtitle: [...notesLine(history), `from ${rows[0].value.toExponential(1)} to ${rows[rows.length - 1].value.toExponential(1)}`] },
   });
   const changes = rows.filter((r, i) => i > 0 && r.value !== rows[i - 1].value).map((r) => `epoch ${r.epoch}: ${r.value.toExponential(1)}`);
   return renderChart(spec, `Learning rate: ${rows[0].value.toExponential(1)}${changes.length ? '; ' + changes.join(', ') : ' (constant)'}`, opts);

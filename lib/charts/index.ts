@@ -10,8 +10,8 @@ export { predictGrid, showBatch, composeGrid, sampleIndices, RIGHT_COLOUR, WRONG
 export type { PredictGridOptions, PredictGridResult, ShowBatchOptions, GridLayoutOptions, GridTile } from './grid';
 export { predictImage } from './predict-image';
 export type { PredictImageOptions, PredictImageResult } from './predict-image';
-export { resultsTable, PUBLISHED_RESULTS } from './table';
-export type { ResultRow, PublishedResult, ResultsTableOptions, ResultsTable } from './table';
+export { resultsTable, describeSetup, notComparableBecause, PUBLISHED_RESULTS } from './table';
+export type { ResultRow, PublishedResult, PublishedResults, ResultsSetup, ResultsTableOptions, ResultsTable } from './table';
 export { plotTopLosses, topLosses } from './top-losses';
 export type { PlotTopLossesOptions, PlotTopLossesResult, TopLoss } from './top-losses';
 export { gradCam, gradCamGrid, gradCamMaps, lastConvLayer, overlayHeatmap } from './grad-cam';

@@ -161,6 +161,7 @@ export async function lrFind(model: tf.LayersModel, dataset: TrainSource, opts: 
   return describeAs(
     { lrs, losses, rawLosses, lrMin, lrSteep, diverged, chart },
     (r) => `[lrFind: ${r.lrs.length} steps; lrMin ${fmt(r.lrMin)}, lrSteep ${fmt(r.lrSteep)}; .lrs, .losses, .chart]`,
+    { shown: opts.show !== false },
   );
 }
 

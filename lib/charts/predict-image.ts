@@ -7,7 +7,7 @@ import { preprocessInput, type PreprocessMode } from '../data/preprocess';
 import { describeAs, showBundle } from '../display';
 import { topKIndices } from '../evaluate/metrics';
 import { escapeHtml, formatPercent } from './format';
-import { RIGHT_COLOUR } from './grid';
+import { RIGHT_COLOUR, WRONG_COLOUR } from './grid';
 
 export interface PredictImageOptions {
   /** Class names, one per model output (e.g. dataset.classNames). */
@@ -23,7 +23,7 @@ export interface PredictImageOptions {
   preprocess?: PreprocessMode | 'none' | ((x: tf.Tensor4D) => tf.Tensor);
   /** Resize method (default 'bilinear', as image_dataset_from_directory; flow_from_directory uses 'nearest'). */
   interpolation?: Interpolation;
-  /** The true class name, when known: its row is marked in the table. */
+  /** The true class name, when known: shown above the table, its row marked, a wrong top-1 in red. */
   trueClass?: string;
   /** Side of the thumbnail shown, in pixels (default 256). */
   thumbnailSize?: number;
@@ -32,6 +32,10 @@ export interface PredictImageOptions {
 
 export interface PredictImageResult {
   top: { className: string; classIndex: number; probability: number }[];
+  /** With trueClass: whether the top-1 class is the true one (undefined without trueClass). */
+  correct?: boolean;
+  /** With trueClass: its rank among all classes (1 = top-1). */
+  trueRank?: number;
   html: string;
   text: string;
 }
@@ -67,23 +71,45 @@ export async function predictImage(model: tf.LayersModel, imagePath: string, opt
     throw new Error(`predictImage: the model outputs ${scores.length} classes but ${opts.classNames.length} classNames were given; pass the training dataset's classNames.`);
   }
   const top = topKIndices(scores, k).map((c) => ({ className: opts.classNames[c], classIndex: c, probability: scores[c] }));
-  const mark = (name: string) => (opts.trueClass !== undefined && name === opts.trueClass ? ' ✓ correct' : '');
-  const text = [`Top ${top.length} predictions for ${imagePath}:`, ...top.map((t, i) => `  ${i + 1}. ${t.className} (Confidence: ${formatPercent(t.probability)})${mark(t.className)}`)].join('\n');
+  const truth = opts.trueClass;
+  if (truth !== undefined && !opts.classNames.includes(truth)) {
+    throw new Error(`predictImage: trueClass "${truth}" is not one of the classNames; pass the class name as the training dataset spells it.`);
+  }
+  // The verdict a reader looks for first: right, wrong (and where the true class ranks), or unknown.
+  const trueIndex = truth === undefined ? -1 : opts.classNames.indexOf(truth);
+  // Rank as topKIndices orders: higher score first, lower index first on ties.
+  const rank = trueIndex < 0 ? -1 : 1 + scores.filter((p, c) => p > scores[trueIndex] || (p === scores[trueIndex] && c < trueIndex)).length;
+  const correct = truth !== undefined && top[0]?.className === truth;
+  const verdict =
+    truth === undefined
+      ? 'True class unknown.'
+      : correct
+        ? `True class: ${truth}. Top-1 is correct.`
+        : `True class: ${truth}. Top-1 is WRONG (${top[0].className}); the true class ranks ${rank} of ${scores.length}${rank <= k ? '' : `, outside the top ${k}`}.`;
+  const mark = (name: string, i: number) => (truth === undefined ? '' : name === truth ? ' ✓ true class' : i === 0 ? ' ✗ wrong' : '');
+  const text = [
+    `Top ${top.length} predictions for ${imagePath}:`,
+    ...top.map((t, i) => `  ${i + 1}. ${t.className} (Confidence: ${formatPercent(t.probability)})${mark(t.className, i)}`),
+    verdict,
+  ].join('\n');
   const thumbSize = opts.thumbnailSize ?? 256;
   const thumb = await sharp(imagePath).rotate().resize(thumbSize, thumbSize, { fit: 'inside' }).jpeg({ quality: 85 }).toBuffer();
   const rows = top
     .map((t, i) => {
-      const hit = mark(t.className);
-      const style = hit ? ` style="color:${RIGHT_COLOUR};font-weight:bold"` : '';
+      const hit = truth !== undefined && t.className === truth;
+      const miss = truth !== undefined && i === 0 && !hit;
+      const style = hit ? ` style="color:${RIGHT_COLOUR};font-weight:bold"` : miss ? ` style="color:${WRONG_COLOUR};font-weight:bold"` : '';
       const bar = `<div style="background:#1f77b4;height:10px;width:${Math.max(1, Math.round(t.probability * 120))}px"></div>`;
-      return `<tr${style}><td style="text-align:right">${i + 1}</td><td style="text-align:left">${escapeHtml(t.className)}${hit ? ' ✓' : ''}</td><td style="text-align:right">${formatPercent(t.probability)}</td><td style="text-align:left">${bar}</td></tr>`;
+      return `<tr${style}><td style="text-align:right">${i + 1}</td><td style="text-align:left">${escapeHtml(t.className)}${escapeHtml(mark(t.className, i))}</td><td style="text-align:right">${formatPercent(t.probability)}</td><td style="text-align:left">${bar}</td></tr>`;
     })
     .join('');
+  const verdictColour = truth === undefined ? '#555' : correct ? RIGHT_COLOUR : WRONG_COLOUR;
   const html =
     `<div style="display:flex;gap:18px;align-items:flex-start;flex-wrap:wrap">` +
     `<img src="data:image/jpeg;base64,${thumb.toString('base64')}" alt="${escapeHtml(imagePath)}" style="max-width:${thumbSize}px"/>` +
+    `<div><p style="color:${verdictColour};font-weight:bold;margin:0 0 6px 0">${escapeHtml(verdict)}</p>` +
     `<table><caption style="text-align:left;font-weight:bold">Top ${top.length} predictions</caption>` +
-    `<thead><tr><th>#</th><th style="text-align:left">class</th><th>confidence</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`;
+    `<thead><tr><th>#</th><th style="text-align:left">class</th><th>confidence</th><th></th></tr></thead><tbody>${rows}</tbody></table></div></div>`;
   if (opts.show !== false) showBundle({ 'text/html': html, 'text/plain': text });
-  return describeAs({ top, html, text }, (r) => `[prediction: ${r.top[0]?.className} ${formatPercent(r.top[0]?.probability)}; .top (${r.top.length}), .html, .text]`);
+  return describeAs({ top, correct: truth === undefined ? undefined : correct, trueRank: truth === undefined ? undefined : rank, html, text }, (r) => `[prediction: ${r.top[0]?.className} ${formatPercent(r.top[0]?.probability)}; .top (${r.top.length}), .html, .text]`, { shown: opts.show !== false });
 }

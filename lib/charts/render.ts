@@ -26,18 +26,58 @@ const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 /** Fonts that exist on the machines rendering (DejaVu Sans on Debian) and in browsers. */
 export const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 
-/** Add the schema and a common look (font, white background) to a spec. */
+/**
+ * Charts are drawn at most this wide (CSS px), so an HTML report shows them at 1:1 and no text
+ * is scaled below MIN_FONT_SIZE (a 1000 px report column holds the chart; print fits 190 mm).
+ */
+export const REPORT_WIDTH = 900;
+/** The smallest font of any chart text (axis labels, marks' labels), in px at REPORT_WIDTH. */
+export const MIN_FONT_SIZE = 11;
+
+/**
+ * Split text into lines of at most `maxChars` characters, at spaces. Vega in Node measures text
+ * without a canvas (about 0.8 × font size per character), so one long title line would widen the
+ * whole SVG and the report would scale every font down with it.
+ */
+export function wrapText(text: string, maxChars: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > maxChars) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+const TITLE_SIZE = 15;
+const SUBTITLE_SIZE = 12;
+/** Characters per line that fit REPORT_WIDTH at vega's width estimate. */
+const charsPerLine = (fontSize: number) => Math.floor(REPORT_WIDTH / (0.8 * fontSize)) - 4;
+
+function wrapTitle(title: unknown): unknown {
+  if (!title) return title;
+  const t = typeof title === 'string' ? { text: title } : (title as { text: string | string[]; subtitle?: string | string[] });
+  const wrap = (v: string | string[] | undefined, size: number) => (v === undefined ? undefined : [v].flat().flatMap((line) => wrapText(line, charsPerLine(size))));
+  return { ...t, text: wrap(t.text, TITLE_SIZE), ...(t.subtitle !== undefined ? { subtitle: wrap(t.subtitle, SUBTITLE_SIZE) } : {}) };
+}
+
+/** Add the schema and a common look (font, sizes, white background) to a spec; wrap long titles. */
 export function withDefaults(spec: Record<string, unknown>): VegaLiteSpec {
   return {
     $schema: SCHEMA,
     background: 'white',
     config: {
       font: FONT,
-      title: { fontSize: 14, subtitleFontSize: 11, subtitleColor: '#555', anchor: 'start' },
-      axis: { labelFontSize: 10, titleFontSize: 11 },
-      legend: { labelFontSize: 11, titleFontSize: 11 },
+      title: { fontSize: TITLE_SIZE, subtitleFontSize: SUBTITLE_SIZE, subtitleColor: '#555', anchor: 'start' },
+      axis: { labelFontSize: MIN_FONT_SIZE, titleFontSize: 12 },
+      legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: REPORT_WIDTH - 100 },
+      text: { fontSize: MIN_FONT_SIZE },
     },
     ...spec,
+    ...(spec.title ? { title: wrapTitle(spec.title) } : {}),
   } as VegaLiteSpec;
 }
 
@@ -87,14 +127,17 @@ export function chartBundle(chart: Chart): MimeBundle {
   };
 }
 
-/** How a chart prints as a cell's value: its fields, not the whole SVG. */
-export function describeChart<T extends Chart>(chart: T, extra = ''): T {
-  return describeAs(chart, (c) => `[chart: .spec (vega-lite), .svg (${kb(c.svg)}), .text${extra}]`);
+/**
+ * How a chart prints as a cell's value: nothing in a kernel once it was shown (the chart is the
+ * output), else its fields, not the whole SVG.
+ */
+export function describeChart<T extends Chart>(chart: T, extra = '', shown = false): T {
+  return describeAs(chart, (c) => `[chart: .spec (vega-lite), .svg (${kb(c.svg)}), .text${extra}]`, { shown });
 }
 
 /** Render, display (unless show: false) and return a chart. */
 export function renderChart(spec: VegaLiteSpec, text: string, opts: ShowOption = {}): Chart {
-  const chart = describeChart({ spec, svg: specToSvg(spec), text });
+  const chart = describeChart({ spec, svg: specToSvg(spec), text }, '', opts.show !== false);
   if (opts.show !== false) showBundle(chartBundle(chart));
   return chart;
 }

@@ -117,5 +117,5 @@ export async function plotTopLosses(model: tf.LayersModel | null, dataset: Image
   if (opts.show !== false) {
     await showGrid(png, `Top ${top.length} losses (${wrong} misclassified): prediction / actual / loss / probability of the actual class`);
   }
-  return describeAs({ png, top }, (r) => `[top losses: ${r.top.length} images, highest loss ${r.top[0]?.loss.toFixed(3)}; .png (${kb(r.png)}), .top]`);
+  return describeAs({ png, top }, (r) => `[top losses: ${r.top.length} images, highest loss ${r.top[0]?.loss.toFixed(3)}; .png (${kb(r.png)}), .top]`, { shown: opts.show !== false });
 }

@@ -52,5 +52,5 @@ export async function previewAugmentation(imagePath: string, generator: ImageDat
   });
   const png = await sharp(grid, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
   if (opts.show ?? true) showPng(png, `${images.length} images (${opts.includeOriginal ?? true ? 'original + ' : ''}${n} augmented)`);
-  return describeAs({ images, png }, (r) => `[augmentation preview: ${r.images.length} images; .images, .png]`);
+  return describeAs({ images, png }, (r) => `[augmentation preview: ${r.images.length} images; .images, .png]`, { shown: opts.show ?? true });
 }

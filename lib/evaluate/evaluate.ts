@@ -155,5 +155,5 @@ export async function evaluate(model: tf.LayersModel, dataset: ImageDataset, opt
     seconds: (performance.now() - start) / 1000,
   };
   if (show) showText(formatEvaluation(result));
-  return describeAs(result, (r) => `[evaluation: ${formatEvaluation(r)}; .loss, .accuracy, .topKAccuracy, .labels, .predicted, .confidence, .topKPredicted${r.probabilities ? ', .probabilities' : ''}]`);
+  return describeAs(result, (r) => `[evaluation: ${formatEvaluation(r)}; .loss, .accuracy, .topKAccuracy, .labels, .predicted, .confidence, .topKPredicted${r.probabilities ? ', .probabilities' : ''}]`, { shown: show });
 }

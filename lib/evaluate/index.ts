@@ -5,3 +5,5 @@ export { evaluate, predictDataset, formatEvaluation } from './evaluate';
 export type { EvaluateOptions, EvaluationResult } from './evaluate';
 export { classificationReport } from './report';
 export type { ClassificationReport, ClassificationReportOptions, ClassScores } from './report';
+export { classOrder, defaultClassOrder } from './order';
+export type { ClassOrder } from './order';

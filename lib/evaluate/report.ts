@@ -3,6 +3,7 @@
 import { confusionMatrix } from './metrics';
 import { describeAs, showBundle } from '../display';
 import { escapeHtml } from '../charts/format';
+import { classOrder, type ClassOrder } from './order';
 
 export interface ClassScores {
   precision: number;
@@ -28,6 +29,12 @@ export interface ClassificationReportOptions {
   digits?: number;
   /** Display the report (HTML in a notebook, text elsewhere). Default true. */
   show?: boolean;
+  /**
+   * Row order: 'numeric' (names that are numbers by value: 0, 1, 2, …; the default when every name
+   * is an integer), 'index' (classNames order, the default otherwise), 'name' (alphabetical).
+   * `classes` stays in index order; only the text and HTML follow this.
+   */
+  order?: ClassOrder;
 }
 
 // sklearn's zero_division default ("warn") yields 0 for 0/0, e.g. precision of a class never predicted.
@@ -71,10 +78,11 @@ export function classificationReport(
   const weightedAvg = avg((c) => c.support);
   const digits = opts.digits ?? 2;
   const report = { classes, accuracy, macroAvg, weightedAvg, text: '', html: '' };
-  report.text = reportText(report, digits);
-  report.html = reportHtml(report, digits);
+  const shown = { ...report, classes: classOrder(classNames, opts.order).map((c) => classes[c]) };
+  report.text = reportText(shown, digits);
+  report.html = reportHtml(shown, digits);
   if (opts.show !== false) showBundle({ 'text/html': report.html, 'text/plain': report.text });
-  return describeAs(report, (r) => `[classification report: accuracy ${r.accuracy.toFixed(4)}; .classes (${r.classes.length}), .accuracy, .macroAvg, .weightedAvg, .text, .html]`);
+  return describeAs(report, (r) => `[classification report: accuracy ${r.accuracy.toFixed(4)}; .classes (${r.classes.length}), .accuracy, .macroAvg, .weightedAvg, .text, .html]`, { shown: opts.show !== false });
 }
 
 type ReportNumbers = Pick<ClassificationReport, 'classes' | 'accuracy' | 'macroAvg' | 'weightedAvg'>;
@@ -106,5 +114,6 @@ function reportHtml(r: ReportNumbers, digits: number): string {
     `<table><thead><tr><th style="text-align:left">class</th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr></thead>` +
     `<tbody>${body}${foot}</tbody></table>`;
   // Many classes (196 cars): keep the output short and scrollable.
-  return r.classes.length > 25 ? `<div style="max-height:420px;overflow-y:auto">${table}</div>` : table;
+  // (The HTML report's print rules undo the scroll box: on paper every row prints.)
+  return r.classes.length > 25 ? `<div class="nb-scroll" style="max-height:420px;overflow-y:auto">${table}</div>` : table;
 }

@@ -211,5 +211,5 @@ export async function exportForWeb(model: tf.LayersModel, dir: string, opts: Exp
       `${folded.length ? `; ${folded.length} custom layer(s) folded into standard ones` : ''}). ` +
       `Serve it with: python3 -m http.server -d ${dir} 8000, then open http://127.0.0.1:8000/`,
   );
-  return describeAs({ dir, files, folded, maxDifference }, (r) => `[web export: ${r.dir} (${r.files.join(', ')}); ${r.folded.length} layer(s) folded]`);
+  return describeAs({ dir, files, folded, maxDifference }, (r) => `[web export: ${r.dir} (${r.files.join(', ')}); ${r.folded.length} layer(s) folded]`, { shown: true });
 }

@@ -128,5 +128,5 @@ export function showModelSummary(model: tf.LayersModel): ModelSummary {
   const s = modelSummary(model);
   showBundle({ 'text/html': s.html, 'text/plain': s.text });
   // A notebook prints a cell's last value: one line instead of the table a second time.
-  return describeAs(s, (v) => `[model summary: ${v.rows.length} layers, ${v.totalParams.toLocaleString('en-US')} params; .text, .html, .rows]`);
+  return describeAs(s, (v) => `[model summary: ${v.rows.length} layers, ${v.totalParams.toLocaleString('en-US')} params; .text, .html, .rows]`, { shown: true });
 }

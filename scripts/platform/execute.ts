@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { KERNEL_NAME, ROOT, jupyterEnv } from './jupyter';
 
 export interface RunSummary {
@@ -16,6 +17,8 @@ export interface RunSummary {
   cells: number;
   seconds: number;
   metrics: Record<string, unknown>;
+  /** True when an executed notebook was only exported (nothing ran). */
+  exportOnly?: boolean;
   executed: string;
   html?: string;
   pdf?: string;
@@ -49,6 +52,37 @@ export async function executeNotebook(notebook: string, opts: RunOptions): Promi
   const env = jupyterEnv({
     NB_PROFILE: opts.profile ?? process.env.NB_PROFILE ?? 'quick', JPY_SESSION_NAME: path.relative(ROOT, nbPath), ...opts.env,
   });
+  return runNbexec(nbPath, executed, html, args, env, opts);
+}
+
+/** True when a notebook file holds outputs (it was executed), e.g. reports/<name>.ipynb. */
+export function isExecuted(notebook: string): boolean {
+  const nb = JSON.parse(fs.readFileSync(notebook, 'utf8')) as { cells: { cell_type: string; outputs?: unknown[] }[] };
+  return nb.cells.some((c) => c.cell_type === 'code' && (c.outputs ?? []).length > 0);
+}
+
+/**
+ * Export an already executed notebook (e.g. reports/<name>.ipynb) to HTML, and PDF when asked,
+ * without starting a kernel: seconds instead of re-running every cell.
+ */
+export async function exportNotebook(executed: string, opts: Pick<RunOptions, 'python' | 'outDir' | 'pdf' | 'verbose'>): Promise<RunSummary> {
+  const nbPath = path.resolve(executed);
+  if (!fs.existsSync(nbPath)) throw new Error(`Executed notebook not found: ${nbPath}. Run it first: npm run report -- notebooks/${path.basename(nbPath)}`);
+  const outDir = path.resolve(opts.outDir ?? path.dirname(nbPath));
+  fs.mkdirSync(outDir, { recursive: true });
+  const html = path.join(outDir, `${path.basename(nbPath, '.ipynb')}.html`);
+  const args = [path.join(__dirname, 'nbexec.py'), '--export-only', nbPath, '--html', html];
+  return runNbexec(nbPath, nbPath, html, args, jupyterEnv({}), opts);
+}
+
+async function runNbexec(
+  nbPath: string,
+  executed: string,
+  html: string | undefined,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: Pick<RunOptions, 'python' | 'pdf' | 'verbose'>,
+): Promise<RunSummary> {
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(opts.python, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -72,19 +106,30 @@ export async function executeNotebook(notebook: string, opts: RunOptions): Promi
   return summary;
 }
 
-/** Chromium prints the HTML report to PDF (Debian's `chromium` package). */
+/** The headless Chromium on PATH (Debian's `chromium`, Ubuntu's `chromium-browser`), or null. */
+export function findChromium(): string | null {
+  return ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('which', [c]).status === 0) ?? null;
+}
+
+/** Chromium prints the HTML report to PDF, with the report's print rules (A4, tables whole). */
 export function htmlToPdf(html: string): string {
-  const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('which', [c]).status === 0);
+  const chromium = findChromium();
   if (!chromium) throw new Error('PDF export needs headless Chromium: `sudo apt-get install -y chromium` (Debian) or `chromium-browser` (Ubuntu).');
   const pdf = html.replace(/\.html$/, '.pdf');
+  // Printed next to the target and renamed when complete, so a killed run leaves no half PDF.
+  const partial = `${pdf}.${process.pid}.partial`;
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'nb-chromium-'));
   const r = spawnSync(chromium, [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--no-pdf-header-footer', `--user-data-dir=${profile}`,
-    `--print-to-pdf=${pdf}`, `file://${html}`,
+    '--disable-sync', '--no-first-run', '--no-pdf-header-footer', '--print-to-pdf-no-header', `--user-data-dir=${profile}`,
+    `--print-to-pdf=${partial}`, pathToFileURL(path.resolve(html)).href,
   ], { encoding: 'utf8', timeout: 120_000 });
   fs.rmSync(profile, { recursive: true, force: true });
-  if (r.status !== 0 || !fs.existsSync(pdf)) throw new Error(`Chromium could not print ${html} to PDF: ${r.stderr?.slice(-1000)}`);
+  if (r.status !== 0 || !fs.existsSync(partial) || fs.statSync(partial).size === 0) {
+    fs.rmSync(partial, { force: true });
+    throw new Error(`Chromium could not print ${html} to PDF: ${r.stderr?.slice(-1000)}`);
+  }
+  fs.renameSync(partial, pdf);
   return pdf;
 }
 
@@ -94,6 +139,6 @@ export function formatSummary(s: RunSummary): string {
   const metrics = Object.entries(s.metrics ?? {})
     .map(([k, v]) => `${k}=${typeof v === 'number' ? (Math.abs(v) < 10 ? v.toFixed(4) : v.toFixed(1)) : String(v)}`)
     .join(' ');
-  if (s.ok) return `OK    ${name}  ${s.seconds.toFixed(1)} s  ${metrics}\n      -> ${s.html ?? s.executed}`;
+  if (s.ok) return `OK    ${name}  ${s.exportOnly ? 'exported (not run)' : `${s.seconds.toFixed(1)} s`}  ${metrics}\n      -> ${s.html ?? s.executed}`;
   return `FAIL  ${name}  ${s.seconds.toFixed(1)} s  cell In [${s.cell ?? '?'}]: ${s.ename ? `${s.ename}: ${s.evalue}` : s.error ?? 'unknown error'}\n      -> ${s.html ?? s.executed}`;
 }

@@ -7,6 +7,7 @@ stops at the first failing cell (as "Run All" does), saves the executed notebook
 export either way, and prints one JSON summary line last on stdout.
 
 Usage: nbexec.py IN.ipynb OUT.ipynb [--html OUT.html] [--kernel NAME] [--timeout SECONDS]
+       nbexec.py --export-only EXECUTED.ipynb --html OUT.html   (no kernel: export what is there)
 """
 import argparse
 import json
@@ -60,20 +61,49 @@ def export_html(nb, path, name):
 
     # nbconvert 6.5 runs outputs through lxml's clean_html, which strips every SVG element but <svg>
     # (blank charts) and inline styles. These notebooks are our own output: keep them as they are.
-    exporter = HTMLExporter(template_name="lab", filters={"clean_html": lambda s: s})
+    # report.html.j2 (next to this file) extends JupyterLab's template: no scripts loaded from this
+    # machine's system paths (one file that renders offline elsewhere), plus print rules.
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file="report.html.j2",
+        extra_template_paths=[os.path.join(os.path.dirname(os.path.abspath(__file__)), "report-template")],
+        filters={"clean_html": lambda s: s},
+    )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
     with open(path, "w", encoding="utf-8") as f:
         f.write(body)
 
 
+def export_only(path, html):
+    """Export an already executed notebook: its outputs as they are, the same summary line."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    summary = {"ok": not errors, "cells": len(code), "seconds": 0.0, "metrics": collect_metrics(nb), "exportOnly": True}
+    if not any(c.get("outputs") for c in code):
+        summary.update(ok=False, cell=None, error=f"{path} has no outputs: it was never executed. Run it first: npm run report -- {path}")
+    elif errors:
+        summary.update(ok=False, ename=errors[0].get("ename"), evalue=errors[0].get("evalue"), error="\n".join(errors[0].get("traceback", [])))
+    export_html(nb, html, os.path.splitext(os.path.basename(path))[0])
+    print(json.dumps(summary))
+    return 0 if summary["ok"] else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("input")
-    ap.add_argument("output")
+    ap.add_argument("output", nargs="?")
     ap.add_argument("--html")
     ap.add_argument("--kernel", default="tslab-finetune")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    ap.add_argument("--export-only", action="store_true", help="export INPUT (already executed) to --html; run nothing")
     args = ap.parse_args()
+    if args.export_only:
+        if not args.html:
+            ap.error("--export-only needs --html OUT.html")
+        return export_only(args.input, args.html)
+    if not args.output:
+        ap.error("OUTPUT.ipynb is required unless --export-only")
 
     nb = nbformat.read(args.input, as_version=4)
     nb.metadata["kernelspec"] = {"name": args.kernel, "display_name": "TypeScript (tslab)", "language": "typescript"}

@@ -63,3 +63,26 @@ test('plotConfusionMatrix: 196 classes stay compact, ordered by name, labels rep
   // The name order puts "Make 001" first on the axis domain.
   assert.equal((chart.spec as { layer: { encoding: { x: { scale: { domain: string[] } } } }[] }).layer[0].encoding.x.scale.domain[0], 'Make 001 Sedan');
 });
+
+test('integer class names (GTSRB) are ordered by value, not as strings, in the matrix and the report', async () => {
+  const { classificationReport } = await import('../../lib/evaluate');
+  // Folder order, as Keras lists them: '0', '1', '10', '11', '2', ...
+  const names = Array.from({ length: 12 }, (_, i) => String(i)).sort();
+  assert.deepEqual(names.slice(0, 4), ['0', '1', '10', '11']);
+  const labels = names.map((_, i) => i);
+  const cm = confusionMatrix(labels, labels, names.length);
+  const numeric = plotConfusionMatrix(cm, names, { show: false });
+  const domain = (c: typeof numeric) => (c.spec as { layer: { encoding: { x: { scale: { domain: string[] } } } }[] }).layer[0].encoding.x.scale.domain;
+  assert.deepEqual(domain(numeric), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11']);
+  assert.match(numeric.text, /numeric order/);
+  assert.deepEqual(domain(plotConfusionMatrix(cm, names, { show: false, order: 'index' })).slice(0, 3), ['0', '1', '10']);
+  const report = classificationReport(labels, labels, names, { show: false });
+  const rows = report.text.split('\n').slice(2, 14).map((l) => l.trim().split(/\s+/)[0]);
+  assert.deepEqual(rows, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11']);
+  assert.deepEqual(report.classes.map((c) => c.className), names, 'numbers stay in index order');
+  const asGiven = classificationReport(labels, labels, names, { show: false, order: 'index' });
+  assert.equal(asGiven.text.split('\n')[4].trim().split(/\s+/)[0], '10');
+  // Names that are not all numbers keep their order; asking for numeric order on them is an error.
+  assert.deepEqual(domain(plotConfusionMatrix(cm.slice(0, 3).map((r) => r.slice(0, 3)), ['b', 'a', 'c'], { show: false })), ['b', 'a', 'c']);
+  assert.throws(() => classificationReport([0], [0], ['stop', 'yield'], { show: false, order: 'numeric' }), /"stop" is not/);
+});

@@ -29,7 +29,9 @@ test('GTSRB-40 validation: evaluate, report, 43-class confusion matrix and predi
   assert.ok(report.classes.every((c) => c.support === 12));
   const cm = confusionMatrix(ev.labels, ev.predicted, 43);
   const chart = await plotConfusionMatrix(cm, ds.classNames, { show: false });
-  assert.match(chart.text, /43 classes, 516 images/);
+  assert.match(chart.text, /43 classes \(numeric order\), 516 images/);
+  assert.equal(report.text.split('\n')[2].trim().split(/\s+/)[0], '0');
+  assert.equal(report.text.split('\n')[4].trim().split(/\s+/)[0], '2', 'rows by class number, not folder order');
   const grid = await predictGrid(null, ds, { rows: 4, cols: 4, predicted: ev.predicted, show: false });
   assert.equal(grid.total, 16);
   assert.equal(grid.correct, grid.indices.filter((i, j) => ev.labels[i] === grid.predicted[j]).length);

@@ -2,15 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareHistories, historyChartBundle, plotHistory, plotLearningRate, plotPhases } from '../../lib/charts';
 import { bestEpochIndex, concatHistories } from '../../lib/charts/history';
+import { REPORT_WIDTH } from '../../lib/charts/render';
 import { syntheticHistory } from './fixtures';
 
 /** Text content of every <text> element of an SVG. */
 function svgTexts(svg: string): string[] {
-  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1].replace(/&amp;/g, '&').replace(/&#39;|&apos;/g, "'"));
+  const unescape = (t: string) => t.replace(/&amp;/g, '&').replace(/&#39;|&apos;/g, "'");
+  // A multi-line text is one <text> of <tspan> lines.
+  return [...svg.matchAll(/<text[^>]*>(.*?)<\/text>/g)].flatMap((m) => (m[1].includes('<tspan') ? [...m[1].matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map((t) => t[1]) : [m[1]]).map(unescape));
 }
 const count = (svg: string, cls: string) => (svg.match(new RegExp(`class="mark-${cls}[ "]`, 'g')) ?? []).length;
 
-test('plotHistory: one panel per metric, training/validation lines, best epoch marked, notes in the title', async () => {
+test('plotHistory: one panel per metric, training/validation lines, best epoch marked, notes under the title', async () => {
   const h = syntheticHistory({ epochs: 12, notes: ['random initialisation'] });
   // Make epoch 5 (index 4) the unique best val_loss.
   h.epochs[4].metrics.val_loss = 0.01;
@@ -19,7 +22,7 @@ test('plotHistory: one panel per metric, training/validation lines, best epoch m
   const chart = plotHistory(h, { show: false, topK: 3 });
   const texts = svgTexts(chart.svg);
   assert.ok(chart.svg.startsWith('<svg'), 'an SVG document');
-  for (const t of ['Training history (random initialisation)', 'Accuracy', 'Top-3 accuracy', 'Loss', 'training', 'validation', 'best 5', 'epoch']) {
+  for (const t of ['Training history', 'random initialisation', 'Accuracy', 'Top-3 accuracy', 'Loss', 'training', 'validation', 'best 5', 'epoch']) {
     assert.ok(texts.includes(t), `SVG has the text "${t}" (texts: ${texts.slice(0, 30).join(' | ')})`);
   }
   assert.ok(texts.some((t) => t.startsWith('12 epochs; best epoch 5 (min val_loss)')), 'subtitle names the best epoch');
@@ -58,7 +61,7 @@ test('plotPhases: merged history with a dotted red line where fine-tuning starts
   assert.ok((bundle['image/svg+xml'] as string).length > 1000);
 });
 
-test('compareHistories: one colour per run, dashed validation lines, notes in the legend', async () => {
+test('compareHistories: one colour per run, dashed validation lines, each run\'s notes under the title', async () => {
   const chart = compareHistories(
     {
       'from scratch': syntheticHistory({ epochs: 10, level: 0.3, topK: false, notes: ['random initialisation'] }),
@@ -67,12 +70,46 @@ test('compareHistories: one colour per run, dashed validation lines, notes in th
     { show: false },
   );
   const texts = svgTexts(chart.svg);
-  for (const t of ['from scratch vs fine-tuned', 'from scratch (random initialisation)', 'fine-tuned', 'training', 'validation', 'Accuracy']) {
+  for (const t of ['from scratch vs fine-tuned', 'from scratch: random initialisation', 'from scratch', 'fine-tuned', 'training', 'validation', 'Accuracy']) {
     assert.ok(texts.includes(t), `SVG has "${t}"`);
   }
   assert.match(chart.svg, /stroke-dasharray="6,3"/, 'validation lines are dashed');
   assert.match(chart.text, /last val_accuracy: from scratch 0\.\d{4}, fine-tuned 0\.\d{4}/);
   assert.throws(() => compareHistories({ a: syntheticHistory({ epochs: 2 }) }, { metric: 'auc', show: false }), /no run has metric "auc"/);
+});
+
+test('compareHistories: notes every run shares go under the title, legend labels stay whole', () => {
+  const notes = ['random initialisation', 'synthetic images (offline stand-in for Stanford Cars)'];
+  const chart = compareHistories({ 'dropout 0.6': syntheticHistory({ epochs: 8, notes }), 'dropout 0.3': syntheticHistory({ epochs: 6, notes }) }, { show: false, metric: 'val_accuracy' });
+  const texts = svgTexts(chart.svg);
+  assert.ok(texts.includes('dropout 0.6') && texts.includes('dropout 0.3'), 'legend labels are the run names, not cut');
+  assert.ok(texts.includes(notes.join('; ')), 'shared notes in the subtitle');
+  assert.ok(!texts.some((t) => t.includes('…')), 'no truncated text');
+});
+
+/** Width of an SVG and the smallest font size in it. */
+function svgMetrics(svg: string): { width: number; minFont: number } {
+  const width = Number(/<svg[^>]*\swidth="([\d.]+)"/.exec(svg)![1]);
+  const sizes = [...svg.matchAll(/font-size(?:="|:\s*)([\d.]+)px/g)].map((m) => Number(m[1]));
+  return { width, minFont: Math.min(...sizes) };
+}
+
+test('charts fit the report width, so no font is drawn below 11 px there', () => {
+  const notes = ['random initialisation', 'synthetic images (offline stand-in for Stanford Cars)'];
+  const tl = syntheticHistory({ epochs: 20, name: 'transfer learning', notes });
+  const ft = syntheticHistory({ epochs: 5, start: 20, name: 'fine-tuning', lr: 1e-5 });
+  const charts = {
+    history: plotHistory(syntheticHistory({ epochs: 30, notes }), { show: false, title: 'ResNet50 transfer learning', topK: 3 }),
+    phases: plotPhases({ 'transfer learning': tl, 'fine-tuning': ft }, { show: false, title: 'Transfer learning, then fine-tuning (dotted line: fine-tuning starts)', topK: 3 }),
+    compare: compareHistories({ 'from scratch': syntheticHistory({ epochs: 20, notes: ['random initialisation'] }), 'fine-tuned': syntheticHistory({ epochs: 20, notes }) }, { show: false, metric: 'val_accuracy' }),
+    learningRate: plotLearningRate(syntheticHistory({ epochs: 9, halveEvery: 3, notes }), { show: false }),
+  };
+  for (const [name, chart] of Object.entries(charts)) {
+    const { width, minFont } = svgMetrics(chart.svg);
+    assert.ok(width <= REPORT_WIDTH, `${name}: ${width} px wide (report column ${REPORT_WIDTH} px)`);
+    assert.ok(minFont >= 11, `${name}: smallest font ${minFont} px`);
+    assert.ok(!svgTexts(chart.svg).some((t) => t.includes('…')), `${name}: no truncated text`);
+  }
 });
 
 test('plotLearningRate: steps on a log axis, changes listed', async () => {

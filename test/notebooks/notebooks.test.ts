@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findJupyterPython, registerKernel, ROOT } from '../../scripts/platform/jupyter';
-import { executeNotebook } from '../../scripts/platform/execute';
+import { executeNotebook, findChromium, htmlToPdf } from '../../scripts/platform/execute';
 import { tmpDir } from '../helpers';
+import { externalReferences, longLines, missingReportRows, pdfText, placeholdersAfterRichOutputs, stderrBanners, type Notebook } from './report-checks';
 
 const python = findJupyterPython();
 const skip = python ? false : 'Jupyter is not installed (run `npm run setup`)';
@@ -29,7 +30,7 @@ test('three tutorial notebooks are committed without outputs', () => {
 });
 
 for (const nb of notebooks) {
-  test(`${nb} runs headless (quick profile) with charts, a prediction grid and a results table`, { skip, timeout: 20 * 60_000 }, async () => {
+  test(`${nb} runs headless (quick profile) with charts, a prediction grid and a results table`, { skip, timeout: 20 * 60_000 }, async (t) => {
     registerKernel();
     const out = tmpDir('nb-');
     // Real data only through env: the quick profile's default must run offline.
@@ -51,5 +52,16 @@ for (const nb of notebooks) {
     const html = fs.readFileSync(s.html!, 'utf8');
     assert.ok((html.match(/<svg/g) ?? []).length >= charts.length, 'charts survive into the HTML report');
     assert.match(html, /random initialisation|ImageNet/);
+    // What a reader of the report sees (issue 12): each check lists what it found.
+    assert.deepEqual(placeholdersAfterRichOutputs(executed as Notebook), [], 'no placeholder text under rich outputs');
+    assert.deepEqual(stderrBanners(executed as Notebook), [], "no tfjs banner");
+    assert.deepEqual(longLines(executed as Notebook), [], 'code lines within 100 columns (npm run format, then shorten what prettier cannot break)');
+    assert.deepEqual(externalReferences(html), [], 'the HTML report is one self-contained file');
+    if (nb.startsWith('03-')) {
+      // The printed report: the 43-row classification report whole, with its averages.
+      const text = findChromium() ? pdfText(htmlToPdf(s.html!)) : null;
+      if (text === null) t.diagnostic('Chromium or pdftotext (poppler-utils) is not installed: PDF check skipped');
+      else assert.deepEqual(missingReportRows(text, Array.from({ length: 43 }, (_, i) => String(i))), [], 'printed classification report');
+    }
   });
 }

@@ -58,3 +58,28 @@ test('initBackend starts a real backend on this machine and reports it', async (
   const before = process.env.TFJS_BACKEND ? [] : BACKEND_ORDER.slice(0, BACKEND_ORDER.indexOf(info.backend));
   assert.deepEqual(info.skipped.map((s) => s.name), before);
 });
+
+test("tfjs' Node.js banner never prints; other warnings still do", async () => {
+  const { MathBackendCPU } = await import('@tensorflow/tfjs-backend-cpu');
+  const warn = console.warn;
+  const warned: string[] = [];
+  console.warn = (...args: unknown[]) => void warned.push(args.join(' '));
+  try {
+    const backend = new MathBackendCPU(); // a fresh backend's first tensor is what prints the banner
+    backend.write(new Float32Array([1]), [1], 'float32');
+    const tf = await import('@tensorflow/tfjs');
+    tf.util.assert(true, () => '');
+    console.warn('a real warning');
+  } finally {
+    console.warn = warn;
+  }
+  assert.deepEqual(warned, ['a real warning']);
+});
+
+test('backendInfo shows one short line by default and the full table on request', async () => {
+  const { backendInfo, backendLine } = await import('../../lib/backend/index');
+  const info = await backendInfo({ show: false });
+  const line = backendLine(info);
+  assert.match(line, new RegExp(`^Backend: ${info.backend}.* · tfjs 4\\.22\\.0 · Node v\\d+`));
+  assert.ok(!line.includes('\n') && line.length <= 100, line);
+});

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Module from 'node:module';
-import { showBundle, showPng, newDisplay, isKernel, headlineMetrics, METRICS_MIME } from '../../lib/display';
+import * as util from 'node:util';
+import { describeAs, showBundle, showPng, newDisplay, isKernel, headlineMetrics, METRICS_MIME } from '../../lib/display';
 import { tmpDir } from '../helpers';
 
 test('outside a kernel, display never throws and writes artifacts when NB_ARTIFACTS_DIR is set', () => {
@@ -48,4 +49,26 @@ test('inside a kernel, a bundle is one display_data with every mime type; live d
   assert.equal(sent[3].update, false);
   assert.equal(sent[4].update, true);
   assert.ok(sent[3].transient.display_id && sent[3].transient.display_id === sent[4].transient.display_id);
+});
+
+test('a shown value printed as a cell\'s last value (console.log, as tslab does) writes nothing in a kernel', () => {
+  const fakePath = path.join(tmpDir(), 'node_modules', 'tslab', 'dist', 'jupyter.js');
+  const m = new Module(fakePath);
+  m.exports = { lastWriteDisplayData: () => {} };
+  const written: string[] = [];
+  const write = process.stdout.write;
+  // tslab replaces process.stdout.write by its iopub writer for each cell; record instead.
+  process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
+  require.cache[fakePath] = m as NodeJS.Module;
+  try {
+    console.log(describeAs({ svg: '<svg/>' }, () => '[chart]', { shown: true }));
+    console.log(describeAs({ svg: '<svg/>' }, () => '[chart]', { shown: false }));
+    console.log('after');
+  } finally {
+    delete require.cache[fakePath];
+    process.stdout.write = write;
+  }
+  assert.deepEqual(written, ['[chart]\n', 'after\n']);
+  // Outside a kernel the description prints (logs and terminals keep a trace).
+  assert.equal(util.inspect(describeAs({}, () => '[chart]', { shown: true })), '[chart]');
 });
