@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
 import { CACHE_DIR } from '../config';
 import { rngFor, shuffled } from '../data/rng';
-import { atomicWriteFile } from './checkpoint';
+import { writeFileAtomic } from '../io/atomic';
 import { fileKey, layersFingerprint, shortHash } from './fingerprint';
 import { planGraph, planLayers, runPlan, type GraphPlan } from './graph';
 import { headBoundary } from './heads';
@@ -178,7 +178,7 @@ export async function cachedFeatures(model: tf.LayersModel, dataset: ImageDatase
     fs.mkdirSync(dir, { recursive: true });
     const meta = path.join(dir, 'meta.json');
     if (!fs.existsSync(meta)) {
-      atomicWriteFile(meta, JSON.stringify({ boundary, featureShape, inputShape, weightsKey, datasetCacheKey: dataset.cacheKey, created: new Date().toISOString() }, null, 1));
+      writeFileAtomic(meta, JSON.stringify({ boundary, featureShape, inputShape, weightsKey, datasetCacheKey: dataset.cacheKey, created: new Date().toISOString() }, null, 1));
     }
   }
   const fileKeys = dataset.files.map(fileKey);
@@ -218,7 +218,7 @@ export async function cachedFeatures(model: tf.LayersModel, dataset: ImageDatase
           const v = all.slice(j * featureSize, (j + 1) * featureSize);
           const k = keyOf(i, draw);
           memPut(memKey(k), v);
-          if (dir) atomicWriteFile(path.join(dir, `${k}.f32`), new Uint8Array(v.buffer), { fsync: false });
+          if (dir) writeFileAtomic(path.join(dir, `${k}.f32`), new Uint8Array(v.buffer), { fsync: false });
           out.push(v);
         });
         stats.computed += chunk.length;

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { History } from './types';
-import { atomicWriteFile, saveCheckpoint } from './checkpoint';
+import { saveCheckpoint } from './checkpoint';
+import { writeFileAtomic } from '../io/atomic';
 import { formatValue, monitorMode } from './history';
 
 /** Logs at the end of an epoch: loss, metrics, val_* and lr (the rate used during the epoch). */
@@ -344,7 +345,6 @@ export class CSVLogger implements TrainCallback {
     }
     const row = [String(epoch), ...this.keys.map((k) => (logs[k] === undefined ? 'NA' : String(logs[k])))];
     this.text += row.join(this.separator) + '\n';
-    fs.mkdirSync(path.dirname(path.resolve(this.filename)), { recursive: true });
-    atomicWriteFile(this.filename, this.text);
+    writeFileAtomic(this.filename, this.text);
   }
 }

@@ -10,7 +10,7 @@ export {
   type TrainCallback, type TrainContext, type Logs, type EarlyStoppingOptions, type ReduceLROnPlateauOptions,
   type ModelCheckpointOptions, type CSVLoggerOptions, type CheckpointWriter,
 } from './callbacks';
-export { saveCheckpoint, loadCheckpoint, loadCheckpointWeights, atomicWriteFile } from './checkpoint';
+export { saveCheckpoint, loadCheckpoint, loadCheckpointWeights } from './checkpoint';
 export { mergeHistories, bestEpoch, historySummary, lastMetrics, historySeconds } from './history';
 export {
   cachedFeatures, clearFeatureMemory, featureMemoryBytes, isFeatureDataset,
