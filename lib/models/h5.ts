@@ -226,8 +226,15 @@ export async function saveKerasWeights(model: tf.LayersModel, file: string, opts
     const f = new h5.File(tmp, 'w');
     try {
       writeLayers(f, model, opts);
+    } catch (e) {
+      throw new Error(`HDF5 could not write the weights (${hdf5Reason(e)}): the disk is full, the file size limit ` +
+        '(ulimit -f) is reached or the folder is not writable; free some space or save elsewhere', { cause: e });
     } finally {
-      f.close();
+      try {
+        f.close();
+      } catch {
+        // Closing flushes too, and fails the same way: the error above explains it.
+      }
     }
   }, { verify: (tmp) => verifyWritten(tmp, model) });
 }
