@@ -6,7 +6,7 @@ export {
 } from './compile';
 export { trainPhase, evaluateLoss, type TrainPhaseOptions, type TrainSource } from './loop';
 export {
-  EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, formatCheckpointPath, defaultCheckpointWriter,
+  EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, TerminateOnNaN, formatCheckpointPath, defaultCheckpointWriter,
   type TrainCallback, type TrainContext, type Logs, type EarlyStoppingOptions, type ReduceLROnPlateauOptions,
   type ModelCheckpointOptions, type CSVLoggerOptions, type CheckpointWriter,
 } from './callbacks';
