@@ -2,6 +2,7 @@
 // every hyperparameter is visible in one place; NB_PROFILE picks which set is used.
 import * as path from 'node:path';
 import { showBundle } from './display';
+import { escapeHtml as esc } from './io/html';
 
 export type Profile = 'quick' | 'full';
 export const PROFILES: readonly Profile[] = ['quick', 'full'];
@@ -26,7 +27,6 @@ type ConfigValue = Scalar | readonly Scalar[] | { readonly [k: string]: ConfigVa
 function configTable<T extends Record<string, unknown>>(profiles: Record<Profile, T>, active: Profile) {
   const keys = [...new Set([...Object.keys(profiles.quick), ...Object.keys(profiles.full)])];
   const fmt = (v: unknown) => (v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const head = PROFILES.map((p) => (p === active ? `<th>${p} (active)</th>` : `<th style="color:#888">${p}</th>`)).join('');
   const rows = keys
     .map((k) => {
