@@ -218,7 +218,14 @@ export async function cachedFeatures(model: tf.LayersModel, dataset: ImageDatase
           const v = all.slice(j * featureSize, (j + 1) * featureSize);
           const k = keyOf(i, draw);
           memPut(memKey(k), v);
-          if (dir) writeFileAtomic(path.join(dir, `${k}.f32`), new Uint8Array(v.buffer), { fsync: false });
+          if (dir) {
+            try {
+              writeFileAtomic(path.join(dir, `${k}.f32`), new Uint8Array(v.buffer), { fsync: false });
+            } catch (e) {
+              throw new Error(`cachedFeatures: ${(e as Error).message} The feature cache is in ${root}: free space there, ` +
+                'point dir at another disk, or pass dir: null to keep the features in memory only.', { cause: e });
+            }
+          }
           out.push(v);
         });
         stats.computed += chunk.length;

@@ -193,3 +193,28 @@ test('a base nested as one layer (Keras: x = base(inputs, training=False)) train
   await trainPhase({ model: b, train: cache, epochs: 2, verbose: 0 });
   assert.ok(maxDiff(weightsOf(a), weightsOf(b)) < 1e-5);
 });
+
+test('a full disk while caching features says which file, where the cache is, and what to do', async (t) => {
+  const { model } = headModel();
+  freezeAll(model); // the whole model is the frozen bottom here
+  const dir = tmpDir('feat-full-');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeFs: typeof fs = require('node:fs');
+  const real = nodeFs.writeSync;
+  const cache = await cachedFeatures(model, fakeDataset({ n: 6, batchSize: 3 }), { dir, layer: 'block2_pool' });
+  // The disk fills up once the first few feature files (96 bytes each) are written.
+  let budget = 200;
+  t.mock.method(nodeFs, 'writeSync', (fd: number, buf: Uint8Array, off: number, len: number) => {
+    if (budget <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const n = real(fd, buf, off, Math.min(len, budget));
+    budget -= n;
+    return n;
+  });
+  try {
+    await assert.rejects(async () => { for await (const b of cache.batches()) tf.dispose([b.xs, b.ys as tf.Tensor]); },
+      (e: Error) => /cachedFeatures: Could not write .*\.f32: the disk is full: free some space .*\(ENOSPC\)/.test(e.message) &&
+        e.message.includes(`The feature cache is in ${dir}`) && /dir: null to keep the features in memory only/.test(e.message));
+  } finally {
+    t.mock.restoreAll();
+  }
+});
