@@ -5,6 +5,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fsyncFile } from './atomic';
 import { ioError } from './errors';
 import { progressReporter } from './progress';
 
@@ -113,21 +114,26 @@ export async function downloadFile(url: string, destIn: string, opts: DownloadOp
       received = start;
       const progress = progressReporter(`Downloading ${path.basename(dest)}`, { total, unit: 'bytes', enabled: !opts.quiet });
       const out = fs.createWriteStream(part, { flags: start > 0 ? 'a' : 'w' });
-      const closed = new Promise<void>((resolve, reject) => { out.on('close', resolve); out.on('error', reject); });
+      // A write error (full disk) destroys the stream, which then closes: remember it, stop, report it.
+      let writeError: unknown = null;
+      out.on('error', (e) => (writeError = e));
+      const closed = new Promise<void>((resolve) => out.on('close', resolve));
       try {
         if (!res.body) throw new Error('empty response body');
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           watch();
-          if (!out.write(chunk)) await new Promise<void>((r, j) => { out.once('drain', r); out.once('error', j); });
+          if (!out.write(chunk)) await new Promise<void>((r) => { out.once('drain', r); out.once('close', r); });
+          if (writeError) break;
           received += chunk.length;
           progress.update(received, total);
           opts.onProgress?.(received, total);
         }
       } finally {
         out.end();
-        await closed.catch((e) => { throw ioError(e, part, 'write'); });
+        await closed;
         progress.done();
       }
+      if (writeError) throw ioError(writeError, part, 'write');
       if (total !== null && received < total) throw new Error(`connection closed after ${MB(received)} of ${MB(total)} MB`);
     }
   } catch (e) {
@@ -145,6 +151,7 @@ export async function downloadFile(url: string, destIn: string, opts: DownloadOp
       `The download was removed; run again, or place a good copy at ${dest}.`, bad, url, dest);
   }
   try {
+    fsyncFile(part);
     fs.renameSync(part, dest); // atomic placement: same folder
   } catch (e) {
     throw ioError(e, dest, 'place the download at');

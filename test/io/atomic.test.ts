@@ -2,7 +2,9 @@
 // that name the file and the fix, and leftovers of killed saves recognised and cleaned.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -57,6 +59,26 @@ test('full disk: CSVLogger says which file and what to do, and keeps the rows wr
   assert.equal(r.status, 3, r.stderr);
   assert.match(r.stderr, new RegExp(`Could not write ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*(free some space|ulimit)`));
   assert.equal(fs.readFileSync(file, 'utf8'), before);
+});
+
+test('full disk during a download: the error names the partial file and the fix; nothing is placed', async () => {
+  const body = Buffer.alloc(300_000, 7);
+  const server = http.createServer((_req, res) => { res.writeHead(200, { 'Content-Length': body.length }); res.end(body); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/w.h5`;
+  const dest = path.join(tmpDir('disk-dl-'), 'w.h5');
+  try {
+    // spawn, not spawnSync: this process must keep serving while the child downloads.
+    const child = spawn('bash', ['-c', `ulimit -f 64; exec "$0" --import tsx "$@"`, process.execPath, CHILD, 'download', dest, url], { cwd: ROOT });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const status = await new Promise<number | null>((r) => child.on('close', r));
+    assert.equal(status, 3, stderr);
+    assert.match(stderr, new RegExp(`Could not write ${dest.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.part: the file is larger than this process may write`));
+    assert.equal(fs.existsSync(dest), false);
+  } finally {
+    server.close();
+  }
 });
 
 test('writeAllSync loops over short writes until every byte is written', (t) => {
