@@ -87,12 +87,14 @@ export interface ReplaceOptions {
 /**
  * Atomic replacement for content that other code writes: `produce(tmp)` writes a file (or fills a
  * folder) at `tmp`; after `verify`, it replaces `target`. A folder is swapped with two renames; if
- * the process dies between them, loadable() finds the complete previous folder.
+ * the process dies between them, loadable() finds the complete new folder under its temp name.
  */
 export async function replaceAtomically(target: string, produce: (tmp: string) => void | Promise<void>, opts: ReplaceOptions = {}): Promise<void> {
   const file = path.resolve(target);
   const id = suffix();
   const tmp = tempName(file, 'tmp', id);
+  const old = tempName(file, 'old', id);
+  let movedAside = false;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     if (opts.directory) fs.mkdirSync(tmp);
@@ -104,12 +106,15 @@ export async function replaceAtomically(target: string, produce: (tmp: string) =
       return;
     }
     // Swap: old folder aside (same id as the temp, so a crash here is recognisable), new one in, old one out.
-    const old = tempName(file, 'old', id);
-    const hadOld = fs.existsSync(file);
-    if (hadOld) fs.renameSync(file, old);
+    if (fs.existsSync(file)) {
+      fs.renameSync(file, old);
+      movedAside = true;
+    }
     fs.renameSync(tmp, file);
-    if (hadOld) fs.rmSync(old, { recursive: true, force: true });
+    if (movedAside) fs.rmSync(old, { recursive: true, force: true });
   } catch (e) {
+    // The second rename failed: put the previous folder back before removing the new one.
+    if (movedAside && !fs.existsSync(file)) fs.renameSync(old, file);
     fs.rmSync(tmp, { recursive: true, force: true });
     throw ioError(e, target, 'write', KEPT);
   }

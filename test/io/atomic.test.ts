@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic, writeAllSync, removeLeftovers, ioError } from '../../lib/io';
+import { writeFileAtomic, writeAllSync, removeLeftovers, replaceAtomically, ioError } from '../../lib/io';
 import { saveCheckpoint, loadCheckpoint, loadCheckpointWeights } from '../../lib/train';
 import { seededModel } from './fixtures/save';
 import { ROOT, tmpDir } from '../helpers';
@@ -140,4 +140,21 @@ test('saveCheckpoint removes the temp file a killed save left', async () => {
   fs.writeFileSync(path.join(dir, '.best.ckpt.tmp-99999999-0000'), 'half a checkpoint');
   await saveCheckpoint(seededModel(1), file, { weightsOnly: true });
   assert.deepEqual(fs.readdirSync(dir), ['best.ckpt']);
+});
+
+test('replaceAtomically: when the new folder cannot be renamed in, the previous folder is put back', async (t) => {
+  const parent = tmpDir('swap-');
+  const dir = path.join(parent, 'ckpt');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'model.json'), 'previous');
+  const real = nodeFs.renameSync;
+  t.mock.method(nodeFs, 'renameSync', (from: string, to: string) => {
+    if (path.basename(from).includes('.tmp-')) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+    return real(from, to);
+  });
+  await assert.rejects(replaceAtomically(dir, (tmp) => fs.writeFileSync(path.join(tmp, 'model.json'), 'new'), { directory: true }),
+    (e: Error) => e.message.startsWith(`Could not write ${dir}: permission denied`));
+  t.mock.restoreAll();
+  assert.deepEqual(fs.readdirSync(parent), ['ckpt']);
+  assert.equal(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'), 'previous');
 });
