@@ -144,9 +144,9 @@ function pidAlive(pid: number): boolean {
 
 interface Leftover { file: string; kind: 'tmp' | 'old'; id: string; pid: number }
 
-function leftovers(target: string): Leftover[] {
-  const dir = path.dirname(path.resolve(target));
-  const prefix = `.${path.basename(target)}.`;
+/** Temp names in `dir`, of `target` only when given. */
+function leftovers(target: string, dir = path.dirname(path.resolve(target))): Leftover[] {
+  const prefix = target ? `.${path.basename(target)}.` : '.';
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -156,10 +156,15 @@ function leftovers(target: string): Leftover[] {
   const out: Leftover[] = [];
   for (const n of names) {
     if (!n.startsWith(prefix)) continue;
-    const m = /^(tmp|old)-((\d+)(?:-[\w-]+)?)$/.exec(n.slice(prefix.length));
-    if (m) out.push({ file: path.join(dir, n), kind: m[1] as 'tmp' | 'old', id: m[2], pid: Number(m[3]) });
+    const m = /\.(tmp|old)-((\d+)(?:-[\w-]+)?)$/.exec(n);
+    if (m && (!target || n === `${prefix}${m[1]}-${m[2]}`)) out.push({ file: path.join(dir, n), kind: m[1] as 'tmp' | 'old', id: m[2], pid: Number(m[3]) });
   }
   return out;
+}
+
+/** Remove the temp files that processes which died while writing left in `dir` (e.g. a cache folder). */
+export function removeLeftoversIn(dir: string): string[] {
+  return removeDead(leftovers('', dir));
 }
 
 /**
@@ -184,7 +189,7 @@ export function loadable(target: string, isComplete: (dir: string) => boolean): 
  */
 export function removeLeftovers(target: string, isComplete?: (dir: string) => boolean): string[] {
   const file = path.resolve(target);
-  const dead = leftovers(file).filter((l) => !pidAlive(l.pid));
+  const found = leftovers(file);
   if (!fs.existsSync(file) && isComplete) {
     const finish = loadable(file, isComplete);
     if (finish && finish !== file) {
@@ -196,8 +201,12 @@ export function removeLeftovers(target: string, isComplete?: (dir: string) => bo
       }
     }
   }
+  return removeDead(found);
+}
+
+function removeDead(found: Leftover[]): string[] {
   const removed: string[] = [];
-  for (const l of dead) {
+  for (const l of found.filter((f) => !pidAlive(f.pid))) {
     if (!fs.existsSync(l.file)) continue;
     try {
       fs.rmSync(l.file, { recursive: true, force: true });

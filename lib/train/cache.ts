@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
 import { CACHE_DIR } from '../config';
 import { rngFor, shuffled } from '../data/rng';
-import { writeFileAtomic } from '../io/atomic';
+import { removeLeftoversIn, writeFileAtomic } from '../io/atomic';
 import { fileKey, layersFingerprint, shortHash } from './fingerprint';
 import { planGraph, planLayers, runPlan, type GraphPlan } from './graph';
 import { headBoundary } from './heads';
@@ -176,6 +176,7 @@ export async function cachedFeatures(model: tf.LayersModel, dataset: ImageDatase
   const dir = root ? path.join(root, `${boundary.replace(/[^\w.-]/g, '_')}-${weightsKey.slice(0, 16)}`, dataKey) : null;
   if (dir) {
     fs.mkdirSync(dir, { recursive: true });
+    removeLeftoversIn(dir); // temp files of a run that was killed while writing features
     const meta = path.join(dir, 'meta.json');
     if (!fs.existsSync(meta)) {
       writeFileAtomic(meta, JSON.stringify({ boundary, featureShape, inputShape, weightsKey, datasetCacheKey: dataset.cacheKey, created: new Date().toISOString() }, null, 1));

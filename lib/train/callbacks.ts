@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { History } from './types';
 import { saveCheckpoint } from './checkpoint';
-import { writeFileAtomic } from '../io/atomic';
+import { removeLeftovers, writeFileAtomic } from '../io/atomic';
 import { formatValue, monitorMode } from './history';
 
 /** Logs at the end of an epoch: loss, metrics, val_* and lr (the rate used during the epoch). */
@@ -330,6 +330,7 @@ export class CSVLogger implements TrainCallback {
   onTrainBegin(): void {
     this.keys = null;
     this.text = '';
+    removeLeftovers(this.filename); // temp files of a run that was killed while writing
     if (this.append && fs.existsSync(this.filename)) {
       this.text = fs.readFileSync(this.filename, 'utf8');
       if (this.text && !this.text.endsWith('\n')) this.text += '\n';

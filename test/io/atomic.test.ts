@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic, writeAllSync, removeLeftovers, replaceAtomically, ioError } from '../../lib/io';
-import { saveCheckpoint, loadCheckpoint, loadCheckpointWeights } from '../../lib/train';
+import { saveCheckpoint, loadCheckpoint, loadCheckpointWeights, CSVLogger, cachedFeatures } from '../../lib/train';
+import type { ImageDataset } from '../../lib/data/types';
 import { seededModel } from './fixtures/save';
 import { ROOT, tmpDir } from '../helpers';
 
@@ -157,4 +158,29 @@ test('replaceAtomically: when the new folder cannot be renamed in, the previous 
   t.mock.restoreAll();
   assert.deepEqual(fs.readdirSync(parent), ['ckpt']);
   assert.equal(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'), 'previous');
+});
+
+test('CSVLogger and cachedFeatures remove the temp files a killed run left', async () => {
+  const dir = tmpDir('left-');
+  const csv = path.join(dir, 'log.csv');
+  fs.writeFileSync(path.join(dir, '.log.csv.tmp-99999999-1a2b'), 'epoch,loss\n0,');
+  const log = new CSVLogger(csv);
+  log.onTrainBegin();
+  assert.deepEqual(fs.readdirSync(dir), []);
+
+  const input = tf.input({ shape: [4, 4, 3] });
+  const pooled = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(input) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2, name: 'head' }).apply(pooled) as tf.SymbolicTensor });
+  const files = ['a.png', 'b.png'];
+  const dataset = { files, classNames: ['x', 'y'], labels: [0, 1], batchSize: 2, numBatches: 1, size: 2, imageSize: [4, 4], cacheKey: 'leftovers', augmented: false,
+    load: async (idx: number[]) => ({ xs: tf.zeros([idx.length, 4, 4, 3]), ys: null, labels: idx.map((i) => i % 2) }) };
+  const root = path.join(dir, 'features');
+  // Where this cache's files go: found by a first run, then a killed write is simulated there.
+  await cachedFeatures(model, dataset as unknown as ImageDataset, { dir: root, layer: 'gap' });
+  const [sub] = fs.readdirSync(root);
+  const [data] = fs.readdirSync(path.join(root, sub));
+  const leftover = path.join(root, sub, data, '.0123abcd.f32.tmp-99999999-ffff');
+  fs.writeFileSync(leftover, 'partial');
+  await cachedFeatures(model, dataset as unknown as ImageDataset, { dir: root, layer: 'gap' });
+  assert.equal(fs.existsSync(leftover), false);
 });
