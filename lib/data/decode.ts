@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { decodeNetpbm, isNetpbm, type DecodedRgb } from './ppm';
+import { decodeNetpbm, isNetpbm, netpbmSize, type DecodedRgb } from './ppm';
+import { bmpSize, decodeBmp, isBmp } from './bmp';
 
 export type { DecodedRgb } from './ppm';
 
@@ -21,7 +22,27 @@ export interface RawImage {
 export type Interpolation = 'bilinear' | 'nearest' | 'bicubic' | 'lanczos3' | 'mitchell';
 
 /** File extensions the directory loaders treat as images (others, like .DS_Store or .csv, are ignored). */
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.ppm', '.pgm', '.tif', '.tiff'];
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp', '.gif', '.ppm', '.pgm', '.tif', '.tiff'];
+
+/**
+ * Largest image (width × height) decoded: PIL's `Image.MAX_IMAGE_PIXELS` (89,478,485, ~9459²), which
+ * Keras' loaders inherit. A bigger file (a decompression bomb, a scan) would take gigabytes per image,
+ * several at once while batches load. Set NB_MAX_IMAGE_PIXELS to change it.
+ */
+export const MAX_IMAGE_PIXELS = 89_478_485;
+
+function maxImagePixels(): number {
+  const env = Number(process.env.NB_MAX_IMAGE_PIXELS);
+  return Number.isFinite(env) && env > 0 ? env : MAX_IMAGE_PIXELS;
+}
+
+function checkPixels(width: number, height: number): void {
+  const limit = maxImagePixels();
+  if (width * height > limit) {
+    throw Object.assign(new Error(`the image is ${width}x${height} = ${(width * height).toLocaleString('en-US')} pixels, above the limit of ` +
+      `${limit.toLocaleString('en-US')} (NB_MAX_IMAGE_PIXELS); shrink it first, or raise NB_MAX_IMAGE_PIXELS if it is meant to be that large`), { tooLarge: true });
+  }
+}
 
 export function isImageFile(file: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(file).toLowerCase());
@@ -38,6 +59,7 @@ export async function decodeImageFile(file: string): Promise<DecodedRgb> {
   try {
     return await decodeImageBuffer(buf);
   } catch (e) {
+    if ((e as { tooLarge?: boolean }).tooLarge) throw new Error(`Image ${file} is too large: ${(e as Error).message}, or delete it (onCorrupt: 'skip' skips it).`);
     throw new Error(
       `Cannot decode image ${file} (${(e as Error).message.split('\n')[0]}). ` +
         `The file is corrupt or not an image: replace or delete it, or pass onCorrupt: 'skip'.`,
@@ -46,9 +68,21 @@ export async function decodeImageFile(file: string): Promise<DecodedRgb> {
 }
 
 export async function decodeImageBuffer(buf: Uint8Array): Promise<DecodedRgb> {
-  if (isNetpbm(buf)) return decodeNetpbm(buf);
+  if (isNetpbm(buf)) {
+    const { width, height } = netpbmSize(buf);
+    checkPixels(width, height);
+    return decodeNetpbm(buf);
+  }
+  if (isBmp(buf)) {
+    const { width, height } = bmpSize(buf);
+    checkPixels(width, height);
+    return decodeBmp(buf);
+  }
+  // The header says the size before anything is decoded.
+  const meta = await sharp(buf, { failOn: 'error', limitInputPixels: false }).metadata();
+  checkPixels(meta.width ?? 0, meta.height ?? 0);
   // removeAlpha drops alpha without compositing, like PIL's convert('RGB') in Keras' load_img.
-  const { data, info } = await sharp(buf, { failOn: 'error' })
+  const { data, info } = await sharp(buf, { failOn: 'error', limitInputPixels: maxImagePixels() })
     .removeAlpha()
     .toColourspace('srgb')
     .raw()

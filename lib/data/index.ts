@@ -6,7 +6,7 @@ export { datasetFromCsv, readCsvRecords } from './csv';
 export type { DatasetFromCsvOptions } from './csv';
 export { createImageDataset } from './dataset';
 export type { ImageLoadOptions, DatasetSource } from './dataset';
-export { decodeImageFile, decodeImageBuffer, loadImageFile, resizeRgb, isImageFile, IMAGE_EXTENSIONS } from './decode';
+export { decodeImageFile, decodeImageBuffer, loadImageFile, resizeRgb, isImageFile, IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS } from './decode';
 export type { RawImage, DecodedRgb, Interpolation, LoadImageOptions } from './decode';
 export { decodeNetpbm } from './ppm';
 export { ImageDataGenerator, affineMatrix, warpAffine, IDENTITY_TRANSFORM } from './augment';

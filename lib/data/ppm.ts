@@ -12,10 +12,13 @@ export function isNetpbm(buf: Uint8Array): boolean {
   return buf.length > 2 && buf[0] === 0x50 /* P */ && [0x32, 0x33, 0x35, 0x36].includes(buf[1]);
 }
 
-/** Parse a P2/P3/P5/P6 file into RGB bytes. Throws a plain Error on malformed input. */
-export function decodeNetpbm(buf: Uint8Array): DecodedRgb {
-  if (!isNetpbm(buf)) throw new Error('not a PPM/PGM file (expected magic P2, P3, P5 or P6)');
-  const kind = buf[1] - 0x30; // 2, 3, 5 or 6
+/** Width and height from the header, without decoding (for the pixel limit). */
+export function netpbmSize(buf: Uint8Array): { width: number; height: number } {
+  const r = headerReader(buf);
+  return { width: r.readInt(), height: r.readInt() };
+}
+
+function headerReader(buf: Uint8Array) {
   let pos = 2;
   const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c;
   // Read one header/ASCII integer, skipping whitespace and '#' comments.
@@ -32,9 +35,19 @@ export function decodeNetpbm(buf: Uint8Array): DecodedRgb {
     if (pos === start) throw new Error(`malformed PPM header at byte ${start}`);
     return v;
   };
+  return { readInt, get pos() { return pos; } };
+}
+
+/** Parse a P2/P3/P5/P6 file into RGB bytes. Throws a plain Error on malformed input. */
+export function decodeNetpbm(buf: Uint8Array): DecodedRgb {
+  if (!isNetpbm(buf)) throw new Error('not a PPM/PGM file (expected magic P2, P3, P5 or P6)');
+  const kind = buf[1] - 0x30; // 2, 3, 5 or 6
+  const header = headerReader(buf);
+  const readInt = header.readInt;
   const width = readInt();
   const height = readInt();
   const maxval = readInt();
+  let pos = header.pos;
   if (width <= 0 || height <= 0 || maxval <= 0 || maxval > 65535) {
     throw new Error(`bad PPM header (width ${width}, height ${height}, maxval ${maxval})`);
   }

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { mapConcurrent } from './decode';
 import { rngFor, uniform, type Rng } from '../rng';
 import { buildAtomically, markerMatches } from './prepare/atomic';
-import { makeProgress } from './prepare/progress';
+import { progressReporter } from '../io/progress';
 
 export interface SyntheticSignsOptions {
   /** Number of classes (default 43, like GTSRB). */
@@ -201,7 +201,7 @@ export async function makeSyntheticSigns(dir: string, opts: SyntheticSignsOption
       fs.mkdirSync(path.join(tmp, testName), { recursive: true });
       fs.writeFileSync(path.join(tmp, 'Test.csv'), `Width,Height,Roi.X1,Roi.Y1,Roi.X2,Roi.Y2,ClassId,Path\n${testRows.join('\n')}\n`);
     }
-    const bar = makeProgress('synthetic signs', jobs.length, opts.progress ?? false);
+    const bar = progressReporter('synthetic signs', { total: jobs.length, enabled: opts.progress ?? false });
     await mapConcurrent(jobs, 8, async (j) => {
       const rng = rngFor(o.seed, j.split, j.k, j.i);
       const rgb = renderSyntheticSign(j.k, o.size, rng);

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { atomicWriteFile } from '../train/checkpoint';
+import { writeFileAtomic as atomicWriteFile } from '../io/atomic';
 import { CAFFE_MEAN_BGR, TORCH_MEAN, TORCH_STD, resolvePreprocessMode, type PreprocessMode } from '../data/preprocess';
 import { describeAs } from '../display';
 import { webPage } from './web-page';

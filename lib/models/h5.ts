@@ -7,6 +7,7 @@
 // `group[weight_name]`.
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import { replaceAtomically } from '../io/atomic';
 
 // h5wasm's node build is ESM-only (its exports map has no `require` condition), and tslab
 // compiles to CommonJS, so it is loaded through a real dynamic import.
@@ -20,6 +21,8 @@ export function h5wasm(): Promise<H5> {
   h5Promise ??= (async () => {
     const mod = (await esmImport('h5wasm/node')) as H5;
     await mod.ready;
+    // HDF5 errors become exceptions (which we explain) instead of ~40 lines of HDF5-DIAG on stderr.
+    (mod.Module as unknown as { activate_throwing_error_handler(): number }).activate_throwing_error_handler();
     return mod;
   })();
   return h5Promise;
@@ -71,7 +74,12 @@ export async function readKerasWeights(file: string): Promise<KerasWeightsFile> 
       'An interrupted copy or an HTML error page is not: delete it and download it again.');
   }
   const h5 = await h5wasm();
-  const f = new h5.File(file, 'r');
+  let f: InstanceType<H5['File']>;
+  try {
+    f = new h5.File(file, 'r');
+  } catch (e) {
+    throw damaged(file, e);
+  }
   try {
     let root: InstanceType<H5['Group']> = f;
     if (f.keys().includes('model_weights')) root = f.get('model_weights') as InstanceType<H5['Group']>;
@@ -93,9 +101,30 @@ export async function readKerasWeights(file: string): Promise<KerasWeightsFile> 
       return { name, weights };
     });
     return { path: file, layers };
+  } catch (e) {
+    throw (e as Error).message.startsWith(file) ? e : damaged(file, e);
   } finally {
-    f.close();
+    try {
+      f.close();
+    } catch {
+      // A damaged file may fail to close too; the error above says what matters.
+    }
   }
+}
+
+/** HDF5's error stack, shortened to its first line (e.g. "unable to open file"). */
+function hdf5Reason(e: unknown): string {
+  const text = (e as Error)?.message ?? String(e);
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const first = lines.find((l) => /^#\d+:/.test(l));
+  return first ? first.replace(/^#\d+:.*? in [\w]+\(\): /, '') : lines[0] ?? 'unknown error';
+}
+
+/** The error for an HDF5 file that cannot be read: names the file and what to do. */
+function damaged(file: string, e: unknown): Error {
+  return new Error(`${file} is damaged or incomplete: HDF5 cannot read it (${hdf5Reason(e)}). ` +
+    'An interrupted download or copy, or a save cut short, leaves such a file: delete it and download it again ' +
+    '(or re-train / re-save the checkpoint).', { cause: e });
 }
 
 export interface LoadKerasWeightsOptions {
@@ -162,10 +191,12 @@ export async function loadKerasWeights(model: tf.LayersModel, file: string, opts
     ours.forEach((l, i) => pairs.push([l, theirs[i]]));
   }
 
-  for (const [layer, s] of pairs) {
-    const why = mismatch(layer, s);
+  // Check every layer before assigning any, so a mismatch never leaves the model half-loaded.
+  const checked = pairs.map(([layer, s]) => ({ layer, s, why: mismatch(layer, s) }));
+  const bad = checked.find((c) => c.why);
+  if (bad && !opts.skipMismatch) throw new Error(`Cannot load ${file} into model "${model.name}": ${bad.why}. ${hint}`);
+  for (const { layer, s, why } of checked) {
     if (why) {
-      if (!opts.skipMismatch) throw new Error(`Cannot load ${file} into model "${model.name}": ${why}. ${hint}`);
       report.skipped.push({ layer: layer.name, reason: why });
       console.warn(`loadKerasWeights: skipping layer "${layer.name}": ${why} (file ${file}).`);
       continue;
@@ -189,36 +220,60 @@ export interface WriteKerasWeightsOptions {
  */
 export async function saveKerasWeights(model: tf.LayersModel, file: string, opts: WriteKerasWeightsOptions = {}): Promise<void> {
   const h5 = await h5wasm();
-  const tmp = `${file}.tmp-${process.pid}`;
-  const f = new h5.File(tmp, 'w');
-  try {
-    const names = model.layers.map((l) => l.name);
-    const chunk = opts.chunkLayerNames;
-    if (chunk && chunk < names.length) {
-      for (let i = 0; i * chunk < names.length; i++) f.create_attribute(`layer_names${i}`, names.slice(i * chunk, (i + 1) * chunk));
-    } else {
-      f.create_attribute('layer_names', names);
+  // Written to a temp file, reopened and checked, then renamed over `file`: a full disk or an HDF5
+  // write error leaves the previous file as it was.
+  await replaceAtomically(file, (tmp) => {
+    const f = new h5.File(tmp, 'w');
+    try {
+      writeLayers(f, model, opts);
+    } catch (e) {
+      throw new Error(`HDF5 could not write the weights (${hdf5Reason(e)}): the disk is full, the file size limit ` +
+        '(ulimit -f) is reached or the folder is not writable; free some space or save elsewhere', { cause: e });
+    } finally {
+      try {
+        f.close();
+      } catch {
+        // Closing flushes too, and fails the same way: the error above explains it.
+      }
     }
-    f.create_attribute('backend', 'tensorflow');
-    f.create_attribute('keras_version', '2.13.1');
-    for (const layer of model.layers) {
-      const g = f.create_group(layer.name);
-      const ws = layer.weights;
-      // Keras names: "<layer>/<weight>:0"; a group per path component.
-      const weightNames = ws.map((w) => `${w.originalName}:0`);
-      g.create_attribute('weight_names', weightNames.length ? weightNames : [], weightNames.length ? null : [0]);
-      ws.forEach((w, i) => {
-        const parts = weightNames[i].split('/');
-        let parent = g;
-        for (const p of parts.slice(0, -1)) {
-          parent = (parent.keys().includes(p) ? parent.get(p) : parent.create_group(p)) as typeof g;
-        }
-        const data = w.read().dataSync() as Float32Array;
-        parent.create_dataset({ name: parts[parts.length - 1], data, shape: w.shape as number[], dtype: '<f4' });
-      });
-    }
-  } finally {
-    f.close();
+  }, { verify: (tmp) => verifyWritten(tmp, model) });
+}
+
+function writeLayers(f: InstanceType<H5['File']>, model: tf.LayersModel, opts: WriteKerasWeightsOptions): void {
+  const names = model.layers.map((l) => l.name);
+  const chunk = opts.chunkLayerNames;
+  if (chunk && chunk < names.length) {
+    for (let i = 0; i * chunk < names.length; i++) f.create_attribute(`layer_names${i}`, names.slice(i * chunk, (i + 1) * chunk));
+  } else {
+    f.create_attribute('layer_names', names);
   }
-  fs.renameSync(tmp, file);
+  f.create_attribute('backend', 'tensorflow');
+  f.create_attribute('keras_version', '2.13.1');
+  for (const layer of model.layers) {
+    const g = f.create_group(layer.name);
+    const ws = layer.weights;
+    // Keras names: "<layer>/<weight>:0"; a group per path component.
+    const weightNames = ws.map((w) => `${w.originalName}:0`);
+    g.create_attribute('weight_names', weightNames.length ? weightNames : [], weightNames.length ? null : [0]);
+    ws.forEach((w, i) => {
+      const parts = weightNames[i].split('/');
+      let parent = g;
+      for (const p of parts.slice(0, -1)) {
+        parent = (parent.keys().includes(p) ? parent.get(p) : parent.create_group(p)) as typeof g;
+      }
+      const data = w.read().dataSync() as Float32Array;
+      parent.create_dataset({ name: parts[parts.length - 1], data, shape: w.shape as number[], dtype: '<f4' });
+    });
+  }
+}
+
+/** Reopen a written file: every layer and weight shape must be there, and the size must hold all values. */
+async function verifyWritten(tmp: string, model: tf.LayersModel): Promise<void> {
+  const values = model.weights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1) * 4, 0);
+  const size = fs.statSync(tmp).size;
+  if (size < values) throw Object.assign(new Error(`only ${size} bytes reached the disk, the weights alone take ${values}`), { code: 'ENOSPC' });
+  const back = await readKerasWeights(tmp);
+  const want = model.layers.map((l) => `${l.name}:${l.weights.map((w) => shapeStr(w.shape)).join()}`).join('|');
+  const got = back.layers.map((l) => `${l.name}:${l.weights.map((w) => shapeStr(w.shape)).join()}`).join('|');
+  if (want !== got) throw new Error('the file read back does not list the layers and shapes that were written');
 }

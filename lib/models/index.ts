@@ -13,7 +13,7 @@ export {
   readKerasWeights, loadKerasWeights, saveKerasWeights,
   type LoadKerasWeightsOptions, type LoadKerasWeightsReport, type KerasWeightsFile,
 } from './h5';
-export { downloadFile, md5File, type DownloadOptions } from './download';
+export { downloadFile, md5File, type DownloadOptions } from '../io/download';
 export {
   getKerasWeights, kerasCacheDir, kerasWeightsLocation, KERAS_WEIGHTS, KERAS_WEIGHTS_BASE_URL,
   type KerasApplicationName, type WeightsDownloadOptions,

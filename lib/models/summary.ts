@@ -3,6 +3,7 @@
 // counts them. Text for terminals, HTML for notebooks.
 import * as tf from '@tensorflow/tfjs';
 import { describeAs, showBundle } from '../display';
+import { escapeHtml as esc } from '../io/html';
 import { randomWeightsNotice } from './origin';
 
 type Layer = tf.layers.Layer;
@@ -74,7 +75,6 @@ function printRow(fields: string[], positions: number[]): string[] {
   return lines;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** The summary table of `model` as Keras prints it, as text and HTML. */
 export function modelSummary(model: tf.LayersModel): ModelSummary {

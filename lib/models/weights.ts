@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { downloadFile, md5File } from './download';
+import { downloadFile, md5File, type DownloadError } from '../io/download';
 
 export type KerasApplicationName = 'vgg16' | 'resnet50' | 'inceptionv3';
 
@@ -62,6 +62,7 @@ const verified = new Map<string, string>();
  */
 export async function getKerasWeights(app: KerasApplicationName, includeTop: boolean, opts: WeightsDownloadOptions = {}): Promise<string> {
   const loc = kerasWeightsLocation(app, includeTop, opts);
+  let damaged = '';
   if (fs.existsSync(loc.path)) {
     const st = fs.statSync(loc.path);
     const stamp = `${st.size}:${st.mtimeMs}`;
@@ -71,21 +72,26 @@ export async function getKerasWeights(app: KerasApplicationName, includeTop: boo
       verified.set(loc.path, stamp);
       return loc.path;
     }
-    // As Keras does: a cached file with the wrong hash is incomplete or outdated; fetch it again.
-    console.warn(`${loc.path} has md5 ${got}, expected ${loc.md5} (incomplete or outdated); downloading it again.`);
+    // As Keras does: a cached file with the wrong hash is incomplete or damaged; fetch it again.
+    // It is kept as .bad (not deleted) until a good copy is in place.
+    damaged = `md5 ${got}, expected ${loc.md5}`;
+    console.warn(`${loc.path} is damaged or incomplete (${damaged}); moved to ${loc.path}.bad, downloading it again.`);
     fs.renameSync(loc.path, `${loc.path}.bad`);
+  } else if (fs.existsSync(`${loc.path}.bad`)) {
+    damaged = `an earlier run found a wrong md5 and kept it as ${loc.path}.bad`;
   }
   try {
     await downloadFile(loc.url, loc.path, { md5: loc.md5, quiet: opts.quiet });
   } catch (e) {
-    const cause = (e as Error & { cause?: { code?: string; message?: string } }).cause;
-    const reason = cause?.message ?? cause?.code ?? (e as Error).message;
-    throw new Error(`${app} ImageNet weights are not cached and could not be downloaded (${reason}).\n` +
+    const reason = (e as DownloadError).reason ?? (e as Error).message;
+    const state = damaged ? `: the cached copy is damaged (${damaged}) and a good one` : ' are not cached and';
+    throw new Error(`${app} ImageNet weights${state} could not be downloaded (${reason}).\n` +
       `  file: ${loc.file}\n  url:  ${loc.url}\n  put it here: ${loc.path}\n` +
       `Offline: download the file on a machine with internet and copy it into ${loc.cacheDir}/ ` +
       `(Keras' own cache ~/.keras/models/ holds the same file), or set KERAS_HOME, ` +
       `or pass weights: '/path/to/${loc.file}'. weights: null gives random weights on purpose.`);
   }
+  if (damaged) fs.rmSync(`${loc.path}.bad`, { force: true });
   verified.set(loc.path, (() => { const st = fs.statSync(loc.path); return `${st.size}:${st.mtimeMs}`; })());
   return loc.path;
 }

@@ -1,10 +1,11 @@
 // Keras callbacks with Keras' options, defaults and semantics (tf.keras 2.x):
-// EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger.
+// EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, TerminateOnNaN.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+
 import * as tf from '@tensorflow/tfjs';
 import type { History } from './types';
-import { atomicWriteFile, saveCheckpoint } from './checkpoint';
+import { saveCheckpoint } from './checkpoint';
+import { removeLeftovers, writeFileAtomic } from '../io/atomic';
 import { formatValue, monitorMode } from './history';
 
 /** Logs at the end of an epoch: loss, metrics, val_* and lr (the rate used during the epoch). */
@@ -329,6 +330,7 @@ export class CSVLogger implements TrainCallback {
   onTrainBegin(): void {
     this.keys = null;
     this.text = '';
+    removeLeftovers(this.filename); // temp files of a run that was killed while writing
     if (this.append && fs.existsSync(this.filename)) {
       this.text = fs.readFileSync(this.filename, 'utf8');
       if (this.text && !this.text.endsWith('\n')) this.text += '\n';
@@ -344,7 +346,31 @@ export class CSVLogger implements TrainCallback {
     }
     const row = [String(epoch), ...this.keys.map((k) => (logs[k] === undefined ? 'NA' : String(logs[k])))];
     this.text += row.join(this.separator) + '\n';
-    fs.mkdirSync(path.dirname(path.resolve(this.filename)), { recursive: true });
-    atomicWriteFile(this.filename, this.text);
+    writeFileAtomic(this.filename, this.text);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Keras TerminateOnNaN(): stops training as soon as a batch's loss is NaN or infinite (a diverged
+ * run: lower the learning rate, check the labels and the preprocessing). The epoch ends after that
+ * batch, so History and the callbacks see it; the checkpoints keep the last good save.
+ */
+export class TerminateOnNaN implements TrainCallback {
+  /** The batch (0-based, within its epoch) whose loss was invalid, or null. */
+  stoppedAtBatch: number | null = null;
+
+  onTrainBegin(): void {
+    this.stoppedAtBatch = null;
+  }
+
+  onBatchEnd(batch: number, logs: Logs, ctx: TrainContext): void {
+    const loss = logs.loss;
+    if (loss !== undefined && !Number.isFinite(loss)) {
+      ctx.log(`Batch ${batch}: Invalid loss, terminating training`);
+      this.stoppedAtBatch = batch;
+      ctx.stopTraining = true;
+    }
   }
 }

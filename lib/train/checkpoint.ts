@@ -6,38 +6,15 @@
 // one file means one rename, which is atomic on every local file system.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { loadModel, saveModel } from '../models/saveload';
+import { isModelFolder, loadModel, saveModel, frozenWeights } from '../models/saveload';
 import { loadKerasWeights, saveKerasWeights } from '../models/h5';
+import { removeLeftovers, writeFileAtomic } from '../io/atomic';
 
 /** Keras' weights files: `*.h5` / `*.weights.h5` are written and read in Keras' HDF5 layout. */
 const isKerasH5 = (file: string) => /\.h5$/i.test(file);
 
 const MAGIC = 'TFJS-NB-CHECKPOINT 1\n';
-
-/** Write `data` to `file` atomically: write a temp file beside it, flush it, rename it over. */
-export function atomicWriteFile(file: string, data: string | Uint8Array | Uint8Array[], opts: { fsync?: boolean } = {}): void {
-  const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    for (const part of Array.isArray(data) ? data : [data]) {
-      if (typeof part === "string") fs.writeSync(fd, part);
-      else fs.writeSync(fd, part);
-    }
-    if (opts.fsync !== false) fs.fsyncSync(fd); // caches skip it: a lost file is recomputed
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
 
 function encode(header: object, weights: Uint8Array): Uint8Array[] {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -46,10 +23,7 @@ function encode(header: object, weights: Uint8Array): Uint8Array[] {
   return [Buffer.from(MAGIC, 'utf8'), len, json, weights];
 }
 
-function isModelFolder(file: string): boolean {
-  return fs.existsSync(file) ? fs.statSync(file).isDirectory() : fs.existsSync(path.dirname(path.resolve(file))) &&
-    fs.readdirSync(path.dirname(path.resolve(file))).some((n) => n.startsWith(`.${path.basename(file)}.old-`));
-}
+const REDO = 'Train again to write a new one, or delete it and use an earlier checkpoint.';
 
 function decode(file: string): { header: { kind: 'weights'; weightSpecs: tf.io.WeightsManifestEntry[] }; weights: ArrayBuffer } {
   if (!fs.existsSync(file)) throw new Error(`Checkpoint ${file} does not exist. Train with a ModelCheckpoint('${file}') callback first, or check the path.`);
@@ -57,10 +31,22 @@ function decode(file: string): { header: { kind: 'weights'; weightSpecs: tf.io.W
   if (buf.subarray(0, MAGIC.length).toString('utf8') !== MAGIC) {
     throw new Error(`${file} is not a checkpoint written by ModelCheckpoint/saveCheckpoint (wrong header). Delete it or point to the right file.`);
   }
-  const len = buf.readUInt32LE(MAGIC.length);
   const start = MAGIC.length + 4;
-  const header = JSON.parse(buf.subarray(start, start + len).toString('utf8'));
+  const len = buf.byteLength >= start ? buf.readUInt32LE(MAGIC.length) : Infinity;
+  let header: { kind: 'weights'; weightSpecs: tf.io.WeightsManifestEntry[] };
+  try {
+    if (start + len > buf.byteLength) throw new Error(`the header is cut off after ${buf.byteLength} bytes`);
+    header = JSON.parse(buf.subarray(start, start + len).toString('utf8'));
+    if (!Array.isArray(header?.weightSpecs)) throw new Error('no weight list in the header');
+  } catch (e) {
+    throw new Error(`Checkpoint ${file} is damaged or incomplete (${(e as Error).message}). ${REDO}`);
+  }
   const w = buf.subarray(start + len);
+  const want = header.weightSpecs.reduce((s, spec) => s + spec.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (w.byteLength !== want) {
+    throw new Error(`Checkpoint ${file} is ${w.byteLength < want ? 'incomplete' : 'damaged (longer than its header says)'}: ` +
+      `${w.byteLength} bytes of weights, its header lists ${want}. ${REDO}`);
+  }
   return { header, weights: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer };
 }
 
@@ -70,6 +56,7 @@ function decode(file: string): { header: { kind: 'weights'; weightSpecs: tf.io.W
  * differ per process).
  */
 export async function saveCheckpoint(model: tf.LayersModel, file: string, opts: { weightsOnly?: boolean } = {}): Promise<void> {
+  removeLeftovers(file); // temp files of a save that was killed
   if (opts.weightsOnly && isKerasH5(file)) {
     await saveKerasWeights(model, file); // temp file + rename, loadable by Keras' model.load_weights
     return;
@@ -77,10 +64,12 @@ export async function saveCheckpoint(model: tf.LayersModel, file: string, opts: 
   if (opts.weightsOnly) {
     const named = model.weights.map((w, i) => ({ name: `w${i}`, tensor: w.read() }));
     const { data, specs } = await tf.io.encodeWeights(named);
-    atomicWriteFile(file, encode({ kind: 'weights', weightSpecs: specs }, new Uint8Array(data)));
+    writeFileAtomic(file, encode({ kind: 'weights', weightSpecs: specs }, new Uint8Array(data)));
     return;
   }
-  await saveModel(model, file);
+  // A frozen base cannot change while the head trains: its weights go once into a file beside the
+  // checkpoint (named by their fingerprint), so each save writes only the layers that train.
+  await saveModel(model, file, frozenWeights(model).size ? { sharedFrozen: path.dirname(path.resolve(file)) } : {});
 }
 
 /** Load a model saved by saveCheckpoint / ModelCheckpoint (Keras load_model). Recompile it before training. */

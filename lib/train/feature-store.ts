@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ImageDataset } from '../data/types';
-import { atomicWriteFile } from './checkpoint';
+import { writeFileAtomic as atomicWriteFile } from '../io/atomic';
 import { fileKey, shortHash } from './fingerprint';
 
 // ---------------------------------------------------------------------------------------------

@@ -74,6 +74,11 @@ export function historySummary(h: History, opts: { monitor?: string; topK?: numb
     keys.sort((x, y) => (x === monitor ? -1 : y === monitor ? 1 : 0));
     const parts = keys.map((k) => `${shortName(k, opts.topK)}=${formatValue(best.metrics[k])}`);
     lines.push(`[Best] Epoch ${best.epoch + 1} | ${parts.join(' | ')}`);
+  } else if (n > 0 && h.epochs.every((e) => e.metrics[monitor] !== undefined && !Number.isFinite(e.metrics[monitor]))) {
+    // No best epoch to show: say why instead of leaving the line out.
+    const lossToo = h.epochs.every((e) => !Number.isFinite(e.metrics.loss ?? NaN));
+    lines.push(`[Best] none: ${monitor} was NaN in every epoch${lossToo && monitor !== 'loss' ? ' (and so was the training loss)' : ''}. ` +
+      'Training diverged: lower the learning rate, check the labels and the preprocessing; TerminateOnNaN() stops such a run at the first bad batch.');
   }
   return lines.join('\n');
 }

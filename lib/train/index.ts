@@ -6,11 +6,11 @@ export {
 } from './compile';
 export { trainPhase, evaluateLoss, type TrainPhaseOptions, type TrainSource } from './loop';
 export {
-  EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, formatCheckpointPath, defaultCheckpointWriter,
+  EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, TerminateOnNaN, formatCheckpointPath, defaultCheckpointWriter,
   type TrainCallback, type TrainContext, type Logs, type EarlyStoppingOptions, type ReduceLROnPlateauOptions,
   type ModelCheckpointOptions, type CSVLoggerOptions, type CheckpointWriter,
 } from './callbacks';
-export { saveCheckpoint, loadCheckpoint, loadCheckpointWeights, atomicWriteFile } from './checkpoint';
+export { saveCheckpoint, loadCheckpoint, loadCheckpointWeights } from './checkpoint';
 export { mergeHistories, bestEpoch, historySummary, lastMetrics, historySeconds } from './history';
 export {
   cachedFeatures, frozenBoundary, clearFeatureMemory, featureMemoryBytes, isFeatureDataset,

@@ -237,8 +237,14 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
     interrupted = true;
   };
   const kernel = isKernel();
-  if (kernel) process.on('SIGINT', onInterrupt);
   try {
+    // Not synchronously: tslab runs a cell's synchronous part in vm.runInThisContext(..., { breakOnSigint: true }),
+    // and a SIGINT listener added there is dropped when it returns, leaving Node's default (exit): the next
+    // Interrupt would kill the kernel. One setImmediate tick later the cell's synchronous part is over.
+    if (kernel) {
+      await nextTick();
+      process.on('SIGINT', onInterrupt);
+    }
     for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
     let lastLogs: Logs | undefined;
     for (let epoch = initialEpoch; epoch < opts.epochs; epoch++) {

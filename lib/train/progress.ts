@@ -7,6 +7,7 @@ import { isKernel, newDisplay, type LiveDisplay, type MimeBundle } from '../disp
 import type { History } from './types';
 import type { Logs } from './callbacks';
 import { formatValue } from './history';
+import { escapeHtml } from '../io/html';
 
 export interface ProgressOptions {
   phase: string;
@@ -61,7 +62,7 @@ export class PhaseProgress {
 
   private draw(text: string): void {
     if (!this.line) return;
-    if (this.kernel) this.line.update({ 'text/plain': text, 'text/html': `<pre style="margin:0">${text.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</pre>` });
+    if (this.kernel) this.line.update({ 'text/plain': text, 'text/html': `<pre style="margin:0">${escapeHtml(text)}</pre>` });
     else {
       this.line.text(text);
       this.lineOpen = true;

@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../../lib/io/atomic';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 /** Project-local Jupyter data dir: kernelspecs live here, JUPYTER_PATH points at it. */
@@ -152,9 +153,7 @@ export function registerKernel(root = ROOT): boolean {
   const body = JSON.stringify(kernelSpec(root), null, 2) + '\n';
   if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === body) return false;
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, body);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, body);
   return true;
 }
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { downloadFile } from '../../lib/data/prepare/download';
+import { downloadFile } from '../../lib/io';
 import { prepareGtsrb, everyNth, isValidationPick } from '../../lib/data/prepare/gtsrb';
 import { readCarsDevkit, readCarsCsv, splitCars, prepareStanfordCars, carsFolderName } from '../../lib/data/prepare/cars';
 import { isCompleteDataset } from '../../lib/data/prepare/atomic';

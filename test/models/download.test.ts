@@ -144,3 +144,22 @@ test('getKerasWeights: Keras cache layout under KERAS_HOME, and the offline erro
     if (old === undefined) delete process.env.KERAS_HOME; else process.env.KERAS_HOME = old;
   }
 });
+
+test('getKerasWeights offline with a damaged cached file says "damaged", not "not cached" (also on the next run)', async () => {
+  const home = tmpDir('keras-home-');
+  const old = process.env.KERAS_HOME;
+  process.env.KERAS_HOME = home;
+  try {
+    const loc = kerasWeightsLocation('vgg16', false);
+    fs.mkdirSync(path.dirname(loc.path), { recursive: true });
+    fs.writeFileSync(loc.path, 'an interrupted copy');
+    const offline = `http://127.0.0.1:${await closedPort()}/`;
+    await assert.rejects(getKerasWeights('vgg16', false, { baseUrl: offline, quiet: true }), (e: Error) =>
+      /the cached copy is damaged \(md5 [0-9a-f]{32}, expected 6d6bbae143d832006294945121d1f1fc\)/.test(e.message) && !/not cached/.test(e.message) && /ECONNREFUSED/.test(e.message));
+    assert.ok(fs.existsSync(`${loc.path}.bad`), 'the damaged copy is kept aside');
+    await assert.rejects(getKerasWeights('vgg16', false, { baseUrl: offline, quiet: true }), (e: Error) =>
+      e.message.includes(`vgg16 ImageNet weights: the cached copy is damaged (an earlier run found a wrong md5 and kept it as ${loc.path}.bad)`) && !/not cached/.test(e.message));
+  } finally {
+    if (old === undefined) delete process.env.KERAS_HOME; else process.env.KERAS_HOME = old;
+  }
+});

@@ -151,3 +151,13 @@ print(','.join(str(n if isinstance(n, str) else n.decode()) for n in names), g[g
   assert.equal(out.status, 0, out.stderr);
   assert.equal(out.stdout.trim(), `${KERAS_NEW.join(',')} (3, 3, 3, 4)`);
 });
+
+test('a shape mismatch in a later layer leaves the model untouched (every shape is checked before any is assigned)', async () => {
+  const file = path.join(tmpDir('h5-'), 'w.h5');
+  const dense = (units: number[]) => tf.sequential({ layers: [tf.layers.dense({ units: units[0], inputShape: [5], name: 'first' }), tf.layers.dense({ units: units[1], name: 'second' })] });
+  await saveKerasWeights(dense([4, 3]), file);
+  const target = dense([4, 7]);
+  const before = target.getWeights().map((w) => Array.from(w.dataSync()));
+  await assert.rejects(loadKerasWeights(target, file), /weight "second\/kernel" expects shape \[4, 7\]/);
+  assert.deepEqual(target.getWeights().map((w) => Array.from(w.dataSync())), before);
+});

@@ -9,7 +9,7 @@ import { tmpDir } from '../helpers';
 
 before(async () => { await tf.setBackend('cpu'); });
 
-async function trainedModel() {
+async function trainedModel(seed = 1) {
   const input = tf.input({ shape: [8, 8, 3], name: 'input_1' });
   let x = new PreprocessInput({ mode: 'tf' }).apply(input) as tf.SymbolicTensor;
   x = tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false, name: 'conv2d' }).apply(x) as tf.SymbolicTensor;
@@ -18,7 +18,7 @@ async function trainedModel() {
   x = tf.layers.dense({ units: 3, activation: 'softmax', name: 'head' }).apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: x, name: 'tiny' });
   model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
-  const xs = tf.randomUniform([6, 8, 8, 3], 0, 255, 'float32', 1);
+  const xs = tf.randomUniform([6, 8, 8, 3], 0, 255, 'float32', seed);
   const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3);
   await model.fit(xs, ys, { epochs: 2, batchSize: 3, verbose: 0 }); // moves BN stats away from defaults
   tf.dispose([xs, ys]);
@@ -53,13 +53,34 @@ test('overwriting a checkpoint replaces it whole and leaves no temporary folders
   assert.deepEqual(predict(await loadModel(dir)), predict(b));
 });
 
-test('a save killed between its two renames still loads the previous complete checkpoint', async () => {
+// A pid no process has (above Linux' pid_max), for leftovers of a "killed" save.
+const DEAD = 99999999;
+
+test('a save killed between its two renames loads the complete new checkpoint; the next save finishes the swap', async () => {
+  const parent = tmpDir('save-');
+  const dir = path.join(parent, 'ckpt');
+  const before = await trainedModel();
+  await saveModel(before, dir);
+  const after = await trainedModel(7);
+  await saveModel(after, path.join(parent, 'other'));
+  // State right after the first rename: the old folder aside, the complete new one under its temp name.
+  fs.renameSync(dir, path.join(parent, `.ckpt.old-${DEAD}-abcd`));
+  fs.renameSync(path.join(parent, 'other'), path.join(parent, `.ckpt.tmp-${DEAD}-abcd`));
+  assert.deepEqual(predict(await loadModel(dir)), predict(after));
+  await saveModel(after, dir);
+  assert.deepEqual(fs.readdirSync(parent), ['ckpt']);
+});
+
+test('an orphaned .old-* folder (a killed save, then the checkpoint deleted) is never loaded, and is cleaned up', async () => {
   const parent = tmpDir('save-');
   const dir = path.join(parent, 'ckpt');
   const model = await trainedModel();
   await saveModel(model, dir);
-  fs.renameSync(dir, path.join(parent, '.ckpt.old-123-456')); // state right after the first rename
-  assert.deepEqual(predict(await loadModel(dir)), predict(model));
+  fs.renameSync(dir, path.join(parent, `.ckpt.old-${DEAD}-beef`)); // the save's second rename happened, then the user deleted ckpt
+  fs.mkdirSync(path.join(parent, `.ckpt.tmp-${DEAD}-0000`)); // an unfinished temp folder of another killed save
+  await assert.rejects(loadModel(dir), /no model\.json in .*ckpt/);
+  await saveModel(model, dir);
+  assert.deepEqual(fs.readdirSync(parent), ['ckpt']);
 });
 
 test('a frozen model reloads with its trainable flags; a missing folder says what to pass', async () => {

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   buildHead, compile, adam, sgd, trainPhase, evaluateLoss, EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger,
   loadCheckpoint, loadCheckpointWeights, mergeHistories, headBoundary, historySummary, topKCategoricalAccuracy, fineTune, type TrainCallback,
+  TerminateOnNaN,
 } from '../../lib/train';
 import { planGraph, runPlan } from '../../lib/train/graph';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
@@ -220,4 +221,29 @@ test('mergeHistories renumbers a phase that restarted at 0', () => {
   const merged = mergeHistories({ epochs: [e(0), e(1)], phases: [{ name: 'a', startEpoch: 0 }] }, { epochs: [e(0), e(1), e(2)], phases: [{ name: 'b', startEpoch: 0 }] });
   assert.deepEqual(merged.epochs.map((x) => x.epoch), [0, 1, 2, 3, 4]);
   assert.deepEqual(merged.phases, [{ name: 'a', startEpoch: 0 }, { name: 'b', startEpoch: 2 }]);
+});
+
+test('TerminateOnNaN stops at the first batch whose loss is NaN; the summary says every val_loss was NaN', async (t) => {
+  const diverged = () => {
+    const { model: m } = model();
+    const head = m.layers[m.layers.length - 1];
+    head.setWeights(head.getWeights().map((w) => tf.fill(w.shape, NaN))); // what a diverged run ends with
+    compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+    return m;
+  };
+  const train = fakeDataset({ n: 24, batchSize: 8 });
+  const val = fakeDataset({ n: 8, batchSize: 8, seed: 9 });
+  const lines: string[] = [];
+  t.mock.method(console, 'log', (s: string) => { lines.push(String(s)); });
+  const stopper = new TerminateOnNaN();
+  const h = await trainPhase({ model: diverged(), train, validation: val, epochs: 5, verbose: 1, callbacks: [stopper] });
+  const without = await trainPhase({ model: diverged(), train, validation: val, epochs: 2, verbose: 0 });
+  t.mock.restoreAll();
+  assert.equal(h.epochs.length, 1, 'stopped in the first epoch');
+  assert.equal(stopper.stoppedAtBatch, 0);
+  assert.ok(lines.some((l) => l.includes('Batch 0: Invalid loss, terminating training')), lines.join('\n'));
+  assert.equal(without.epochs.length, 2, 'without the callback the run goes on');
+  const summary = historySummary(without);
+  assert.match(summary, /\[Best\] none: val_loss was NaN in every epoch \(and so was the training loss\)\. Training diverged: lower the learning rate/);
+  assert.ok(lines.some((l) => /\[Best\] none: val_loss was NaN in every epoch/.test(l)), 'trainPhase prints it too');
 });

@@ -1,7 +1,9 @@
 // Build a dataset folder so that a crash never leaves something that looks complete: everything is
-// written into a temp folder beside the target, a marker file is written last, then one rename.
+// written into a temp folder beside the target, a marker file is written last, then it is swapped in
+// (lib/io's replaceAtomically).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { removeLeftovers, replaceAtomically, writeFileSynced } from '../../io/atomic';
 
 export const COMPLETE_MARKER = '.dataset-complete.json';
 
@@ -25,10 +27,7 @@ export function isCompleteDataset(dir: string): boolean {
  */
 export async function buildAtomically(target: string, marker: Record<string, unknown>, build: (tmp: string) => Promise<void>, overwrite = false): Promise<void> {
   target = path.resolve(target);
-  const parent = path.dirname(target);
-  fs.mkdirSync(parent, { recursive: true });
-  const base = path.basename(target);
-  for (const e of fs.readdirSync(parent)) if (e.startsWith(`.${base}.partial-`)) fs.rmSync(path.join(parent, e), { recursive: true, force: true });
+  removeLeftovers(target); // temp folders of a crashed run
   if (fs.existsSync(target) && !overwrite) {
     throw new Error(
       isCompleteDataset(target)
@@ -36,17 +35,10 @@ export async function buildAtomically(target: string, marker: Record<string, unk
         : `${target} exists but is not a complete prepared dataset (no ${COMPLETE_MARKER}); delete it or choose another folder.`,
     );
   }
-  const tmp = path.join(parent, `.${base}.partial-${process.pid}-${Date.now()}`);
-  fs.mkdirSync(tmp);
-  try {
+  await replaceAtomically(target, async (tmp) => {
     await build(tmp);
-    fs.writeFileSync(path.join(tmp, COMPLETE_MARKER), JSON.stringify({ ...marker, completedAt: new Date().toISOString() }, null, 2));
-    if (fs.existsSync(target)) fs.rmSync(target, { recursive: true, force: true });
-    fs.renameSync(tmp, target);
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+    writeFileSynced(path.join(tmp, COMPLETE_MARKER), JSON.stringify({ ...marker, completedAt: new Date().toISOString() }, null, 2));
+  }, { directory: true });
 }
 
 /** Same options as the marker (ignoring completedAt)? */

@@ -8,7 +8,7 @@ import { mapConcurrent } from '../decode';
 import { readCsvRecords } from '../csv';
 import { rngFor, shuffled } from '../../rng';
 import { buildAtomically, markerMatches } from './atomic';
-import { makeProgress } from './progress';
+import { progressReporter } from '../../io/progress';
 import { readMatFile } from './matfile';
 
 export interface CarsAnnotation {
@@ -136,7 +136,7 @@ export async function prepareStanfordCars(opts: PrepareCarsOptions): Promise<str
   await buildAtomically(outDir, marker, async (tmp) => {
     for (const split of ['train', 'validation', 'test']) for (const f of folders) fs.mkdirSync(path.join(tmp, split, f), { recursive: true });
     fs.writeFileSync(path.join(tmp, 'class_names.json'), JSON.stringify(ann.classNames, null, 1));
-    const bar = makeProgress('Stanford Cars images', entries.length, progress);
+    const bar = progressReporter('Stanford Cars images', { total: entries.length, enabled: progress });
     await mapConcurrent(entries, 8, async (e) => {
       const dest = path.join(tmp, e.split, folders[e.classIndex], e.fname);
       if (!crop) await fs.promises.copyFile(srcOf(e), dest);

@@ -8,9 +8,9 @@ import sharp from 'sharp';
 import { decodeImageFile, mapConcurrent } from '../decode';
 import { readCsvRecords } from '../csv';
 import { buildAtomically, markerMatches } from './atomic';
-import { downloadFile } from './download';
+import { downloadFile } from '../../io/download';
 import { extractZip } from './zip';
-import { makeProgress } from './progress';
+import { progressReporter } from '../../io/progress';
 
 export const GTSRB_BASE_URL = 'https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/';
 export const GTSRB_ARCHIVES = [
@@ -96,7 +96,7 @@ async function writeAsPng(src: string, dest: string): Promise<void> {
 async function downloadOfficial(dir: string, baseUrl: string, progress: boolean): Promise<string> {
   const extracted = path.join(dir, 'extracted');
   if (fs.existsSync(path.join(extracted, '.complete'))) return extracted;
-  for (const a of GTSRB_ARCHIVES) await downloadFile(baseUrl + a.file, path.join(dir, a.file), { md5: a.md5, progress });
+  for (const a of GTSRB_ARCHIVES) await downloadFile(baseUrl + a.file, path.join(dir, a.file), { md5: a.md5, quiet: !progress });
   fs.rmSync(extracted, { recursive: true, force: true });
   for (const a of GTSRB_ARCHIVES) {
     if (progress) console.log(`extracting ${a.file}`);
@@ -140,7 +140,7 @@ export async function prepareGtsrb(opts: PrepareGtsrbOptions): Promise<string> {
       testRows.push([...(it.roi ?? []), it.classId, `Test/${name}`].join(','));
     });
     fs.writeFileSync(path.join(tmp, 'Test.csv'), `Width,Height,Roi.X1,Roi.Y1,Roi.X2,Roi.Y2,ClassId,Path\n${testRows.join('\n')}\n`);
-    const bar = makeProgress('GTSRB images', jobs.length, progress);
+    const bar = progressReporter('GTSRB images', { total: jobs.length, enabled: progress });
     await mapConcurrent(jobs, 8, async (j) => { await writeAsPng(j.item.src, j.dest); bar.tick(); });
     bar.done();
   }, opts.overwrite ?? false);
