@@ -576,6 +576,61 @@ Napi::Value Step(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// biasActGrad(dy, y|null, dx|null, db, channels): the backward of bias + activation over the last
+// (channel) axis in one pass. With y (a relu's output): dx = dy where y > 0, else dy * 0 (so NaN and
+// -0 come out as tfjs' dy * step(y) gives them, and NaN in y stays NaN); db[c] = sum of dx over rows.
+// Without y (linear): db alone. Sums run in float blocks of 64 rows, the blocks in double, as Reduce.
+Napi::Value BiasActGrad(const Napi::CallbackInfo &info) {
+  auto dya = info[0].As<Napi::Float32Array>();
+  const float *dy = dya.Data(), *y = f32(info[1]);
+  float *dx = f32(info[2]), *db = f32(info[3]);
+  int64_t C = info[4].As<Napi::Number>().Int64Value();
+  int64_t n = static_cast<int64_t>(dya.ElementLength());
+  if (C <= 0 || n % C != 0 || info[3].As<Napi::Float32Array>().ElementLength() != size_t(C) ||
+      (y && (!dx || info[1].As<Napi::Float32Array>().ElementLength() != size_t(n) ||
+             info[2].As<Napi::Float32Array>().ElementLength() != size_t(n))))
+    throw std::runtime_error("biasActGrad: sizes do not match");
+  int64_t rows = n / C;
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<double> partial(size_t(nt) * C, 0.0);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    int64_t chunk = (rows + T - 1) / T, lo = std::min(rows, t * chunk), hi = std::min(rows, lo + chunk);
+    double *acc = partial.data() + t * C;
+    std::vector<float> block(C);
+    float *bl = block.data();
+    for (int64_t r0 = lo; r0 < hi; r0 += 64) {
+      std::fill(block.begin(), block.end(), 0.f);
+      for (int64_t r = r0; r < std::min(hi, r0 + 64); r++) {
+        const float *dyr = dy + r * C;
+        if (y) {
+          const float *yr = y + r * C;
+          float *dxr = dx + r * C;
+#pragma omp simd
+          for (int64_t c = 0; c < C; c++) {
+            float v = yr[c] > 0.f ? dyr[c] : (yr[c] != yr[c] ? yr[c] : dyr[c] * 0.f);
+            dxr[c] = v;
+            bl[c] += v;
+          }
+        } else {
+#pragma omp simd
+          for (int64_t c = 0; c < C; c++) bl[c] += dyr[c];
+        }
+      }
+      for (int64_t c = 0; c < C; c++) acc[c] += bl[c];
+    }
+  }
+  for (int64_t c = 0; c < C; c++) {
+    double s = 0;
+    for (int t = 0; t < nt; t++) s += partial[size_t(t) * C + c];
+    db[c] = float(s);
+  }
+  if (n > kParallelMin) g_ew.record(nt, n, t0);
+  return info.Env().Undefined();
+}
+
 // pad(x, y, xShape, before, yShape, value): constant padding of any rank <= 8.
 Napi::Value Pad(const Napi::CallbackInfo &info) {
   const float *x = f32(info[0]);
@@ -684,6 +739,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("concat", Napi::Function::New(env, guarded<Concat>));
   exports.Set("split", Napi::Function::New(env, guarded<Split>));
   exports.Set("step", Napi::Function::New(env, guarded<Step>));
+  exports.Set("biasActGrad", Napi::Function::New(env, guarded<BiasActGrad>));
   exports.Set("newWeightCache", Napi::Function::New(env, NewWeightCache));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));
   exports.Set("clearCaches", Napi::Function::New(env, ClearCaches));

@@ -34,6 +34,8 @@ export interface OnednnAddon {
   concat(parts: Float32Array[], y: Float32Array, outer: number, widths: Int32Array): void;
   split(x: Float32Array, parts: Float32Array[], outer: number, widths: Int32Array): void;
   step(x: Float32Array, y: Float32Array, alpha: number): void;
+  /** Backward of bias + activation: dx = dy masked where y <= 0 (relu; skipped without y), db = column sums. */
+  biasActGrad(dy: Float32Array, y: Float32Array | null, dx: Float32Array | null, db: Float32Array, channels: number): void;
   pad(x: Float32Array, y: Float32Array, xShape: Int32Array, before: Int32Array, yShape: Int32Array, value: number): void;
   newWeightCache(): WeightCacheHandle;
   info(): { version: string; runtime: string; threads: number; isa: string;

@@ -110,6 +110,13 @@ function axisBlock(shape: number[], axes: number[]): { outer: number; mid: numbe
   return { outer: size(shape.slice(0, first)), mid: size(shape.slice(first, last + 1)), inner: size(shape.slice(last + 1)) };
 }
 
+/**
+ * A kernel of our own (not a tfjs kernel name), registered on 'onednn' only: the backward of bias +
+ * relu (or linear) in one pass, inputs { dy, y? } -> [dx, db] with y, [db] without. lib/train/fused-conv
+ * uses it when the backend has it and tfjs ops (dy * step(y), sum) otherwise.
+ */
+export const BIAS_ACT_GRAD = 'OnednnBiasActGrad';
+
 const MIN_NATIVE = 1024; // below this many elements the JS kernels are as fast as a native call
 
 /** The kernels, given the addon and each backend instance's output pool. */
@@ -320,6 +327,17 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       addon.pad(xv, y, Int32Array.from(x.shape), Int32Array.from(paddings.map((p) => p[0])),
         Int32Array.from(shape), (attrs.constantValue as number | undefined) ?? 0);
       return out(backend, shape, y);
+    },
+
+    [BIAS_ACT_GRAD]({ inputs, backend }, fallback) {
+      const { dy, y } = inputs;
+      const dyv = f32(backend, dy), yv = y ? f32(backend, y) : null;
+      if (!dy || !dyv || dy.shape.length === 0 || (y && (!yv || yv.length !== dyv.length))) return fallback();
+      const C = dy.shape[dy.shape.length - 1];
+      const db = alloc(backend, C);
+      const dx = yv ? alloc(backend, dyv.length) : null;
+      addon.biasActGrad(dyv, yv, dx, db, C);
+      return dx ? [out(backend, dy.shape, dx), out(backend, [C], db)] : [out(backend, [C], db)];
     },
 
     FusedBatchNorm({ inputs, backend, attrs = {} }, fallback) {

@@ -94,11 +94,11 @@ export class KerasBatchNormalization extends tf.layers.Layer {
         const mean = b(this.movingMean.read());
         const variance = b(this.movingVariance.read());
         if (kwargs['training'] !== true) {
-          // Pure inference: one fused kernel (fast on wasm).
+          // Pure inference: one fused kernel (native on onednn, fast on wasm).
           return tf.batchNorm(x, mean, variance, beta ?? undefined, gamma ?? undefined, this.epsilon);
         }
-        // Frozen layer inside a training step: same maths with ops whose gradients always work.
-        return this.affine(x, mean, variance, gamma, beta);
+        // Frozen layer inside a training step: the same fused kernel, with a gradient for x alone.
+        return frozenBatchNorm(x, mean, variance, gamma, beta, this.epsilon);
       }
 
       const reduceAxes = [...Array(ndim).keys()].filter((a) => a !== axis);
@@ -136,6 +136,26 @@ export class KerasBatchNormalization extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(KerasBatchNormalization);
+
+/**
+ * Inference-mode batch norm for a frozen layer inside a training step: one fused kernel forward
+ * (tfjs' own FusedBatchNorm gradient would compute the gradients of mean, variance, scale and
+ * offset too, each a pass over x), and dx = dy * scale / sqrt(variance + epsilon), one pass back.
+ * mean, variance, gamma and beta are constants here (the layer is frozen).
+ */
+export function frozenBatchNorm(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor | null,
+  beta: tf.Tensor | null, epsilon: number): tf.Tensor {
+  const op = tf.customGrad(((xIn: tf.Tensor) => {
+    const value = tf.batchNorm(xIn, mean, variance, beta ?? undefined, gamma ?? undefined, epsilon);
+    const gradFunc = (dy: tf.Tensor) => {
+      let k = tf.rsqrt(tf.add(variance, epsilon));
+      if (gamma) k = tf.mul(k, gamma);
+      return tf.mul(dy, k);
+    };
+    return { value, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x);
+}
 
 /** Keras-style factory: `batchNormalization({ epsilon: 1.001e-5, name: 'conv1_bn' })`. */
 export function kerasBatchNormalization(args?: KerasBatchNormalizationArgs): KerasBatchNormalization {
