@@ -348,6 +348,68 @@ Napi::Value PoolBackward(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// Batch normalization with batch statistics (a trainable layer in a training step), NHWC.
+// Params: [N, H, W, C, hasScale, hasShift]. The forward returns the batch mean and the biased
+// variance (what the backward and Keras' moving averages use).
+struct BNorm {
+  batch_normalization_forward::primitive_desc fpd;
+  batch_normalization_forward fwd;
+  batch_normalization_backward::primitive_desc bpd;
+  batch_normalization_backward bwd;
+  memory::desc data, stat;
+};
+std::unordered_map<std::string, std::unique_ptr<BNorm>> g_bnorm;
+
+BNorm &getBNorm(const std::vector<int64_t> &p, float eps) {
+  if (p.size() != 6) throw std::runtime_error("batch norm params must have 6 entries");
+  return cached(g_bnorm, key('b', p, {double(eps)}), [&] {
+    memory::desc data({p[0], p[3], p[1], p[2]}, dt::f32, tag::nhwc);
+    memory::desc stat({p[3]}, dt::f32, tag::x);
+    auto flags = normalization_flags::none;
+    if (p[4]) flags |= normalization_flags::use_scale;
+    if (p[5]) flags |= normalization_flags::use_shift;
+    batch_normalization_forward::desc fd(prop_kind::forward_training, data, eps, flags);
+    batch_normalization_forward::primitive_desc fpd(fd, eng());
+    noteImpl("bnorm_fwd", fpd);
+    batch_normalization_backward::desc bd(p[4] || p[5] ? prop_kind::backward : prop_kind::backward_data,
+                                          data, data, eps, flags);
+    batch_normalization_backward::primitive_desc bpd(bd, eng(), fpd);
+    noteImpl("bnorm_bwd", bpd);
+    return new BNorm{fpd, batch_normalization_forward(fpd), bpd, batch_normalization_backward(bpd), data, stat};
+  });
+}
+
+// bnormTrain(x, scale|null, shift|null, y, mean, variance, params, eps)
+Napi::Value BnormTrain(const Napi::CallbackInfo &info) {
+  BNorm &b = getBNorm(ints(info[6]), info[7].As<Napi::Number>().FloatValue());
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(b.data, eng(), f32(info[0]))},
+                                       {DNNL_ARG_DST, memory(b.data, eng(), f32(info[3]))},
+                                       {DNNL_ARG_MEAN, memory(b.stat, eng(), f32(info[4]))},
+                                       {DNNL_ARG_VARIANCE, memory(b.stat, eng(), f32(info[5]))}};
+  if (float *sc = f32(info[1])) args.emplace(DNNL_ARG_SCALE, memory(b.stat, eng(), sc));
+  if (float *sh = f32(info[2])) args.emplace(DNNL_ARG_SHIFT, memory(b.stat, eng(), sh));
+  b.fwd.execute(strm(), args);
+  strm().wait();
+  return info.Env().Undefined();
+}
+
+// bnormTrainBackward(x, dy, mean, variance, scale|null, shift|null, dx, dscale|null, dshift|null, params, eps)
+Napi::Value BnormTrainBackward(const Napi::CallbackInfo &info) {
+  BNorm &b = getBNorm(ints(info[9]), info[10].As<Napi::Number>().FloatValue());
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(b.data, eng(), f32(info[0]))},
+                                       {DNNL_ARG_DIFF_DST, memory(b.data, eng(), f32(info[1]))},
+                                       {DNNL_ARG_MEAN, memory(b.stat, eng(), f32(info[2]))},
+                                       {DNNL_ARG_VARIANCE, memory(b.stat, eng(), f32(info[3]))},
+                                       {DNNL_ARG_DIFF_SRC, memory(b.data, eng(), f32(info[6]))}};
+  if (float *sc = f32(info[4])) args.emplace(DNNL_ARG_SCALE, memory(b.stat, eng(), sc));
+  if (float *sh = f32(info[5])) args.emplace(DNNL_ARG_SHIFT, memory(b.stat, eng(), sh));
+  if (float *d = f32(info[7])) args.emplace(DNNL_ARG_DIFF_SCALE, memory(b.stat, eng(), d));
+  if (float *d = f32(info[8])) args.emplace(DNNL_ARG_DIFF_SHIFT, memory(b.stat, eng(), d));
+  b.bwd.execute(strm(), args);
+  strm().wait();
+  return info.Env().Undefined();
+}
+
 // Elementwise kernels: memory-bound. Two threads make them ~3x faster on a quiet machine, but
 // on a busy one an OpenMP barrier costs more than it brings (16 ms vs 1.2 ms measured for a
 // 6 MB subtract with another process per core). So each large call picks 1 or all threads by
@@ -697,7 +759,7 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
   for (auto &kv : g_impls) impls.Set(kv.first, kv.second);
   o.Set("impls", impls);
   size_t n = g_convFwd.size() + g_convBwdData.size() + g_convBwdWeights.size() + g_matmul.size() +
-             g_pool.size();
+             g_pool.size() + g_bnorm.size();
   o.Set("cachedPrimitives", static_cast<double>(n));
   return o;
 }
@@ -708,6 +770,7 @@ Napi::Value ClearCaches(const Napi::CallbackInfo &info) {
   g_convBwdWeights.clear();
   g_matmul.clear();
   g_pool.clear();
+  g_bnorm.clear();
   return info.Env().Undefined();
 }
 
@@ -739,6 +802,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("concat", Napi::Function::New(env, guarded<Concat>));
   exports.Set("split", Napi::Function::New(env, guarded<Split>));
   exports.Set("step", Napi::Function::New(env, guarded<Step>));
+  exports.Set("bnormTrain", Napi::Function::New(env, guarded<BnormTrain>));
+  exports.Set("bnormTrainBackward", Napi::Function::New(env, guarded<BnormTrainBackward>));
   exports.Set("biasActGrad", Napi::Function::New(env, guarded<BiasActGrad>));
   exports.Set("newWeightCache", Napi::Function::New(env, NewWeightCache));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));

@@ -34,6 +34,12 @@ export interface OnednnAddon {
   concat(parts: Float32Array[], y: Float32Array, outer: number, widths: Int32Array): void;
   split(x: Float32Array, parts: Float32Array[], outer: number, widths: Int32Array): void;
   step(x: Float32Array, y: Float32Array, alpha: number): void;
+  /** Batch norm with batch statistics over NHWC x (params [N, H, W, C, hasScale, hasShift]); writes y, mean, biased variance. */
+  bnormTrain(x: Float32Array, scale: Float32Array | null, shift: Float32Array | null, y: Float32Array,
+    mean: Float32Array, variance: Float32Array, params: Int32Array, epsilon: number): void;
+  bnormTrainBackward(x: Float32Array, dy: Float32Array, mean: Float32Array, variance: Float32Array,
+    scale: Float32Array | null, shift: Float32Array | null, dx: Float32Array, dscale: Float32Array | null, dshift: Float32Array | null,
+    params: Int32Array, epsilon: number): void;
   /** Backward of bias + activation: dx = dy masked where y <= 0 (relu; skipped without y), db = column sums. */
   biasActGrad(dy: Float32Array, y: Float32Array | null, dx: Float32Array | null, db: Float32Array, channels: number): void;
   pad(x: Float32Array, y: Float32Array, xShape: Int32Array, before: Int32Array, yShape: Int32Array, value: number): void;

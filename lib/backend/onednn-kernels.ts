@@ -72,6 +72,13 @@ function poolInfoOf(xShape: number[], attrs: Attrs): Conv2DInfo {
     attrs.strides as [number, number], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined);
 }
 
+/** [N, H, W, C, hasScale, hasShift] for a channels-last tensor of any rank >= 2. */
+function bnormParams(shape: number[], hasScale: boolean, hasShift: boolean): Int32Array {
+  const C = shape[shape.length - 1];
+  const [N, H, W] = shape.length === 4 ? shape : [size(shape.slice(0, -1)), 1, 1];
+  return Int32Array.from([N, H, W, C, hasScale ? 1 : 0, hasShift ? 1 : 0]);
+}
+
 /** Activation code for a fused kernel, or null when oneDNN cannot fuse it (prelu). */
 function activationCode(attrs: Attrs): number | null {
   const name = (attrs.activation as string | undefined) ?? 'linear';
@@ -116,6 +123,15 @@ function axisBlock(shape: number[], axes: number[]): { outer: number; mid: numbe
  * uses it when the backend has it and tfjs ops (dy * step(y), sum) otherwise.
  */
 export const BIAS_ACT_GRAD = 'OnednnBiasActGrad';
+
+/**
+ * Batch norm with batch statistics (a trainable layer in a training step), our own kernels on 'onednn':
+ * BN_TRAIN { x, scale?, offset? } attrs { epsilon } -> [y, mean, variance (biased)];
+ * BN_TRAIN_GRAD { x, dy, mean, variance, scale?, offset? } attrs { epsilon } -> [dx, dscale, doffset]
+ * (zeros for an absent scale or offset). Channels last; lib/models/batchnorm checks for them.
+ */
+export const BN_TRAIN = 'OnednnBatchNormTrain';
+export const BN_TRAIN_GRAD = 'OnednnBatchNormTrainGrad';
 
 const MIN_NATIVE = 1024; // below this many elements the JS kernels are as fast as a native call
 
@@ -338,6 +354,32 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       const dx = yv ? alloc(backend, dyv.length) : null;
       addon.biasActGrad(dyv, yv, dx, db, C);
       return dx ? [out(backend, dy.shape, dx), out(backend, [C], db)] : [out(backend, [C], db)];
+    },
+
+    [BN_TRAIN]({ inputs, backend, attrs = {} }, fallback) {
+      const { x, scale, offset } = inputs;
+      const xv = f32(backend, x);
+      if (!x || !xv || x.shape.length < 2) return fallback();
+      const C = x.shape[x.shape.length - 1];
+      const sv = scale ? f32(backend, scale) : null, ov = offset ? f32(backend, offset) : null;
+      if ((scale && sv?.length !== C) || (offset && ov?.length !== C)) return fallback();
+      const params = bnormParams(x.shape, !!sv, !!ov);
+      const y = alloc(backend, xv.length), mean = alloc(backend, C), variance = alloc(backend, C);
+      addon.bnormTrain(xv, sv, ov, y, mean, variance, params, attrs.epsilon as number);
+      return [out(backend, x.shape, y), out(backend, [C], mean), out(backend, [C], variance)];
+    },
+
+    [BN_TRAIN_GRAD]({ inputs, backend, attrs = {} }, fallback) {
+      const { x, dy, mean, variance, scale, offset } = inputs;
+      const [xv, dyv, mv, vv] = [x, dy, mean, variance].map((t) => f32(backend, t));
+      if (!x || !xv || !dyv || !mv || !vv || x.shape.length < 2 || dyv.length !== xv.length) return fallback();
+      const C = x.shape[x.shape.length - 1];
+      const sv = scale ? f32(backend, scale) : null, ov = offset ? f32(backend, offset) : null;
+      if ((scale && sv?.length !== C) || (offset && ov?.length !== C)) return fallback();
+      const params = bnormParams(x.shape, !!sv, !!ov);
+      const dx = alloc(backend, xv.length), dscale = alloc(backend, C), doffset = alloc(backend, C);
+      addon.bnormTrainBackward(xv, dyv, mv, vv, sv, ov, dx, sv ? dscale : null, ov ? doffset : null, params, attrs.epsilon as number);
+      return [out(backend, x.shape, dx), out(backend, [C], dscale), out(backend, [C], doffset)];
     },
 
     FusedBatchNorm({ inputs, backend, attrs = {} }, fallback) {

@@ -146,3 +146,28 @@ for (const upTo of [0, 2, 4]) {
     assert.ok(changed > 0, 'the step changed some weights');
   });
 }
+
+test('trainable batch norm in a training step: onednn kernels = tfjs ops on cpu (output, moving stats, gradients)', { skip: reg.ok ? false : `oneDNN addon unavailable: ${reg.ok ? '' : reg.reason}` }, async () => {
+  const cases: [number[], boolean, boolean][] = [[[4, 6, 5, 24], true, true], [[3, 7, 7, 17], false, true], [[16, 40], true, false], [[2, 3, 3, 8], false, false]];
+  for (const [shape, scale, center] of cases) {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const layer = kerasBatchNormalization({ scale, center, epsilon: 1.001e-5, momentum: 0.9 });
+      const x = tf.randomNormal(shape, 0.5, 2, 'float32', 21);
+      layer.apply(x, { training: false }); // builds it
+      layer.setWeights(layer.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', 30 + i)));
+      const dyW = tf.randomNormal(shape, 0, 1, 'float32', 22);
+      const vars = layer.trainableWeights.map((v) => (v as unknown as { read(): tf.Variable }).read());
+      const f = (xi: tf.Tensor) => tf.sum(tf.mul(layer.apply(xi, { training: true }) as tf.Tensor, dyW)) as tf.Scalar;
+      const y = layer.apply(x, { training: true }) as tf.Tensor;
+      const dx = tf.grad(f)(x);
+      const g = vars.length ? tf.variableGrads(() => f(x), vars).grads : {};
+      const res = [y, dx, ...vars.map((v) => g[v.name]), ...layer.getWeights()].map((t) => tf.tensor(t.dataSync(), t.shape));
+      await tf.setBackend('cpu');
+      return res;
+    };
+    const ref = await run('cpu');
+    const got = await run('onednn');
+    got.forEach((t, i) => assert.ok(relErr(t, ref[i]) < 1e-4, `[${shape}] scale ${scale} center ${center}: tensor ${i} [${t.shape}] off by ${relErr(t, ref[i])}`));
+  }
+});
