@@ -723,6 +723,30 @@ Napi::Value Pad(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// slice(x, y, xShape, begin, yShape): y = the box of x starting at `begin`, any rank <= 8 (the
+// reverse of pad; tfjs' cpu kernel walks such a box element by element through index maths).
+Napi::Value Slice(const Napi::CallbackInfo &info) {
+  const float *x = f32(info[0]);
+  float *y = f32(info[1]);
+  auto xs = ints(info[2]), begin = ints(info[3]), ys = ints(info[4]);
+  size_t r = xs.size();
+  if (r == 0 || r > 8 || begin.size() != r || ys.size() != r) throw std::runtime_error("slice: bad rank");
+  int64_t inner = ys[r - 1], inInner = xs[r - 1];
+  int64_t yRows = 1;
+  for (size_t d = 0; d + 1 < r; d++) yRows *= ys[d];
+  for (int64_t row = 0; row < yRows; row++) {
+    int64_t rem = row, xrow = 0, xstride = 1;
+    for (int d = static_cast<int>(r) - 2; d >= 0; d--) {
+      int64_t idx = rem % ys[d];
+      rem /= ys[d];
+      xrow += (idx + begin[d]) * xstride;
+      xstride *= xs[d];
+    }
+    std::memcpy(y + row * inner, x + xrow * inInner + begin[r - 1], inner * sizeof(float));
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value NewWeightCache(const Napi::CallbackInfo &info) {
   return Napi::External<WeightCache>::New(info.Env(), new WeightCache(),
                                           [](Napi::Env env, WeightCache *c) {
@@ -798,6 +822,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relu", Napi::Function::New(env, guarded<Relu>));
   exports.Set("binary", Napi::Function::New(env, guarded<Binary>));
   exports.Set("pad", Napi::Function::New(env, guarded<Pad>));
+  exports.Set("slice", Napi::Function::New(env, guarded<Slice>));
   exports.Set("reduce", Napi::Function::New(env, guarded<Reduce>));
   exports.Set("concat", Napi::Function::New(env, guarded<Concat>));
   exports.Set("split", Napi::Function::New(env, guarded<Split>));

@@ -43,6 +43,8 @@ export interface OnednnAddon {
   /** Backward of bias + activation: dx = dy masked where y <= 0 (relu; skipped without y), db = column sums. */
   biasActGrad(dy: Float32Array, y: Float32Array | null, dx: Float32Array | null, db: Float32Array, channels: number): void;
   pad(x: Float32Array, y: Float32Array, xShape: Int32Array, before: Int32Array, yShape: Int32Array, value: number): void;
+  /** y = the box of x at `begin` with y's shape (rank <= 8). */
+  slice(x: Float32Array, y: Float32Array, xShape: Int32Array, begin: Int32Array, yShape: Int32Array): void;
   newWeightCache(): WeightCacheHandle;
   info(): { version: string; runtime: string; threads: number; isa: string;
     impls: Record<string, string>; cachedPrimitives: number };

@@ -333,6 +333,19 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       return parts.map((p, k) => out(backend, shapes[k], p));
     },
 
+    Slice({ inputs, backend, attrs = {} }, fallback) {
+      const { x } = inputs;
+      const xv = f32(backend, x);
+      if (!x || !xv || x.shape.length === 0 || x.shape.length > 8 || xv.length < MIN_NATIVE) return fallback();
+      const [begin, sizes] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
+      // A contiguous slice is a view in the cpu kernel (no copy); bad parameters get its error.
+      if (tf.slice_util.isSliceContinous(x.shape, begin, sizes) || sizes.some((n, i) => n < 0 || begin[i] < 0 || begin[i] + n > x.shape[i])) return fallback();
+      const y = alloc(backend, size(sizes));
+      if (y.length === 0) return fallback();
+      addon.slice(xv, y, Int32Array.from(x.shape), Int32Array.from(begin), Int32Array.from(sizes));
+      return out(backend, sizes, y);
+    },
+
     PadV2({ inputs, backend, attrs = {} }, fallback) {
       const { x } = inputs;
       const xv = f32(backend, x);
