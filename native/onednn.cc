@@ -464,12 +464,14 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
   int64_t C = info[6].As<Napi::Number>().Int64Value();
   float eps = info[7].As<Napi::Number>().FloatValue();
   int64_t rows = static_cast<int64_t>(xa.ElementLength()) / C;
+  // y = (x - mean) * a + offset, in the order tfjs' kernels compute it: folding the mean into the
+  // offset (x * a + b) saves nothing in a memory-bound pass and loses precision when |mean| is large.
   std::vector<float> a(C), b(C);
   for (int64_t c = 0; c < C; c++) {
-    a[c] = (scale ? scale[c] : 1.f) / std::sqrt(var[c] + eps);
-    b[c] = (offset ? offset[c] : 0.f) - mean[c] * a[c];
+    a[c] = float(double(scale ? scale[c] : 1.f) / std::sqrt(double(var[c]) + double(eps)));
+    b[c] = offset ? offset[c] : 0.f;
   }
-  const float *pa = a.data(), *pb = b.data();
+  const float *pa = a.data(), *pb = b.data(), *pm = mean;
   int64_t n = rows * C;
   int nt = n > kParallelMin ? g_ew.pick() : 1;
   auto t0 = std::chrono::steady_clock::now();
@@ -478,7 +480,7 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
     const float *xr = x + r * C;
     float *yr = y + r * C;
 #pragma omp simd
-    for (int64_t c = 0; c < C; c++) yr[c] = xr[c] * pa[c] + pb[c];
+    for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - pm[c]) * pa[c] + pb[c];
   }
   if (n > kParallelMin) g_ew.record(nt, n, t0);
   return info.Env().Undefined();
@@ -496,6 +498,35 @@ Napi::Value Relu(const Napi::CallbackInfo &info) {
 #pragma omp simd
     for (int64_t i = lo; i < hi; i++) y[i] = x[i] < 0.f ? 0.f : x[i];  // NaN stays NaN, like tfjs
   });
+  if (n > kParallelMin) g_ew.record(nt, n, t0);
+  return info.Env().Undefined();
+}
+
+// unary(op, x, y): op 0 sqrt, 1 square, 2 rsqrt, 3 neg, 4 abs (an optimizer's update is a chain
+// of these over every weight; tfjs' cpu kernels run them as JS loops).
+Napi::Value Unary(const Napi::CallbackInfo &info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  auto xa = info[1].As<Napi::Float32Array>();
+  const float *x = xa.Data();
+  float *y = f32(info[2]);
+  int64_t n = static_cast<int64_t>(xa.ElementLength());
+  if (info[2].As<Napi::Float32Array>().ElementLength() != size_t(n)) throw std::runtime_error("unary: sizes differ");
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  auto run = [&](auto f) {
+    ewLoop(n, nt, [=](int64_t lo, int64_t hi) {
+#pragma omp simd
+      for (int64_t i = lo; i < hi; i++) y[i] = f(x[i]);
+    });
+  };
+  switch (op) {
+    case 0: run([](float v) { return std::sqrt(v); }); break;
+    case 1: run([](float v) { return v * v; }); break;
+    case 2: run([](float v) { return 1.f / std::sqrt(v); }); break;
+    case 3: run([](float v) { return -v; }); break;
+    case 4: run([](float v) { return std::fabs(v); }); break;
+    default: throw std::runtime_error("unary: unknown op");
+  }
   if (n > kParallelMin) g_ew.record(nt, n, t0);
   return info.Env().Undefined();
 }
@@ -821,6 +852,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNorm", Napi::Function::New(env, guarded<BatchNorm>));
   exports.Set("relu", Napi::Function::New(env, guarded<Relu>));
   exports.Set("binary", Napi::Function::New(env, guarded<Binary>));
+  exports.Set("unary", Napi::Function::New(env, guarded<Unary>));
   exports.Set("pad", Napi::Function::New(env, guarded<Pad>));
   exports.Set("slice", Napi::Function::New(env, guarded<Slice>));
   exports.Set("reduce", Napi::Function::New(env, guarded<Reduce>));

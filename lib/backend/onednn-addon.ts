@@ -29,6 +29,8 @@ export interface OnednnAddon {
   /** y = big op small, big [outer, mid, inner], small [outer, inner]; op 0 add, 1 sub, 2 mul, 3 div. */
   binary(op: number, big: Float32Array, small: Float32Array, y: Float32Array, outer: number, mid: number,
     inner: number, swapped: boolean): void;
+  /** y = op(x): 0 sqrt, 1 square, 2 rsqrt, 3 neg, 4 abs. */
+  unary(op: number, x: Float32Array, y: Float32Array): void;
   /** y[o, i] = sum (op 0) or mean (op 1) over m of x[o, m, i]. */
   reduce(op: number, x: Float32Array, y: Float32Array, outer: number, mid: number, inner: number): void;
   concat(parts: Float32Array[], y: Float32Array, outer: number, widths: Int32Array): void;

@@ -229,6 +229,17 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     };
   }
 
+  // op: 0 sqrt, 1 square, 2 rsqrt, 3 neg, 4 abs (see native Unary).
+  function unary(op: number) {
+    return ({ inputs, backend }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
+      const xv = f32(backend, inputs.x);
+      if (!inputs.x || !xv || xv.length < MIN_NATIVE) return fallback();
+      const y = alloc(backend, xv.length);
+      addon.unary(op, xv, y);
+      return out(backend, inputs.x.shape, y);
+    };
+  }
+
   function reduce(op: number) {
     return ({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
       const { x } = inputs;
@@ -291,6 +302,11 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     Sub: binary(1),
     Multiply: binary(2),
     RealDiv: binary(3),
+    Sqrt: unary(0),
+    Square: unary(1),
+    Rsqrt: unary(2),
+    Neg: unary(3),
+    Abs: unary(4),
     Sum: reduce(0),
     Mean: reduce(1),
 
