@@ -96,3 +96,32 @@ export function fusedConvCall(layer: tf.layers.Layer, x: tf.Tensor, inputNeedsGr
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(...inputs);
 }
+
+/** True for an Activation('relu') layer (ResNet50 and InceptionV3 put one after every batch norm). */
+export function isReluLayer(layer: tf.layers.Layer): boolean {
+  if (layer.getClassName() !== 'Activation') return false;
+  const act = (layer as unknown as { activation?: { getClassName(): string } }).activation;
+  return act?.getClassName().toLowerCase() === 'relu' && !(layer as unknown as ConvLayer).activityRegularizer;
+}
+
+/**
+ * relu(x) recorded as one op whose backward is one pass (dy where y > 0) on 'onednn', instead of
+ * tfjs' step(x) then multiply.
+ */
+export function reluCall(x: tf.Tensor): tf.Tensor {
+  const engine = tf.engine();
+  const op = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as (t: tf.Tensor[]) => void;
+    const y = tf.relu(args[0] as tf.Tensor);
+    save([y]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [yOut] = saved;
+      if (tf.getKernel(BIAS_ACT_GRAD, tf.getBackend()) && dy.dtype === 'float32') {
+        return (engine.runKernel(BIAS_ACT_GRAD, { dy, y: yOut }, {}) as tf.Tensor[])[0];
+      }
+      return tf.mul(dy, tf.step(yOut));
+    };
+    return { value: y, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x);
+}

@@ -5,7 +5,7 @@
 // ourselves gives Keras semantics (a frozen BatchNormalization runs in inference mode even while the
 // rest trains) and lets training start at a block boundary, from cached features.
 import * as tf from '@tensorflow/tfjs';
-import { fusableConv, fusedConvCall } from './fused-conv';
+import { fusableConv, fusedConvCall, isReluLayer, reluCall } from './fused-conv';
 
 type Layer = tf.layers.Layer;
 type SymbolicTensor = tf.SymbolicTensor;
@@ -134,6 +134,8 @@ export function runPlan(plan: GraphPlan, inputs: tf.Tensor[], training: boolean)
     if (recording && args.length === 1 && args[0].rank === 4 && fusableConv(layer)) {
       // One fused kernel with its gradient instead of tfjs' Conv2D + Add + Relu under the tape.
       outs = [fusedConvCall(layer, args[0], dependent.has(node.inputTensors[0].id))];
+    } else if (recording && args.length === 1 && args[0].dtype === 'float32' && isReluLayer(layer) && dependent.has(node.inputTensors[0].id)) {
+      outs = [reluCall(args[0])];
     } else if (isModel(layer)) {
       // A nested model: walk its graph too so its Dropout/BatchNormalization see `training`. A frozen
       // nested model runs in inference mode (tfjs does not mark its sublayers frozen, Keras does).

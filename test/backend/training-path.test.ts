@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { registerOnednnBackend } from '../../lib/backend/onednn';
-import { fusedConvCall } from '../../lib/train/fused-conv';
+import { fusedConvCall, reluCall } from '../../lib/train/fused-conv';
 import { frozenBatchNorm, kerasBatchNormalization } from '../../lib/models/batchnorm';
 import { freeze } from '../../lib/models';
 import { compile, sgd, crossEntropy } from '../../lib/train/compile';
@@ -66,6 +66,19 @@ for (const backend of backends) {
           const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(fusedConvCall(layer, xi, true), dyW)))(x);
           assert.ok(relErr(dx, gRef[0]) < 1e-4, `trial ${trial}: dx off by ${relErr(dx, gRef[0])}`);
         }
+      });
+    }
+  });
+
+  test(`relu layer under the tape: one-pass backward = tfjs' relu gradient (${backend})`, async () => {
+    await tf.setBackend(backend);
+    for (const shape of [[3, 9, 7, 40], [5, 300], [2, 2]]) {
+      tf.tidy(() => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', 8);
+        const dyW = tf.randomNormal(shape, 0, 1, 'float32', 9);
+        const got = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reluCall(t), dyW)))(x);
+        const ref = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), dyW)))(x);
+        assert.ok(relErr(reluCall(x), tf.relu(x)) === 0 && relErr(got, ref) === 0, `relu ${shape}`);
       });
     }
   });
