@@ -348,68 +348,6 @@ Napi::Value PoolBackward(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// Batch normalization with batch statistics (a trainable layer in a training step), NHWC.
-// Params: [N, H, W, C, hasScale, hasShift]. The forward returns the batch mean and the biased
-// variance (what the backward and Keras' moving averages use).
-struct BNorm {
-  batch_normalization_forward::primitive_desc fpd;
-  batch_normalization_forward fwd;
-  batch_normalization_backward::primitive_desc bpd;
-  batch_normalization_backward bwd;
-  memory::desc data, stat;
-};
-std::unordered_map<std::string, std::unique_ptr<BNorm>> g_bnorm;
-
-BNorm &getBNorm(const std::vector<int64_t> &p, float eps) {
-  if (p.size() != 6) throw std::runtime_error("batch norm params must have 6 entries");
-  return cached(g_bnorm, key('b', p, {double(eps)}), [&] {
-    memory::desc data({p[0], p[3], p[1], p[2]}, dt::f32, tag::nhwc);
-    memory::desc stat({p[3]}, dt::f32, tag::x);
-    auto flags = normalization_flags::none;
-    if (p[4]) flags |= normalization_flags::use_scale;
-    if (p[5]) flags |= normalization_flags::use_shift;
-    batch_normalization_forward::desc fd(prop_kind::forward_training, data, eps, flags);
-    batch_normalization_forward::primitive_desc fpd(fd, eng());
-    noteImpl("bnorm_fwd", fpd);
-    batch_normalization_backward::desc bd(p[4] || p[5] ? prop_kind::backward : prop_kind::backward_data,
-                                          data, data, eps, flags);
-    batch_normalization_backward::primitive_desc bpd(bd, eng(), fpd);
-    noteImpl("bnorm_bwd", bpd);
-    return new BNorm{fpd, batch_normalization_forward(fpd), bpd, batch_normalization_backward(bpd), data, stat};
-  });
-}
-
-// bnormTrain(x, scale|null, shift|null, y, mean, variance, params, eps)
-Napi::Value BnormTrain(const Napi::CallbackInfo &info) {
-  BNorm &b = getBNorm(ints(info[6]), info[7].As<Napi::Number>().FloatValue());
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(b.data, eng(), f32(info[0]))},
-                                       {DNNL_ARG_DST, memory(b.data, eng(), f32(info[3]))},
-                                       {DNNL_ARG_MEAN, memory(b.stat, eng(), f32(info[4]))},
-                                       {DNNL_ARG_VARIANCE, memory(b.stat, eng(), f32(info[5]))}};
-  if (float *sc = f32(info[1])) args.emplace(DNNL_ARG_SCALE, memory(b.stat, eng(), sc));
-  if (float *sh = f32(info[2])) args.emplace(DNNL_ARG_SHIFT, memory(b.stat, eng(), sh));
-  b.fwd.execute(strm(), args);
-  strm().wait();
-  return info.Env().Undefined();
-}
-
-// bnormTrainBackward(x, dy, mean, variance, scale|null, shift|null, dx, dscale|null, dshift|null, params, eps)
-Napi::Value BnormTrainBackward(const Napi::CallbackInfo &info) {
-  BNorm &b = getBNorm(ints(info[9]), info[10].As<Napi::Number>().FloatValue());
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(b.data, eng(), f32(info[0]))},
-                                       {DNNL_ARG_DIFF_DST, memory(b.data, eng(), f32(info[1]))},
-                                       {DNNL_ARG_MEAN, memory(b.stat, eng(), f32(info[2]))},
-                                       {DNNL_ARG_VARIANCE, memory(b.stat, eng(), f32(info[3]))},
-                                       {DNNL_ARG_DIFF_SRC, memory(b.data, eng(), f32(info[6]))}};
-  if (float *sc = f32(info[4])) args.emplace(DNNL_ARG_SCALE, memory(b.stat, eng(), sc));
-  if (float *sh = f32(info[5])) args.emplace(DNNL_ARG_SHIFT, memory(b.stat, eng(), sh));
-  if (float *d = f32(info[7])) args.emplace(DNNL_ARG_DIFF_SCALE, memory(b.stat, eng(), d));
-  if (float *d = f32(info[8])) args.emplace(DNNL_ARG_DIFF_SHIFT, memory(b.stat, eng(), d));
-  b.bwd.execute(strm(), args);
-  strm().wait();
-  return info.Env().Undefined();
-}
-
 // Elementwise kernels: memory-bound. Two threads make them ~3x faster on a quiet machine, but
 // on a busy one an OpenMP barrier costs more than it brings (16 ms vs 1.2 ms measured for a
 // 6 MB subtract with another process per core). So each large call picks 1 or all threads by
@@ -483,6 +421,124 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
     for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - pm[c]) * pa[c] + pb[c];
   }
   if (n > kParallelMin) g_ew.record(nt, n, t0);
+  return info.Env().Undefined();
+}
+
+// Column sums of K per-row quantities over [rows, C]: out[k * C + c] = sum over r of the value
+// add(r, c, k) gives, in float blocks of 64 rows and the blocks in double (as Reduce), split over nt
+// threads with a partial sum each. add(r, bl) adds row r's K values into bl[k * C + c].
+template <class F>
+void columnSums(int64_t rows, int64_t C, int K, int nt, double *out, F add) {
+  std::vector<double> partial(size_t(nt) * K * C, 0.0);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    int64_t chunk = (rows + T - 1) / T, lo = std::min(rows, t * chunk), hi = std::min(rows, lo + chunk);
+    double *acc = partial.data() + t * K * C;
+    std::vector<float> block(size_t(K) * C);
+    for (int64_t r0 = lo; r0 < hi; r0 += 64) {
+      std::fill(block.begin(), block.end(), 0.f);
+      for (int64_t r = r0; r < std::min(hi, r0 + 64); r++) add(r, block.data());
+      for (int64_t j = 0; j < K * C; j++) acc[j] += block[j];
+    }
+  }
+  for (int64_t j = 0; j < K * C; j++) {
+    double v = 0;
+    for (int t = 0; t < nt; t++) v += partial[size_t(t) * K * C + j];
+    out[j] = v;
+  }
+}
+
+// Batch norm with batch statistics (a trainable layer in a training step) over the last axis.
+// Params: [N, H, W, C, hasScale, hasShift]. Plain loops rather than oneDNN's batch norm primitive:
+// that one synchronises its threads inside each call, and with another process on a core a call
+// took 60 ms where a pass over the same data takes 1.
+//   bnormTrain(x, scale|null, shift|null, y, mean, variance, params, eps): the mean, the biased
+//   variance (two passes, for precision), y = (x - mean) * scale / sqrt(variance + eps) + shift.
+Napi::Value BnormTrain(const Napi::CallbackInfo &info) {
+  const float *x = f32(info[0]), *scale = f32(info[1]), *shift = f32(info[2]);
+  float *y = f32(info[3]), *mean = f32(info[4]), *var = f32(info[5]);
+  auto p = ints(info[6]);
+  float eps = info[7].As<Napi::Number>().FloatValue();
+  if (p.size() != 6) throw std::runtime_error("batch norm params must have 6 entries");
+  int64_t C = p[3], rows = p[0] * p[1] * p[2], n = rows * C;
+  if (info[0].As<Napi::Float32Array>().ElementLength() != size_t(n)) throw std::runtime_error("bnormTrain: size");
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<double> s(C);
+  columnSums(rows, C, 1, nt, s.data(), [=](int64_t r, float *bl) {
+    const float *xr = x + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) bl[c] += xr[c];
+  });
+  std::vector<float> m(C), a(C), b(C);
+  for (int64_t c = 0; c < C; c++) mean[c] = m[c] = float(s[c] / double(rows));
+  const float *pm = m.data();
+  columnSums(rows, C, 1, nt, s.data(), [=](int64_t r, float *bl) {
+    const float *xr = x + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) { float d = xr[c] - pm[c]; bl[c] += d * d; }
+  });
+  for (int64_t c = 0; c < C; c++) {
+    var[c] = float(s[c] / double(rows));
+    a[c] = float(double(scale ? scale[c] : 1.f) / std::sqrt(double(var[c]) + double(eps)));
+    b[c] = shift ? shift[c] : 0.f;
+  }
+  const float *pa = a.data(), *pb = b.data();
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * C;
+    float *yr = y + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - pm[c]) * pa[c] + pb[c];
+  }
+  if (n > kParallelMin) g_ew.record(nt, 3 * n, t0);
+  return info.Env().Undefined();
+}
+
+// bnormTrainBackward(x, dy, mean, variance, scale|null, shift|null, dx, dscale|null, dshift|null,
+// params, eps): with k = 1 / sqrt(variance + eps), xhat = (x - mean) k, dshift = sum dy,
+// dscale = sum dy xhat, dx = scale k (dy - dshift / rows - xhat dscale / rows).
+Napi::Value BnormTrainBackward(const Napi::CallbackInfo &info) {
+  const float *x = f32(info[0]), *dy = f32(info[1]), *mean = f32(info[2]), *var = f32(info[3]);
+  const float *scale = f32(info[4]);
+  float *dx = f32(info[6]), *dscale = f32(info[7]), *dshift = f32(info[8]);
+  auto p = ints(info[9]);
+  float eps = info[10].As<Napi::Number>().FloatValue();
+  if (p.size() != 6) throw std::runtime_error("batch norm params must have 6 entries");
+  int64_t C = p[3], rows = p[0] * p[1] * p[2], n = rows * C;
+  if (info[0].As<Napi::Float32Array>().ElementLength() != size_t(n) ||
+      info[1].As<Napi::Float32Array>().ElementLength() != size_t(n))
+    throw std::runtime_error("bnormTrainBackward: size");
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<double> s(2 * C);
+  columnSums(rows, C, 2, nt, s.data(), [=](int64_t r, float *bl) {
+    const float *xr = x + r * C, *dyr = dy + r * C;
+    float *b2 = bl + C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) { bl[c] += dyr[c]; b2[c] += dyr[c] * (xr[c] - mean[c]); }
+  });
+  std::vector<float> k(C), g(C), u(C), w(C);
+  for (int64_t c = 0; c < C; c++) {
+    double kc = 1.0 / std::sqrt(double(var[c]) + double(eps));
+    double ds = s[C + c] * kc;  // sum dy * xhat
+    if (dshift) dshift[c] = float(s[c]);
+    if (dscale) dscale[c] = float(ds);
+    double gk = double(scale ? scale[c] : 1.f) * kc;
+    g[c] = float(gk);                                // dx = g (dy - u - (x - mean) w)
+    u[c] = float(s[c] / double(rows));
+    w[c] = float(ds * kc / double(rows));
+  }
+  const float *pg = g.data(), *pu = u.data(), *pw = w.data();
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * C, *dyr = dy + r * C;
+    float *dxr = dx + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) dxr[c] = pg[c] * (dyr[c] - pu[c] - (xr[c] - mean[c]) * pw[c]);
+  }
+  if (n > kParallelMin) g_ew.record(nt, 2 * n, t0);
   return info.Env().Undefined();
 }
 
@@ -814,7 +870,7 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
   for (auto &kv : g_impls) impls.Set(kv.first, kv.second);
   o.Set("impls", impls);
   size_t n = g_convFwd.size() + g_convBwdData.size() + g_convBwdWeights.size() + g_matmul.size() +
-             g_pool.size() + g_bnorm.size();
+             g_pool.size();
   o.Set("cachedPrimitives", static_cast<double>(n));
   return o;
 }
@@ -825,7 +881,6 @@ Napi::Value ClearCaches(const Napi::CallbackInfo &info) {
   g_convBwdWeights.clear();
   g_matmul.clear();
   g_pool.clear();
-  g_bnorm.clear();
   return info.Env().Undefined();
 }
 
