@@ -18,7 +18,8 @@
 // up to BENCH_RETRIES times (2; 1 with BENCH_QUICK); if every round was busy, each side's best over
 // the rounds is printed marked "under load" (with the lowest load seen) and no ratio is claimed.
 //
-// BENCH_QUICK=1: smaller native sizes, full rows at 32 px only, 2 timed runs, a 256-sample epoch.
+// BENCH_QUICK=1: smaller native sizes, full rows at 32 px only, 2 timed runs, a 256-sample epoch;
+// BENCH_ITERS=n sets the timed runs per measurement.
 // BENCH_MODELS=ResNet50,VGG16 and BENCH_ROWS=forward,top,full,head narrow the run;
 // BENCH_BACKENDS=onednn,wasm,cpu,pytorch picks the sides (wasm and cpu: forward only, no ratio).
 // ONEDNN_PROFILE=1: also print where the onednn backend spends its time, per kernel.
@@ -38,7 +39,7 @@ import { buildHead, HEADS } from '../lib/train/heads';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PROFILE = process.env.ONEDNN_PROFILE === '1';
-const ITERS = QUICK ? 2 : 4;
+const ITERS = Number(process.env.BENCH_ITERS ?? (QUICK ? 2 : 4));
 const MAX_LOAD = Number(process.env.BENCH_MAX_LOAD ?? 0.5);
 const RETRIES = Number(process.env.BENCH_RETRIES ?? (QUICK ? 1 : 2));
 const CLASSES = 10;
