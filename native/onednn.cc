@@ -136,6 +136,59 @@ void appendActivation(post_ops &po, int act, float alpha) {
   }
 }
 
+// Each primitive runs on 1 thread or on all, whichever has been faster for its shape (timed on
+// the calls after each variant's first, as a running average, the other variant retried every
+// 16th call). On a quiet machine all threads win wherever there is work to share; when other
+// processes hold a core, an OpenMP team waits for its descheduled thread at every barrier (a
+// scheduler slice, several ms) and a small convolution is faster alone. A variant is created
+// under its own thread count, since oneDNN sizes a kernel's work split when it is created.
+// ONEDNN_ADAPTIVE_THREADS=0 keeps all threads.
+const int g_allThreads = std::max(1, omp_get_max_threads());
+bool adaptiveThreads() {
+  static bool on = [] {
+    const char *e = std::getenv("ONEDNN_ADAPTIVE_THREADS");
+    return !(e && std::string(e) == "0");
+  }();
+  return on && g_allThreads > 1;
+}
+struct ThreadPick {
+  double ms[2] = {0, 0};  // [1 thread, all threads]
+  bool seen[2] = {false, false};
+  int64_t calls = 0;
+  int pick() {
+    if (!adaptiveThreads()) return 1;
+    calls++;
+    int best = !seen[1] ? 1 : !seen[0] || ms[0] == 0 ? (ms[1] == 0 ? 1 : 0) : (ms[1] <= ms[0] ? 1 : 0);
+    if (ms[0] != 0 && ms[1] != 0 && calls % 16 == 0) best = 1 - best;
+    return best;
+  }
+  void record(int v, double t) {
+    if (!seen[v]) { seen[v] = true; return; }  // the first call creates the primitive
+    ms[v] = ms[v] == 0 ? t : 0.7 * ms[v] + 0.3 * t;
+  }
+};
+std::unordered_map<std::string, ThreadPick> g_picks;
+
+// Scope of one primitive call: sets the thread count, names the variant, times the call.
+class ThreadRun {
+ public:
+  explicit ThreadRun(const std::string &k) : pick_(&g_picks[k]), v_(pick_->pick()), prev_(omp_get_max_threads()),
+      key_(k + char('0' + v_)), t0_(std::chrono::steady_clock::now()) {
+    omp_set_num_threads(v_ ? g_allThreads : 1);
+  }
+  ~ThreadRun() {
+    pick_->record(v_, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count());
+    omp_set_num_threads(prev_);
+  }
+  const std::string &key() const { return key_; }
+
+ private:
+  ThreadPick *pick_;
+  int v_, prev_;
+  std::string key_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
 struct ConvFwd {
   convolution_forward::primitive_desc pd;
   convolution_forward prim;
@@ -149,8 +202,8 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo &info) {
   float *bias = f32(info[2]);
   int act = info[5].As<Napi::Number>().Int32Value();
   float alpha = info[6].As<Napi::Number>().FloatValue();
-  auto k = key('c', p, {double(act), alpha, bias ? 1.0 : 0.0});
-  ConvFwd &c = cached(g_convFwd, k, [&] {
+  ThreadRun run(key('c', p, {double(act), alpha, bias ? 1.0 : 0.0}));
+  ConvFwd &c = cached(g_convFwd, run.key(), [&] {
     ConvGeom g(p);
     auto d = bias ? convolution_forward::desc(prop_kind::forward_inference,
                                               algorithm::convolution_direct, g.src, g.wany,
@@ -186,8 +239,8 @@ std::unordered_map<std::string, std::unique_ptr<ConvBwdData>> g_convBwdData;
 // conv2dBackwardData(dy, w, dx, params, weightCache|undefined)
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo &info) {
   auto p = ints(info[3]);
-  auto k = key('d', p);
-  ConvBwdData &c = cached(g_convBwdData, k, [&] {
+  ThreadRun run(key('d', p));
+  ConvBwdData &c = cached(g_convBwdData, run.key(), [&] {
     ConvGeom g(p);
     convolution_backward_data::desc d(algorithm::convolution_direct, g.src, g.wany, g.dst,
                                       g.strides, g.dil, g.pl, g.pr);
@@ -214,8 +267,8 @@ std::unordered_map<std::string, std::unique_ptr<ConvBwdWeights>> g_convBwdWeight
 // conv2dBackwardWeights(x, dy, dw, params)
 Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo &info) {
   auto p = ints(info[3]);
-  auto k = key('w', p);
-  ConvBwdWeights &c = cached(g_convBwdWeights, k, [&] {
+  ThreadRun run(key('w', p));
+  ConvBwdWeights &c = cached(g_convBwdWeights, run.key(), [&] {
     ConvGeom g(p);
     convolution_backward_weights::desc d(algorithm::convolution_direct, g.src, g.wany, g.dst,
                                          g.strides, g.dil, g.pl, g.pr);
@@ -250,8 +303,8 @@ Napi::Value MatMulF(const Napi::CallbackInfo &info) {
   float *bias = f32(info[2]);
   int act = info[5].As<Napi::Number>().Int32Value();
   float alpha = info[6].As<Napi::Number>().FloatValue();
-  auto k = key('m', p, {double(act), alpha, bias ? 1.0 : 0.0});
-  MatMul &m = cached(g_matmul, k, [&] {
+  ThreadRun run(key('m', p, {double(act), alpha, bias ? 1.0 : 0.0}));
+  MatMul &m = cached(g_matmul, run.key(), [&] {
     int64_t Ba = p[0], Bb = p[1], M = p[2], K = p[3], N = p[4];
     int64_t B = std::max(Ba, Bb);
     memory::desc a({Ba, M, K}, dt::f32, p[5] ? dims{M * K, 1, M} : dims{M * K, K, 1});
@@ -881,6 +934,7 @@ Napi::Value ClearCaches(const Napi::CallbackInfo &info) {
   g_convBwdWeights.clear();
   g_matmul.clear();
   g_pool.clear();
+  g_picks.clear();
   return info.Env().Undefined();
 }
 
