@@ -9,7 +9,7 @@
 //   head     one epoch of cached features (1024 x 2048, ResNet50's pooled output) through notebook
 //            01's head (BN, Dense(512), Dropout, Dense(196), L2), Adam, batch 32
 // PyTorch (bench/pytorch_peer.py) tries NCHW and channels_last, oneDNN on, and keeps the faster; the
-// table names the winner. Each figure is the best of ITERS timed runs after one warm-up.
+// table names the winner. Each figure is the best of ITERS timed runs after warm-up runs.
 //
 // Load: the machine may be shared, and a busy core slows either side at random. Each row is one
 // round (ours, then PyTorch); the round's load is the CPU time other processes took during it, in
@@ -19,7 +19,7 @@
 // the rounds is printed marked "under load" (with the lowest load seen) and no ratio is claimed.
 //
 // BENCH_QUICK=1: smaller native sizes, full rows at 32 px only, 2 timed runs, a 256-sample epoch;
-// BENCH_ITERS=n sets the timed runs per measurement.
+// BENCH_ITERS=n sets the timed runs per measurement, BENCH_WARMUP=n the warm-up runs (4).
 // BENCH_MODELS=ResNet50,VGG16 and BENCH_ROWS=forward,top,full,head narrow the run;
 // BENCH_BACKENDS=onednn,wasm,cpu,pytorch picks the sides (wasm and cpu: forward only, no ratio).
 // ONEDNN_PROFILE=1: also print where the onednn backend spends its time, per kernel.
@@ -97,9 +97,14 @@ function printProfile(label: string, totalMs: number): void {
   kernelMs.clear();
 }
 
-/** The fastest of `n` runs of `f` after one warm-up, in ms; the kernel profile kept is that run's. */
+// Warm-up runs before timing: oneDNN creates its primitives on the first call, and the onednn backend
+// times each primitive on 1 thread and on all over the next calls before it settles (as any real
+// training run, thousands of steps, has long done). PyTorch's peer warms up once.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 4);
+
+/** The fastest of `n` runs of `f` after WARMUP warm-ups, in ms; the kernel profile kept is that run's. */
 async function best(n: number, f: () => Promise<void>): Promise<number> {
-  await f();
+  for (let i = 0; i < WARMUP; i++) await f();
   let bestMs = Infinity;
   let bestProfile = new Map<string, number>();
   for (let i = 0; i < n; i++) {
@@ -237,7 +242,7 @@ async function main(): Promise<void> {
   const noTorch = wanted('pytorch') ? torchAvailable() : 'not asked for (BENCH_BACKENDS)';
   if (PROFILE && reg.ok) instrument('onednn');
   console.log(`oneDNN ${info.version ?? '-'} (${info.isa ?? '-'}, ${threads} ${info.runtime ?? ''} threads); best of ${ITERS} timed runs ` +
-    `after 1 warm-up; PyTorch: ${noTorch ?? `same run, ${threads} threads, fastest of NCHW / channels_last`}; ` +
+    `after ${WARMUP} warm-ups (PyTorch 1); PyTorch: ${noTorch ?? `same run, ${threads} threads, fastest of NCHW / channels_last`}; ` +
     `a round counts as quiet when other processes used <= ${MAX_LOAD} cores during it`);
 
   const table: string[][] = [];
