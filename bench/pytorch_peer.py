@@ -1,16 +1,21 @@
 #!/usr/bin/python3
-"""PyTorch peer for bench/native.bench.ts: the same bases, sizes and steps, timed the same way.
+"""PyTorch peer for bench/native.bench.ts: the same models and steps in PyTorch's fastest CPU setup.
 
-Usage: /usr/bin/python3 bench/pytorch_peer.py MODEL SIZE BATCH ITERS [THREADS]
-MODEL is vgg16 | resnet50 | inceptionV3; THREADS defaults to every core (PyTorch itself would
-pick its count of physical cores, 1 on some VMs). Prints one JSON line:
-{"model", "size", "batch", "threads", "torch", "blas", "forward_img_s", "train_img_s"}, each
-throughput from the fastest of ITERS timed batches (after one warm-up).
-
-Like the tfjs side: no pretrained weights (speed does not depend on them), a new head
-(global average pooling + Dense(10)), every layer frozen except the top block
-(VGG16 block5, ResNet50 conv5_block3, InceptionV3 mixed9+mixed10); frozen BatchNorms run in
-inference mode (Keras semantics); one SGD step per training iteration.
+Usage: /usr/bin/python3 bench/pytorch_peer.py MODE MODEL SIZE BATCH ITERS THREADS [SAMPLES]
+  MODE forward: model.eval() under torch.inference_mode();
+       top:     one SGD step, every layer frozen except the top block (VGG16 block5, ResNet50
+                conv5_block3, InceptionV3 mixed9+mixed10) and the head; frozen BatchNorms in
+                inference mode (Keras semantics);
+       full:    one SGD step, every layer trainable (BatchNorms use batch statistics);
+       head:    one epoch of SAMPLES cached features (MODEL's feature width, SIZE) through the
+                ResNet50 Stanford Cars head: BN -> Dense(512, relu) -> Dropout(0.6) ->
+                Dense(196, softmax), L2 5e-4 on both Dense kernels, Adam(1e-4), batch BATCH.
+  MODEL vgg16 | resnet50 | inceptionV3 (a new head: global average pooling + Dense(10)).
+Each image configuration is timed in both memory formats (NCHW and channels_last), oneDNN
+(mkldnn) on; the fastest wins. Throughputs come from the fastest of ITERS timed runs after one
+warm-up. Prints one JSON line: {"mode", "model", "size", "batch", "threads", "torch", "blas",
+"img_s" (the winner's), "config" (its name), "configs" {name: img_s}, "cpu_s" (this process's CPU
+seconds, for the bench's load accounting)}.
 """
 import json
 import os
@@ -44,7 +49,8 @@ def build(name):
 
 
 def best(n, f):
-    """Seconds of the fastest of n runs (the one least disturbed by other processes)."""
+    """Seconds of the fastest of n runs (the one least disturbed by other processes), after a warm-up."""
+    f()
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
@@ -63,43 +69,88 @@ def blas():
         return 'unknown'
 
 
-def main():
-    if len(sys.argv) not in (5, 6):
-        raise SystemExit('usage: pytorch_peer.py MODEL SIZE BATCH ITERS [THREADS]')
-    name, size, batch, iters = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    torch.set_num_threads(int(sys.argv[5]) if len(sys.argv) == 6 else os.cpu_count())
+def image_config(mode, name, size, batch, iters, fmt):
+    """Images per second of one configuration (fmt: torch.contiguous_format or torch.channels_last)."""
     torch.manual_seed(0)
     model, trainable = build(name)
     x = torch.randn(batch, 3, size, size)
+    model = model.to(memory_format=fmt)
+    x = x.contiguous(memory_format=fmt)
+    if mode == 'forward':
+        model.eval()
+        with torch.inference_mode():
+            return batch / best(iters, lambda: model(x))
     y = torch.randint(0, CLASSES, (batch,))
-
-    model.eval()
-    with torch.no_grad():
-        model(x)  # warm-up: oneDNN primitive creation
-        fwd = batch / best(iters, lambda: model(x))
-
-    for p in model.parameters():
-        p.requires_grad_(False)
-    params = {}
-    for m in trainable:
-        m.train()  # only the unfrozen block uses batch statistics
-        for p in m.parameters():
-            p.requires_grad_(True)
-            params[id(p)] = p
-    params = list(params.values())
+    if mode == 'top':
+        model.eval()  # frozen BatchNorms: inference mode
+        for p in model.parameters():
+            p.requires_grad_(False)
+        params = {}
+        for m in trainable:
+            m.train()  # only the unfrozen block uses batch statistics
+            for p in m.parameters():
+                p.requires_grad_(True)
+                params[id(p)] = p
+        params = list(params.values())
+    else:
+        model.train()
+        params = list(model.parameters())
     opt = torch.optim.SGD(params, lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
 
     def step():
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
         opt.step()
 
-    step()  # warm-up
-    train = batch / best(iters, step)
-    print(json.dumps({'model': name, 'size': size, 'batch': batch, 'threads': torch.get_num_threads(),
-                      'torch': torch.__version__, 'blas': blas(), 'forward_img_s': fwd, 'train_img_s': train}))
+    return batch / best(iters, step)
+
+
+def head_epoch(features, batch, iters, samples):
+    """Samples per second of one epoch of the ResNet50 Stanford Cars head on cached features."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.BatchNorm1d(features, eps=1e-3, momentum=0.01), nn.Linear(features, 512), nn.ReLU(),
+                          nn.Dropout(0.6), nn.Linear(512, 196), nn.Softmax(dim=1))
+    dense = [m for m in model if isinstance(m, nn.Linear)]
+    xs = torch.randn(samples, features)
+    ys = torch.randint(0, 196, (samples,))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, eps=1e-7)
+    model.train()
+
+    def epoch():
+        for i in range(0, samples, batch):
+            opt.zero_grad(set_to_none=True)
+            p = model(xs[i:i + batch]).clamp(1e-7, 1 - 1e-7)  # Keras: cross-entropy on probabilities
+            loss = nn.functional.nll_loss(p.log(), ys[i:i + batch])
+            loss = loss + 5e-4 * sum((m.weight ** 2).sum() for m in dense)
+            loss.backward()
+            opt.step()
+
+    return samples / best(iters, epoch)
+
+
+def main():
+    if len(sys.argv) not in (7, 8):
+        raise SystemExit('usage: pytorch_peer.py forward|top|full|head MODEL SIZE BATCH ITERS THREADS [SAMPLES]')
+    mode, name = sys.argv[1], sys.argv[2]
+    size, batch, iters, threads = (int(a) for a in sys.argv[3:7])
+    torch.set_num_threads(threads)
+    torch.backends.mkldnn.enabled = True
+    if mode == 'head':
+        configs = {'default': head_epoch(size, batch, iters, int(sys.argv[7]) if len(sys.argv) == 8 else 1024)}
+    elif mode in ('forward', 'top', 'full'):
+        configs = {label: image_config(mode, name, size, batch, iters, fmt)
+                   for label, fmt in (('NCHW', torch.contiguous_format), ('channels_last', torch.channels_last))}
+    else:
+        raise SystemExit(f'pytorch_peer.py: unknown mode {mode!r} (forward | top | full | head)')
+    winner = max(configs, key=configs.get)
+    if mode == 'forward':
+        winner_name = f'{winner}, inference_mode'
+    else:
+        winner_name = winner
+    print(json.dumps({'mode': mode, 'model': name, 'size': size, 'batch': batch, 'threads': torch.get_num_threads(),
+                      'torch': torch.__version__, 'blas': blas(), 'img_s': configs[winner], 'config': winner_name,
+                      'configs': configs, 'cpu_s': time.process_time()}))
 
 
 if __name__ == '__main__':

@@ -136,6 +136,59 @@ void appendActivation(post_ops &po, int act, float alpha) {
   }
 }
 
+// Each primitive runs on 1 thread or on all, whichever has been faster for its shape (timed on
+// the calls after each variant's first, as a running average, the other variant retried every
+// 16th call). On a quiet machine all threads win wherever there is work to share; when other
+// processes hold a core, an OpenMP team waits for its descheduled thread at every barrier (a
+// scheduler slice, several ms) and a small convolution is faster alone. A variant is created
+// under its own thread count, since oneDNN sizes a kernel's work split when it is created.
+// ONEDNN_ADAPTIVE_THREADS=0 keeps all threads.
+const int g_allThreads = std::max(1, omp_get_max_threads());
+bool adaptiveThreads() {
+  static bool on = [] {
+    const char *e = std::getenv("ONEDNN_ADAPTIVE_THREADS");
+    return !(e && std::string(e) == "0");
+  }();
+  return on && g_allThreads > 1;
+}
+struct ThreadPick {
+  double ms[2] = {0, 0};  // [1 thread, all threads]
+  bool seen[2] = {false, false};
+  int64_t calls = 0;
+  int pick() {
+    if (!adaptiveThreads()) return 1;
+    calls++;
+    int best = !seen[1] ? 1 : !seen[0] || ms[0] == 0 ? (ms[1] == 0 ? 1 : 0) : (ms[1] <= ms[0] ? 1 : 0);
+    if (ms[0] != 0 && ms[1] != 0 && calls % 16 == 0) best = 1 - best;
+    return best;
+  }
+  void record(int v, double t) {
+    if (!seen[v]) { seen[v] = true; return; }  // the first call creates the primitive
+    ms[v] = ms[v] == 0 ? t : 0.7 * ms[v] + 0.3 * t;
+  }
+};
+std::unordered_map<std::string, ThreadPick> g_picks;
+
+// Scope of one primitive call: sets the thread count, names the variant, times the call.
+class ThreadRun {
+ public:
+  explicit ThreadRun(const std::string &k) : pick_(&g_picks[k]), v_(pick_->pick()), prev_(omp_get_max_threads()),
+      key_(k + char('0' + v_)), t0_(std::chrono::steady_clock::now()) {
+    omp_set_num_threads(v_ ? g_allThreads : 1);
+  }
+  ~ThreadRun() {
+    pick_->record(v_, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count());
+    omp_set_num_threads(prev_);
+  }
+  const std::string &key() const { return key_; }
+
+ private:
+  ThreadPick *pick_;
+  int v_, prev_;
+  std::string key_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
 struct ConvFwd {
   convolution_forward::primitive_desc pd;
   convolution_forward prim;
@@ -149,8 +202,8 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo &info) {
   float *bias = f32(info[2]);
   int act = info[5].As<Napi::Number>().Int32Value();
   float alpha = info[6].As<Napi::Number>().FloatValue();
-  auto k = key('c', p, {double(act), alpha, bias ? 1.0 : 0.0});
-  ConvFwd &c = cached(g_convFwd, k, [&] {
+  ThreadRun run(key('c', p, {double(act), alpha, bias ? 1.0 : 0.0}));
+  ConvFwd &c = cached(g_convFwd, run.key(), [&] {
     ConvGeom g(p);
     auto d = bias ? convolution_forward::desc(prop_kind::forward_inference,
                                               algorithm::convolution_direct, g.src, g.wany,
@@ -186,8 +239,8 @@ std::unordered_map<std::string, std::unique_ptr<ConvBwdData>> g_convBwdData;
 // conv2dBackwardData(dy, w, dx, params, weightCache|undefined)
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo &info) {
   auto p = ints(info[3]);
-  auto k = key('d', p);
-  ConvBwdData &c = cached(g_convBwdData, k, [&] {
+  ThreadRun run(key('d', p));
+  ConvBwdData &c = cached(g_convBwdData, run.key(), [&] {
     ConvGeom g(p);
     convolution_backward_data::desc d(algorithm::convolution_direct, g.src, g.wany, g.dst,
                                       g.strides, g.dil, g.pl, g.pr);
@@ -214,8 +267,8 @@ std::unordered_map<std::string, std::unique_ptr<ConvBwdWeights>> g_convBwdWeight
 // conv2dBackwardWeights(x, dy, dw, params)
 Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo &info) {
   auto p = ints(info[3]);
-  auto k = key('w', p);
-  ConvBwdWeights &c = cached(g_convBwdWeights, k, [&] {
+  ThreadRun run(key('w', p));
+  ConvBwdWeights &c = cached(g_convBwdWeights, run.key(), [&] {
     ConvGeom g(p);
     convolution_backward_weights::desc d(algorithm::convolution_direct, g.src, g.wany, g.dst,
                                          g.strides, g.dil, g.pl, g.pr);
@@ -250,8 +303,8 @@ Napi::Value MatMulF(const Napi::CallbackInfo &info) {
   float *bias = f32(info[2]);
   int act = info[5].As<Napi::Number>().Int32Value();
   float alpha = info[6].As<Napi::Number>().FloatValue();
-  auto k = key('m', p, {double(act), alpha, bias ? 1.0 : 0.0});
-  MatMul &m = cached(g_matmul, k, [&] {
+  ThreadRun run(key('m', p, {double(act), alpha, bias ? 1.0 : 0.0}));
+  MatMul &m = cached(g_matmul, run.key(), [&] {
     int64_t Ba = p[0], Bb = p[1], M = p[2], K = p[3], N = p[4];
     int64_t B = std::max(Ba, Bb);
     memory::desc a({Ba, M, K}, dt::f32, p[5] ? dims{M * K, 1, M} : dims{M * K, K, 1});
@@ -402,12 +455,14 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
   int64_t C = info[6].As<Napi::Number>().Int64Value();
   float eps = info[7].As<Napi::Number>().FloatValue();
   int64_t rows = static_cast<int64_t>(xa.ElementLength()) / C;
+  // y = (x - mean) * a + offset, in the order tfjs' kernels compute it: folding the mean into the
+  // offset (x * a + b) saves nothing in a memory-bound pass and loses precision when |mean| is large.
   std::vector<float> a(C), b(C);
   for (int64_t c = 0; c < C; c++) {
-    a[c] = (scale ? scale[c] : 1.f) / std::sqrt(var[c] + eps);
-    b[c] = (offset ? offset[c] : 0.f) - mean[c] * a[c];
+    a[c] = float(double(scale ? scale[c] : 1.f) / std::sqrt(double(var[c]) + double(eps)));
+    b[c] = offset ? offset[c] : 0.f;
   }
-  const float *pa = a.data(), *pb = b.data();
+  const float *pa = a.data(), *pb = b.data(), *pm = mean;
   int64_t n = rows * C;
   int nt = n > kParallelMin ? g_ew.pick() : 1;
   auto t0 = std::chrono::steady_clock::now();
@@ -416,9 +471,127 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
     const float *xr = x + r * C;
     float *yr = y + r * C;
 #pragma omp simd
-    for (int64_t c = 0; c < C; c++) yr[c] = xr[c] * pa[c] + pb[c];
+    for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - pm[c]) * pa[c] + pb[c];
   }
   if (n > kParallelMin) g_ew.record(nt, n, t0);
+  return info.Env().Undefined();
+}
+
+// Column sums of K per-row quantities over [rows, C]: out[k * C + c] = sum over r of the value
+// add(r, c, k) gives, in float blocks of 64 rows and the blocks in double (as Reduce), split over nt
+// threads with a partial sum each. add(r, bl) adds row r's K values into bl[k * C + c].
+template <class F>
+void columnSums(int64_t rows, int64_t C, int K, int nt, double *out, F add) {
+  std::vector<double> partial(size_t(nt) * K * C, 0.0);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    int64_t chunk = (rows + T - 1) / T, lo = std::min(rows, t * chunk), hi = std::min(rows, lo + chunk);
+    double *acc = partial.data() + t * K * C;
+    std::vector<float> block(size_t(K) * C);
+    for (int64_t r0 = lo; r0 < hi; r0 += 64) {
+      std::fill(block.begin(), block.end(), 0.f);
+      for (int64_t r = r0; r < std::min(hi, r0 + 64); r++) add(r, block.data());
+      for (int64_t j = 0; j < K * C; j++) acc[j] += block[j];
+    }
+  }
+  for (int64_t j = 0; j < K * C; j++) {
+    double v = 0;
+    for (int t = 0; t < nt; t++) v += partial[size_t(t) * K * C + j];
+    out[j] = v;
+  }
+}
+
+// Batch norm with batch statistics (a trainable layer in a training step) over the last axis.
+// Params: [N, H, W, C, hasScale, hasShift]. Plain loops rather than oneDNN's batch norm primitive:
+// that one synchronises its threads inside each call, and with another process on a core a call
+// took 60 ms where a pass over the same data takes 1.
+//   bnormTrain(x, scale|null, shift|null, y, mean, variance, params, eps): the mean, the biased
+//   variance (two passes, for precision), y = (x - mean) * scale / sqrt(variance + eps) + shift.
+Napi::Value BnormTrain(const Napi::CallbackInfo &info) {
+  const float *x = f32(info[0]), *scale = f32(info[1]), *shift = f32(info[2]);
+  float *y = f32(info[3]), *mean = f32(info[4]), *var = f32(info[5]);
+  auto p = ints(info[6]);
+  float eps = info[7].As<Napi::Number>().FloatValue();
+  if (p.size() != 6) throw std::runtime_error("batch norm params must have 6 entries");
+  int64_t C = p[3], rows = p[0] * p[1] * p[2], n = rows * C;
+  if (info[0].As<Napi::Float32Array>().ElementLength() != size_t(n)) throw std::runtime_error("bnormTrain: size");
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<double> s(C);
+  columnSums(rows, C, 1, nt, s.data(), [=](int64_t r, float *bl) {
+    const float *xr = x + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) bl[c] += xr[c];
+  });
+  std::vector<float> m(C), a(C), b(C);
+  for (int64_t c = 0; c < C; c++) mean[c] = m[c] = float(s[c] / double(rows));
+  const float *pm = m.data();
+  columnSums(rows, C, 1, nt, s.data(), [=](int64_t r, float *bl) {
+    const float *xr = x + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) { float d = xr[c] - pm[c]; bl[c] += d * d; }
+  });
+  for (int64_t c = 0; c < C; c++) {
+    var[c] = float(s[c] / double(rows));
+    a[c] = float(double(scale ? scale[c] : 1.f) / std::sqrt(double(var[c]) + double(eps)));
+    b[c] = shift ? shift[c] : 0.f;
+  }
+  const float *pa = a.data(), *pb = b.data();
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * C;
+    float *yr = y + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - pm[c]) * pa[c] + pb[c];
+  }
+  if (n > kParallelMin) g_ew.record(nt, 3 * n, t0);
+  return info.Env().Undefined();
+}
+
+// bnormTrainBackward(x, dy, mean, variance, scale|null, shift|null, dx, dscale|null, dshift|null,
+// params, eps): with k = 1 / sqrt(variance + eps), xhat = (x - mean) k, dshift = sum dy,
+// dscale = sum dy xhat, dx = scale k (dy - dshift / rows - xhat dscale / rows).
+Napi::Value BnormTrainBackward(const Napi::CallbackInfo &info) {
+  const float *x = f32(info[0]), *dy = f32(info[1]), *mean = f32(info[2]), *var = f32(info[3]);
+  const float *scale = f32(info[4]);
+  float *dx = f32(info[6]), *dscale = f32(info[7]), *dshift = f32(info[8]);
+  auto p = ints(info[9]);
+  float eps = info[10].As<Napi::Number>().FloatValue();
+  if (p.size() != 6) throw std::runtime_error("batch norm params must have 6 entries");
+  int64_t C = p[3], rows = p[0] * p[1] * p[2], n = rows * C;
+  if (info[0].As<Napi::Float32Array>().ElementLength() != size_t(n) ||
+      info[1].As<Napi::Float32Array>().ElementLength() != size_t(n))
+    throw std::runtime_error("bnormTrainBackward: size");
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<double> s(2 * C);
+  columnSums(rows, C, 2, nt, s.data(), [=](int64_t r, float *bl) {
+    const float *xr = x + r * C, *dyr = dy + r * C;
+    float *b2 = bl + C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) { bl[c] += dyr[c]; b2[c] += dyr[c] * (xr[c] - mean[c]); }
+  });
+  std::vector<float> k(C), g(C), u(C), w(C);
+  for (int64_t c = 0; c < C; c++) {
+    double kc = 1.0 / std::sqrt(double(var[c]) + double(eps));
+    double ds = s[C + c] * kc;  // sum dy * xhat
+    if (dshift) dshift[c] = float(s[c]);
+    if (dscale) dscale[c] = float(ds);
+    double gk = double(scale ? scale[c] : 1.f) * kc;
+    g[c] = float(gk);                                // dx = g (dy - u - (x - mean) w)
+    u[c] = float(s[c] / double(rows));
+    w[c] = float(ds * kc / double(rows));
+  }
+  const float *pg = g.data(), *pu = u.data(), *pw = w.data();
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * C, *dyr = dy + r * C;
+    float *dxr = dx + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) dxr[c] = pg[c] * (dyr[c] - pu[c] - (xr[c] - mean[c]) * pw[c]);
+  }
+  if (n > kParallelMin) g_ew.record(nt, 2 * n, t0);
   return info.Env().Undefined();
 }
 
@@ -434,6 +607,35 @@ Napi::Value Relu(const Napi::CallbackInfo &info) {
 #pragma omp simd
     for (int64_t i = lo; i < hi; i++) y[i] = x[i] < 0.f ? 0.f : x[i];  // NaN stays NaN, like tfjs
   });
+  if (n > kParallelMin) g_ew.record(nt, n, t0);
+  return info.Env().Undefined();
+}
+
+// unary(op, x, y): op 0 sqrt, 1 square, 2 rsqrt, 3 neg, 4 abs (an optimizer's update is a chain
+// of these over every weight; tfjs' cpu kernels run them as JS loops).
+Napi::Value Unary(const Napi::CallbackInfo &info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  auto xa = info[1].As<Napi::Float32Array>();
+  const float *x = xa.Data();
+  float *y = f32(info[2]);
+  int64_t n = static_cast<int64_t>(xa.ElementLength());
+  if (info[2].As<Napi::Float32Array>().ElementLength() != size_t(n)) throw std::runtime_error("unary: sizes differ");
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  auto run = [&](auto f) {
+    ewLoop(n, nt, [=](int64_t lo, int64_t hi) {
+#pragma omp simd
+      for (int64_t i = lo; i < hi; i++) y[i] = f(x[i]);
+    });
+  };
+  switch (op) {
+    case 0: run([](float v) { return std::sqrt(v); }); break;
+    case 1: run([](float v) { return v * v; }); break;
+    case 2: run([](float v) { return 1.f / std::sqrt(v); }); break;
+    case 3: run([](float v) { return -v; }); break;
+    case 4: run([](float v) { return std::fabs(v); }); break;
+    default: throw std::runtime_error("unary: unknown op");
+  }
   if (n > kParallelMin) g_ew.record(nt, n, t0);
   return info.Env().Undefined();
 }
@@ -576,6 +778,61 @@ Napi::Value Step(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// biasActGrad(dy, y|null, dx|null, db, channels): the backward of bias + activation over the last
+// (channel) axis in one pass. With y (a relu's output): dx = dy where y > 0, else dy * 0 (so NaN and
+// -0 come out as tfjs' dy * step(y) gives them, and NaN in y stays NaN); db[c] = sum of dx over rows.
+// Without y (linear): db alone. Sums run in float blocks of 64 rows, the blocks in double, as Reduce.
+Napi::Value BiasActGrad(const Napi::CallbackInfo &info) {
+  auto dya = info[0].As<Napi::Float32Array>();
+  const float *dy = dya.Data(), *y = f32(info[1]);
+  float *dx = f32(info[2]), *db = f32(info[3]);
+  int64_t C = info[4].As<Napi::Number>().Int64Value();
+  int64_t n = static_cast<int64_t>(dya.ElementLength());
+  if (C <= 0 || n % C != 0 || info[3].As<Napi::Float32Array>().ElementLength() != size_t(C) ||
+      (y && (!dx || info[1].As<Napi::Float32Array>().ElementLength() != size_t(n) ||
+             info[2].As<Napi::Float32Array>().ElementLength() != size_t(n))))
+    throw std::runtime_error("biasActGrad: sizes do not match");
+  int64_t rows = n / C;
+  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<double> partial(size_t(nt) * C, 0.0);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    int64_t chunk = (rows + T - 1) / T, lo = std::min(rows, t * chunk), hi = std::min(rows, lo + chunk);
+    double *acc = partial.data() + t * C;
+    std::vector<float> block(C);
+    float *bl = block.data();
+    for (int64_t r0 = lo; r0 < hi; r0 += 64) {
+      std::fill(block.begin(), block.end(), 0.f);
+      for (int64_t r = r0; r < std::min(hi, r0 + 64); r++) {
+        const float *dyr = dy + r * C;
+        if (y) {
+          const float *yr = y + r * C;
+          float *dxr = dx + r * C;
+#pragma omp simd
+          for (int64_t c = 0; c < C; c++) {
+            float v = yr[c] > 0.f ? dyr[c] : (yr[c] != yr[c] ? yr[c] : dyr[c] * 0.f);
+            dxr[c] = v;
+            bl[c] += v;
+          }
+        } else {
+#pragma omp simd
+          for (int64_t c = 0; c < C; c++) bl[c] += dyr[c];
+        }
+      }
+      for (int64_t c = 0; c < C; c++) acc[c] += bl[c];
+    }
+  }
+  for (int64_t c = 0; c < C; c++) {
+    double s = 0;
+    for (int t = 0; t < nt; t++) s += partial[size_t(t) * C + c];
+    db[c] = float(s);
+  }
+  if (n > kParallelMin) g_ew.record(nt, n, t0);
+  return info.Env().Undefined();
+}
+
 // pad(x, y, xShape, before, yShape, value): constant padding of any rank <= 8.
 Napi::Value Pad(const Napi::CallbackInfo &info) {
   const float *x = f32(info[0]);
@@ -602,6 +859,30 @@ Napi::Value Pad(const Napi::CallbackInfo &info) {
       ystride *= ys[d];
     }
     std::memcpy(y + yrow * outInner + before[r - 1], x + row * inner, inner * sizeof(float));
+  }
+  return info.Env().Undefined();
+}
+
+// slice(x, y, xShape, begin, yShape): y = the box of x starting at `begin`, any rank <= 8 (the
+// reverse of pad; tfjs' cpu kernel walks such a box element by element through index maths).
+Napi::Value Slice(const Napi::CallbackInfo &info) {
+  const float *x = f32(info[0]);
+  float *y = f32(info[1]);
+  auto xs = ints(info[2]), begin = ints(info[3]), ys = ints(info[4]);
+  size_t r = xs.size();
+  if (r == 0 || r > 8 || begin.size() != r || ys.size() != r) throw std::runtime_error("slice: bad rank");
+  int64_t inner = ys[r - 1], inInner = xs[r - 1];
+  int64_t yRows = 1;
+  for (size_t d = 0; d + 1 < r; d++) yRows *= ys[d];
+  for (int64_t row = 0; row < yRows; row++) {
+    int64_t rem = row, xrow = 0, xstride = 1;
+    for (int d = static_cast<int>(r) - 2; d >= 0; d--) {
+      int64_t idx = rem % ys[d];
+      rem /= ys[d];
+      xrow += (idx + begin[d]) * xstride;
+      xstride *= xs[d];
+    }
+    std::memcpy(y + row * inner, x + xrow * inInner + begin[r - 1], inner * sizeof(float));
   }
   return info.Env().Undefined();
 }
@@ -653,6 +934,7 @@ Napi::Value ClearCaches(const Napi::CallbackInfo &info) {
   g_convBwdWeights.clear();
   g_matmul.clear();
   g_pool.clear();
+  g_picks.clear();
   return info.Env().Undefined();
 }
 
@@ -679,11 +961,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNorm", Napi::Function::New(env, guarded<BatchNorm>));
   exports.Set("relu", Napi::Function::New(env, guarded<Relu>));
   exports.Set("binary", Napi::Function::New(env, guarded<Binary>));
+  exports.Set("unary", Napi::Function::New(env, guarded<Unary>));
   exports.Set("pad", Napi::Function::New(env, guarded<Pad>));
+  exports.Set("slice", Napi::Function::New(env, guarded<Slice>));
   exports.Set("reduce", Napi::Function::New(env, guarded<Reduce>));
   exports.Set("concat", Napi::Function::New(env, guarded<Concat>));
   exports.Set("split", Napi::Function::New(env, guarded<Split>));
   exports.Set("step", Napi::Function::New(env, guarded<Step>));
+  exports.Set("bnormTrain", Napi::Function::New(env, guarded<BnormTrain>));
+  exports.Set("bnormTrainBackward", Napi::Function::New(env, guarded<BnormTrainBackward>));
+  exports.Set("biasActGrad", Napi::Function::New(env, guarded<BiasActGrad>));
   exports.Set("newWeightCache", Napi::Function::New(env, NewWeightCache));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));
   exports.Set("clearCaches", Napi::Function::New(env, ClearCaches));

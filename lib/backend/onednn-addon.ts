@@ -29,12 +29,24 @@ export interface OnednnAddon {
   /** y = big op small, big [outer, mid, inner], small [outer, inner]; op 0 add, 1 sub, 2 mul, 3 div. */
   binary(op: number, big: Float32Array, small: Float32Array, y: Float32Array, outer: number, mid: number,
     inner: number, swapped: boolean): void;
+  /** y = op(x): 0 sqrt, 1 square, 2 rsqrt, 3 neg, 4 abs. */
+  unary(op: number, x: Float32Array, y: Float32Array): void;
   /** y[o, i] = sum (op 0) or mean (op 1) over m of x[o, m, i]. */
   reduce(op: number, x: Float32Array, y: Float32Array, outer: number, mid: number, inner: number): void;
   concat(parts: Float32Array[], y: Float32Array, outer: number, widths: Int32Array): void;
   split(x: Float32Array, parts: Float32Array[], outer: number, widths: Int32Array): void;
   step(x: Float32Array, y: Float32Array, alpha: number): void;
+  /** Batch norm with batch statistics over NHWC x (params [N, H, W, C, hasScale, hasShift]); writes y, mean, biased variance. */
+  bnormTrain(x: Float32Array, scale: Float32Array | null, shift: Float32Array | null, y: Float32Array,
+    mean: Float32Array, variance: Float32Array, params: Int32Array, epsilon: number): void;
+  bnormTrainBackward(x: Float32Array, dy: Float32Array, mean: Float32Array, variance: Float32Array,
+    scale: Float32Array | null, shift: Float32Array | null, dx: Float32Array, dscale: Float32Array | null, dshift: Float32Array | null,
+    params: Int32Array, epsilon: number): void;
+  /** Backward of bias + activation: dx = dy masked where y <= 0 (relu; skipped without y), db = column sums. */
+  biasActGrad(dy: Float32Array, y: Float32Array | null, dx: Float32Array | null, db: Float32Array, channels: number): void;
   pad(x: Float32Array, y: Float32Array, xShape: Int32Array, before: Int32Array, yShape: Int32Array, value: number): void;
+  /** y = the box of x at `begin` with y's shape (rank <= 8). */
+  slice(x: Float32Array, y: Float32Array, xShape: Int32Array, begin: Int32Array, yShape: Int32Array): void;
   newWeightCache(): WeightCacheHandle;
   info(): { version: string; runtime: string; threads: number; isa: string;
     impls: Record<string, string>; cachedPrimitives: number };

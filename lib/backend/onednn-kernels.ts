@@ -72,6 +72,13 @@ function poolInfoOf(xShape: number[], attrs: Attrs): Conv2DInfo {
     attrs.strides as [number, number], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined);
 }
 
+/** [N, H, W, C, hasScale, hasShift] for a channels-last tensor of any rank >= 2. */
+function bnormParams(shape: number[], hasScale: boolean, hasShift: boolean): Int32Array {
+  const C = shape[shape.length - 1];
+  const [N, H, W] = shape.length === 4 ? shape : [size(shape.slice(0, -1)), 1, 1];
+  return Int32Array.from([N, H, W, C, hasScale ? 1 : 0, hasShift ? 1 : 0]);
+}
+
 /** Activation code for a fused kernel, or null when oneDNN cannot fuse it (prelu). */
 function activationCode(attrs: Attrs): number | null {
   const name = (attrs.activation as string | undefined) ?? 'linear';
@@ -109,6 +116,22 @@ function axisBlock(shape: number[], axes: number[]): { outer: number; mid: numbe
   const first = sorted[0], last = sorted[sorted.length - 1];
   return { outer: size(shape.slice(0, first)), mid: size(shape.slice(first, last + 1)), inner: size(shape.slice(last + 1)) };
 }
+
+/**
+ * A kernel of our own (not a tfjs kernel name), registered on 'onednn' only: the backward of bias +
+ * relu (or linear) in one pass, inputs { dy, y? } -> [dx, db] with y, [db] without. lib/train/fused-conv
+ * uses it when the backend has it and tfjs ops (dy * step(y), sum) otherwise.
+ */
+export const BIAS_ACT_GRAD = 'OnednnBiasActGrad';
+
+/**
+ * Batch norm with batch statistics (a trainable layer in a training step), our own kernels on 'onednn':
+ * BN_TRAIN { x, scale?, offset? } attrs { epsilon } -> [y, mean, variance (biased)];
+ * BN_TRAIN_GRAD { x, dy, mean, variance, scale?, offset? } attrs { epsilon } -> [dx, dscale, doffset]
+ * (zeros for an absent scale or offset). Channels last; lib/models/batchnorm checks for them.
+ */
+export const BN_TRAIN = 'OnednnBatchNormTrain';
+export const BN_TRAIN_GRAD = 'OnednnBatchNormTrainGrad';
 
 const MIN_NATIVE = 1024; // below this many elements the JS kernels are as fast as a native call
 
@@ -206,6 +229,17 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     };
   }
 
+  // op: 0 sqrt, 1 square, 2 rsqrt, 3 neg, 4 abs (see native Unary).
+  function unary(op: number) {
+    return ({ inputs, backend }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
+      const xv = f32(backend, inputs.x);
+      if (!inputs.x || !xv || xv.length < MIN_NATIVE) return fallback();
+      const y = alloc(backend, xv.length);
+      addon.unary(op, xv, y);
+      return out(backend, inputs.x.shape, y);
+    };
+  }
+
   function reduce(op: number) {
     return ({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
       const { x } = inputs;
@@ -268,6 +302,11 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     Sub: binary(1),
     Multiply: binary(2),
     RealDiv: binary(3),
+    Sqrt: unary(0),
+    Square: unary(1),
+    Rsqrt: unary(2),
+    Neg: unary(3),
+    Abs: unary(4),
     Sum: reduce(0),
     Mean: reduce(1),
 
@@ -310,6 +349,19 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       return parts.map((p, k) => out(backend, shapes[k], p));
     },
 
+    Slice({ inputs, backend, attrs = {} }, fallback) {
+      const { x } = inputs;
+      const xv = f32(backend, x);
+      if (!x || !xv || x.shape.length === 0 || x.shape.length > 8 || xv.length < MIN_NATIVE) return fallback();
+      const [begin, sizes] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
+      // A contiguous slice is a view in the cpu kernel (no copy); bad parameters get its error.
+      if (tf.slice_util.isSliceContinous(x.shape, begin, sizes) || sizes.some((n, i) => n < 0 || begin[i] < 0 || begin[i] + n > x.shape[i])) return fallback();
+      const y = alloc(backend, size(sizes));
+      if (y.length === 0) return fallback();
+      addon.slice(xv, y, Int32Array.from(x.shape), Int32Array.from(begin), Int32Array.from(sizes));
+      return out(backend, sizes, y);
+    },
+
     PadV2({ inputs, backend, attrs = {} }, fallback) {
       const { x } = inputs;
       const xv = f32(backend, x);
@@ -320,6 +372,43 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       addon.pad(xv, y, Int32Array.from(x.shape), Int32Array.from(paddings.map((p) => p[0])),
         Int32Array.from(shape), (attrs.constantValue as number | undefined) ?? 0);
       return out(backend, shape, y);
+    },
+
+    [BIAS_ACT_GRAD]({ inputs, backend }, fallback) {
+      const { dy, y } = inputs;
+      const dyv = f32(backend, dy), yv = y ? f32(backend, y) : null;
+      if (!dy || !dyv || dy.shape.length === 0 || (y && (!yv || yv.length !== dyv.length))) return fallback();
+      const C = dy.shape[dy.shape.length - 1];
+      const db = alloc(backend, C);
+      const dx = yv ? alloc(backend, dyv.length) : null;
+      addon.biasActGrad(dyv, yv, dx, db, C);
+      return dx ? [out(backend, dy.shape, dx), out(backend, [C], db)] : [out(backend, [C], db)];
+    },
+
+    [BN_TRAIN]({ inputs, backend, attrs = {} }, fallback) {
+      const { x, scale, offset } = inputs;
+      const xv = f32(backend, x);
+      if (!x || !xv || x.shape.length < 2) return fallback();
+      const C = x.shape[x.shape.length - 1];
+      const sv = scale ? f32(backend, scale) : null, ov = offset ? f32(backend, offset) : null;
+      if ((scale && sv?.length !== C) || (offset && ov?.length !== C)) return fallback();
+      const params = bnormParams(x.shape, !!sv, !!ov);
+      const y = alloc(backend, xv.length), mean = alloc(backend, C), variance = alloc(backend, C);
+      addon.bnormTrain(xv, sv, ov, y, mean, variance, params, attrs.epsilon as number);
+      return [out(backend, x.shape, y), out(backend, [C], mean), out(backend, [C], variance)];
+    },
+
+    [BN_TRAIN_GRAD]({ inputs, backend, attrs = {} }, fallback) {
+      const { x, dy, mean, variance, scale, offset } = inputs;
+      const [xv, dyv, mv, vv] = [x, dy, mean, variance].map((t) => f32(backend, t));
+      if (!x || !xv || !dyv || !mv || !vv || x.shape.length < 2 || dyv.length !== xv.length) return fallback();
+      const C = x.shape[x.shape.length - 1];
+      const sv = scale ? f32(backend, scale) : null, ov = offset ? f32(backend, offset) : null;
+      if ((scale && sv?.length !== C) || (offset && ov?.length !== C)) return fallback();
+      const params = bnormParams(x.shape, !!sv, !!ov);
+      const dx = alloc(backend, xv.length), dscale = alloc(backend, C), doffset = alloc(backend, C);
+      addon.bnormTrainBackward(xv, dyv, mv, vv, sv, ov, dx, sv ? dscale : null, ov ? doffset : null, params, attrs.epsilon as number);
+      return [out(backend, x.shape, dx), out(backend, [C], dscale), out(backend, [C], doffset)];
     },
 
     FusedBatchNorm({ inputs, backend, attrs = {} }, fallback) {

@@ -86,6 +86,17 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
       kernelFunc: (args) => impl(args as never, () => cpuKernel(args)),
     });
   }
+  // Kernels of our own (no cpu counterpart): registered on 'onednn' alone; callers check for them.
+  for (const [name, impl] of Object.entries(native)) {
+    if (tf.getKernel(name, 'cpu')) continue;
+    tf.registerKernel({
+      kernelName: name,
+      backendName: ONEDNN_BACKEND,
+      kernelFunc: (args) => impl(args as never, () => {
+        throw new Error(`onednn kernel ${name}: inputs it cannot take (float32 tensors expected)`);
+      }),
+    });
+  }
   nativeKernelNames = Object.keys(native).sort();
   return (registered = { ok: true });
 }

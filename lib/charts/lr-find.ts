@@ -8,7 +8,7 @@ import { newDisplay } from '../display';
 import { renderChart, withDefaults, type Chart, type ShowOption } from './render';
 import { describeAs } from '../display';
 import { getCompiled, makeOptimizer, setLearningRate } from '../train/compile';
-import { checkInputShape, runnerFor, trainStep, type TrainSource } from '../train/loop';
+import { checkInputShape, runnerFor, stepPlanFor, trainStep, type TrainSource } from '../train/loop';
 import { planLayers, planTrainableVariables } from '../train/graph';
 
 export interface LrFindOptions extends ShowOption {
@@ -107,6 +107,7 @@ export async function lrFind(model: tf.LayersModel, dataset: TrainSource, opts: 
   const runner = runnerFor(model, dataset, 'dataset');
   const vars = planTrainableVariables(runner.plan);
   if (!vars.length) throw new Error(`lrFind: model "${model.name}" has no trainable weights after the data's starting point; unfreeze the head and compile again.`);
+  const step = stepPlanFor(runner.plan);
   if (dataset.numBatches < 1) throw new Error('lrFind: the dataset has no batches; check that its folder has images.');
 
   const saved = snapshotWeights(planLayers(runner.plan));
@@ -129,7 +130,7 @@ export async function lrFind(model: tf.LayersModel, dataset: TrainSource, opts: 
         try {
           if (lrs.length === 0) checkInputShape(runner.plan, b.xs, runner.source);
           setLearningRate(optimizer, lr);
-          out = trainStep(runner, c, vars, b.xs, labels);
+          out = trainStep(step, c, b.xs, labels);
           const loss = (await out.data())[0];
           avg = beta * avg + (1 - beta) * loss;
           const smooth = avg / (1 - Math.pow(beta, lrs.length + 1));

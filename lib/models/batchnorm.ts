@@ -9,6 +9,7 @@
 // so Keras HDF5 files load into it by order.
 import * as tf from '@tensorflow/tfjs';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import { BN_TRAIN, BN_TRAIN_GRAD } from '../backend/onednn-kernels';
 
 export interface KerasBatchNormalizationArgs extends LayerArgs {
   /** Channel axis (Keras default -1, channels last). */
@@ -94,22 +95,29 @@ export class KerasBatchNormalization extends tf.layers.Layer {
         const mean = b(this.movingMean.read());
         const variance = b(this.movingVariance.read());
         if (kwargs['training'] !== true) {
-          // Pure inference: one fused kernel (fast on wasm).
+          // Pure inference: one fused kernel (native on onednn, fast on wasm).
           return tf.batchNorm(x, mean, variance, beta ?? undefined, gamma ?? undefined, this.epsilon);
         }
-        // Frozen layer inside a training step: same maths with ops whose gradients always work.
-        return this.affine(x, mean, variance, gamma, beta);
+        // Frozen layer inside a training step: the same fused kernel, with a gradient for x alone.
+        return frozenBatchNorm(x, mean, variance, gamma, beta, this.epsilon);
       }
 
-      const reduceAxes = [...Array(ndim).keys()].filter((a) => a !== axis);
-      const { mean, variance } = tf.moments(x, reduceAxes, false);
-      const y = this.affine(x, b(mean), b(variance), gamma, beta);
       // Keras: moving = moving * momentum + batch * (1 - momentum). The loss never reads these
       // values, so no gradient flows through the update.
       const update = (v: LV, batch: tf.Tensor) => tf.tidy(() => {
         const value = tf.add(tf.mul(v.read(), this.momentum), tf.mul(batch, 1 - this.momentum));
         v.write(value);
       });
+      if (lastAxis && ndim >= 2 && x.dtype === 'float32' && tf.getKernel(BN_TRAIN, tf.getBackend())) {
+        // One native kernel each way (oneDNN's batch norm) instead of ~10 element-wise passes.
+        return trainingBatchNorm(x, gamma, beta, this.epsilon, (mean, variance) => {
+          update(this.movingMean, mean);
+          update(this.movingVariance, variance);
+        });
+      }
+      const reduceAxes = [...Array(ndim).keys()].filter((a) => a !== axis);
+      const { mean, variance } = tf.moments(x, reduceAxes, false);
+      const y = this.affine(x, b(mean), b(variance), gamma, beta);
       update(this.movingMean, mean);
       update(this.movingVariance, variance);
       return y;
@@ -136,6 +144,55 @@ export class KerasBatchNormalization extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(KerasBatchNormalization);
+
+/**
+ * Batch norm with batch statistics over the last axis on the backend's own kernels (BN_TRAIN, see
+ * lib/backend/onednn-kernels), with gradients for x, gamma and beta. `onStats` gets the batch mean
+ * and (biased) variance for the moving averages (they carry no gradient, and live only during the call).
+ */
+function trainingBatchNorm(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor | null, epsilon: number,
+  onStats: (mean: tf.Tensor, variance: tf.Tensor) => void): tf.Tensor {
+  const engine = tf.engine();
+  const inputs = [x, gamma, beta].filter((t): t is tf.Tensor => t !== null);
+  const op = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as (t: tf.Tensor[]) => void;
+    const xIn = args[0] as tf.Tensor;
+    const scale = gamma ? (args[1] as tf.Tensor) : undefined;
+    const offset = beta ? (args[gamma ? 2 : 1] as tf.Tensor) : undefined;
+    const kernelInputs = { x: xIn, ...(scale ? { scale } : {}), ...(offset ? { offset } : {}) };
+    const stats = engine.runKernel(BN_TRAIN, kernelInputs, { epsilon } as never) as tf.Tensor[];
+    save([xIn, stats[1], stats[2], ...(scale ? [scale] : [])]);
+    onStats(stats[1], stats[2]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, mean, variance, sc] = saved;
+      const [dx, dscale, doffset] = engine.runKernel(BN_TRAIN_GRAD,
+        { x: xs, dy, mean, variance, ...(sc ? { scale: sc } : {}), ...(offset ? { offset } : {}) }, { epsilon } as never) as tf.Tensor[];
+      return [dx, ...(scale ? [dscale] : []), ...(offset ? [doffset] : [])];
+    };
+    return { value: stats[0], gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(...inputs);
+}
+
+/**
+ * Inference-mode batch norm for a frozen layer inside a training step: one fused kernel forward
+ * (tfjs' own FusedBatchNorm gradient would compute the gradients of mean, variance, scale and
+ * offset too, each a pass over x), and dx = dy * scale / sqrt(variance + epsilon), one pass back.
+ * mean, variance, gamma and beta are constants here (the layer is frozen).
+ */
+export function frozenBatchNorm(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor | null,
+  beta: tf.Tensor | null, epsilon: number): tf.Tensor {
+  const op = tf.customGrad(((xIn: tf.Tensor) => {
+    const value = tf.batchNorm(xIn, mean, variance, beta ?? undefined, gamma ?? undefined, epsilon);
+    const gradFunc = (dy: tf.Tensor) => {
+      let k = tf.rsqrt(tf.add(variance, epsilon));
+      if (gamma) k = tf.mul(k, gamma);
+      return tf.mul(dy, k);
+    };
+    return { value, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x);
+}
 
 /** Keras-style factory: `batchNormalization({ epsilon: 1.001e-5, name: 'conv1_bn' })`. */
 export function kerasBatchNormalization(args?: KerasBatchNormalizationArgs): KerasBatchNormalization {

@@ -5,6 +5,7 @@
 // ourselves gives Keras semantics (a frozen BatchNormalization runs in inference mode even while the
 // rest trains) and lets training start at a block boundary, from cached features.
 import * as tf from '@tensorflow/tfjs';
+import { fusableConv, fusedConvCall, isReluLayer, reluCall } from './fused-conv';
 
 type Layer = tf.layers.Layer;
 type SymbolicTensor = tf.SymbolicTensor;
@@ -121,10 +122,21 @@ export function runPlan(plan: GraphPlan, inputs: tf.Tensor[], training: boolean)
   }
   const values = new Map<number, tf.Tensor>();
   plan.feeds.forEach((t, i) => values.set(t.id, inputs[i]));
+  // On a gradient tape: which tensors depend on a trainable weight (the feeds are constants).
+  const recording = training && tapeIsOn();
+  const dependent = new Set<number>();
   for (const { layer, node } of plan.steps) {
     const args = node.inputTensors.map((t) => values.get(t.id)!);
     let outs: tf.Tensor[];
-    if (isModel(layer)) {
+    if (recording && (layer.trainableWeights.length > 0 || node.inputTensors.some((t) => dependent.has(t.id)))) {
+      node.outputTensors.forEach((t) => dependent.add(t.id));
+    }
+    if (recording && args.length === 1 && args[0].rank === 4 && fusableConv(layer)) {
+      // One fused kernel with its gradient instead of tfjs' Conv2D + Add + Relu under the tape.
+      outs = [fusedConvCall(layer, args[0], dependent.has(node.inputTensors[0].id))];
+    } else if (recording && args.length === 1 && args[0].dtype === 'float32' && isReluLayer(layer) && dependent.has(node.inputTensors[0].id)) {
+      outs = [reluCall(args[0])];
+    } else if (isModel(layer)) {
       // A nested model: walk its graph too so its Dropout/BatchNormalization see `training`. A frozen
       // nested model runs in inference mode (tfjs does not mark its sublayers frozen, Keras does).
       const explicit = node.callArgs?.training;
@@ -141,6 +153,12 @@ export function runPlan(plan: GraphPlan, inputs: tf.Tensor[], training: boolean)
     node.outputTensors.forEach((t, i) => values.set(t.id, outs[i]));
   }
   return plan.fetches.map((t) => values.get(t.id)!);
+}
+
+/** True inside tf.grads / variableGrads (tfjs records ops then); the engine's state is not in its typings. */
+function tapeIsOn(): boolean {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number } }).state;
+  return state.gradientDepth > 0;
 }
 
 const nestedPlans = new WeakMap<tf.LayersModel, GraphPlan>();
@@ -194,4 +212,31 @@ export function splitModel(model: tf.LayersModel, layerName: string): { bottom: 
   }
   const top = tf.model({ inputs: input, outputs: plan.fetches.map((t) => mapped.get(t.id)!), name: `${model.name}_from_${layerName}` });
   return { bottom: bottomModel(model, layerName), top };
+}
+
+/**
+ * Split a plan where training starts: `frozen` computes, from the plan's feeds, every tensor that no
+ * trainable weight influences and that the rest needs; `trainable` runs the remaining calls from
+ * those tensors. A training step runs `frozen` outside the gradient tape (as PyTorch records nothing
+ * for frozen layers), so its activations are freed at once and frozen batch norms run fused.
+ * `frozen` has no steps when the first layer already trains.
+ */
+export function splitAtTrainable(plan: GraphPlan): { frozen: GraphPlan; trainable: GraphPlan } {
+  const dependent = new Set<number>(); // ids of tensors some trainable weight influences
+  const frozenSteps: GraphStep[] = [];
+  const trainableSteps: GraphStep[] = [];
+  for (const step of plan.steps) {
+    const trains = step.layer.trainableWeights.length > 0 || step.node.inputTensors.some((t) => dependent.has(t.id));
+    if (trains) step.node.outputTensors.forEach((t) => dependent.add(t.id));
+    (trains ? trainableSteps : frozenSteps).push(step);
+  }
+  // The boundary: constant tensors that trainable calls read, and constant fetches.
+  const boundary = new Map<number, SymbolicTensor>();
+  for (const { node } of trainableSteps) for (const t of node.inputTensors) if (!dependent.has(t.id)) boundary.set(t.id, t);
+  for (const t of plan.fetches) if (!dependent.has(t.id)) boundary.set(t.id, t);
+  const mid = [...boundary.values()];
+  return {
+    frozen: { model: plan.model, feeds: plan.feeds, fetches: mid, steps: frozenSteps },
+    trainable: { model: plan.model, feeds: mid, fetches: plan.fetches, steps: trainableSteps },
+  };
 }

@@ -9,7 +9,7 @@ import { isKernel, type MimeBundle } from '../display';
 import type { EpochLog, History } from './types';
 import type { Logs, TrainCallback, TrainContext } from './callbacks';
 import { crossEntropy, getCompiled, getLearningRate, regularizationLoss, setLearningRate, type Compiled } from './compile';
-import { planGraph, planLayers, planTrainableVariables, runPlan, type GraphPlan } from './graph';
+import { planGraph, planLayers, planTrainableVariables, runPlan, splitAtTrainable, type GraphPlan } from './graph';
 import { historySummary, formatValue } from './history';
 import { PhaseProgress } from './progress';
 import { isFeatureDataset, type FeatureDataset } from './cache';
@@ -92,22 +92,54 @@ function lossOf(c: Compiled, model: tf.LayersModel, labels: tf.Tensor1D, out: tf
   return loss;
 }
 
+/** What one training step runs: the frozen bottom off the gradient tape, the rest on it. */
+export interface StepPlan {
+  frozen: GraphPlan;
+  trainable: GraphPlan;
+  vars: tf.Variable[];
+}
+
+export function stepPlanFor(plan: GraphPlan): StepPlan {
+  return { ...splitAtTrainable(plan), vars: planTrainableVariables(plan) };
+}
+
 /** One optimizer step; returns [loss, ...metrics] for the batch. */
-export function trainStep(r: Runner, c: Compiled, vars: tf.Variable[], xs: tf.Tensor, labels: tf.Tensor1D): tf.Tensor1D {
+export function trainStep(p: StepPlan, c: Compiled, xs: tf.Tensor, labels: tf.Tensor1D): tf.Tensor1D {
   let preds: tf.Tensor | undefined;
   try {
     return tf.tidy(() => {
+      // The frozen layers run as a constant input to the trainable ones: nothing of theirs is
+      // recorded, and their activations are freed as soon as the boundary tensors exist.
+      const boundary = tf.tidy(() => runPlan(p.frozen, [xs], true));
       const { value, grads } = tf.variableGrads(() => {
-        const out = runPlan(r.plan, [xs], true)[0];
+        const out = runPlan(p.trainable, boundary, true)[0];
         preds = tf.keep(out);
-        return lossOf(c, r.plan.model, labels, out);
-      }, vars);
+        return lossOf(c, p.trainable.model, labels, out);
+      }, p.vars);
       c.optimizer.applyGradients(grads);
       const ms = c.metrics.map((m) => tf.mean(m.fn(labels, preds!)));
       return tf.stack([value, ...ms]) as tf.Tensor1D;
     });
   } finally {
     preds?.dispose();
+  }
+}
+
+/**
+ * Keras model.train_on_batch(): one optimizer step of the compiled model on one batch of images (or
+ * of features cached at layer `from`), walking the graph as trainPhase does. Returns [loss, ...metrics].
+ */
+export async function trainOnBatch(model: tf.LayersModel, xs: tf.Tensor, labels: ArrayLike<number>, opts: { from?: string } = {}): Promise<number[]> {
+  const c = getCompiled(model, 'trainOnBatch');
+  const p = stepPlanFor(planGraph(model, { from: opts.from }));
+  if (p.vars.length === 0) throw new Error(`trainOnBatch: model "${model.name}" has no trainable weights (every layer is frozen).`);
+  const l = tf.tensor1d(Array.from(labels), 'int32');
+  let out: tf.Tensor1D | undefined;
+  try {
+    out = trainStep(p, c, xs, l);
+    return Array.from(await out.data());
+  } finally {
+    tf.dispose([l, out as tf.Tensor]);
   }
 }
 
@@ -199,8 +231,8 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
       );
     }
   }
-  const vars = planTrainableVariables(train.plan);
-  if (vars.length === 0) {
+  const step = stepPlanFor(train.plan);
+  if (step.vars.length === 0) {
     throw new Error(`trainPhase: model "${model.name}" has no trainable weights (every layer is frozen). Unfreeze the head or the top layers, then compile again.`);
   }
   const names = ['loss', ...c.metrics.map((m) => m.name)];
@@ -259,7 +291,7 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
         const labels = tf.tensor1d(b.labels, 'int32');
         try {
           if (batch === 0) checkInputShape(train.plan, b.xs, train.source);
-          out = trainStep(train, c, vars, b.xs, labels);
+          out = trainStep(step, c, b.xs, labels);
           avg.add(await out.data(), b.labels.length);
         } finally {
           tf.dispose([b.xs, b.ys as tf.Tensor, labels, out as tf.Tensor]);

@@ -16,7 +16,7 @@ const loaded = loadOnednnAddon();
 if ('addon' in loaded) {
   const addon = loaded.addon as unknown as Record<string, (...a: unknown[]) => unknown>;
   for (const name of ['conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeights', 'matmul', 'pool', 'poolBackward',
-    'batchNorm', 'relu', 'binary', 'reduce', 'concat', 'split', 'step', 'pad']) {
+    'batchNorm', 'relu', 'binary', 'reduce', 'concat', 'split', 'step', 'pad', 'slice', 'unary']) {
     const f = addon[name];
     addon[name] = (...a: unknown[]) => { calls[name] = (calls[name] ?? 0) + 1; return f(...a); };
   }
@@ -215,7 +215,7 @@ test('FusedBatchNorm matches cpu, with and without scale/offset', { skip }, asyn
 
 test('elementwise, reductions, concat/split and pad match cpu (broadcasts, axes)', { skip }, async () => {
   const r = rng(9);
-  const names = ['relu', 'binary', 'reduce', 'concat', 'split', 'step', 'pad'] as const;
+  const names = ['relu', 'binary', 'reduce', 'concat', 'split', 'step', 'pad', 'slice', 'unary'] as const;
   const before = names.map(callsOf);
   const x = randInput(r, [2, 8, 5, 16]); // above the size where kernels go native
   assertClose(await onBoth(([a, b, bias, perSample, scalar]) => [
@@ -226,6 +226,10 @@ test('elementwise, reductions, concat/split and pad match cpu (broadcasts, axes)
     tf.concat([a, b, tf.relu(a)], 3), tf.concat([a, b], 1), tf.concat([a, b], 0),
     ...tf.split(a, [3, 5, 8], 3), ...tf.split(a, [2, 6], 1),
     tf.pad(a, [[0, 0], [1, 2], [3, 0], [0, 0]], 0), tf.pad(a, [[1, 0], [0, 0], [0, 0], [2, 2]], -1.5),
+    // Boxes (the gradient of a zero padding), and a contiguous slice (a view in the cpu kernel).
+    tf.slice(a, [0, 1, 1, 0], [2, 6, 3, 16]), tf.slice(a, [1, 2, 0, 3], [1, -1, 5, 9]), tf.slice(a, [1], [1]),
+    tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]]), 2)))(a),
+    tf.sqrt(tf.abs(a)), tf.square(a), tf.rsqrt(tf.add(tf.abs(a), 0.1)), tf.neg(a),
   ], [x, randInput(r, x.shape), randInput(r, [16]), randInput(r, [2, 1, 1, 16]), randInput(r, [])]), 'elementwise');
   names.forEach((n, i) => assert.ok(callsOf(n) > before[i], `${n} ran natively`));
   // Large enough for the multi-threaded paths (when the machine has cores to spare).
