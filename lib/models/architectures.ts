@@ -1,12 +1,10 @@
 // One record per architecture (fastai's model_meta): how to build it, how it wants its pixels,
-// its native input size and Keras' weight files. (Builders are called through arrows: the
-// applications import this module's neighbours, and a direct reference would be read mid-load.) Everything else that needs "which base is this?"
+// its native input size and Keras' weight files. Each application file registers its builder here
+// (registerBuilder): importing the builders from this module would close an import cycle
+// (applications -> weights 'auto' -> pretext -> architectures -> applications) that tslab cannot load. Everything else that needs "which base is this?"
 // asks this table, so a notebook names its architecture once — in the builder it calls.
 import type * as tf from '@tensorflow/tfjs';
 import type { ApplicationOptions } from './applications/common';
-import { vgg16 } from './applications/vgg16';
-import { resnet50 } from './applications/resnet50';
-import { inceptionV3 } from './applications/inceptionV3';
 import { KERAS_WEIGHTS, type KerasApplicationName } from './weights';
 import type { PreprocessMode } from '../data/preprocess';
 
@@ -25,10 +23,26 @@ export interface Architecture {
   weights: (typeof KERAS_WEIGHTS)[KerasApplicationName];
 }
 
+type Builder = (opts?: ApplicationOptions) => Promise<tf.LayersModel>;
+const builders: Partial<Record<ArchitectureName, Builder>> = {};
+
+/** Called once by each application module (vgg16.ts, resnet50.ts, inceptionV3.ts). */
+export function registerBuilder(name: ArchitectureName, build: Builder): void {
+  builders[name] = build;
+}
+
+function builder(name: ArchitectureName): Builder {
+  return (opts) => {
+    const b = builders[name];
+    if (!b) throw new Error(`No builder registered for ${name}: import lib/models (or lib/models/applications/${name}) first.`);
+    return b(opts);
+  };
+}
+
 export const ARCHITECTURES: Record<ArchitectureName, Architecture> = {
-  vgg16: { name: 'vgg16', build: (o) => vgg16(o), preprocessing: 'caffe', defaultSize: 224, minSize: 32, weights: KERAS_WEIGHTS.vgg16 },
-  resnet50: { name: 'resnet50', build: (o) => resnet50(o), preprocessing: 'caffe', defaultSize: 224, minSize: 32, weights: KERAS_WEIGHTS.resnet50 },
-  inceptionv3: { name: 'inceptionv3', build: (o) => inceptionV3(o), preprocessing: 'tf', defaultSize: 299, minSize: 75, weights: KERAS_WEIGHTS.inceptionv3 },
+  vgg16: { name: 'vgg16', build: builder('vgg16'), preprocessing: 'caffe', defaultSize: 224, minSize: 32, weights: KERAS_WEIGHTS.vgg16 },
+  resnet50: { name: 'resnet50', build: builder('resnet50'), preprocessing: 'caffe', defaultSize: 224, minSize: 32, weights: KERAS_WEIGHTS.resnet50 },
+  inceptionv3: { name: 'inceptionv3', build: builder('inceptionv3'), preprocessing: 'tf', defaultSize: 299, minSize: 75, weights: KERAS_WEIGHTS.inceptionv3 },
 };
 
 export function architecture(name: string): Architecture {

@@ -2,6 +2,7 @@
 // Unnamed Keras layers get the names a fresh Keras session gives them (conv2d, conv2d_1, ...,
 // batch_normalization_93, activation_93, average_pooling2d_8, concatenate_1).
 import * as tf from '@tensorflow/tfjs';
+import { registerBuilder } from '../architectures';
 import { KerasBatchNormalization } from '../batchnorm';
 import { type ApplicationOptions, resolveOptions, applyWeights, apply1, gapTopOrPooling, AUTO_POOL_NAMES, KerasNames, kerasConv2d, type SymT } from './common';
 
@@ -110,3 +111,5 @@ export async function inceptionV3(opts: ApplicationOptions = {}): Promise<tf.Lay
   const model = tf.model({ inputs: input, outputs: x, name: 'inception_v3' });
   return applyWeights(model, 'inceptionv3', o, opts);
 }
+
+registerBuilder('inceptionv3', inceptionV3);

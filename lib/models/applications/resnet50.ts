@@ -1,5 +1,6 @@
 // ResNet50 exactly as keras.applications.resnet.ResNet50 builds it (names, order, shapes, params).
 import * as tf from '@tensorflow/tfjs';
+import { registerBuilder } from '../architectures';
 import { KerasBatchNormalization } from '../batchnorm';
 import { type ApplicationOptions, resolveOptions, applyWeights, apply1, gapTopOrPooling, kerasConv2d, type SymT } from './common';
 
@@ -54,3 +55,5 @@ export async function resnet50(opts: ApplicationOptions = {}): Promise<tf.Layers
   const model = tf.model({ inputs: input, outputs: x, name: 'resnet50' });
   return applyWeights(model, 'resnet50', o, opts);
 }
+
+registerBuilder('resnet50', resnet50);

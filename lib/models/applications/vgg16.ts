@@ -1,5 +1,6 @@
 // VGG16 exactly as keras.applications.vgg16.VGG16 builds it (names, order, shapes, params).
 import * as tf from '@tensorflow/tfjs';
+import { registerBuilder } from '../architectures';
 import { type ApplicationOptions, resolveOptions, applyWeights, apply1, globalPool, predictions, AUTO_POOL_NAMES, kerasConv2d, kerasDense, type SymT } from './common';
 
 /**
@@ -28,3 +29,5 @@ export async function vgg16(opts: ApplicationOptions = {}): Promise<tf.LayersMod
   const model = tf.model({ inputs: input, outputs: x, name: 'vgg16' });
   return applyWeights(model, 'vgg16', o, opts);
 }
+
+registerBuilder('vgg16', vgg16);
