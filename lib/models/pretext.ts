@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ARCHITECTURES, type ArchitectureName } from './architectures';
 import { saveKerasWeights } from './h5';
+import { writeFileAtomic } from '../io/atomic';
 import { preprocessInput } from '../data/preprocess';
 import { kerasCacheDir } from './weights';
 import { renderSyntheticSign, syntheticClassAttributes, SYNTHETIC_ATTRIBUTES as ATTRIBUTES } from '../data/synthetic';
@@ -199,9 +200,7 @@ export async function pretrainOnGeneratedData(app: ArchitectureName, inputSize: 
         version: PRETEXT_VERSION, app, inputSize, spec, seconds: (Date.now() - t0) / 1000,
         finalAccuracy: mean('acc'), finalLoss: mean('loss'),
       };
-      const tmp = `${loc.infoPath}.tmp-${process.pid}`;
-      fs.writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n');
-      fs.renameSync(tmp, loc.infoPath);
+      writeFileAtomic(loc.infoPath, JSON.stringify(info, null, 2) + '\n');
       report.done(`done in ${info.seconds.toFixed(0)} s, pretext accuracy ${(info.finalAccuracy * 100).toFixed(1)}% ` +
         `on ${spec.classes} classes -> ${loc.path}`);
       return info;
