@@ -159,7 +159,9 @@ export const METRICS_MIME = 'application/vnd.nb.metrics+json';
  */
 export function headlineMetrics(metrics: Record<string, number | string>): void {
   // The backend travels with the numbers: `npm start` prints it in each notebook's summary line.
-  const values = { ...metrics, backend: tf.getBackend() };
+  // Before any tensor exists no backend is chosen yet: then there is no backend to report.
+  const backend = tf.getBackend();
+  const values = backend ? { ...metrics, backend } : { ...metrics };
   const fmt = (v: number | string) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v);
   const rows = Object.entries(values);
   showBundle({

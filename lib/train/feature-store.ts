@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ImageDataset } from '../data/types';
-import { writeFileAtomic as atomicWriteFile } from '../io/atomic';
+import { writeFileAtomic as atomicWriteFile, removeLeftoversIn } from '../io/atomic';
 import { fileKey, shortHash } from './fingerprint';
 
 // ---------------------------------------------------------------------------------------------
@@ -92,6 +92,7 @@ export class FeatureStore {
     this.dir = o.root === null ? null : path.join(path.resolve(o.root), `${o.boundary.replace(/[^\w.-]/g, '_')}-${o.weightsKey.slice(0, 16)}`, dataKey);
     if (this.dir) {
       fs.mkdirSync(this.dir, { recursive: true });
+      removeLeftoversIn(this.dir); // temp files of a killed run (never read: their names end in .tmp-*)
       const meta = path.join(this.dir, 'meta.json');
       if (!fs.existsSync(meta)) {
         const { boundary, featureShape, inputShape, weightsKey } = o;

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import Module from 'node:module';
 import * as util from 'node:util';
 import { describeAs, showBundle, showPng, newDisplay, isKernel, headlineMetrics, METRICS_MIME } from '../../lib/display';
+import * as tf from '@tensorflow/tfjs';
 import { tmpDir } from '../helpers';
 
 test('outside a kernel, display never throws and writes artifacts when NB_ARTIFACTS_DIR is set', () => {
@@ -25,7 +26,8 @@ test('outside a kernel, display never throws and writes artifacts when NB_ARTIFA
   assert.deepEqual([...fs.readFileSync(path.join(dir, png))], [137, 80, 78, 71]);
 });
 
-test('inside a kernel, a bundle is one display_data with every mime type; live displays update in place', () => {
+test('inside a kernel, a bundle is one display_data with every mime type; live displays update in place', async () => {
+  await tf.setBackend('cpu');
   // Stand in for tslab's loaded jupyter module: display looks the writer up in the module cache.
   const sent: { data: Record<string, unknown>; transient: { display_id?: string }; update: boolean }[] = [];
   const fakePath = path.join(tmpDir(), 'node_modules', 'tslab', 'dist', 'jupyter.js');
@@ -45,7 +47,7 @@ test('inside a kernel, a bundle is one display_data with every mime type; live d
   }
   assert.deepEqual(Object.keys(sent[0].data).sort(), ['application/vnd.vegalite.v5+json', 'image/svg+xml', 'text/plain']);
   assert.equal(sent[1].data['image/png'], Buffer.from([1, 2, 3]).toString('base64'));
-  assert.deepEqual(sent[2].data[METRICS_MIME], { accuracy: 0.5 });
+  assert.deepEqual(sent[2].data[METRICS_MIME], { accuracy: 0.5, backend: 'cpu' });
   assert.equal(sent[3].update, false);
   assert.equal(sent[4].update, true);
   assert.ok(sent[3].transient.display_id && sent[3].transient.display_id === sent[4].transient.display_id);
