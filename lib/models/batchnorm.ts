@@ -29,7 +29,8 @@ type LV = tf.LayerVariable;
 export class KerasBatchNormalization extends tf.layers.Layer {
   static className = 'KerasBatchNormalization';
   readonly axis: number;
-  readonly momentum: number;
+  /** Not readonly: recalibrateBatchNorm averages batches by varying it. */
+  momentum: number;
   readonly epsilon: number;
   readonly center: boolean;
   readonly scale: boolean;
@@ -197,4 +198,31 @@ export function frozenBatchNorm(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tens
 /** Keras-style factory: `batchNormalization({ epsilon: 1.001e-5, name: 'conv1_bn' })`. */
 export function kerasBatchNormalization(args?: KerasBatchNormalizationArgs): KerasBatchNormalization {
   return new KerasBatchNormalization(args);
+}
+
+/**
+ * Precise BatchNormalization statistics: set every (trainable) BN layer's moving mean and variance
+ * to the plain average over `batches` of the statistics a training-mode forward pass sees. After a
+ * short training run, Keras' exponential moving averages (momentum 0.99) still hold much of their
+ * starting values (0 and 1); inference then normalises with the wrong numbers. No weight changes.
+ * Returns the number of batches used.
+ */
+export function recalibrateBatchNorm(model: tf.LayersModel, batches: Iterable<tf.Tensor>): number {
+  const layers = model.layers.filter((l): l is KerasBatchNormalization => l instanceof KerasBatchNormalization && !l.isFrozen());
+  if (layers.length === 0) return 0; // e.g. VGG16: nothing to compute, no batch drawn
+  const momenta = layers.map((l) => l.momentum);
+  let seen = 0;
+  try {
+    for (const x of batches) {
+      // Batch k (0-based) gets weight 1/(k+1): moving = k/(k+1) * moving + 1/(k+1) * batch = running mean.
+      for (const l of layers) l.momentum = seen / (seen + 1);
+      tf.tidy(() => {
+        model.apply(x, { training: true });
+      });
+      seen++;
+    }
+  } finally {
+    layers.forEach((l, i) => (l.momentum = momenta[i]));
+  }
+  return seen;
 }

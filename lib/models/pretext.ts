@@ -13,7 +13,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ARCHITECTURES, type ArchitectureName } from './architectures';
-import { saveKerasWeights } from './h5';
+import { loadKerasWeights, saveKerasWeights } from './h5';
+import { recalibrateBatchNorm } from './batchnorm';
 import { writeFileAtomic } from '../io/atomic';
 import { preprocessInput } from '../data/preprocess';
 import { kerasCacheDir } from './weights';
@@ -35,6 +36,15 @@ export interface PretextSpec {
 }
 
 export const PRETEXT_VERSION = 1;
+
+/**
+ * After the optimiser steps, BatchNormalization's moving statistics are set to their average over
+ * this many fresh batches. Without it, Keras' momentum-0.99 averages after 100 steps still hold a third
+ * of their 0/1 start and inference features come out ~100× too large (a ResNet50 head then learned
+ * 21% instead of 78% in notebook 01's quick profile). Files from before this step lack
+ * `batchNormCalibrated` and get it in place (seconds), keeping their pretraining.
+ */
+const CALIBRATION_BATCHES = 16;
 
 /**
  * Per architecture: steps sized so that all three bases pretrain in about 10 minutes on a 2-core
@@ -73,6 +83,8 @@ export interface PretextInfo {
   /** Accuracy on the last 20 steps' (fresh, never repeated) images: how well the pretext was learned. */
   finalAccuracy: number;
   finalLoss: number;
+  /** BatchNormalization statistics averaged over fresh batches after training (see CALIBRATION_BATCHES). */
+  batchNormCalibrated?: boolean;
 }
 
 /** The cached info when weights for exactly this spec exist, else null. */
@@ -115,6 +127,19 @@ function pretextBatch(app: ArchitectureName, size: number, spec: PretextSpec, st
     xs: preprocessInput(tf.tensor4d(pixels, [n, size, size, 3]), ARCHITECTURES[app].preprocessing),
     ys: ATTRIBUTES.map((a, j) => tf.oneHot(tf.tensor1d(attrs.map((t) => t[j]), 'int32'), a.count).toFloat()),
   }));
+}
+
+/** Fresh pretext images (steps after the last optimiser step) for recalibrateBatchNorm. */
+function* calibrationBatches(app: ArchitectureName, size: number, spec: PretextSpec): Generator<tf.Tensor> {
+  for (let k = 1; k <= CALIBRATION_BATCHES; k++) {
+    const { xs, ys } = pretextBatch(app, size, spec, spec.steps + k);
+    tf.dispose(ys);
+    try {
+      yield xs;
+    } finally {
+      xs.dispose();
+    }
+  }
 }
 
 /**
@@ -193,12 +218,13 @@ export async function pretrainOnGeneratedData(app: ArchitectureName, inputSize: 
         const eta = ((Date.now() - t0) / step) * (spec.steps - step) / 1000;
         report.update(step, `loss ${mean('loss').toFixed(3)} accuracy ${(mean('acc') * 100).toFixed(1)}% ETA ${eta.toFixed(0)} s`);
       }
+      recalibrateBatchNorm(base, calibrationBatches(app, inputSize, spec));
       fs.mkdirSync(path.dirname(loc.path), { recursive: true });
       await saveKerasWeights(base, loc.path);
       const mean = (k: 'loss' | 'acc') => recent.reduce((s, r) => s + r[k], 0) / recent.length;
       const info: PretextInfo = {
         version: PRETEXT_VERSION, app, inputSize, spec, seconds: (Date.now() - t0) / 1000,
-        finalAccuracy: mean('acc'), finalLoss: mean('loss'),
+        finalAccuracy: mean('acc'), finalLoss: mean('loss'), batchNormCalibrated: true,
       };
       writeFileAtomic(loc.infoPath, JSON.stringify(info, null, 2) + '\n');
       report.done(`done in ${info.seconds.toFixed(0)} s, pretext accuracy ${(info.finalAccuracy * 100).toFixed(1)}% ` +
@@ -211,9 +237,28 @@ export async function pretrainOnGeneratedData(app: ArchitectureName, inputSize: 
   });
 }
 
+/**
+ * Weights pretrained before BatchNormalization was calibrated: compute those statistics now
+ * (seconds) instead of pretraining again (minutes). Deterministic, like a fresh run.
+ */
+async function calibrateInPlace(app: ArchitectureName, inputSize: number, info: PretextInfo, cacheDir?: string): Promise<PretextInfo> {
+  const loc = pretextWeightsLocation(app, inputSize, cacheDir);
+  const base = await ARCHITECTURES[app].build({ includeTop: false, weights: null, inputShape: [inputSize, inputSize, 3], pooling: 'avg' });
+  try {
+    await loadKerasWeights(base, loc.path);
+    if (recalibrateBatchNorm(base, calibrationBatches(app, inputSize, info.spec)) > 0) await saveKerasWeights(base, loc.path);
+  } finally {
+    base.dispose();
+  }
+  const calibrated = { ...info, batchNormCalibrated: true };
+  writeFileAtomic(loc.infoPath, JSON.stringify(calibrated, null, 2) + '\n');
+  return calibrated;
+}
+
 /** Path of the pretext weights for (app, inputSize), pretraining them first when not cached. */
 export async function getPretextWeights(app: ArchitectureName, inputSize: number, opts: PretrainOptions = {}): Promise<{ path: string; info: PretextInfo }> {
   const loc = pretextWeightsLocation(app, inputSize, opts.cacheDir);
   const info = opts.spec ? null : readPretextInfo(app, inputSize, opts.cacheDir);
-  return { path: loc.path, info: info ?? (await pretrainOnGeneratedData(app, inputSize, opts)) };
+  if (!info) return { path: loc.path, info: await pretrainOnGeneratedData(app, inputSize, opts) };
+  return { path: loc.path, info: info.batchNormCalibrated ? info : await calibrateInPlace(app, inputSize, info, opts.cacheDir) };
 }

@@ -3,6 +3,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { KerasBatchNormalization, freeze } from '../../lib/models';
+import { recalibrateBatchNorm } from '../../lib/models/batchnorm';
 
 before(async () => { await tf.setBackend('cpu'); });
 
@@ -148,4 +149,23 @@ test('a base nested as one layer: BN updates when trainable, stays put when the 
     else assert.ok(movingMean.every((m) => m > 0.02 && m < 0.04), `one step at momentum 0.99 moves the mean ~0.01 * 3: ${movingMean}`);
     tf.dispose([x, y]);
   }
+});
+
+test('recalibrateBatchNorm: moving statistics become the plain average of the batches\' moments; momentum is kept', () => {
+  const input = tf.input({ shape: [5] });
+  const bn = new KerasBatchNormalization({ name: 'bn', epsilon: 1e-3 });
+  const model = tf.model({ inputs: input, outputs: bn.apply(input) as tf.SymbolicTensor });
+  const batches = [0, 1, 2].map((k) => tf.randomNormal([16, 5], 3 * k, 1 + k, 'float32', 7 + k));
+  const moments = batches.map((x) => tf.moments(x, 0));
+  const want = (key: 'mean' | 'variance') =>
+    tf.tidy(() => tf.stack(moments.map((m) => m[key])).mean(0).arraySync() as number[]);
+  const [wantMean, wantVar] = [want('mean'), want('variance')];
+  assert.equal(recalibrateBatchNorm(model, batches), 3);
+  const [mean, variance] = stats(bn);
+  mean.forEach((v, i) => assert.ok(Math.abs(v - wantMean[i]) < 1e-4, `mean[${i}] ${v} vs ${wantMean[i]}`));
+  // Variance within the estimator's n/(n-1) convention (Keras uses the batch's biased variance).
+  variance.forEach((v, i) => assert.ok(Math.abs(v - wantVar[i]) / wantVar[i] < 16 / 15 - 1 + 1e-4, `var[${i}] ${v} vs ${wantVar[i]}`));
+  assert.equal(bn.momentum, 0.99);
+  // Momentum 0.99 over the same three batches would have left the statistics near 0 and 1.
+  assert.ok(Math.max(...mean.map(Math.abs)) > 1);
 });

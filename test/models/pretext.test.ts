@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  pretrainOnGeneratedData, pretextWeightsLocation, readPretextInfo, PRETEXT_SPECS, PRETEXT_VERSION, PRETEXT_LABEL,
+  pretrainOnGeneratedData, getPretextWeights, pretextWeightsLocation, readPretextInfo, PRETEXT_SPECS, PRETEXT_VERSION, PRETEXT_LABEL,
 } from '../../lib/models/pretext';
 import { resolveAutoWeights, weightsLabel } from '../../lib/models/choose-weights';
 import { vgg16 } from '../../lib/models/applications/vgg16';
@@ -89,4 +89,22 @@ test("weights: 'auto' offline uses the cached stand-in at once and labels it", a
 test("weights: 'auto' needs includeTop false and a square input", async () => {
   await assert.rejects(vgg16({ includeTop: true, weights: 'auto' }), /includeTop: false/);
   await assert.rejects(vgg16({ includeTop: false, weights: 'auto', inputShape: [32, 48, 3] }), /square inputShape/);
+});
+
+test('a stand-in pretrained before BatchNormalization calibration gets it in place, not pretrained again', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretext-calibrate-'));
+  await pretrainOnGeneratedData('vgg16', 32, { cacheDir: dir, spec: tiny, progress: false });
+  const loc = pretextWeightsLocation('vgg16', 32, dir);
+  const { batchNormCalibrated, ...info } = JSON.parse(fs.readFileSync(loc.infoPath, 'utf8'));
+  assert.equal(batchNormCalibrated, true, 'a fresh pretraining records its calibration');
+  fs.writeFileSync(loc.infoPath, JSON.stringify({ ...info, spec: PRETEXT_SPECS.vgg16 }));
+  const before = await vgg16({ includeTop: false, weights: loc.path, inputShape: [32, 32, 3] });
+  const got = await getPretextWeights('vgg16', 32, { cacheDir: dir, progress: false });
+  assert.equal(got.info.batchNormCalibrated, true);
+  assert.equal(got.info.seconds, info.seconds, 'the recorded pretraining is kept, not redone');
+  assert.equal(readPretextInfo('vgg16', 32, dir)?.batchNormCalibrated, true);
+  // VGG16 has no BatchNormalization: its weights come back unchanged.
+  const after = await vgg16({ includeTop: false, weights: loc.path, inputShape: [32, 32, 3] });
+  const k = (m: tf.LayersModel) => m.getLayer('block5_conv3').getWeights()[0];
+  assert.equal(tf.sub(k(before), k(after)).abs().max().dataSync()[0], 0);
 });
