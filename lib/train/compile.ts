@@ -4,6 +4,7 @@
 // cannot start from cached features. The compiled settings live beside the model (a WeakMap), and
 // every compile() creates a fresh optimizer, as recompiling does in Keras.
 import * as tf from '@tensorflow/tfjs';
+import { FusedAdamOptimizer } from './adam';
 
 // ---------------------------------------------------------------------------------------------
 // Optimizers
@@ -32,7 +33,7 @@ export function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {
   if (!(spec.learningRate > 0)) throw new Error(`compile: learningRate must be > 0 (got ${spec.learningRate}).`);
   switch (spec.kind) {
     case 'adam':
-      return tf.train.adam(spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
+      return new FusedAdamOptimizer(spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
     case 'sgd':
       return spec.momentum > 0 ? tf.train.momentum(spec.learningRate, spec.momentum, spec.nesterov) : tf.train.sgd(spec.learningRate);
     case 'rmsprop':
@@ -190,6 +191,36 @@ export function getCompiled(model: tf.LayersModel, caller = 'trainPhase'): Compi
 
 export function isCompiled(model: tf.LayersModel): boolean {
   return compiledModels.has(model);
+}
+
+/** A Keras l2(·) penalty on one weight: l2 · Σw², whose gradient is 2 · l2 · w. */
+export interface L2Term {
+  variable: tf.LayerVariable;
+  l2: number;
+}
+
+/**
+ * The model's penalties when every one is a plain L2 on a weight (Keras' kernel/bias l2(·)): the
+ * training step then adds 2·l2·w to the gradients instead of differentiating Σw² (four passes over
+ * each weight and its gradient). Null when some penalty is anything else: the step differentiates.
+ */
+export function l2Terms(model: tf.LayersModel): L2Term[] | null {
+  const terms: L2Term[] = [];
+  for (const layer of model.layers) {
+    if (layer.losses.length === 0) continue;
+    const l = layer as unknown as Record<string, unknown>;
+    if (l.activityRegularizer) return null;
+    let found = 0;
+    for (const [reg, variable] of [[l.kernelRegularizer, l.kernel], [l.biasRegularizer, l.bias]]) {
+      if (!reg) continue;
+      const r = reg as { getClassName?: () => string; l1?: number; l2?: number };
+      if (r.getClassName?.() !== 'L1L2' || r.l1 !== 0 || !(variable instanceof tf.LayerVariable)) return null;
+      terms.push({ variable, l2: r.l2 ?? 0 });
+      found++;
+    }
+    if (found !== layer.losses.length) return null;
+  }
+  return terms;
 }
 
 /** Sum of the layers' regularization penalties (Keras adds model.losses to the reported loss). */

@@ -8,7 +8,7 @@ import type { ImageDataset } from '../data/types';
 import { isKernel, type MimeBundle } from '../display';
 import type { EpochLog, History } from './types';
 import type { Logs, TrainCallback, TrainContext } from './callbacks';
-import { crossEntropy, getCompiled, getLearningRate, regularizationLoss, setLearningRate, type Compiled } from './compile';
+import { crossEntropy, getCompiled, getLearningRate, l2Terms, regularizationLoss, setLearningRate, type Compiled, type L2Term } from './compile';
 import { planGraph, planLayers, planTrainableVariables, runPlan, splitAtTrainable, type GraphPlan } from './graph';
 import { historySummary, formatValue } from './history';
 import { PhaseProgress } from './progress';
@@ -85,11 +85,23 @@ export function checkInputShape(plan: GraphPlan, xs: tf.Tensor, source: TrainSou
   }
 }
 
-function lossOf(c: Compiled, model: tf.LayersModel, labels: tf.Tensor1D, out: tf.Tensor): tf.Scalar {
+function lossOf(c: Compiled, model: tf.LayersModel | null, labels: tf.Tensor1D, out: tf.Tensor): tf.Scalar {
   let loss = tf.mean(crossEntropy(labels, out, { labelSmoothing: c.labelSmoothing, fromLogits: c.fromLogits })) as tf.Scalar;
-  const reg = regularizationLoss(model);
+  const reg = model && regularizationLoss(model);
   if (reg) loss = tf.add(loss, reg);
   return loss;
+}
+
+/** Keras' L2 penalties outside the tape: their value joins the loss, 2·l2·w joins each gradient. */
+function addL2(terms: L2Term[], loss: tf.Scalar, grads: tf.NamedTensorMap): tf.Scalar {
+  if (terms.length === 0) return loss;
+  const penalties = terms.map(({ variable, l2 }) => {
+    const w = variable.read() as tf.Variable; // a LayerVariable reads as its tf.Variable
+    const g = grads[w.name];
+    if (g) grads[w.name] = tf.add(g, tf.mul(w, 2 * l2));
+    return tf.mul(tf.sum(tf.square(w)), l2);
+  });
+  return tf.addN([loss, ...penalties]) as tf.Scalar;
 }
 
 /** What one training step runs: the frozen bottom off the gradient tape, the rest on it. */
@@ -97,10 +109,13 @@ export interface StepPlan {
   frozen: GraphPlan;
   trainable: GraphPlan;
   vars: tf.Variable[];
+  /** The trainable part's penalties when all are plain L2 (added outside the tape), else null. */
+  l2: L2Term[] | null;
 }
 
 export function stepPlanFor(plan: GraphPlan): StepPlan {
-  return { ...splitAtTrainable(plan), vars: planTrainableVariables(plan) };
+  const parts = splitAtTrainable(plan);
+  return { ...parts, vars: planTrainableVariables(plan), l2: l2Terms(parts.trainable.model) };
 }
 
 /** One optimizer step; returns [loss, ...metrics] for the batch. */
@@ -111,11 +126,13 @@ export function trainStep(p: StepPlan, c: Compiled, xs: tf.Tensor, labels: tf.Te
       // The frozen layers run as a constant input to the trainable ones: nothing of theirs is
       // recorded, and their activations are freed as soon as the boundary tensors exist.
       const boundary = tf.tidy(() => runPlan(p.frozen, [xs], true));
-      const { value, grads } = tf.variableGrads(() => {
+      const taped = tf.variableGrads(() => {
         const out = runPlan(p.trainable, boundary, true)[0];
         preds = tf.keep(out);
-        return lossOf(c, p.trainable.model, labels, out);
+        return lossOf(c, p.l2 ? null : p.trainable.model, labels, out);
       }, p.vars);
+      const grads = taped.grads;
+      const value = p.l2 ? addL2(p.l2, taped.value, grads) : taped.value;
       c.optimizer.applyGradients(grads);
       const ms = c.metrics.map((m) => tf.mean(m.fn(labels, preds!)));
       return tf.stack([value, ...ms]) as tf.Tensor1D;
