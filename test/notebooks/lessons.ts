@@ -1,0 +1,51 @@
+// What each walkthrough teaches, as checks on a quick-profile run's headline metrics (issue 11): with
+// pretrained weights (ImageNet, or the pretext stand-in offline) the lesson must show in the numbers.
+// Each check returns the sentences that do not hold, so an assertion prints them.
+
+export type Metrics = Record<string, unknown>;
+
+// The quick profile's classes (the notebooks' config cells: syntheticClasses), hence chance level.
+const CHANCE = { '01': 1 / 12, '02': 1 / 12, '03': 1 / 43 } as const;
+
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+const num = (m: Metrics, key: string): number => {
+  const v = m[key];
+  if (typeof v !== 'number') throw new Error(`headline metric ${key} is missing (got ${JSON.stringify(m)})`);
+  return v;
+};
+
+export const LESSONS: Record<keyof typeof CHANCE, (m: Metrics) => string[]> = {
+  // ResNet50 transfer learning: a head on frozen pretrained features learns the classes.
+  '01': (m) => {
+    const val = num(m, 'val_accuracy');
+    return val >= 3 * CHANCE['01'] ? [] : [`transfer learning reached ${pct(val)} on validation, not clearly above chance (${pct(CHANCE['01'])})`];
+  },
+  // InceptionV3: transfer learning beats chance, and fine-tuning the top blocks does not lose accuracy.
+  '02': (m) => {
+    const tl = num(m, 'tl_val_accuracy');
+    const ft = num(m, 'ft_val_accuracy');
+    const problems: string[] = [];
+    if (tl < 3 * CHANCE['02']) problems.push(`transfer learning reached ${pct(tl)} on validation, not clearly above chance (${pct(CHANCE['02'])})`);
+    if (ft < tl) problems.push(`fine-tuning lost accuracy: ${pct(tl)} → ${pct(ft)} on validation`);
+    return problems;
+  },
+  // VGG16 on 40 images per class: fine-tuning a pretrained base beats training from scratch by far.
+  '03': (m) => {
+    const ft = num(m, 'val_accuracy');
+    const scratch = num(m, 'scratch_val_accuracy');
+    const problems: string[] = [];
+    if (ft < 5 * CHANCE['03']) problems.push(`fine-tuning reached ${pct(ft)} on validation, not clearly above chance (${pct(CHANCE['03'])})`);
+    if (ft - scratch < 0.25) problems.push(`fine-tuning (${pct(ft)}) does not beat training from scratch (${pct(scratch)}) by a wide margin (25 points)`);
+    return problems;
+  },
+};
+
+/** The lesson check for a notebook file name (`01-…ipynb`), or undefined for a notebook without one. */
+export function lessonFor(notebook: string): ((m: Metrics) => string[]) | undefined {
+  return LESSONS[notebook.slice(0, 2) as keyof typeof CHANCE];
+}
+
+/** Headline metrics that must agree between two runs: everything but timings and the backend's name. */
+export function reproducible(m: Metrics): Metrics {
+  return Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'backend' && !k.endsWith('_seconds')));
+}
