@@ -771,16 +771,20 @@ Napi::Value Step(const Napi::CallbackInfo &info) {
   int nt = n > kParallelMin ? g_ew.pick() : 1;
   auto t0 = std::chrono::steady_clock::now();
   ewLoop(n, nt, [=](int64_t lo, int64_t hi) {
+    // Selects between values already computed (no branch), so the loop vectorises.
 #pragma omp simd
-    for (int64_t i = lo; i < hi; i++) y[i] = x[i] > 0.f ? 1.f : (x[i] != x[i] ? x[i] : alpha);
+    for (int64_t i = lo; i < hi; i++) {
+      float s = x[i] > 0.f ? 1.f : alpha;
+      y[i] = x[i] != x[i] ? x[i] : s;
+    }
   });
   if (n > kParallelMin) g_ew.record(nt, n, t0);
   return info.Env().Undefined();
 }
 
 // biasActGrad(dy, y|null, dx|null, db, channels): the backward of bias + activation over the last
-// (channel) axis in one pass. With y (a relu's output): dx = dy where y > 0, else dy * 0 (so NaN and
-// -0 come out as tfjs' dy * step(y) gives them, and NaN in y stays NaN); db[c] = sum of dx over rows.
+// (channel) axis in one pass. With y (a relu's output): dx = dy * step(y), exactly tfjs' ops (so NaN
+// and -0 come out as they give them, and NaN in y gives NaN); db[c] = sum of dx over rows.
 // Without y (linear): db alone. Sums run in float blocks of 64 rows, the blocks in double, as Reduce.
 Napi::Value BiasActGrad(const Napi::CallbackInfo &info) {
   auto dya = info[0].As<Napi::Float32Array>();
@@ -810,9 +814,14 @@ Napi::Value BiasActGrad(const Napi::CallbackInfo &info) {
         if (y) {
           const float *yr = y + r * C;
           float *dxr = dx + r * C;
+          // dy * step(y), the mask built by selects between constants and y itself: no branch
+          // and no conditional arithmetic, so the loop vectorises (a branch on the sign of y,
+          // near-random after a relu, was mispredicted half the time: 40x slower than db alone).
 #pragma omp simd
           for (int64_t c = 0; c < C; c++) {
-            float v = yr[c] > 0.f ? dyr[c] : (yr[c] != yr[c] ? yr[c] : dyr[c] * 0.f);
+            float s = yr[c] > 0.f ? 1.f : 0.f;
+            s = yr[c] != yr[c] ? yr[c] : s;
+            float v = dyr[c] * s;
             dxr[c] = v;
             bl[c] += v;
           }

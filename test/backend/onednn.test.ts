@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { registerOnednnBackend, onednnInfo } from '../../lib/backend/onednn';
 import { loadOnednnAddon, OnednnAddon } from '../../lib/backend/onednn-addon';
+import { BIAS_ACT_GRAD } from '../../lib/backend/onednn-kernels';
 import { mulberry32 } from '../../lib/rng';
 
 const reg = registerOnednnBackend();
@@ -16,7 +17,7 @@ const loaded = loadOnednnAddon();
 if ('addon' in loaded) {
   const addon = loaded.addon as unknown as Record<string, (...a: unknown[]) => unknown>;
   for (const name of ['conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeights', 'matmul', 'pool', 'poolBackward',
-    'batchNorm', 'relu', 'binary', 'reduce', 'concat', 'split', 'step', 'pad', 'slice', 'unary']) {
+    'batchNorm', 'relu', 'binary', 'reduce', 'concat', 'split', 'step', 'pad', 'slice', 'unary', 'biasActGrad']) {
     const f = addon[name];
     addon[name] = (...a: unknown[]) => { calls[name] = (calls[name] ?? 0) + 1; return f(...a); };
   }
@@ -257,6 +258,52 @@ test('recycled output arrays never change a live or read-out tensor', { skip }, 
   assert.deepEqual(Array.from(slice.dataSync()), Array.from(sliceCopy));
   tf.dispose([a, kept, slice]);
   await tf.setBackend('cpu');
+});
+
+test('bias + relu backward (OnednnBiasActGrad) = tfjs\' dy * step(y) bit for bit, and its column sums', { skip }, async () => {
+  const r = rng(12);
+  const before = callsOf('biasActGrad');
+  // Odd channel counts leave a remainder after the vector loop; [32, 16, 16, 64] is above the size
+  // where the kernel may split rows over threads; 2049 rows cross a 64-row block boundary.
+  for (const shape of [[2, 5, 7, 13], [3, 4, 4, 64], [2049, 3], [32, 16, 16, 64], [1, 1, 1, 1]]) {
+    const dyIn = randInput(r, shape), yIn = randInput(r, shape);
+    // y as a relu leaves it (zeros, -0 where the input was -0), plus the edge cases a mask must keep:
+    // NaN in y gives NaN; y <= 0 gives dy * 0 (NaN for an infinite dy, -0 for a negative one).
+    yIn.data.forEach((e, i) => { yIn.data[i] = e > 0 ? e : i % 7 === 0 ? -0 : 0; });
+    if (yIn.data.length > 8) {
+      yIn.data[1] = NaN; yIn.data[2] = -1; yIn.data[3] = Infinity; yIn.data[5] = 0;
+      dyIn.data[4] = Infinity; dyIn.data[5] = -Infinity; dyIn.data[6] = NaN; dyIn.data[7] = -0.5;
+      yIn.data[4] = 0; yIn.data[6] = 2; yIn.data[7] = 0;
+    }
+    const C = shape[shape.length - 1];
+    const axes = shape.slice(0, -1).map((_, i) => i);
+    await tf.setBackend('cpu');
+    const [refDx, refDb] = tf.tidy(() => {
+      const dx = tf.mul(tf.tensor(dyIn.data, shape), tf.step(tf.tensor(yIn.data, shape)));
+      return [dx, tf.sum(dx, axes)].map(valuesOf);
+    });
+    const refLinear = tf.tidy(() => valuesOf(tf.sum(tf.tensor(dyIn.data, shape), axes)));
+    await tf.setBackend('onednn');
+    const [dx, db, linear] = tf.tidy(() => {
+      // Leave dirty arrays of dx's and db's sizes in the pool: the kernel must write every element.
+      tf.dispose([tf.relu(tf.add(tf.tensor(dyIn.data, shape), 7)), tf.add(tf.zeros([C]), 7)]);
+      const dy = tf.tensor(dyIn.data, shape), y = tf.tensor(yIn.data, shape);
+      const withY = tf.engine().runKernel(BIAS_ACT_GRAD, { dy, y }, {}) as tf.Tensor[];
+      const alone = tf.engine().runKernel(BIAS_ACT_GRAD, { dy }, {}) as tf.Tensor[];
+      return [...withY, ...alone].map(valuesOf);
+    });
+    await tf.setBackend('cpu');
+    assert.deepEqual(dx.shape, shape);
+    // Bit for bit, NaN included (Object.is tells -0 from 0 and matches NaN with NaN).
+    refDx.values.forEach((e, i) => assert.ok(Object.is(dx.values[i], e), `${shape}: dx[${i}] = ${dx.values[i]}, tfjs ${e}`));
+    for (const [got, ref, what] of [[db, refDb, 'db'], [linear, refLinear, 'db (linear)']] as const) {
+      assert.deepEqual(got.shape, [C]);
+      ref.values.forEach((e, c) => assert.ok(Number.isNaN(e) ? Number.isNaN(got.values[c])
+        : e === got.values[c] || Math.abs(got.values[c] - e) <= 1e-5 * Math.max(1, Math.abs(e)),
+      `${shape}: ${what}[${c}] = ${got.values[c]}, tfjs ${e}`));
+    }
+  }
+  assert.equal(callsOf('biasActGrad') - before, 10, 'every call ran natively');
 });
 
 test('weights rewritten in place are not served from a stale cache', { skip }, async () => {
