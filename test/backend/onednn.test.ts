@@ -306,6 +306,26 @@ test('bias + relu backward (OnednnBiasActGrad) = tfjs\' dy * step(y) bit for bit
   assert.equal(callsOf('biasActGrad') - before, 10, 'every call ran natively');
 });
 
+test('weights a step just computed (pool arrays, reordered uncached through one shared buffer) give cpu\'s results', { skip }, async () => {
+  const r = rng(13);
+  // Channel counts where oneDNN wants blocked weights, so every call reorders them; two layers of
+  // different shapes alternate, as in a network, and their weights change between the calls.
+  const x = randInput(r, [2, 6, 6, 32]), w1 = randInput(r, [3, 3, 32, 48]), w2 = randInput(r, [1, 1, 48, 64]);
+  const dy = randInput(r, [2, 6, 6, 64]);
+  assertClose(await onBoth(([xt, a, b, g]) => {
+    const outs: tf.Tensor[] = [];
+    for (let step = 0; step < 3; step++) {
+      // tf.add(w, step) comes from the native Add: a pool array, which the weight cache never keeps.
+      const [wa, wb] = [tf.add(a, step), tf.mul(b, step + 1)];
+      const loss = (xi: tf.Tensor, u: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(
+        tf.relu(tf.conv2d(xi as tf.Tensor4D, u as tf.Tensor4D, 1, 'same')), v as tf.Tensor4D, 1, 'same'), g));
+      outs.push(...tf.grads(loss)([xt, wa, wb]));
+      tf.dispose([wa, wb]); // back to the pool: the next step's weights may land in these arrays
+    }
+    return outs;
+  }, [x, w1, w2, dy]), 'convs with fresh weights each step');
+});
+
 test('weights rewritten in place are not served from a stale cache', { skip }, async () => {
   await tf.setBackend('onednn');
   const r = rng(7);
