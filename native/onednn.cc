@@ -385,9 +385,12 @@ struct Pool {
 };
 std::unordered_map<std::string, std::unique_ptr<Pool>> g_pool;
 
-Pool &getPool(const std::vector<int64_t> &p, bool isMax, bool backward) {
+// Pooling runs on 1 thread or all, as the convolutions (ThreadRun): `k` is the run's key.
+std::string poolKey(const std::vector<int64_t> &p, bool isMax, bool backward) {
   if (p.size() != 14) throw std::runtime_error("pool params must have 14 entries");
-  auto k = key(backward ? 'Q' : 'q', p, {isMax ? 1.0 : 0.0});
+  return key(backward ? 'Q' : 'q', p, {isMax ? 1.0 : 0.0});
+}
+Pool &getPool(const std::string &k, const std::vector<int64_t> &p, bool isMax, bool backward) {
   return cached(g_pool, k, [&] {
     int64_t N = p[0], IH = p[1], IW = p[2], C = p[3];
     memory::desc src({N, C, IH, IW}, dt::f32, tag::nhwc);
@@ -420,7 +423,10 @@ Pool &getPool(const std::vector<int64_t> &p, bool isMax, bool backward) {
 
 // pool(x, y, params, isMax)
 Napi::Value PoolF(const Napi::CallbackInfo &info) {
-  Pool &pl = getPool(ints(info[2]), info[3].As<Napi::Boolean>(), false);
+  auto p = ints(info[2]);
+  bool isMax = info[3].As<Napi::Boolean>();
+  ThreadRun run(poolKey(p, isMax, false));
+  Pool &pl = getPool(run.key(), p, isMax, false);
   pl.fprim.execute(strm(), {{DNNL_ARG_SRC, memory(pl.src, eng(), f32(info[0]))},
                             {DNNL_ARG_DST, memory(pl.dst, eng(), f32(info[1]))}});
   strm().wait();
@@ -430,7 +436,9 @@ Napi::Value PoolF(const Napi::CallbackInfo &info) {
 // poolBackward(dy, x|null, dx, params, isMax)
 Napi::Value PoolBackward(const Napi::CallbackInfo &info) {
   bool isMax = info[4].As<Napi::Boolean>();
-  Pool &pl = getPool(ints(info[3]), isMax, true);
+  auto p = ints(info[3]);
+  ThreadRun run(poolKey(p, isMax, true));
+  Pool &pl = getPool(run.key(), p, isMax, true);
   std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, memory(pl.dst, eng(), f32(info[0]))},
                                        {DNNL_ARG_DIFF_SRC, memory(pl.src, eng(), f32(info[2]))}};
   if (isMax) {

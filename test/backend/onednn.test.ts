@@ -201,6 +201,20 @@ test('pooling and conv gradients written into recycled output arrays match cpu',
   }, [x, randInput(r, [1, 1, 32, 4])]), 'grads in recycled arrays');
 });
 
+test('repeated pooling and conv calls (the thread pick tries 1 thread and all on them) match cpu every time', { skip }, async () => {
+  const r = rng(14);
+  const x = randInput(r, [4, 16, 16, 32]), w = randInput(r, [3, 3, 32, 32]);
+  assertClose(await onBoth(([xt, wt]) => {
+    const outs: tf.Tensor[] = [];
+    for (let call = 0; call < 6; call++) {
+      outs.push(tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'))))(xt));
+      outs.push(...tf.grads((a: tf.Tensor, f: tf.Tensor) => tf.sum(tf.avgPool(
+        tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'), 3, 2, 'same')))([xt, tf.add(wt, call)]));
+    }
+    return outs;
+  }, [x, w]), 'repeated calls');
+});
+
 test('FusedBatchNorm matches cpu, with and without scale/offset', { skip }, async () => {
   const r = rng(6);
   const before = callsOf('batchNorm');
