@@ -455,28 +455,35 @@ Napi::Value PoolBackward(const Napi::CallbackInfo &info) {
 // Elementwise kernels: memory-bound. Two threads make them ~3x faster on a quiet machine, but
 // on a busy one an OpenMP barrier costs more than it brings (16 ms vs 1.2 ms measured for a
 // 6 MB subtract with another process per core). So each large call picks 1 or all threads by
-// which has been faster per element lately (a moving average per choice, the other choice
-// retried every 16th call). ONEDNN_EW_THREADS=n fixes the count.
+// which has been faster per element lately for that kernel and size (a moving average per choice,
+// the other choice retried every 16th call), so cheap calls (a bias gradient's column sums) and
+// dearer ones (batch norm) do not decide for each other. ONEDNN_EW_THREADS=n fixes the count.
 struct EwThreads {
-  double nsPerElem[2] = {0, 0};  // [1 thread, all threads]
-  int64_t calls = 0;
+  struct Stat {
+    double nsPerElem[2] = {0, 0};  // [1 thread, all threads]
+    int64_t calls = 0;
+  };
+  std::unordered_map<uint64_t, Stat> stats;  // by kernel and size
   int fixed = [] {
     const char *e = std::getenv("ONEDNN_EW_THREADS");
     return e ? std::max(1, std::atoi(e)) : 0;
   }();
   int all = std::max(1, omp_get_max_threads());
-  int pick() {
+  Stat &at(char kind, int64_t n) { return stats[(uint64_t(uint8_t(kind)) << 56) ^ uint64_t(n)]; }
+  int pick(char kind, int64_t n) {
     if (fixed) return fixed;
     if (all == 1) return 1;
-    calls++;
-    int best = nsPerElem[1] == 0 ? 1 : nsPerElem[0] == 0 ? 0 : (nsPerElem[1] < nsPerElem[0] ? 1 : 0);
-    if (calls % 16 == 0) best = 1 - best;
+    Stat &s = at(kind, n);
+    s.calls++;
+    int best = s.nsPerElem[1] == 0 ? 1 : s.nsPerElem[0] == 0 ? 0 : (s.nsPerElem[1] < s.nsPerElem[0] ? 1 : 0);
+    if (s.calls % 16 == 0) best = 1 - best;
     return best ? all : 1;
   }
-  void record(int nt, int64_t n, std::chrono::steady_clock::time_point t0) {
-    if (fixed || n <= 0) return;
-    double v = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / n;
-    double &c = nsPerElem[nt > 1 ? 1 : 0];
+  // `work`: elements touched, for the per-element time.
+  void record(char kind, int64_t n, int nt, int64_t work, std::chrono::steady_clock::time_point t0) {
+    if (fixed || work <= 0 || all == 1) return;
+    double v = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / work;
+    double &c = at(kind, n).nsPerElem[nt > 1 ? 1 : 0];
     c = c == 0 ? v : 0.7 * c + 0.3 * v;
   }
 };
@@ -515,7 +522,7 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
   }
   const float *pa = a.data(), *pb = b.data(), *pm = mean;
   int64_t n = rows * C;
-  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  int nt = n > kParallelMin ? g_ew.pick('n', n) : 1;
   auto t0 = std::chrono::steady_clock::now();
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (int64_t r = 0; r < rows; r++) {
@@ -524,7 +531,7 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
 #pragma omp simd
     for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - pm[c]) * pa[c] + pb[c];
   }
-  if (n > kParallelMin) g_ew.record(nt, n, t0);
+  if (n > kParallelMin) g_ew.record('n', n, nt, n, t0);
   return info.Env().Undefined();
 }
 
@@ -567,7 +574,7 @@ Napi::Value BnormTrain(const Napi::CallbackInfo &info) {
   if (p.size() != 6) throw std::runtime_error("batch norm params must have 6 entries");
   int64_t C = p[3], rows = p[0] * p[1] * p[2], n = rows * C;
   if (info[0].As<Napi::Float32Array>().ElementLength() != size_t(n)) throw std::runtime_error("bnormTrain: size");
-  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  int nt = n > kParallelMin ? g_ew.pick('T', n) : 1;
   auto t0 = std::chrono::steady_clock::now();
   std::vector<double> s(C);
   columnSums(rows, C, 1, nt, s.data(), [=](int64_t r, float *bl) {
@@ -596,7 +603,7 @@ Napi::Value BnormTrain(const Napi::CallbackInfo &info) {
 #pragma omp simd
     for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - pm[c]) * pa[c] + pb[c];
   }
-  if (n > kParallelMin) g_ew.record(nt, 3 * n, t0);
+  if (n > kParallelMin) g_ew.record('T', n, nt, 3 * n, t0);
   return info.Env().Undefined();
 }
 
@@ -614,7 +621,7 @@ Napi::Value BnormTrainBackward(const Napi::CallbackInfo &info) {
   if (info[0].As<Napi::Float32Array>().ElementLength() != size_t(n) ||
       info[1].As<Napi::Float32Array>().ElementLength() != size_t(n))
     throw std::runtime_error("bnormTrainBackward: size");
-  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  int nt = n > kParallelMin ? g_ew.pick('B', n) : 1;
   auto t0 = std::chrono::steady_clock::now();
   std::vector<double> s(2 * C);
   columnSums(rows, C, 2, nt, s.data(), [=](int64_t r, float *bl) {
@@ -642,7 +649,7 @@ Napi::Value BnormTrainBackward(const Napi::CallbackInfo &info) {
 #pragma omp simd
     for (int64_t c = 0; c < C; c++) dxr[c] = pg[c] * (dyr[c] - pu[c] - (xr[c] - mean[c]) * pw[c]);
   }
-  if (n > kParallelMin) g_ew.record(nt, 2 * n, t0);
+  if (n > kParallelMin) g_ew.record('B', n, nt, 2 * n, t0);
   return info.Env().Undefined();
 }
 
@@ -652,13 +659,13 @@ Napi::Value Relu(const Napi::CallbackInfo &info) {
   const float *x = xa.Data();
   float *y = f32(info[1]);
   int64_t n = static_cast<int64_t>(xa.ElementLength());
-  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  int nt = n > kParallelMin ? g_ew.pick('r', n) : 1;
   auto t0 = std::chrono::steady_clock::now();
   ewLoop(n, nt, [=](int64_t lo, int64_t hi) {
 #pragma omp simd
     for (int64_t i = lo; i < hi; i++) y[i] = x[i] < 0.f ? 0.f : x[i];  // NaN stays NaN, like tfjs
   });
-  if (n > kParallelMin) g_ew.record(nt, n, t0);
+  if (n > kParallelMin) g_ew.record('r', n, nt, n, t0);
   return info.Env().Undefined();
 }
 
@@ -671,7 +678,7 @@ Napi::Value Unary(const Napi::CallbackInfo &info) {
   float *y = f32(info[2]);
   int64_t n = static_cast<int64_t>(xa.ElementLength());
   if (info[2].As<Napi::Float32Array>().ElementLength() != size_t(n)) throw std::runtime_error("unary: sizes differ");
-  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  int nt = n > kParallelMin ? g_ew.pick('u', n) : 1;
   auto t0 = std::chrono::steady_clock::now();
   auto run = [&](auto f) {
     ewLoop(n, nt, [=](int64_t lo, int64_t hi) {
@@ -687,7 +694,7 @@ Napi::Value Unary(const Napi::CallbackInfo &info) {
     case 4: run([](float v) { return std::fabs(v); }); break;
     default: throw std::runtime_error("unary: unknown op");
   }
-  if (n > kParallelMin) g_ew.record(nt, n, t0);
+  if (n > kParallelMin) g_ew.record('u', n, nt, n, t0);
   return info.Env().Undefined();
 }
 
@@ -706,7 +713,7 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
       info[2].As<Napi::Float32Array>().ElementLength() != size_t(outer * inner))
     throw std::runtime_error("binary: sizes do not match outer/mid/inner");
   int64_t n = outer * mid * inner;
-  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  int nt = n > kParallelMin ? g_ew.pick('b', n) : 1;
   auto t0 = std::chrono::steady_clock::now();
   auto run = [&](auto f) {
     for (int64_t o = 0; o < outer; o++) {
@@ -737,7 +744,7 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
     case 7: run([](float p, float q) { return q / p; }); break;
     default: throw std::runtime_error("binary: unknown op");
   }
-  if (n > kParallelMin) g_ew.record(nt, n, t0);
+  if (n > kParallelMin) g_ew.record('b', n, nt, n, t0);
   return info.Env().Undefined();
 }
 
@@ -819,7 +826,7 @@ Napi::Value Step(const Napi::CallbackInfo &info) {
   float *y = f32(info[1]);
   float alpha = info[2].As<Napi::Number>().FloatValue();
   int64_t n = static_cast<int64_t>(xa.ElementLength());
-  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  int nt = n > kParallelMin ? g_ew.pick('s', n) : 1;
   auto t0 = std::chrono::steady_clock::now();
   ewLoop(n, nt, [=](int64_t lo, int64_t hi) {
     // Selects between values already computed (no branch), so the loop vectorises.
@@ -829,7 +836,7 @@ Napi::Value Step(const Napi::CallbackInfo &info) {
       y[i] = x[i] != x[i] ? x[i] : s;
     }
   });
-  if (n > kParallelMin) g_ew.record(nt, n, t0);
+  if (n > kParallelMin) g_ew.record('s', n, nt, n, t0);
   return info.Env().Undefined();
 }
 
@@ -848,7 +855,7 @@ Napi::Value BiasActGrad(const Napi::CallbackInfo &info) {
              info[2].As<Napi::Float32Array>().ElementLength() != size_t(n))))
     throw std::runtime_error("biasActGrad: sizes do not match");
   int64_t rows = n / C;
-  int nt = n > kParallelMin ? g_ew.pick() : 1;
+  int nt = n > kParallelMin ? g_ew.pick(y ? 'g' : 'h', n) : 1;
   auto t0 = std::chrono::steady_clock::now();
   std::vector<double> partial(size_t(nt) * C, 0.0);
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -889,7 +896,7 @@ Napi::Value BiasActGrad(const Napi::CallbackInfo &info) {
     for (int t = 0; t < nt; t++) s += partial[size_t(t) * C + c];
     db[c] = float(s);
   }
-  if (n > kParallelMin) g_ew.record(nt, n, t0);
+  if (n > kParallelMin) g_ew.record(y ? 'g' : 'h', n, nt, n, t0);
   return info.Env().Undefined();
 }
 
@@ -995,6 +1002,7 @@ Napi::Value ClearCaches(const Napi::CallbackInfo &info) {
   g_matmul.clear();
   g_pool.clear();
   g_picks.clear();
+  g_ew.stats.clear();
   return info.Env().Undefined();
 }
 
