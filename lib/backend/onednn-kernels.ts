@@ -140,6 +140,9 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
   const out = (backend: MathBackendCPU, shape: number[], values: Float32Array) =>
     backend.makeTensorInfo(shape, 'float32', values);
   const alloc = (backend: MathBackendCPU, n: number) => poolOf(backend).take(n);
+  // For the element-wise kernels below, whose native loops write every element: no memset first
+  // (a whole extra pass over the output, as long as the kernel itself for the cheap ones).
+  const allocOverwritten = (backend: MathBackendCPU, n: number) => poolOf(backend).take(n, false);
   // Reordered weights are cached by array identity, so never for arrays the pool may reuse.
   const wcache = (backend: MathBackendCPU, w: Float32Array) =>
     poolOf(backend).isRecyclable(w) ? undefined : weightCacheFor(addon, w);
@@ -223,7 +226,7 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       const [bigV, smallV] = swapped ? [bv, av] : [av, bv];
       const plan = broadcastPlan(big.shape, small.shape);
       if (!plan || bigV.length < MIN_NATIVE) return fallback();
-      const y = alloc(backend, bigV.length);
+      const y = allocOverwritten(backend, bigV.length);
       addon.binary(op, bigV, smallV, y, plan.outer, plan.mid, plan.inner, swapped);
       return out(backend, big.shape, y);
     };
@@ -234,7 +237,7 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     return ({ inputs, backend }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
       const xv = f32(backend, inputs.x);
       if (!inputs.x || !xv || xv.length < MIN_NATIVE) return fallback();
-      const y = alloc(backend, xv.length);
+      const y = allocOverwritten(backend, xv.length);
       addon.unary(op, xv, y);
       return out(backend, inputs.x.shape, y);
     };
@@ -293,7 +296,7 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     Relu({ inputs, backend }, fallback) {
       const xv = f32(backend, inputs.x);
       if (!inputs.x || !xv || xv.length < MIN_NATIVE) return fallback();
-      const y = alloc(backend, xv.length);
+      const y = allocOverwritten(backend, xv.length);
       addon.relu(xv, y);
       return out(backend, inputs.x.shape, y);
     },
@@ -313,7 +316,7 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     Step({ inputs, backend, attrs = {} }, fallback) {
       const xv = f32(backend, inputs.x);
       if (!inputs.x || !xv || xv.length < MIN_NATIVE) return fallback();
-      const y = alloc(backend, xv.length);
+      const y = allocOverwritten(backend, xv.length);
       addon.step(xv, y, (attrs.alpha as number | undefined) ?? 0);
       return out(backend, inputs.x.shape, y);
     },
@@ -380,7 +383,7 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       if (!dy || !dyv || dy.shape.length === 0 || (y && (!yv || yv.length !== dyv.length))) return fallback();
       const C = dy.shape[dy.shape.length - 1];
       const db = alloc(backend, C);
-      const dx = yv ? alloc(backend, dyv.length) : null;
+      const dx = yv ? allocOverwritten(backend, dyv.length) : null;
       addon.biasActGrad(dyv, yv, dx, db, C);
       return dx ? [out(backend, dy.shape, dx), out(backend, [C], db)] : [out(backend, [C], db)];
     },

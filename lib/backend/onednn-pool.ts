@@ -20,15 +20,19 @@ export class OnednnOutputPool {
   /** `maxFreeBytes` caps what the free lists hold (0 disables recycling). */
   constructor(readonly maxFreeBytes: number) {}
 
-  /** An array of n zeros: a recycled one when the free list has that length, else a new one. */
-  take(n: number): Float32Array {
+  /**
+   * An array of n zeros: a recycled one when the free list has that length, else a new one.
+   * `zeroed: false` skips the memset of a recycled array (its old values stay), for kernels that
+   * write every element anyway.
+   */
+  take(n: number, zeroed = true): Float32Array {
     const a = this.free.get(n)?.pop();
     if (a) {
       this.freeBytes -= a.byteLength;
       // Reused arrays are zeroed: oneDNN's pooling backward (at least) accumulates into its
       // output, and a whole-model test showed wrong gradients from dirty arrays without this.
       // A memset costs ~1/4 of the page faults of a fresh array.
-      a.fill(0);
+      if (zeroed) a.fill(0);
     }
     const out = a ?? new Float32Array(n);
     if (this.maxFreeBytes > 0) this.tracked.set(out.buffer, { whole: out, refs: 0 });

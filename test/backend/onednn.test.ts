@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { registerOnednnBackend, onednnInfo } from '../../lib/backend/onednn';
 import { loadOnednnAddon, OnednnAddon } from '../../lib/backend/onednn-addon';
+import { BIAS_ACT_GRAD } from '../../lib/backend/onednn-kernels';
 import { mulberry32 } from '../../lib/rng';
 
 const reg = registerOnednnBackend();
@@ -16,7 +17,7 @@ const loaded = loadOnednnAddon();
 if ('addon' in loaded) {
   const addon = loaded.addon as unknown as Record<string, (...a: unknown[]) => unknown>;
   for (const name of ['conv2dForward', 'conv2dBackwardData', 'conv2dBackwardWeights', 'matmul', 'pool', 'poolBackward',
-    'batchNorm', 'relu', 'binary', 'reduce', 'concat', 'split', 'step', 'pad', 'slice', 'unary']) {
+    'batchNorm', 'relu', 'binary', 'reduce', 'concat', 'split', 'step', 'pad', 'slice', 'unary', 'biasActGrad']) {
     const f = addon[name];
     addon[name] = (...a: unknown[]) => { calls[name] = (calls[name] ?? 0) + 1; return f(...a); };
   }
@@ -200,6 +201,20 @@ test('pooling and conv gradients written into recycled output arrays match cpu',
   }, [x, randInput(r, [1, 1, 32, 4])]), 'grads in recycled arrays');
 });
 
+test('repeated pooling and conv calls (the thread pick tries 1 thread and all on them) match cpu every time', { skip }, async () => {
+  const r = rng(14);
+  const x = randInput(r, [4, 16, 16, 32]), w = randInput(r, [3, 3, 32, 32]);
+  assertClose(await onBoth(([xt, wt]) => {
+    const outs: tf.Tensor[] = [];
+    for (let call = 0; call < 6; call++) {
+      outs.push(tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'))))(xt));
+      outs.push(...tf.grads((a: tf.Tensor, f: tf.Tensor) => tf.sum(tf.avgPool(
+        tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'), 3, 2, 'same')))([xt, tf.add(wt, call)]));
+    }
+    return outs;
+  }, [x, w]), 'repeated calls');
+});
+
 test('FusedBatchNorm matches cpu, with and without scale/offset', { skip }, async () => {
   const r = rng(6);
   const before = callsOf('batchNorm');
@@ -257,6 +272,73 @@ test('recycled output arrays never change a live or read-out tensor', { skip }, 
   assert.deepEqual(Array.from(slice.dataSync()), Array.from(sliceCopy));
   tf.dispose([a, kept, slice]);
   await tf.setBackend('cpu');
+});
+
+test('bias + relu backward (OnednnBiasActGrad) = tfjs\' dy * step(y) bit for bit, and its column sums', { skip }, async () => {
+  const r = rng(12);
+  const before = callsOf('biasActGrad');
+  // Odd channel counts leave a remainder after the vector loop; [32, 16, 16, 64] is above the size
+  // where the kernel may split rows over threads, and twice, since the thread pick for a size tries
+  // all threads, then one; 2049 rows cross a 64-row block boundary.
+  for (const shape of [[2, 5, 7, 13], [3, 4, 4, 64], [2049, 3], [32, 16, 16, 64], [32, 16, 16, 64], [1, 1, 1, 1]]) {
+    const dyIn = randInput(r, shape), yIn = randInput(r, shape);
+    // y as a relu leaves it (zeros, -0 where the input was -0), plus the edge cases a mask must keep:
+    // NaN in y gives NaN; y <= 0 gives dy * 0 (NaN for an infinite dy, -0 for a negative one).
+    yIn.data.forEach((e, i) => { yIn.data[i] = e > 0 ? e : i % 7 === 0 ? -0 : 0; });
+    if (yIn.data.length > 8) {
+      yIn.data[1] = NaN; yIn.data[2] = -1; yIn.data[3] = Infinity; yIn.data[5] = 0;
+      dyIn.data[4] = Infinity; dyIn.data[5] = -Infinity; dyIn.data[6] = NaN; dyIn.data[7] = -0.5;
+      yIn.data[4] = 0; yIn.data[6] = 2; yIn.data[7] = 0;
+    }
+    const C = shape[shape.length - 1];
+    const axes = shape.slice(0, -1).map((_, i) => i);
+    await tf.setBackend('cpu');
+    const [refDx, refDb] = tf.tidy(() => {
+      const dx = tf.mul(tf.tensor(dyIn.data, shape), tf.step(tf.tensor(yIn.data, shape)));
+      return [dx, tf.sum(dx, axes)].map(valuesOf);
+    });
+    const refLinear = tf.tidy(() => valuesOf(tf.sum(tf.tensor(dyIn.data, shape), axes)));
+    await tf.setBackend('onednn');
+    const [dx, db, linear] = tf.tidy(() => {
+      // Leave dirty arrays of dx's and db's sizes in the pool: the kernel must write every element.
+      tf.dispose([tf.relu(tf.add(tf.tensor(dyIn.data, shape), 7)), tf.add(tf.zeros([C]), 7)]);
+      const dy = tf.tensor(dyIn.data, shape), y = tf.tensor(yIn.data, shape);
+      const withY = tf.engine().runKernel(BIAS_ACT_GRAD, { dy, y }, {}) as tf.Tensor[];
+      const alone = tf.engine().runKernel(BIAS_ACT_GRAD, { dy }, {}) as tf.Tensor[];
+      return [...withY, ...alone].map(valuesOf);
+    });
+    await tf.setBackend('cpu');
+    assert.deepEqual(dx.shape, shape);
+    // Bit for bit, NaN included (Object.is tells -0 from 0 and matches NaN with NaN).
+    refDx.values.forEach((e, i) => assert.ok(Object.is(dx.values[i], e), `${shape}: dx[${i}] = ${dx.values[i]}, tfjs ${e}`));
+    for (const [got, ref, what] of [[db, refDb, 'db'], [linear, refLinear, 'db (linear)']] as const) {
+      assert.deepEqual(got.shape, [C]);
+      ref.values.forEach((e, c) => assert.ok(Number.isNaN(e) ? Number.isNaN(got.values[c])
+        : e === got.values[c] || Math.abs(got.values[c] - e) <= 1e-5 * Math.max(1, Math.abs(e)),
+      `${shape}: ${what}[${c}] = ${got.values[c]}, tfjs ${e}`));
+    }
+  }
+  assert.equal(callsOf('biasActGrad') - before, 12, 'every call ran natively');
+});
+
+test('weights a step just computed (pool arrays, reordered uncached through one shared buffer) give cpu\'s results', { skip }, async () => {
+  const r = rng(13);
+  // Channel counts where oneDNN wants blocked weights, so every call reorders them; two layers of
+  // different shapes alternate, as in a network, and their weights change between the calls.
+  const x = randInput(r, [2, 6, 6, 32]), w1 = randInput(r, [3, 3, 32, 48]), w2 = randInput(r, [1, 1, 48, 64]);
+  const dy = randInput(r, [2, 6, 6, 64]);
+  assertClose(await onBoth(([xt, a, b, g]) => {
+    const outs: tf.Tensor[] = [];
+    for (let step = 0; step < 3; step++) {
+      // tf.add(w, step) comes from the native Add: a pool array, which the weight cache never keeps.
+      const [wa, wb] = [tf.add(a, step), tf.mul(b, step + 1)];
+      const loss = (xi: tf.Tensor, u: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(
+        tf.relu(tf.conv2d(xi as tf.Tensor4D, u as tf.Tensor4D, 1, 'same')), v as tf.Tensor4D, 1, 'same'), g));
+      outs.push(...tf.grads(loss)([xt, wa, wb]));
+      tf.dispose([wa, wb]); // back to the pool: the next step's weights may land in these arrays
+    }
+    return outs;
+  }, [x, w1, w2, dy]), 'convs with fresh weights each step');
 });
 
 test('weights rewritten in place are not served from a stale cache', { skip }, async () => {
