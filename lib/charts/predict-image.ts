@@ -6,7 +6,8 @@ import { loadImageFile, type Interpolation } from '../data/decode';
 import { preprocessInput, type PreprocessMode } from '../data/preprocess';
 import { describeAs, showBundle } from '../display';
 import { topKIndices } from '../evaluate/metrics';
-import { escapeHtml, formatPercent } from './format';
+import { escapeHtml } from '../io/html';
+import { formatPercent } from './format';
 import { RIGHT_COLOUR, WRONG_COLOUR } from './grid';
 
 export interface PredictImageOptions {

@@ -2,7 +2,8 @@
 // walkthrough's published numbers, with the difference only when the setups match. HTML in a
 // notebook, markdown for reports, aligned text in a terminal.
 import { describeAs, showBundle } from '../display';
-import { escapeHtml, formatPercent, formatPoints, formatSeconds } from './format';
+import { escapeHtml } from '../io/html';
+import { formatPercent, formatPoints, formatSeconds } from './format';
 
 export interface ResultRow {
   /** Phase or run: 'baseline', 'transfer learning', 'fine-tuning', 'lr 1e-4', ... */
