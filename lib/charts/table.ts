@@ -42,7 +42,7 @@ export interface PublishedResults {
 /**
  * How this run was set up: the table's title says it, and it decides whether a difference to the
  * published numbers means anything (only with profile full, ImageNet weights and the real data).
- * `weights` and `data` take what resolveWeights / gtsrbFolders / carsFolders return, or a label.
+ * `weights` takes weightsLabel(model) (or any label), `data` what gtsrbFolders / carsFolders return (or a label).
  */
 export interface ResultsSetup {
   profile: string;
