@@ -111,3 +111,16 @@ test('the layers listed here are the folders of lib/', () => {
   const listed = [...LAYERS.flat(), ...SHARED].filter((u) => folders.includes(u)).sort();
   assert.deepEqual(folders, listed, 'a new lib/ folder needs a place in LAYERS (or SHARED) and in the README');
 });
+
+test("the README's layering table lists these layers and shared modules", () => {
+  const readme = fs.readFileSync(path.resolve(LIB, '..', 'README.md'), 'utf8');
+  const start = readme.indexOf('| layer | folders | holds |');
+  assert.ok(start >= 0, "README.md has no table headed '| layer | folders | holds |'");
+  const lines = readme.slice(start).split('\n');
+  const rows = lines.slice(2, lines.findIndex((l) => !l.startsWith('|'))).map((r) => r.split('|').map((c) => c.trim()));
+  const units = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1].replace(/\/$/, '').replace(/\.(ts|cjs)$/, '')).sort();
+  const layers = rows.filter((r) => /^\d+$/.test(r[1])).sort((a, b) => Number(a[1]) - Number(b[1])).map((r) => units(r[2]));
+  const shared = rows.filter((r) => r[1] === 'shared').flatMap((r) => units(r[2]));
+  assert.deepEqual(layers, LAYERS.map((l) => [...l].sort()));
+  assert.deepEqual(shared, [...SHARED].sort());
+});
