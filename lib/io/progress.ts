@@ -18,7 +18,7 @@ export interface ProgressOptions {
   /** Total amount, null when unknown (a download without Content-Length). */
   total: number | null;
   /** 'bytes' shows megabytes (downloads); the others show counts, named after them ('items': no name). */
-  unit?: 'bytes' | 'items' | 'batches' | 'steps';
+  unit?: 'bytes' | 'items' | 'images' | 'batches' | 'steps';
   /** false: no output at all. */
   enabled?: boolean;
 }
