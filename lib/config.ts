@@ -2,6 +2,7 @@
 // every hyperparameter is visible in one place; NB_PROFILE picks which set is used.
 import * as path from 'node:path';
 import { showBundle } from './display';
+import { escapeHtml as esc } from './io/html';
 
 export type Profile = 'quick' | 'full';
 export const PROFILES: readonly Profile[] = ['quick', 'full'];
@@ -57,7 +58,6 @@ export const SWITCH_PROFILE_HINT =
 /** Render a settings object as rows "key | quick | full" with the active column marked. */
 function configTable<T extends Record<string, unknown>>(profiles: Record<Profile, T>, active: Profile) {
   const keys = [...new Set([...Object.keys(profiles.quick), ...Object.keys(profiles.full)])];
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   // Tight rows: the table is a reference to glance at, not the lesson.
   const cell = 'text-align:left;padding:1px 10px';
   const head = PROFILES.map((p) => (p === active ? `<th style="${cell}">${p} (active)</th>` : `<th style="${cell};color:#888">${p}</th>`)).join('');

@@ -23,7 +23,7 @@ export type {
   ImageDataGeneratorOptions, PreviewOptions, PreviewResult,
 } from './data/index';
 export type { DataFolders, SyntheticFallback } from './data/sources';
-export type { ImageDataset, Batch, LabelMode } from './data/types';
+export type { ImageDataset, Batch, LabelMode, ImageSize } from './data/types';
 
 // Models: the Keras bases, preprocess_input, ImageNet weights, freezing, summaries, save and load.
 export {
@@ -37,7 +37,8 @@ export type {
 // Training: heads, compile, trainPhase with Keras callbacks, two-phase fine-tuning, cached features.
 export {
   buildHead, HEADS, compile, adam, sgd, rmsprop, topKCategoricalAccuracy, trainPhase, evaluateLoss,
-  EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, fineTune, cachedFeatures, mergeHistories, historySeconds,
+  EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, TerminateOnNaN, fineTune, cachedFeatures, mergeHistories,
+  historySeconds,
 } from './train/index';
 export type {
   HeadSpec, HeadLayerSpec, CompileOptions, OptimizerSpec, LossName, MetricSpec, TrainPhaseOptions, TrainSource, Logs,
@@ -45,13 +46,13 @@ export type {
   FineTuneOptions, FineTuneResult, CachedFeaturesOptions, FeatureDataset,
 } from './train/index';
 export type { History, EpochLog, PhaseMark } from './train/types';
-export type { LrFindOptions, LrFindResult } from './charts/lr-find';
 
 // Evaluation: loss, accuracy and top-k on a dataset, sklearn's report and confusion matrix.
 export { evaluate, classificationReport, confusionMatrix } from './evaluate/index';
 export type { EvaluateOptions, EvaluationResult, ClassificationReport, ClassificationReportOptions } from './evaluate/index';
 
-// Charts: learning curves, confusion matrix, image grids, one-image prediction, results tables.
+// Charts: learning curves, confusion matrix, image grids, one-image prediction, results tables,
+// the learning-rate finder, top losses, Grad-CAM.
 export {
   plotHistory, plotPhases, compareHistories, plotLearningRate, historyChartBundle, plotConfusionMatrix,
   predictGrid, showBatch, predictImage, resultsTable, PUBLISHED_RESULTS, plotTopLosses, gradCam, gradCamGrid,
@@ -62,6 +63,7 @@ export type {
   PredictGridOptions, PredictGridResult, ShowBatchOptions, PredictImageOptions, PredictImageResult,
   ResultRow, ResultsTableOptions, ResultsTable, PublishedResult,
 } from './charts/index';
+export type { LrFindOptions, LrFindResult } from './charts/lr-find';
 export type { PlotTopLossesOptions, PlotTopLossesResult, TopLoss } from './charts/top-losses';
 export type { GradCamOptions, GradCamResult, GradCamMap, GradCamGridOptions, GradCamGridResult } from './charts/grad-cam';
 

@@ -5,6 +5,7 @@
 //   tsx scripts/format-notebooks.ts --check   list them and exit 1 (CI)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../lib/io/atomic';
 
 /** The part of prettier's API used here (prettier 3: async). */
 interface Prettier {
@@ -58,11 +59,7 @@ async function main(): Promise<void> {
       cell.source = sourceLines(formatted);
     }
     const out = `${JSON.stringify(notebook, null, 1)}\n`;
-    if (!check && out !== raw) {
-      const tmp = `${file}.tmp-${process.pid}`;
-      fs.writeFileSync(tmp, out);
-      fs.renameSync(tmp, file);
-    }
+    if (!check && out !== raw) writeFileAtomic(file, out);
   }
   if (check && differing.length) {
     console.error(`Code cells not formatted (run \`npm run format\`):\n${differing.join('\n')}`);

@@ -2,6 +2,7 @@
 import { initBackend, type BackendInfo } from './choose';
 import { onednnInfo } from './onednn';
 import { describeAs, showBundle } from '../display';
+import { escapeHtml as esc } from '../io/html';
 
 export { initBackend, chooseBackend, defaultCandidates, silenceNodeBackendBanner, BACKEND_ORDER } from './choose';
 export type { BackendName, BackendInfo, BackendCandidate, BackendChoice, LoadResult } from './choose';
@@ -31,8 +32,6 @@ export function backendLine(info: BackendInfo): string {
   ].filter(Boolean);
   return `Backend: ${info.backend}${details.length ? ` (${details.join(', ')})` : ''} · tfjs ${info.tfjsVersion} · Node ${process.version}`;
 }
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /**
  * Start the backend (if not yet) and show what runs the notebook: one short line by default

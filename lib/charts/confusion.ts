@@ -2,7 +2,8 @@
 // the true class (row-normalised, i.e. per-class recall on the diagonal), only non-empty cells
 // drawn, classes in a chosen order, and the largest off-diagonal confusions listed in a table.
 import { showHtml } from '../display';
-import { escapeHtml, formatPercent } from './format';
+import { escapeHtml } from '../io/html';
+import { formatPercent } from './format';
 import { classOrder, defaultClassOrder, type ClassOrder } from '../evaluate/order';
 import { MIN_FONT_SIZE, describeChart, renderChart, withDefaults, type Chart, type ShowOption } from './render';
 

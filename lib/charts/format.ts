@@ -1,8 +1,4 @@
-// Small formatting helpers shared by tables, reports and chart titles.
-
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+// Small formatting helpers shared by tables, reports and chart titles (HTML escaping: lib/io/html.ts).
 
 /** 0.5734 -> "57.34%" (digits after the point). */
 export function formatPercent(v: number | undefined, digits = 2): string {

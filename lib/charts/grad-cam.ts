@@ -6,7 +6,7 @@
 import sharp from 'sharp';
 import type { PreprocessMode } from '../data/preprocess';
 import * as tf from '@tensorflow/tfjs';
-import type { ImageDataset } from '../data/types';
+import type { ImageDataset, ImageSize } from '../data/types';
 import { decodeImageFile, type Interpolation } from '../data/decode';
 import { planGraph, runPlan } from '../train/graph';
 import { argMax } from '../evaluate/metrics';
@@ -27,7 +27,7 @@ export interface GradCamOptions {
   /** Keras preprocess_input mode or base name, 'none', or a function of the RGB 0..255 batch; must match the training data. */
   preprocess?: PreprocessMode | 'none' | ((x: tf.Tensor4D) => tf.Tensor);
   /** [height, width] fed to the model (default: the model's input shape). */
-  imageSize?: [number, number];
+  imageSize?: ImageSize;
   interpolation?: Interpolation;
   /** Opacity of the heatmap over the image (default 0.45). */
   alpha?: number;

@@ -8,6 +8,7 @@ import type { ImageDataset } from '../data/types';
 import { mulberry32 } from '../rng';
 import { describeAs, kb, showBundle } from '../display';
 import { argMax } from '../evaluate/metrics';
+import { escapeHtml } from '../io/html';
 import { FONT } from './render';
 
 export const RIGHT_COLOUR = '#138a36';
@@ -73,10 +74,6 @@ export function wrapText(s: string, maxPx: number, fontSize: number, maxLines: n
   }
   if (i < words.length || lines.length === 0) lines.push(fitText(words.slice(i).join(' '), maxPx, fontSize));
   return lines;
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /**
@@ -154,7 +151,7 @@ export async function composeGrid(tiles: GridTile[], opts: { cols: number; tileS
     composites.push({ input: img, left: x + Math.floor((cellW - pad - tile) / 2), top: y + titleH });
     t.lines.forEach((l, j) => {
       texts.push(
-        `<text x="${x + tile / 2}" y="${y + (j + 1) * lineH - 3}" text-anchor="middle" fill="${l.colour}">${escapeXml(l.text)}</text>`,
+        `<text x="${x + tile / 2}" y="${y + (j + 1) * lineH - 3}" text-anchor="middle" fill="${l.colour}">${escapeHtml(l.text)}</text>`,
       );
     });
   }

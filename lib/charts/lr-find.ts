@@ -4,7 +4,7 @@
 // shows where learning starts and where it blows up; a good rate lies on the steep descent, well
 // before the minimum.
 import * as tf from '@tensorflow/tfjs';
-import { newDisplay } from '../display';
+import { progressReporter } from '../io/progress';
 import { renderChart, withDefaults, type Chart, type ShowOption } from './render';
 import { describeAs } from '../display';
 import { getCompiled, makeOptimizer, setLearningRate } from '../train/compile';
@@ -119,7 +119,7 @@ export async function lrFind(model: tf.LayersModel, dataset: TrainSource, opts: 
   let avg = 0;
   let best = Infinity;
   let diverged = false;
-  const live = opts.show === false ? null : newDisplay();
+  const progress = progressReporter('lrFind', { total: iterations, unit: 'steps', enabled: opts.show !== false });
   const t0 = performance.now();
   try {
     for (let epoch = 0; lrs.length < iterations && !diverged; epoch++) {
@@ -142,7 +142,8 @@ export async function lrFind(model: tf.LayersModel, dataset: TrainSource, opts: 
         } finally {
           tf.dispose([b.xs, b.ys as tf.Tensor, labels, out as tf.Tensor]);
         }
-        live?.text(`lrFind: step ${lrs.length}/${iterations}, lr ${fmt(lr)}, smoothed loss ${losses[losses.length - 1].toFixed(4)}`);
+        progress.note(`lr ${fmt(lr)}, smoothed loss ${losses[losses.length - 1].toFixed(4)}`);
+        progress.update(lrs.length);
         if (diverged || lrs.length >= iterations) break;
       }
     }
@@ -155,7 +156,7 @@ export async function lrFind(model: tf.LayersModel, dataset: TrainSource, opts: 
   }
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
   const why = diverged ? `stopped when the loss diverged at lr ${fmt(lrs[lrs.length - 1])}` : `up to lr ${fmt(lrs[lrs.length - 1])}`;
-  live?.text(`lrFind: ${lrs.length} steps in ${seconds} s, ${why}; weights restored`);
+  progress.done(`${lrs.length} steps in ${seconds} s, ${why}; weights restored`);
   if (lrs.length < 2) throw new Error(`lrFind: the loss diverged at the first step (lr ${fmt(startLr)}); pass a lower startLr.`);
   const { lrMin, lrSteep } = suggestLearningRates(lrs, losses);
   const chart = lrFindChart(lrs, losses, { lrMin, lrSteep }, opts);

@@ -4,9 +4,11 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { loadImageFile, type Interpolation } from '../data/decode';
 import { preprocessInput, type PreprocessMode } from '../data/preprocess';
+import type { ImageSize } from '../data/types';
 import { describeAs, showBundle } from '../display';
 import { topKIndices } from '../evaluate/metrics';
-import { escapeHtml, formatPercent } from './format';
+import { escapeHtml } from '../io/html';
+import { formatPercent } from './format';
 import { RIGHT_COLOUR, WRONG_COLOUR } from './grid';
 
 export interface PredictImageOptions {
@@ -15,7 +17,7 @@ export interface PredictImageOptions {
   /** How many classes to list (default 5). */
   topK?: number;
   /** [height, width] fed to the model (default: the model's input shape). */
-  imageSize?: [number, number];
+  imageSize?: ImageSize;
   /**
    * Keras preprocess_input mode or base model name ('caffe' | 'tf' | 'torch' | 'vgg16' | 'resnet50' |
    * 'inceptionv3'), 'none', or a function of the RGB 0..255 batch. Must match the training data.

@@ -2,7 +2,8 @@
 // walkthrough's published numbers, with the difference only when the setups match. HTML in a
 // notebook, markdown for reports, aligned text in a terminal.
 import { describeAs, showBundle } from '../display';
-import { escapeHtml, formatPercent, formatPoints, formatSeconds } from './format';
+import { escapeHtml } from '../io/html';
+import { formatPercent, formatPoints, formatSeconds } from './format';
 
 export interface ResultRow {
   /** Phase or run: 'baseline', 'transfer learning', 'fine-tuning', 'lr 1e-4', ... */
@@ -41,7 +42,7 @@ export interface PublishedResults {
 /**
  * How this run was set up: the table's title says it, and it decides whether a difference to the
  * published numbers means anything (only with profile full, ImageNet weights and the real data).
- * `weights` and `data` take what resolveWeights / gtsrbFolders / carsFolders return, or a label.
+ * `weights` takes weightsLabel(model) (or any label), `data` what gtsrbFolders / carsFolders return (or a label).
  */
 export interface ResultsSetup {
   profile: string;

@@ -2,7 +2,7 @@
 // decoded a batch at a time with several images in flight, the next batch prefetched while the
 // current one is consumed. Tensors are only made when a batch is handed out; the consumer owns them.
 import * as tf from '@tensorflow/tfjs';
-import type { Batch, ImageDataset, LabelMode } from './types';
+import type { Batch, ImageDataset, ImageSize, LabelMode } from './types';
 import { decodeImageFile, mapConcurrent, resizeDecoded, type DecodedRgb, type Interpolation, type RawImage } from './decode';
 import type { ImageDataGenerator } from './augment';
 import { preprocessPixels, type PreprocessMode } from './preprocess';
@@ -11,7 +11,7 @@ import { hashString, randomSeed, rngFor, shuffled } from '../rng';
 /** Options shared by every dataset constructor (Keras names where Keras has one). */
 export interface ImageLoadOptions {
   /** [height, width] every image is resized to. */
-  imageSize?: [number, number];
+  imageSize?: ImageSize;
   batchSize?: number;
   /** Shuffle the order every epoch (order depends on seed and epoch). */
   shuffle?: boolean;
@@ -47,7 +47,7 @@ export interface DatasetSource {
   /** flowFromDirectory's classMode 'input': the target is a copy of the image. */
   targetIsInput?: boolean;
   /** Default image size when the options give none. */
-  defaultImageSize: [number, number];
+  defaultImageSize: ImageSize;
   defaultInterpolation: Interpolation;
 }
 
@@ -75,7 +75,7 @@ class FileImageDataset implements ImageDataset {
     this.size = this.files.length;
     this.batchSize = opts.batchSize ?? 32;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}.`);
-    this.imageSize = opts.imageSize ?? src.defaultImageSize;
+    this.imageSize = [...(opts.imageSize ?? src.defaultImageSize)] as [number, number]; // a copy the caller cannot change
     if (this.imageSize.length !== 2 || !this.imageSize.every((v) => Number.isInteger(v) && v > 0)) {
       throw new Error(`imageSize must be [height, width] of positive integers, got ${JSON.stringify(opts.imageSize)}.`);
     }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeNetpbm, isNetpbm, netpbmSize, type DecodedRgb } from './ppm';
 import { bmpSize, decodeBmp, isBmp } from './bmp';
+import type { ImageSize } from './types';
 
 export type { DecodedRgb } from './ppm';
 
@@ -154,7 +155,7 @@ export function resizeRgb(
 
 export interface LoadImageOptions {
   /** [height, width]; omit to keep the original size. */
-  imageSize?: [number, number] | null;
+  imageSize?: ImageSize | null;
   interpolation?: Interpolation;
   /** Centre-crop to the target aspect ratio before resizing instead of stretching (Keras `crop_to_aspect_ratio`). */
   cropToAspectRatio?: boolean;

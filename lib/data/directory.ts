@@ -3,7 +3,7 @@
 // ('0', '1', '10', '11', ... for GTSRB: the walkthrough's pitfall, kept on purpose for parity).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ImageDataset, LabelMode } from './types';
+import type { ImageDataset, ImageSize, LabelMode } from './types';
 import { createImageDataset, type ImageLoadOptions } from './dataset';
 import { isImageFile, IMAGE_EXTENSIONS } from './decode';
 import { rngFor, shuffled } from '../rng';
@@ -25,7 +25,7 @@ export type ClassMode = 'categorical' | 'sparse' | 'input' | null;
 
 export interface FlowFromDirectoryOptions extends ImageLoadOptions {
   /** Keras `target_size`, default [256, 256]. */
-  targetSize?: [number, number];
+  targetSize?: ImageSize;
   /** Explicit class order (Keras `classes`): only these sub-folders are read. */
   classes?: string[] | null;
   /** 'categorical' (default, one-hot), 'sparse' (int), 'input' (target = image), null (no targets). */

@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { showPng } from '../display';
 import { loadImageFile, type Interpolation, type RawImage } from './decode';
 import type { ImageDataGenerator } from './augment';
+import type { ImageSize } from './types';
 import { rngFor } from '../rng';
 import { describeAs } from '../display';
 
@@ -10,7 +11,7 @@ export interface PreviewOptions {
   /** Number of augmented variants (default 8). */
   n?: number;
   /** Resize the image first ([height, width]); default: keep its size. */
-  imageSize?: [number, number] | null;
+  imageSize?: ImageSize | null;
   interpolation?: Interpolation;
   /** Put the unaugmented image first (default true). */
   includeOriginal?: boolean;

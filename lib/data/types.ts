@@ -5,6 +5,9 @@ import type * as tf from '@tensorflow/tfjs';
 
 export type LabelMode = 'int' | 'categorical' | null;
 
+/** `[height, width]` of an image in pixels; readonly, so a config's `as const` size passes as it is. */
+export type ImageSize = readonly [height: number, width: number];
+
 /** One batch. The consumer owns the tensors and must dispose them. */
 export interface Batch {
   /** float32 [batch, height, width, 3], after augmentation, rescale and preprocessing. */

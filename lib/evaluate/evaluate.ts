@@ -3,7 +3,8 @@
 // report, the confusion matrix and the prediction grid without running the model again).
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
-import { describeAs, newDisplay, showText } from '../display';
+import { describeAs, showText } from '../display';
+import { progressReporter } from '../io/progress';
 import { argMax, categoricalCrossentropy, inTopK, topKIndices } from './metrics';
 
 export interface EvaluateOptions {
@@ -110,17 +111,11 @@ export async function evaluate(model: tf.LayersModel, dataset: ImageDataset, opt
   if (!(Number.isInteger(k) && k >= 1)) throw new Error(`evaluate: topK=${opts.topK} must be an integer >= 1.`);
   const show = opts.show !== false;
   const start = performance.now();
-  const live = show ? newDisplay() : null;
-  let last = 0;
+  const progress = progressReporter('evaluate', { total: dataset.numBatches, unit: 'batches', enabled: show });
   const { probabilities, numClasses, labels } = await predictDataset(model, dataset, {
-    onBatch: (done, total) => {
-      const now = performance.now();
-      if (live && (now - last > 1000 || done === total)) {
-        last = now;
-        live.text(`evaluate: ${done}/${total} batches`);
-      }
-    },
+    onBatch: (done, total) => progress.update(done, total),
   });
+  progress.done();
   const n = labels.length;
   const rows = { data: probabilities, numClasses };
   let loss = categoricalCrossentropy(labels, rows, opts.labelSmoothing ?? 0);

@@ -2,7 +2,7 @@
 // macro and weighted averages; as numbers, as sklearn's fixed-width text, and as an HTML table.
 import { confusionMatrix } from './metrics';
 import { describeAs, showBundle } from '../display';
-import { escapeHtml } from '../charts/format';
+import { escapeHtml } from '../io/html';
 import { classOrder, type ClassOrder } from './order';
 
 export interface ClassScores {

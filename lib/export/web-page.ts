@@ -4,13 +4,14 @@
 // Query parameters, for links and for tests: ?image=URL classifies that image on load,
 // &backend=cpu|webgl|wasm picks the tfjs backend, &report=URL POSTs the result there as JSON.
 import { CAFFE_MEAN_BGR, TORCH_MEAN, TORCH_STD } from '../data/preprocess';
-import { escapeHtml } from '../charts/format';
+import type { ImageSize } from '../data/types';
+import { escapeHtml } from '../io/html';
 
 export interface WebPageConfig {
   title: string;
   classNames: string[];
   mode: string; // 'caffe' | 'tf' | 'torch' | 'none'
-  imageSize: [number, number];
+  imageSize: ImageSize;
   interpolation: 'bilinear' | 'nearest';
   topK: number;
 }

@@ -14,13 +14,14 @@ import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic as atomicWriteFile } from '../io/atomic';
 import { CAFFE_MEAN_BGR, TORCH_MEAN, TORCH_STD, resolvePreprocessMode, type PreprocessMode } from '../data/preprocess';
 import { describeAs } from '../display';
+import type { ImageSize } from '../data/types';
 import { webPage } from './web-page';
 
 export interface WebPreprocessing {
   /** Keras preprocess_input mode or base name ('caffe' | 'tf' | 'torch' | 'resnet50' | …), or 'none' when the model preprocesses itself. */
   mode: string;
   /** [height, width] the image is resized to (default: the model's input size). */
-  imageSize?: [number, number];
+  imageSize?: ImageSize;
   /** Resize method, as the dataset used (default 'bilinear'; flowFromDirectory's Keras default is 'nearest'). */
   interpolation?: 'bilinear' | 'nearest';
 }

@@ -1,5 +1,5 @@
-// Progress of a long step (a download, preparing a dataset): a line updated in place in a
-// notebook, a cli-progress bar in a terminal, a line every 10% in logs, nothing when quiet.
+// Progress of a long step (a download, preparing a dataset, evaluating, pretraining): a line updated
+// in place in a notebook, a cli-progress bar in a terminal, a line every 10% in logs, nothing when quiet.
 import { SingleBar, Presets } from 'cli-progress';
 import { isKernel, newDisplay } from '../display';
 
@@ -8,14 +8,17 @@ export interface Progress {
   update(done: number, total?: number | null): void;
   /** Add `n` (default 1) to the amount done. */
   tick(n?: number): void;
-  done(): void;
+  /** Text shown after the counts from the next update on (a running loss, a learning rate). */
+  note(text: string): void;
+  /** The step is over; a summary replaces the line in a notebook and is printed elsewhere. */
+  done(summary?: string): void;
 }
 
 export interface ProgressOptions {
   /** Total amount, null when unknown (a download without Content-Length). */
   total: number | null;
-  /** 'bytes' shows megabytes (downloads); 'items' shows counts (images). */
-  unit?: 'bytes' | 'items';
+  /** 'bytes' shows megabytes (downloads); the others show counts, named after them ('items': no name). */
+  unit?: 'bytes' | 'items' | 'images' | 'batches' | 'steps';
   /** false: no output at all. */
   enabled?: boolean;
 }
@@ -26,18 +29,22 @@ const MB = (n: number) => (n / 1e6).toFixed(1);
 export function progressReporter(label: string, opts: ProgressOptions): Progress {
   let total = opts.total;
   let value = 0;
+  let note = '';
   const bytes = opts.unit === 'bytes';
-  const text = () => {
-    if (!total) return bytes ? `${label}: ${MB(value)} MB` : `${label}: ${value}`;
+  const noun = opts.unit && opts.unit !== 'items' && !bytes ? ` ${opts.unit}` : '';
+  const counts = () => {
+    if (!total) return bytes ? `${MB(value)} MB` : `${value}${noun}`;
     const pct = Math.floor((value / total) * 100);
-    return bytes ? `${label}: ${pct}% (${MB(value)}/${MB(total)} MB)` : `${label}: ${value}/${total} (${pct}%)`;
+    return bytes ? `${pct}% (${MB(value)}/${MB(total)} MB)` : `${value}/${total}${noun} (${pct}%)`;
   };
+  const text = () => `${label}: ${counts()}${note ? ` ${note}` : ''}`;
   // A step value that changes the output: percent in a notebook, tenths in a log.
   const stepOf = (per: number) => (total ? Math.floor((value / total) * per) : Math.floor(value / (bytes ? 1e6 * (100 / per) : 100)));
   let show: () => void;
-  let finish: () => void = () => {};
+  let finish: (summary?: string) => void = (summary) => { if (summary) console.log(`${label}: ${summary}`); };
   if (opts.enabled === false) {
     show = () => {};
+    finish = () => {};
   } else if (isKernel()) {
     const live = newDisplay();
     let last = -1;
@@ -45,16 +52,20 @@ export function progressReporter(label: string, opts: ProgressOptions): Progress
       const s = stepOf(100);
       if (s !== last) { last = s; live.text(text()); }
     };
+    finish = (summary) => { if (summary) live.text(`${label}: ${summary}`); };
   } else if (process.stderr.isTTY) {
-    const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total}${bytes ? ' MB' : ''} | ETA {eta}s`, hideCursor: true }, Presets.shades_classic);
+    const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total}${bytes ? ' MB' : noun} | ETA {eta}s {note}`, hideCursor: true }, Presets.shades_classic);
     let started = false;
     const scale = (n: number) => (bytes ? Number(MB(n)) : n);
     show = () => {
-      if (!started) { bar.start(total ? scale(total) : 0, 0); started = true; }
+      if (!started) { bar.start(total ? scale(total) : 0, 0, { note }); started = true; }
       if (total) bar.setTotal(scale(total));
-      bar.update(scale(value));
+      bar.update(scale(value), { note });
     };
-    finish = () => { if (started) bar.stop(); };
+    finish = (summary) => {
+      if (started) bar.stop();
+      if (summary) console.log(`${label}: ${summary}`);
+    };
   } else {
     let last = -1;
     show = () => {
@@ -71,6 +82,9 @@ export function progressReporter(label: string, opts: ProgressOptions): Progress
     tick(n = 1) {
       value += n;
       show();
+    },
+    note(text) {
+      note = text;
     },
     done: finish,
   };

@@ -21,7 +21,7 @@ import { kerasCacheDir } from './weights';
 import { renderSyntheticSign, syntheticClassAttributes, SYNTHETIC_ATTRIBUTES as ATTRIBUTES } from '../data/synthetic';
 import { rngFor } from '../rng';
 import { withRandomSeed } from '../seed';
-import { isKernel, newDisplay } from '../display';
+import { progressReporter } from '../io/progress';
 
 /** What "pretrained on generated data" means, exactly; part of the cached file's identity. */
 export interface PretextSpec {
@@ -157,28 +157,6 @@ function heInitialise(model: tf.LayersModel): void {
   }
 }
 
-function makeReporter(label: string, total: number, enabled: boolean) {
-  if (!enabled) return { update: (_: number, __: string) => {}, done: (_: string) => {} };
-  if (isKernel()) {
-    const d = newDisplay();
-    return {
-      update: (i: number, msg: string) => d.update({ 'text/plain': `${label}: step ${i}/${total} ${msg}` }),
-      done: (msg: string) => d.update({ 'text/plain': `${label}: ${msg}` }),
-    };
-  }
-  let last = 0;
-  return {
-    update: (i: number, msg: string) => {
-      // A line every ~10%: readable in a terminal and in logs.
-      if (i === total || i - last >= Math.max(1, Math.round(total / 10))) {
-        last = i;
-        console.log(`${label}: step ${i}/${total} ${msg}`);
-      }
-    },
-    done: (msg: string) => console.log(`${label}: ${msg}`),
-  };
-}
-
 /**
  * Pretrain `app`'s whole base (includeTop false) at `inputSize` on the generated pretext task and
  * save it atomically in Keras' HDF5 layout beside Keras' own weight files. Deterministic.
@@ -195,8 +173,10 @@ export async function pretrainOnGeneratedData(app: ArchitectureName, inputSize: 
       tf.layers.dense({ units: a.count, name: `pretext_${j}` }).apply(base.outputs[0]) as tf.SymbolicTensor);
     const model = tf.model({ inputs: base.inputs, outputs: heads });
     const optimizer = tf.train.adam(spec.learningRate);
-    const report = makeReporter(`Pretraining ${app} at ${inputSize}px on generated signs (one time)`, spec.steps, opts.progress !== false);
+    const report = progressReporter(`Pretraining ${app} at ${inputSize}px on generated signs (one time)`, { total: spec.steps, unit: 'steps', enabled: opts.progress !== false });
+    // Loss and accuracy averaged over the last 20 steps: what the progress line and the info file show.
     const recent: { loss: number; acc: number }[] = [];
+    const mean = (k: 'loss' | 'acc') => recent.reduce((s, r) => s + r[k], 0) / recent.length;
     try {
       for (let step = 1; step <= spec.steps; step++) {
         const { xs, ys } = pretextBatch(app, inputSize, spec, step);
@@ -214,14 +194,13 @@ export async function pretrainOnGeneratedData(app: ArchitectureName, inputSize: 
         if (!Number.isFinite(l)) throw new Error(`Pretraining ${app} diverged at step ${step} (loss ${l}); delete ${loc.path} and retry, or report a bug.`);
         recent.push({ loss: l, acc });
         if (recent.length > 20) recent.shift();
-        const mean = (k: 'loss' | 'acc') => recent.reduce((s, r) => s + r[k], 0) / recent.length;
         const eta = ((Date.now() - t0) / step) * (spec.steps - step) / 1000;
-        report.update(step, `loss ${mean('loss').toFixed(3)} accuracy ${(mean('acc') * 100).toFixed(1)}% ETA ${eta.toFixed(0)} s`);
+        report.note(`loss ${mean('loss').toFixed(3)} accuracy ${(mean('acc') * 100).toFixed(1)}% ETA ${eta.toFixed(0)} s`);
+        report.update(step);
       }
       recalibrateBatchNorm(base, calibrationBatches(app, inputSize, spec));
       fs.mkdirSync(path.dirname(loc.path), { recursive: true });
       await saveKerasWeights(base, loc.path);
-      const mean = (k: 'loss' | 'acc') => recent.reduce((s, r) => s + r[k], 0) / recent.length;
       const info: PretextInfo = {
         version: PRETEXT_VERSION, app, inputSize, spec, seconds: (Date.now() - t0) / 1000,
         finalAccuracy: mean('acc'), finalLoss: mean('loss'), batchNormCalibrated: true,

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
 import { CACHE_DIR } from '../config';
 import { rngFor, shuffled } from '../rng';
+import { progressReporter } from '../io/progress';
 import { FeatureStore } from './feature-store';
 import { layersFingerprint } from './fingerprint';
 import { planGraph, planLayers, runPlan, type GraphPlan } from './graph';
@@ -206,8 +207,13 @@ class CachedFeatures implements FeatureDataset {
     const chunk = this.batchSize * 4;
     for (let d = 0; d < this.drawsPerImage; d++) {
       const t0 = Date.now();
-      for (let s = 0; s < this.size; s += chunk) await this.features(all.slice(s, s + chunk), d);
-      if (o.verbose !== false) console.log(`features at "${this.boundary}": draw ${d + 1}/${this.drawsPerImage} ready (${this.size} images, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      const progress = progressReporter(`features at "${this.boundary}", draw ${d + 1}/${this.drawsPerImage}`, { total: this.size, unit: 'images', enabled: o.verbose !== false });
+      for (let s = 0; s < this.size; s += chunk) {
+        const part = all.slice(s, s + chunk);
+        await this.features(part, d);
+        progress.tick(part.length);
+      }
+      progress.done(`ready (${this.size} images, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
   }
 

@@ -27,3 +27,19 @@ test('bytes: megabytes, and a total that becomes known later', (t) => {
   t.mock.restoreAll();
   assert.deepEqual(lines, ['Downloading w.h5: 0.5 MB', 'Downloading w.h5: 50% (1.0/2.0 MB)', 'Downloading w.h5: 100% (2.0/2.0 MB)']);
 });
+
+test('named counts, a note after them, and a summary when done', (t) => {
+  const lines: string[] = [];
+  t.mock.method(console, 'log', (s: string) => { lines.push(s); });
+  const bar = progressReporter('lrFind', { total: 4, unit: 'steps' });
+  bar.note('lr 1e-3');
+  bar.update(2);
+  bar.note('lr 1e-2');
+  bar.update(4);
+  bar.done('4 steps in 1.0 s');
+  const quiet = progressReporter('lrFind', { total: 4, enabled: false });
+  quiet.update(4);
+  quiet.done('never shown');
+  t.mock.restoreAll();
+  assert.deepEqual(lines, ['lrFind: 2/4 steps (50%) lr 1e-3', 'lrFind: 4/4 steps (100%) lr 1e-2', 'lrFind: 4 steps in 1.0 s']);
+});

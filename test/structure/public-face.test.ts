@@ -33,3 +33,23 @@ test('lib/index.ts exports only names that exist (no undefined re-export)', () =
   assert.deepEqual(undefinedNames, []);
   assert.ok(Object.keys(nb).length >= 40, 'the notebooks call at least 40 cells');
 });
+
+/** The names in the README's "cells exported by lib/index.ts" table (the identifier that starts each `code` span; file names are skipped). */
+function readmeTableNames(): string[] {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('| folder | cells exported by `lib/index.ts` |');
+  assert.ok(start >= 0, "README.md has no table headed '| folder | cells exported by `lib/index.ts` |'");
+  const lines = readme.slice(start).split('\n');
+  const end = lines.findIndex((l) => !l.startsWith('|'));
+  const rows = lines.slice(2, end);
+  const cells = rows.map((r) => r.split('|')[2] ?? '');
+  return [...new Set(cells.flatMap((c) => [...c.matchAll(/`(\w+)(?![\w.])/g)].map((m) => m[1])))];
+}
+
+test("the README's table of exported cells is what lib/index.ts exports", () => {
+  const listed = readmeTableNames();
+  const exported = Object.keys(nb);
+  assert.ok(listed.length >= 40, `read only ${listed.length} names from the README's table`);
+  assert.deepEqual(listed.filter((n) => !exported.includes(n)), [], 'listed in the README but not exported by lib/index.ts');
+  assert.deepEqual(exported.filter((n) => !listed.includes(n)), [], "exported by lib/index.ts but missing from the README's table");
+});

@@ -89,6 +89,25 @@ test('K augmentation draws are computed once, then reused from memory; a new cac
   assert.equal(again2.stats.fromDisk, 20);
 });
 
+test('precompute computes every draw up front and reports each through the progress reporter', async (t) => {
+  clearFeatureMemory();
+  const train = fakeDataset({ n: 10, batchSize: 4, augmented: true });
+  const { base, model } = headModel();
+  freezeAll(base);
+  const cache = await cachedFeatures(model, train, { dir: null, drawsPerImage: 2 });
+  const lines: string[] = [];
+  t.mock.method(console, 'log', (s: string) => { lines.push(s); });
+  await cache.precompute();
+  t.mock.restoreAll();
+  assert.equal(cache.stats.computed, 20);
+  assert.equal(train.loaded, 20);
+  for (const d of [1, 2]) {
+    const label = `features at "${cache.boundary}", draw ${d}/2`;
+    assert.ok(lines.includes(`${label}: 10/10 images (100%)`), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith(`${label}: ready (10 images, `)), lines.join('\n'));
+  }
+});
+
 async function first(it: AsyncIterable<{ xs: tf.Tensor }>): Promise<tf.Tensor> {
   for await (const b of it) return b.xs;
   throw new Error('empty');

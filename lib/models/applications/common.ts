@@ -19,7 +19,7 @@ export interface ApplicationOptions extends WeightsDownloadOptions {
    */
   weights?: 'imagenet' | 'auto' | null | string;
   /** `[height, width, channels]`; defaults to the native size with the top, `[null, null, 3]` without. */
-  inputShape?: [number | null, number | null, number];
+  inputShape?: readonly [number | null, number | null, number];
   /** Without the top: `'avg'` / `'max'` global pooling gives a 2-D output; default none (4-D). */
   pooling?: 'avg' | 'max' | null;
   /** Classes of the top classifier (only with `includeTop`, and 1000 with ImageNet weights). */
@@ -88,7 +88,7 @@ export function resolveOptions(fn: string, opts: ApplicationOptions, defaultSize
   if (includeTop && (inputShape[0] == null || inputShape[1] == null)) {
     throw new Error(`${fn}: with includeTop: true the inputShape must be fully known (got [${inputShape.join(', ')}]).`);
   }
-  return { includeTop, weights, inputShape, pooling, classes, classifierActivation };
+  return { includeTop, weights, inputShape: [inputShape[0], inputShape[1], inputShape[2]], pooling, classes, classifierActivation };
 }
 
 /** Loads the requested weights into a freshly built application model (by order, as Keras does). */
