@@ -11,7 +11,7 @@ import { hashString, randomSeed, rngFor, shuffled } from '../rng';
 /** Options shared by every dataset constructor (Keras names where Keras has one). */
 export interface ImageLoadOptions {
   /** [height, width] every image is resized to. */
-  imageSize?: [number, number];
+  imageSize?: readonly [number, number];
   batchSize?: number;
   /** Shuffle the order every epoch (order depends on seed and epoch). */
   shuffle?: boolean;
@@ -47,7 +47,7 @@ export interface DatasetSource {
   /** flowFromDirectory's classMode 'input': the target is a copy of the image. */
   targetIsInput?: boolean;
   /** Default image size when the options give none. */
-  defaultImageSize: [number, number];
+  defaultImageSize: readonly [number, number];
   defaultInterpolation: Interpolation;
 }
 
@@ -75,10 +75,11 @@ class FileImageDataset implements ImageDataset {
     this.size = this.files.length;
     this.batchSize = opts.batchSize ?? 32;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}.`);
-    this.imageSize = opts.imageSize ?? src.defaultImageSize;
-    if (this.imageSize.length !== 2 || !this.imageSize.every((v) => Number.isInteger(v) && v > 0)) {
+    const size = opts.imageSize ?? src.defaultImageSize;
+    if (size.length !== 2 || !size.every((v) => Number.isInteger(v) && v > 0)) {
       throw new Error(`imageSize must be [height, width] of positive integers, got ${JSON.stringify(opts.imageSize)}.`);
     }
+    this.imageSize = [size[0], size[1]]; // a copy: the caller's array may be readonly (a config value)
     this.labelMode = src.labelMode;
     this.numBatches = Math.ceil(this.size / this.batchSize);
     this.augmented = !!opts.augment?.isRandom;

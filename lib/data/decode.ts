@@ -154,7 +154,7 @@ export function resizeRgb(
 
 export interface LoadImageOptions {
   /** [height, width]; omit to keep the original size. */
-  imageSize?: [number, number] | null;
+  imageSize?: readonly [number, number] | null;
   interpolation?: Interpolation;
   /** Centre-crop to the target aspect ratio before resizing instead of stretching (Keras `crop_to_aspect_ratio`). */
   cropToAspectRatio?: boolean;

@@ -25,7 +25,7 @@ export type ClassMode = 'categorical' | 'sparse' | 'input' | null;
 
 export interface FlowFromDirectoryOptions extends ImageLoadOptions {
   /** Keras `target_size`, default [256, 256]. */
-  targetSize?: [number, number];
+  targetSize?: readonly [number, number];
   /** Explicit class order (Keras `classes`): only these sub-folders are read. */
   classes?: string[] | null;
   /** 'categorical' (default, one-hot), 'sparse' (int), 'input' (target = image), null (no targets). */

@@ -10,7 +10,7 @@ export interface PreviewOptions {
   /** Number of augmented variants (default 8). */
   n?: number;
   /** Resize the image first ([height, width]); default: keep its size. */
-  imageSize?: [number, number] | null;
+  imageSize?: readonly [number, number] | null;
   interpolation?: Interpolation;
   /** Put the unaugmented image first (default true). */
   includeOriginal?: boolean;
