@@ -17,15 +17,15 @@ export interface ImageDataGeneratorOptions {
   /** Degrees: θ ~ U(-r, r). */
   rotationRange?: number;
   /** < 1: fraction of the width; >= 1: pixels; an array: one of its values with a random sign. */
-  widthShiftRange?: number | number[];
+  widthShiftRange?: number | readonly number[];
   /** Same as widthShiftRange, vertically. */
-  heightShiftRange?: number | number[];
+  heightShiftRange?: number | readonly number[];
   /** Shear angle in degrees: s ~ U(-r, r). */
   shearRange?: number;
   /** A number z means [1 - z, 1 + z]; zx and zy are drawn independently. */
-  zoomRange?: number | [number, number];
+  zoomRange?: number | readonly [number, number];
   /** Multiply pixels by u ~ U(lo, hi), clipped to 0..255. */
-  brightnessRange?: [number, number] | null;
+  brightnessRange?: readonly [number, number] | null;
   /** Add one value ~ U(-r, r) to every channel, clipped to the image's min/max. */
   channelShiftRange?: number;
   horizontalFlip?: boolean;
@@ -170,21 +170,21 @@ export class ImageDataGenerator {
   }
 }
 
-function nonZeroRange(r: number | number[]): boolean {
-  return Array.isArray(r) ? r.some((v) => v !== 0) : r !== 0;
+function nonZeroRange(r: number | readonly number[]): boolean {
+  return typeof r === 'number' ? r !== 0 : r.some((v) => v !== 0);
 }
 
 /** Keras: an array picks one value with a random sign; a number draws U(-r, r); below 1 it is a fraction of the size. */
-function drawShift(range: number | number[], size: number, rng: Rng): number {
+function drawShift(range: number | readonly number[], size: number, rng: Rng): number {
   if (!nonZeroRange(range)) return 0;
   let t: number;
   let maxAbs: number;
-  if (Array.isArray(range)) {
-    t = range[Math.floor(rng() * range.length)] * (rng() < 0.5 ? -1 : 1);
-    maxAbs = Math.max(...range);
-  } else {
+  if (typeof range === 'number') {
     t = uniform(rng, -range, range);
     maxAbs = range;
+  } else {
+    t = range[Math.floor(rng() * range.length)] * (rng() < 0.5 ? -1 : 1);
+    maxAbs = Math.max(...range);
   }
   return maxAbs < 1 ? t * size : t;
 }
