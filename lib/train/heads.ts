@@ -110,7 +110,7 @@ export const HEADS = {
     ];
   },
   /** InceptionV3 on Stanford Cars: GAP → [Dense(512, L2 1e-3) → BN → ReLU → Dropout(0.5)] → [Dense(256, …) → BN → ReLU → Dropout(0.5)] → Dense(196, softmax, L2 1e-3). */
-  inceptionV3Cars(o: { classes?: number; units?: [number, number]; dropout?: number; l2?: number } = {}): HeadSpec {
+  inceptionV3Cars(o: { classes?: number; units?: readonly [number, number]; dropout?: number; l2?: number } = {}): HeadSpec {
     const l2 = o.l2 ?? 1e-3;
     const rate = o.dropout ?? 0.5;
     const [u1, u2] = o.units ?? [512, 256];
