@@ -51,9 +51,12 @@ export function formatSetting(v: unknown): string {
   return String(v);
 }
 
-/** How to switch profile, in one line (the server's kernel reads NB_PROFILE when it starts). */
+/**
+ * How to switch profile, in one line. A kernel inherits NB_PROFILE from the notebook server that
+ * started it, so changing the variable needs a server restart; a kernel restart alone keeps the old value.
+ */
 export const SWITCH_PROFILE_HINT =
-  'Switch with NB_PROFILE=quick|full before starting Jupyter (restart the kernel after changing it), or pass { profile: "full" } to profileConfig.';
+  'Switch by passing { profile: "full" } to profileConfig and re-running the cells, or set NB_PROFILE=quick|full when starting Jupyter (a running server keeps the value it started with: restart the server, not only the kernel).';
 
 /** Render a settings object as rows "key | quick | full" with the active column marked. */
 function configTable<T extends Record<string, unknown>>(profiles: Record<Profile, T>, active: Profile) {

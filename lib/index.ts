@@ -37,13 +37,13 @@ export type {
 // Training: heads, compile, trainPhase with Keras callbacks, two-phase fine-tuning, cached features.
 export {
   buildHead, HEADS, compile, adam, sgd, rmsprop, topKCategoricalAccuracy, trainPhase, evaluateLoss,
-  EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, TerminateOnNaN, fineTune, cachedFeatures, mergeHistories,
-  historySeconds,
+  EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, TerminateOnNaN, fineTune, cachedFeatures, featureStats,
+  mergeHistories, historySeconds,
 } from './train/index';
 export type {
   HeadSpec, HeadLayerSpec, CompileOptions, OptimizerSpec, LossName, MetricSpec, TrainPhaseOptions, TrainSource, Logs,
   TrainCallback, EarlyStoppingOptions, ReduceLROnPlateauOptions, ModelCheckpointOptions, CSVLoggerOptions,
-  FineTuneOptions, FineTuneResult, CachedFeaturesOptions, FeatureDataset,
+  FineTuneOptions, FineTuneResult, CachedFeaturesOptions, FeatureDataset, FeatureStats,
 } from './train/index';
 export type { History, EpochLog, PhaseMark } from './train/types';
 

@@ -16,6 +16,7 @@ export {
   cachedFeatures, frozenBoundary, clearFeatureMemory, featureMemoryBytes, isFeatureDataset,
   type FeatureDataset, type FeatureBatch, type CachedFeaturesOptions, type FeatureCacheStats,
 } from './cache';
+export { featureStats, type FeatureStats } from './feature-stats';
 export { bottomModel, splitModel, findLayerOutput } from './graph';
 export { layersFingerprint } from './fingerprint';
 export { fineTune, type FineTuneOptions, type FineTuneResult, type SourceFor } from './finetune';

@@ -113,6 +113,14 @@ test('random draws follow Keras ranges and are deterministic per (seed, epoch, i
   assert.throws(() => new ImageDataGenerator({ fillMode: 'mirror' as never }), /fillMode/);
 });
 
+test('options straight from an `as const` config (readonly ranges) draw the same transforms as plain arrays', () => {
+  const cfg = { augmentation: { widthShiftRange: [2, 4], heightShiftRange: 0.1, zoomRange: [0.9, 1.1], brightnessRange: [0.85, 1.15] } } as const;
+  const fromConfig = new ImageDataGenerator(cfg.augmentation);
+  const plain = new ImageDataGenerator({ widthShiftRange: [2, 4], heightShiftRange: 0.1, zoomRange: [0.9, 1.1], brightnessRange: [0.85, 1.15] });
+  for (let i = 0; i < 20; i++) assert.deepEqual(fromConfig.getRandomTransform(50, 100, rngFor(3, 0, i)), plain.getRandomTransform(50, 100, rngFor(3, 0, i)));
+  assert.ok([2, 4].includes(Math.abs(fromConfig.getRandomTransform(50, 100, rngFor(3, 0, 1)).tx)), 'a readonly array range still picks one of its values');
+});
+
 test('previewAugmentation: original + n variants in a PNG grid, reproducible', async () => {
   const { previewAugmentation } = await import('../../lib/data/preview');
   const { tmpDir } = await import('../helpers');

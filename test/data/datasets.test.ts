@@ -58,6 +58,19 @@ test('batches: shapes, int labels match pixels, every file once per epoch, no le
   assert.equal(tf.memory().numTensors, start);
 });
 
+test('a readonly size from an `as const` config is accepted (no cast) and copied, and a wrong size is an error', async () => {
+  const cfg = { imageSize: [4, 5] } as const;
+  const ds = imageDatasetFromDirectory(path.join(root, 'tree'), { ...quiet, imageSize: cfg.imageSize, shuffle: false });
+  const flow = flowFromDirectory(path.join(root, 'tree'), { ...quiet, targetSize: cfg.imageSize, shuffle: false });
+  assert.deepEqual([ds.imageSize, flow.imageSize], [[4, 5], [4, 5]]);
+  assert.notEqual(ds.imageSize, cfg.imageSize as unknown);
+  const b = await ds.load([0]);
+  assert.deepEqual(b.xs.shape, [1, 4, 5, 3]);
+  tf.dispose([b.xs, b.ys ?? []].flat());
+  const bad = [4, 5, 6] as unknown as [number, number];
+  assert.throws(() => imageDatasetFromDirectory(path.join(root, 'tree'), { ...quiet, imageSize: bad }), /imageSize must be \[height, width\]/);
+});
+
 test('shuffle: same seed and epoch give the same order, another epoch another order; shuffle false keeps file order', async () => {
   const mk = (seed: number, shuffle = true) => imageDatasetFromDirectory(path.join(root, 'tree'), { ...quiet, imageSize: [2, 2], batchSize: 4, seed, shuffle });
   const a = (await collect(mk(5), 0)).indices, b = (await collect(mk(5), 0)).indices, c = (await collect(mk(5), 1)).indices;

@@ -31,7 +31,7 @@ test('profileConfig returns the chosen profile and prints its settings compactly
   assert.match(out, /^profile: full\n/);
   assert.match(out, /imageSize\s+\[224, 224\]\n/);
   assert.match(out, /earlyStopping\s+patience 8, minDelta 0\.001\n/);
-  assert.ok(out.includes(SWITCH_PROFILE_HINT) && /restart the kernel/.test(SWITCH_PROFILE_HINT));
+  assert.ok(out.includes(SWITCH_PROFILE_HINT) && /restart the server/.test(SWITCH_PROFILE_HINT));
   assert.equal(formatSetting(''), '""');
   assert.equal(formatSetting([[1, 2], 'a']), '[[1, 2], a]');
 });

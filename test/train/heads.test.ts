@@ -45,6 +45,12 @@ test("the notebooks' heads", () => {
     'GlobalAveragePooling2D', 'Dense 512 linear 0.001', 'BatchNormalization', 'Activation relu', 'Dropout 0.5',
     'Dense 256 linear 0.001', 'BatchNormalization', 'Activation relu', 'Dropout 0.5', 'Dense 196 softmax 0.001',
   ]);
+  // Sizes straight from an `as const` config cell (readonly tuple).
+  const cfg = { units: [64, 32], dropout: 0.4, l2: 1e-4 } as const;
+  assert.deepEqual(describe(buildHead(base, HEADS.inceptionV3Cars({ classes: 5, ...cfg })), n), [
+    'GlobalAveragePooling2D', 'Dense 64 linear 0.0001', 'BatchNormalization', 'Activation relu', 'Dropout 0.4',
+    'Dense 32 linear 0.0001', 'BatchNormalization', 'Activation relu', 'Dropout 0.4', 'Dense 5 softmax 0.0001',
+  ]);
 });
 
 test('the ResNet50 head accepts a pooled base (Keras pooling="avg"); bad specs say how to fix them', () => {
