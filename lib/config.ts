@@ -11,7 +11,9 @@ export const PROFILES: readonly Profile[] = ['quick', 'full'];
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 /** Where generated data, feature caches and checkpoints go unless a notebook says otherwise. */
-export const CACHE_DIR = process.env.NB_CACHE_DIR ? path.resolve(process.env.NB_CACHE_DIR) : path.join(PROJECT_ROOT, '.cache');
+export const CACHE_DIR = process.env.NB_CACHE_DIR
+  ? path.resolve(process.env.NB_CACHE_DIR)
+  : path.join(PROJECT_ROOT, '.cache');
 
 /**
  * The notebook this kernel runs, from JPY_SESSION_NAME (set by Jupyter servers and by our
@@ -36,18 +38,24 @@ export function runDir(name?: string): string {
 export function currentProfile(): Profile {
   const raw = (process.env.NB_PROFILE ?? 'quick').trim().toLowerCase();
   if (raw === 'quick' || raw === 'full') return raw;
-  throw new Error(`NB_PROFILE="${process.env.NB_PROFILE}" is not a profile: use NB_PROFILE=quick or NB_PROFILE=full.`);
+  throw new Error(
+    `NB_PROFILE="${process.env.NB_PROFILE}" is not a profile: use NB_PROFILE=quick or NB_PROFILE=full.`,
+  );
 }
 
 type Scalar = string | number | boolean | null | undefined;
-type ConfigValue = Scalar | readonly Scalar[] | { readonly [k: string]: ConfigValue } | readonly ConfigValue[];
+type ConfigValue =
+  Scalar | readonly Scalar[] | { readonly [k: string]: ConfigValue } | readonly ConfigValue[];
 
 /** A setting as short text: [64, 64], "patience 8, minDelta 0.001", 0.001. */
 export function formatSetting(v: unknown): string {
   if (v === undefined) return '';
   if (typeof v === 'string') return v === '' ? '""' : v;
   if (Array.isArray(v)) return `[${v.map(formatSetting).join(', ')}]`;
-  if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k} ${formatSetting(x)}`).join(', ');
+  if (v && typeof v === 'object')
+    return Object.entries(v)
+      .map(([k, x]) => `${k} ${formatSetting(x)}`)
+      .join(', ');
   return String(v);
 }
 
@@ -59,16 +67,25 @@ export const SWITCH_PROFILE_HINT =
   'Switch by passing { profile: "full" } to profileConfig and re-running the cells, or set NB_PROFILE=quick|full when starting Jupyter (a running server keeps the value it started with: restart the server, not only the kernel).';
 
 /** Render a settings object as rows "key | quick | full" with the active column marked. */
-function configTable<T extends Record<string, unknown>>(profiles: Record<Profile, T>, active: Profile) {
+function configTable<T extends Record<string, unknown>>(
+  profiles: Record<Profile, T>,
+  active: Profile,
+) {
   const keys = [...new Set([...Object.keys(profiles.quick), ...Object.keys(profiles.full)])];
   // Tight rows: the table is a reference to glance at, not the lesson.
   const cell = 'text-align:left;padding:1px 10px';
-  const head = PROFILES.map((p) => (p === active ? `<th style="${cell}">${p} (active)</th>` : `<th style="${cell};color:#888">${p}</th>`)).join('');
+  const head = PROFILES.map((p) =>
+    p === active
+      ? `<th style="${cell}">${p} (active)</th>`
+      : `<th style="${cell};color:#888">${p}</th>`,
+  ).join('');
   const rows = keys
     .map((k) => {
       const cells = PROFILES.map((p) => {
         const v = esc(formatSetting(profiles[p][k]));
-        return p === active ? `<td style="${cell}"><b>${v}</b></td>` : `<td style="${cell};color:#888">${v}</td>`;
+        return p === active
+          ? `<td style="${cell}"><b>${v}</b></td>`
+          : `<td style="${cell};color:#888">${v}</td>`;
       }).join('');
       return `<tr><td style="${cell}"><code>${esc(k)}</code></td>${cells}</tr>`;
     })
@@ -76,7 +93,11 @@ function configTable<T extends Record<string, unknown>>(profiles: Record<Profile
   const caption = `<caption style="text-align:left;caption-side:bottom;font-size:smaller;color:#555">Profile <b>${active}</b>. ${esc(SWITCH_PROFILE_HINT)}</caption>`;
   const html = `<table style="font-size:smaller">${caption}<thead><tr><th style="${cell}">setting</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
   const width = Math.max(7, ...keys.map((k) => k.length));
-  const text = [`profile: ${active}`, ...keys.map((k) => `${k.padEnd(width)}  ${formatSetting(profiles[active][k])}`), SWITCH_PROFILE_HINT].join('\n');
+  const text = [
+    `profile: ${active}`,
+    ...keys.map((k) => `${k.padEnd(width)}  ${formatSetting(profiles[active][k])}`),
+    SWITCH_PROFILE_HINT,
+  ].join('\n');
   return { html, text };
 }
 
@@ -90,7 +111,10 @@ export function profileConfig<T extends { [K in keyof T]: ConfigValue }>(
 ): T & { profile: Profile } {
   const profile = opts.profile ?? currentProfile();
   if (opts.show !== false) {
-    const { html, text } = configTable(profiles as Record<Profile, Record<string, unknown>>, profile);
+    const { html, text } = configTable(
+      profiles as Record<Profile, Record<string, unknown>>,
+      profile,
+    );
     showBundle({ 'text/html': html, 'text/plain': text });
   }
   return { ...profiles[profile], profile };

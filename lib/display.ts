@@ -21,7 +21,11 @@ export type MimeBundle = {
 };
 
 type WriteDisplayData = (
-  msg: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id?: string } },
+  msg: {
+    data: Record<string, unknown>;
+    metadata: Record<string, unknown>;
+    transient: { display_id?: string };
+  },
   update: boolean,
 ) => void;
 
@@ -33,7 +37,8 @@ type WriteDisplayData = (
 function kernelWriter(): WriteDisplayData | null {
   for (const [file, mod] of Object.entries(require.cache)) {
     if (mod && /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(file)) {
-      const w = (mod.exports as { lastWriteDisplayData?: WriteDisplayData | null }).lastWriteDisplayData;
+      const w = (mod.exports as { lastWriteDisplayData?: WriteDisplayData | null })
+        .lastWriteDisplayData;
       if (typeof w === 'function') return w;
     }
   }
@@ -66,7 +71,12 @@ function writeArtifacts(bundle: MimeBundle): string[] {
     const ext = EXTENSIONS[mime];
     if (!ext || data === undefined) continue;
     const file = path.join(dir, `${stem}.${ext}`);
-    const body = data instanceof Uint8Array ? data : typeof data === 'string' ? data : JSON.stringify(data, null, 2);
+    const body =
+      data instanceof Uint8Array
+        ? data
+        : typeof data === 'string'
+          ? data
+          : JSON.stringify(data, null, 2);
     fs.writeFileSync(file, body);
     written.push(file);
   }
@@ -85,7 +95,10 @@ function encode(bundle: MimeBundle): Record<string, unknown> {
 function send(bundle: MimeBundle, displayId: string | undefined, update: boolean): void {
   const write = kernelWriter();
   if (write) {
-    write({ data: encode(bundle), metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
+    write(
+      { data: encode(bundle), metadata: {}, transient: displayId ? { display_id: displayId } : {} },
+      update,
+    );
     return;
   }
   writeArtifacts(bundle);
@@ -162,11 +175,16 @@ export function headlineMetrics(metrics: Record<string, number | string>): void 
   // Before any tensor exists no backend is chosen yet: then there is no backend to report.
   const backend = tf.getBackend();
   const values = backend ? { ...metrics, backend } : { ...metrics };
-  const fmt = (v: number | string) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v);
+  const fmt = (v: number | string) =>
+    typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v;
   const rows = Object.entries(values);
   showBundle({
     [METRICS_MIME]: values,
-    'text/markdown': ['| metric | value |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${fmt(v)} |`)].join('\n'),
+    'text/markdown': [
+      '| metric | value |',
+      '|---|---|',
+      ...rows.map(([k, v]) => `| ${k} | ${fmt(v)} |`),
+    ].join('\n'),
     'text/plain': rows.map(([k, v]) => `${k}: ${fmt(v)}`).join('\n'),
   });
 }
@@ -201,7 +219,11 @@ export interface DescribeOptions {
  * content (SVG, pixel arrays) under the rich output. This attaches a one-line description instead
  * (non-enumerable: JSON and spreads ignore it), or nothing at all for a value already shown.
  */
-export function describeAs<T extends object>(value: T, describe: (v: T) => string, opts: DescribeOptions = {}): T {
+export function describeAs<T extends object>(
+  value: T,
+  describe: (v: T) => string,
+  opts: DescribeOptions = {},
+): T {
   const inspect = () => {
     if (opts.shown && isKernel()) {
       swallowNextNewline();

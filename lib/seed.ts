@@ -11,7 +11,8 @@ let current: number | null = null;
 
 /** Seed every random draw of this process (initialisers, dropout, tf.random*). */
 export function setRandomSeed(seed: number): void {
-  if (!Number.isInteger(seed)) throw new Error(`setRandomSeed: seed must be an integer (got ${seed}).`);
+  if (!Number.isInteger(seed))
+    throw new Error(`setRandomSeed: seed must be an integer (got ${seed}).`);
   Math.random = mulberry32(hashSeed(seed, 0x5eed));
   current = seed;
 }

@@ -4,7 +4,11 @@
 import { getKerasWeights, kerasWeightsLocation, type KerasApplicationName } from '../lib/models';
 
 const NAMES: Record<string, KerasApplicationName> = {
-  vgg16: 'vgg16', resnet50: 'resnet50', inceptionv3: 'inceptionv3', inception_v3: 'inceptionv3', inceptionV3: 'inceptionv3',
+  vgg16: 'vgg16',
+  resnet50: 'resnet50',
+  inceptionv3: 'inceptionv3',
+  inception_v3: 'inceptionv3',
+  inceptionV3: 'inceptionv3',
 };
 
 async function main(): Promise<void> {
@@ -12,9 +16,11 @@ async function main(): Promise<void> {
   const withTop = args.includes('--top');
   const wanted = args.filter((a) => !a.startsWith('--'));
   if (wanted.length === 0 || args.includes('--help')) {
-    console.log('usage: npm run download-weights -- vgg16|resnet50|inceptionv3 [...] [--top]\n' +
-      '  --top  the files with the 1000-class classifier (default: without top, what transfer learning uses)\n' +
-      '  KERAS_HOME=<dir> puts them in <dir>/models instead of ~/.keras/models');
+    console.log(
+      'usage: npm run download-weights -- vgg16|resnet50|inceptionv3 [...] [--top]\n' +
+        '  --top  the files with the 1000-class classifier (default: without top, what transfer learning uses)\n' +
+        '  KERAS_HOME=<dir> puts them in <dir>/models instead of ~/.keras/models',
+    );
     process.exit(wanted.length === 0 && !args.includes('--help') ? 2 : 0);
   }
   let failed = 0;

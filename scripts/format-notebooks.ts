@@ -26,7 +26,9 @@ function loadPrettier(): Prettier {
   try {
     return require('prettier') as Prettier;
   } catch {
-    console.error('prettier is not installed: run `npm install --save-dev prettier` (the project formatter).');
+    console.error(
+      'prettier is not installed: run `npm install --save-dev prettier` (the project formatter).',
+    );
     process.exit(2);
   }
 }
@@ -39,9 +41,15 @@ function sourceLines(text: string): string[] {
 async function main(): Promise<void> {
   const check = process.argv.includes('--check');
   const prettier = loadPrettier();
-  const options = { ...(await prettier.resolveConfig(path.join(ROOT, 'lib', 'index.ts'))), parser: 'typescript' };
+  const options = {
+    ...(await prettier.resolveConfig(path.join(ROOT, 'lib', 'index.ts'))),
+    parser: 'typescript',
+  };
   const differing: string[] = [];
-  for (const name of fs.readdirSync(NOTEBOOKS).filter((f) => f.endsWith('.ipynb')).sort()) {
+  for (const name of fs
+    .readdirSync(NOTEBOOKS)
+    .filter((f) => f.endsWith('.ipynb'))
+    .sort()) {
     const file = path.join(NOTEBOOKS, name);
     const raw = fs.readFileSync(file, 'utf8');
     const notebook = JSON.parse(raw) as { cells: Cell[] };
@@ -52,7 +60,9 @@ async function main(): Promise<void> {
       try {
         formatted = (await prettier.format(source, options)).replace(/\n$/, '');
       } catch (e) {
-        throw new Error(`notebooks/${name}, cell ${cell.id ?? i}: prettier cannot parse it: ${(e as Error).message}`);
+        throw new Error(
+          `notebooks/${name}, cell ${cell.id ?? i}: prettier cannot parse it: ${(e as Error).message}`,
+        );
       }
       if (formatted === source) continue;
       differing.push(`notebooks/${name}, cell ${cell.id ?? i}`);
@@ -65,7 +75,11 @@ async function main(): Promise<void> {
     console.error(`Code cells not formatted (run \`npm run format\`):\n${differing.join('\n')}`);
     process.exit(1);
   }
-  console.log(check ? 'notebook code cells are formatted' : `formatted ${differing.length} notebook code cell(s)`);
+  console.log(
+    check
+      ? 'notebook code cells are formatted'
+      : `formatted ${differing.length} notebook code cell(s)`,
+  );
 }
 
 main().catch((e: Error) => {

@@ -19,7 +19,10 @@ async function main() {
     console.log(`weights ready in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   }
   const dir = path.join(ROOT, 'notebooks');
-  const notebooks = fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort();
+  const notebooks = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ipynb'))
+    .sort();
   console.log(`Running ${notebooks.length} notebooks (profile ${profile}) -> reports/`);
   let failed = 0;
   for (const nb of notebooks) {
@@ -27,7 +30,9 @@ async function main() {
     console.log(formatSummary(s));
     if (!s.ok) failed++;
   }
-  console.log(`${notebooks.length - failed}/${notebooks.length} notebooks OK in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `${notebooks.length - failed}/${notebooks.length} notebooks OK in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
   if (failed) process.exit(1);
 }
 main().catch((e) => {

@@ -7,8 +7,12 @@ import { prepareGtsrb } from '../lib/data/prepare/gtsrb';
 
 const { values } = parseArgs({
   options: {
-    out: { type: 'string' }, source: { type: 'string' }, 'download-dir': { type: 'string' },
-    train: { type: 'string', default: '28' }, valid: { type: 'string', default: '12' }, 'test-every': { type: 'string', default: '1' },
+    out: { type: 'string' },
+    source: { type: 'string' },
+    'download-dir': { type: 'string' },
+    train: { type: 'string', default: '28' },
+    valid: { type: 'string', default: '12' },
+    'test-every': { type: 'string', default: '1' },
     overwrite: { type: 'boolean', default: false },
   },
 });
@@ -16,10 +20,18 @@ const root = path.resolve(__dirname, '..');
 const outDir = path.resolve(root, values.out ?? process.env.GTSRB_DIR ?? 'data/gtsrb-40');
 
 prepareGtsrb({
-  outDir, sourceDir: values.source, downloadDir: values['download-dir'],
-  trainPerClass: Number(values.train), validPerClass: Number(values.valid), testEvery: Number(values['test-every']),
-  overwrite: values.overwrite, progress: true,
+  outDir,
+  sourceDir: values.source,
+  downloadDir: values['download-dir'],
+  trainPerClass: Number(values.train),
+  validPerClass: Number(values.valid),
+  testEvery: Number(values['test-every']),
+  overwrite: values.overwrite,
+  progress: true,
 }).then(
   (dir) => console.log(`Done. Use it with GTSRB_DIR=${path.relative(root, dir) || dir}`),
-  (e: Error) => { console.error(e.message); process.exit(1); },
+  (e: Error) => {
+    console.error(e.message);
+    process.exit(1);
+  },
 );

@@ -7,15 +7,19 @@ import { resolveAutoWeights } from '../lib/models/index';
 import { ARCHITECTURES, type ArchitectureName } from '../lib/models/architectures';
 import { QUICK_PROFILE_SIZES } from '../lib/models/pretext';
 
-export async function prepareWeights(log: (s: string) => void = console.log): Promise<Record<ArchitectureName, string>> {
+export async function prepareWeights(
+  log: (s: string) => void = console.log,
+): Promise<Record<ArchitectureName, string>> {
   await initBackend();
   const out = {} as Record<ArchitectureName, string>;
   for (const app of Object.keys(ARCHITECTURES) as ArchitectureName[]) {
     const t0 = Date.now();
     const w = await resolveAutoWeights(app, QUICK_PROFILE_SIZES[app]);
     out[app] = w.origin;
-    log(`weights ${app.padEnd(11)} ${w.origin === 'imagenet' ? 'ImageNet' : 'pretext stand-in (generated data)'}  ` +
-      `${((Date.now() - t0) / 1000).toFixed(1)} s  ${w.file}`);
+    log(
+      `weights ${app.padEnd(11)} ${w.origin === 'imagenet' ? 'ImageNet' : 'pretext stand-in (generated data)'}  ` +
+        `${((Date.now() - t0) / 1000).toFixed(1)} s  ${w.file}`,
+    );
   }
   return out;
 }

@@ -17,8 +17,14 @@ export function exportSource(notebook: string, noExecute: boolean, outDir?: stri
   const given = path.resolve(notebook);
   if (fs.existsSync(given) && isExecuted(given)) return given;
   if (!noExecute) return null;
-  const executed = path.join(path.resolve(outDir ?? path.join(ROOT, 'reports')), path.basename(given));
-  if (!fs.existsSync(executed)) throw new Error(`--no-execute: ${executed} does not exist; run the notebook once first: npm run report -- ${notebook}`);
+  const executed = path.join(
+    path.resolve(outDir ?? path.join(ROOT, 'reports')),
+    path.basename(given),
+  );
+  if (!fs.existsSync(executed))
+    throw new Error(
+      `--no-execute: ${executed} does not exist; run the notebook once first: npm run report -- ${notebook}`,
+    );
   return executed;
 }
 
@@ -45,18 +51,34 @@ async function main() {
   const source = exportSource(positionals[0], values['no-execute']!, values.out);
   let s;
   if (source) {
-    if (profile) console.error(`--profile ${profile} is ignored: ${path.relative(process.cwd(), source)} is exported as it was executed.`);
+    if (profile)
+      console.error(
+        `--profile ${profile} is ignored: ${path.relative(process.cwd(), source)} is exported as it was executed.`,
+      );
     // Exporting needs nbconvert only, not the kernel set-up.
     const python = findJupyterPython() ?? setup().python;
-    s = await exportNotebook(source, { python, pdf: values.pdf, outDir: values.out, verbose: values.verbose });
+    s = await exportNotebook(source, {
+      python,
+      pdf: values.pdf,
+      outDir: values.out,
+      verbose: values.verbose,
+    });
   } else {
     const { python } = setup();
-    s = await executeNotebook(positionals[0], { python, profile, pdf: values.pdf, outDir: values.out, verbose: values.verbose });
+    s = await executeNotebook(positionals[0], {
+      python,
+      profile,
+      pdf: values.pdf,
+      outDir: values.out,
+      verbose: values.verbose,
+    });
   }
   console.log(formatSummary(s));
   if (s.pdf) console.log(`      -> ${s.pdf}`);
   if (!s.ok) {
-    console.error(`Notebook ${s.notebook} failed${s.cell ? ` in cell In [${s.cell}]` : ''}:\n${s.error}`);
+    console.error(
+      `Notebook ${s.notebook} failed${s.cell ? ` in cell In [${s.cell}]` : ''}:\n${s.error}`,
+    );
     process.exit(1);
   }
 }

@@ -19,7 +19,11 @@ import { registerWasmGradientKernels } from './wasm-gradients';
  * removes that one banner and leaves every other warning and error as it is.
  */
 export function silenceNodeBackendBanner(): void {
-  Object.defineProperty(MathBackendCPU.prototype, 'firstUse', { get: () => false, set: () => {}, configurable: true });
+  Object.defineProperty(MathBackendCPU.prototype, 'firstUse', {
+    get: () => false,
+    set: () => {},
+    configurable: true,
+  });
 }
 silenceNodeBackendBanner();
 
@@ -52,15 +56,23 @@ export interface BackendChoice {
  * The decision alone (no tfjs state): try candidates in order, or only the forced one.
  * Kept separate so the fallback order is testable with fake candidates.
  */
-export async function chooseBackend(candidates: readonly BackendCandidate[], forced?: string): Promise<BackendChoice> {
+export async function chooseBackend(
+  candidates: readonly BackendCandidate[],
+  forced?: string,
+): Promise<BackendChoice> {
   const skipped: { name: BackendName; reason: string }[] = [];
   if (forced) {
     const c = candidates.find((x) => x.name === forced);
     if (!c) {
-      throw new Error(`TFJS_BACKEND=${forced} is not a backend: use one of ${candidates.map((x) => x.name).join(', ')}.`);
+      throw new Error(
+        `TFJS_BACKEND=${forced} is not a backend: use one of ${candidates.map((x) => x.name).join(', ')}.`,
+      );
     }
     const r = await c.load();
-    if (!r.ok) throw new Error(`TFJS_BACKEND=${forced} was asked for but cannot start: ${r.reason ?? 'unknown reason'}. Unset TFJS_BACKEND to fall back automatically.`);
+    if (!r.ok)
+      throw new Error(
+        `TFJS_BACKEND=${forced} was asked for but cannot start: ${r.reason ?? 'unknown reason'}. Unset TFJS_BACKEND to fall back automatically.`,
+      );
     return { name: c.name, why: `forced by TFJS_BACKEND=${forced}`, skipped, detail: r.detail };
   }
   for (const c of candidates) {
@@ -78,7 +90,9 @@ export async function chooseBackend(candidates: readonly BackendCandidate[], for
     }
     skipped.push({ name: c.name, reason: r.reason ?? 'unknown reason' });
   }
-  throw new Error(`No tfjs backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  throw new Error(
+    `No tfjs backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+  );
 }
 
 function isMissingModule(e: unknown, name: string): boolean {
@@ -98,7 +112,11 @@ export function defaultCandidates(): BackendCandidate[] {
             require(pkg);
             return { ok: true, detail: pkg };
           } catch (e) {
-            reasons.push(isMissingModule(e, pkg) ? `${pkg} not installed` : `${pkg}: ${(e as Error).message.split('\n')[0]}`);
+            reasons.push(
+              isMissingModule(e, pkg)
+                ? `${pkg} not installed`
+                : `${pkg}: ${(e as Error).message.split('\n')[0]}`,
+            );
           }
         }
         return { ok: false, reason: reasons.join(', ') };
@@ -141,10 +159,19 @@ export async function initBackend(opts: { backend?: BackendName } = {}): Promise
   await tf.ready();
   // wasm can train conv layers only with our gradient kernels (registered once the backend exists).
   if (choice.name === 'wasm') registerWasmGradientKernels();
-  const info: BackendInfo = { backend: choice.name, why: choice.why, skipped: choice.skipped, tfjsVersion: tf.version.tfjs, detail: choice.detail };
+  const info: BackendInfo = {
+    backend: choice.name,
+    why: choice.why,
+    skipped: choice.skipped,
+    tfjsVersion: tf.version.tfjs,
+    detail: choice.detail,
+  };
   if (choice.name === 'wasm') {
     const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };
-    info.wasm = { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount?.() ?? 1 };
+    info.wasm = {
+      simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
+      threads: wasm.getThreadsCount?.() ?? 1,
+    };
   }
   current = info;
   return info;

@@ -4,8 +4,20 @@ import { onednnInfo } from './onednn';
 import { describeAs, showBundle } from '../display';
 import { escapeHtml as esc } from '../io/html';
 
-export { initBackend, chooseBackend, defaultCandidates, silenceNodeBackendBanner, BACKEND_ORDER } from './choose';
-export type { BackendName, BackendInfo, BackendCandidate, BackendChoice, LoadResult } from './choose';
+export {
+  initBackend,
+  chooseBackend,
+  defaultCandidates,
+  silenceNodeBackendBanner,
+  BACKEND_ORDER,
+} from './choose';
+export type {
+  BackendName,
+  BackendInfo,
+  BackendCandidate,
+  BackendChoice,
+  LoadResult,
+} from './choose';
 
 export interface BackendInfoOptions {
   /** Display the result (default true). */
@@ -58,7 +70,14 @@ export async function backendInfo(opts: BackendInfoOptions = {}): Promise<Backen
     });
   } else if (shown) {
     const line = backendLine(info);
-    showBundle({ 'text/html': `<p style="color:#555;font-size:smaller">${esc(line)}</p>`, 'text/plain': line });
+    showBundle({
+      'text/html': `<p style="color:#555;font-size:smaller">${esc(line)}</p>`,
+      'text/plain': line,
+    });
   }
-  return describeAs({ ...info }, (i) => `[backend ${i.backend}; .backend, .why, .skipped, .tfjsVersion]`, { shown });
+  return describeAs(
+    { ...info },
+    (i) => `[backend ${i.backend}; .backend, .why, .skipped, .tfjsVersion]`,
+    { shown },
+  );
 }

@@ -5,7 +5,12 @@ import * as path from 'node:path';
 
 /** Activation codes the addon fuses into convolutions and matmuls. */
 export const ONEDNN_ACTIVATIONS: Record<string, number> = {
-  linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, sigmoid: 5,
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  elu: 3,
+  leakyrelu: 4,
+  sigmoid: 5,
 };
 
 /** An opaque native handle owning reordered copies of one weight array. */
@@ -13,47 +18,151 @@ export type WeightCacheHandle = { readonly __weightCache: unique symbol };
 
 /** The addon's functions; every array is caller-owned, outputs are written in place. */
 export interface OnednnAddon {
-  conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array,
-    params: Int32Array, activation: number, alpha: number, cache?: WeightCacheHandle): void;
-  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, params: Int32Array,
-    cache?: WeightCacheHandle): void;
-  conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, params: Int32Array): void;
-  matmul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array,
-    params: Int32Array, activation: number, alpha: number): void;
+  conv2dForward(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    params: Int32Array,
+    activation: number,
+    alpha: number,
+    cache?: WeightCacheHandle,
+  ): void;
+  conv2dBackwardData(
+    dy: Float32Array,
+    w: Float32Array,
+    dx: Float32Array,
+    params: Int32Array,
+    cache?: WeightCacheHandle,
+  ): void;
+  conv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+    params: Int32Array,
+  ): void;
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    bias: Float32Array | null,
+    c: Float32Array,
+    params: Int32Array,
+    activation: number,
+    alpha: number,
+  ): void;
   pool(x: Float32Array, y: Float32Array, params: Int32Array, isMax: boolean): void;
-  poolBackward(dy: Float32Array, x: Float32Array | null, dx: Float32Array, params: Int32Array,
-    isMax: boolean): void;
-  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
-    offset: Float32Array | null, y: Float32Array, channels: number, epsilon: number): void;
+  poolBackward(
+    dy: Float32Array,
+    x: Float32Array | null,
+    dx: Float32Array,
+    params: Int32Array,
+    isMax: boolean,
+  ): void;
+  batchNorm(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    offset: Float32Array | null,
+    y: Float32Array,
+    channels: number,
+    epsilon: number,
+  ): void;
   relu(x: Float32Array, y: Float32Array): void;
   /** y = big op small, big [outer, mid, inner], small [outer, inner]; op 0 add, 1 sub, 2 mul, 3 div. */
-  binary(op: number, big: Float32Array, small: Float32Array, y: Float32Array, outer: number, mid: number,
-    inner: number, swapped: boolean): void;
+  binary(
+    op: number,
+    big: Float32Array,
+    small: Float32Array,
+    y: Float32Array,
+    outer: number,
+    mid: number,
+    inner: number,
+    swapped: boolean,
+  ): void;
   /** y = op(x): 0 sqrt, 1 square, 2 rsqrt, 3 neg, 4 abs. */
   unary(op: number, x: Float32Array, y: Float32Array): void;
   /** y[o, i] = sum (op 0) or mean (op 1) over m of x[o, m, i]. */
-  reduce(op: number, x: Float32Array, y: Float32Array, outer: number, mid: number, inner: number): void;
+  reduce(
+    op: number,
+    x: Float32Array,
+    y: Float32Array,
+    outer: number,
+    mid: number,
+    inner: number,
+  ): void;
   concat(parts: Float32Array[], y: Float32Array, outer: number, widths: Int32Array): void;
   split(x: Float32Array, parts: Float32Array[], outer: number, widths: Int32Array): void;
   step(x: Float32Array, y: Float32Array, alpha: number): void;
   /** Batch norm with batch statistics over NHWC x (params [N, H, W, C, hasScale, hasShift]); writes y, mean, biased variance. */
-  bnormTrain(x: Float32Array, scale: Float32Array | null, shift: Float32Array | null, y: Float32Array,
-    mean: Float32Array, variance: Float32Array, params: Int32Array, epsilon: number): void;
-  bnormTrainBackward(x: Float32Array, dy: Float32Array, mean: Float32Array, variance: Float32Array,
-    scale: Float32Array | null, shift: Float32Array | null, dx: Float32Array, dscale: Float32Array | null, dshift: Float32Array | null,
-    params: Int32Array, epsilon: number): void;
+  bnormTrain(
+    x: Float32Array,
+    scale: Float32Array | null,
+    shift: Float32Array | null,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    params: Int32Array,
+    epsilon: number,
+  ): void;
+  bnormTrainBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    shift: Float32Array | null,
+    dx: Float32Array,
+    dscale: Float32Array | null,
+    dshift: Float32Array | null,
+    params: Int32Array,
+    epsilon: number,
+  ): void;
   /** Backward of bias + activation: dx = dy masked where y <= 0 (relu; skipped without y), db = column sums. */
-  biasActGrad(dy: Float32Array, y: Float32Array | null, dx: Float32Array | null, db: Float32Array, channels: number): void;
-  pad(x: Float32Array, y: Float32Array, xShape: Int32Array, before: Int32Array, yShape: Int32Array, value: number): void;
+  biasActGrad(
+    dy: Float32Array,
+    y: Float32Array | null,
+    dx: Float32Array | null,
+    db: Float32Array,
+    channels: number,
+  ): void;
+  pad(
+    x: Float32Array,
+    y: Float32Array,
+    xShape: Int32Array,
+    before: Int32Array,
+    yShape: Int32Array,
+    value: number,
+  ): void;
   /** y = the box of x at `begin` with y's shape (rank <= 8). */
-  slice(x: Float32Array, y: Float32Array, xShape: Int32Array, begin: Int32Array, yShape: Int32Array): void;
+  slice(
+    x: Float32Array,
+    y: Float32Array,
+    xShape: Int32Array,
+    begin: Int32Array,
+    yShape: Int32Array,
+  ): void;
   newWeightCache(): WeightCacheHandle;
-  info(): { version: string; runtime: string; threads: number; isa: string;
-    impls: Record<string, string>; cachedPrimitives: number };
+  info(): {
+    version: string;
+    runtime: string;
+    threads: number;
+    isa: string;
+    impls: Record<string, string>;
+    cachedPrimitives: number;
+  };
   clearCaches(): void;
 }
 
-export const ONEDNN_ADDON_PATH = path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'onednn.node');
+export const ONEDNN_ADDON_PATH = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  'native',
+  'build',
+  'Release',
+  'onednn.node',
+);
 
 let loaded: { addon: OnednnAddon } | { error: string } | undefined;
 
@@ -71,7 +180,9 @@ export function loadOnednnAddon(): { addon: OnednnAddon } | { error: string } {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = { addon: require(ONEDNN_ADDON_PATH) as OnednnAddon };
   } catch (e) {
-    loaded = { error: `oneDNN addon failed to load from ${ONEDNN_ADDON_PATH}: ${(e as Error).message.split('\n')[0]}; rebuild with \`node native/build.js\`` };
+    loaded = {
+      error: `oneDNN addon failed to load from ${ONEDNN_ADDON_PATH}: ${(e as Error).message.split('\n')[0]}; rebuild with \`node native/build.js\``,
+    };
   }
   return loaded;
 }
@@ -91,7 +202,8 @@ function sampleOf(w: Float32Array): Float32Array {
 }
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  for (let i = 0; i < a.length; i++)
+    if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
   return true;
 }
 

@@ -8,8 +8,15 @@ import type { OnednnOutputPool } from './onednn-pool';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
-type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: MathBackendCPU; attrs?: Attrs };
-type Impl = (args: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => TensorInfo | TensorInfo[];
+type KernelArgs = {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: MathBackendCPU;
+  attrs?: Attrs;
+};
+type Impl = (
+  args: KernelArgs,
+  fallback: () => TensorInfo | TensorInfo[],
+) => TensorInfo | TensorInfo[];
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 type Shape4 = [number, number, number, number];
 
@@ -29,7 +36,14 @@ function size(shape: number[]): number {
  * last window reads ('same' with stride > 1) or round up (dimRoundingMode 'ceil'); reading
  * extra zeros changes nothing, so any padding that yields the same output size is equivalent.
  */
-function endPad(inSize: number, outSize: number, stride: number, effFilter: number, start: number, end: number): number {
+function endPad(
+  inSize: number,
+  outSize: number,
+  stride: number,
+  effFilter: number,
+  start: number,
+  end: number,
+): number {
   if (Math.floor((inSize - effFilter + start + end) / stride) + 1 === outSize) return end;
   return (outSize - 1) * stride + effFilter - inSize - start;
 }
@@ -38,38 +52,100 @@ function endPad(inSize: number, outSize: number, stride: number, effFilter: numb
 function convParams(c: Conv2DInfo): Int32Array | null {
   if (c.dataFormat !== 'channelsLast') return null;
   const p = c.padInfo;
-  const pb = endPad(c.inHeight, c.outHeight, c.strideHeight, c.effectiveFilterHeight, p.top, p.bottom);
+  const pb = endPad(
+    c.inHeight,
+    c.outHeight,
+    c.strideHeight,
+    c.effectiveFilterHeight,
+    p.top,
+    p.bottom,
+  );
   const pr = endPad(c.inWidth, c.outWidth, c.strideWidth, c.effectiveFilterWidth, p.left, p.right);
   if (pb < 0 || pr < 0 || p.top < 0 || p.left < 0) return null;
-  return Int32Array.from([c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth,
-    c.outChannels, c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
-    p.top, p.left, pb, pr]);
+  return Int32Array.from([
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.outChannels,
+    c.outHeight,
+    c.outWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    p.top,
+    p.left,
+    pb,
+    pr,
+  ]);
 }
 
 /** [N, IH, IW, C, KH, KW, OH, OW, SH, SW, PT, PL, PB, PR], or null if unsupported. */
 function poolParams(c: Conv2DInfo): Int32Array | null {
-  if (c.dataFormat !== 'channelsLast' || c.dilationHeight !== 1 || c.dilationWidth !== 1) return null;
+  if (c.dataFormat !== 'channelsLast' || c.dilationHeight !== 1 || c.dilationWidth !== 1)
+    return null;
   const p = c.padInfo;
   const pb = endPad(c.inHeight, c.outHeight, c.strideHeight, c.filterHeight, p.top, p.bottom);
   const pr = endPad(c.inWidth, c.outWidth, c.strideWidth, c.filterWidth, p.left, p.right);
   // oneDNN wants every window to touch the input: padding smaller than the window.
-  if (pb < 0 || pr < 0 || p.top >= c.filterHeight || p.left >= c.filterWidth ||
-      pb >= c.filterHeight || pr >= c.filterWidth) return null;
-  return Int32Array.from([c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth,
-    c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, p.top, p.left, pb, pr]);
+  if (
+    pb < 0 ||
+    pr < 0 ||
+    p.top >= c.filterHeight ||
+    p.left >= c.filterWidth ||
+    pb >= c.filterHeight ||
+    pr >= c.filterWidth
+  )
+    return null;
+  return Int32Array.from([
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.outHeight,
+    c.outWidth,
+    c.strideHeight,
+    c.strideWidth,
+    p.top,
+    p.left,
+    pb,
+    pr,
+  ]);
 }
 
-function convInfoOf(xShape: number[], filterShape: number[], attrs: Attrs, dilations: unknown = 1): Conv2DInfo {
+function convInfoOf(
+  xShape: number[],
+  filterShape: number[],
+  attrs: Attrs,
+  dilations: unknown = 1,
+): Conv2DInfo {
   const dataFormat = (attrs.dataFormat as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC';
-  return tf.backend_util.computeConv2DInfo(xShape as Shape4, filterShape as Shape4,
-    attrs.strides as [number, number], dilations as [number, number],
-    attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, false,
-    tf.backend_util.convertConv2DDataFormat(dataFormat));
+  return tf.backend_util.computeConv2DInfo(
+    xShape as Shape4,
+    filterShape as Shape4,
+    attrs.strides as [number, number],
+    dilations as [number, number],
+    attrs.pad as 'same',
+    attrs.dimRoundingMode as 'floor' | undefined,
+    false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
 }
 
 function poolInfoOf(xShape: number[], attrs: Attrs): Conv2DInfo {
-  return tf.backend_util.computePool2DInfo(xShape as Shape4, attrs.filterSize as [number, number],
-    attrs.strides as [number, number], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined);
+  return tf.backend_util.computePool2DInfo(
+    xShape as Shape4,
+    attrs.filterSize as [number, number],
+    attrs.strides as [number, number],
+    1,
+    attrs.pad as 'same',
+    attrs.dimRoundingMode as 'floor' | undefined,
+  );
 }
 
 /** [N, H, W, C, hasScale, hasShift] for a channels-last tensor of any rank >= 2. */
@@ -86,7 +162,11 @@ function activationCode(attrs: Attrs): number | null {
 }
 
 /** The bias as a plain per-channel vector of length n, or null (absent) / undefined (unsupported). */
-function biasVector(backend: MathBackendCPU, bias: TensorInfo | undefined, n: number): Float32Array | null | undefined {
+function biasVector(
+  backend: MathBackendCPU,
+  bias: TensorInfo | undefined,
+  n: number,
+): Float32Array | null | undefined {
   if (!bias) return null;
   const v = f32(backend, bias);
   return v && v.length === n && bias.shape[bias.shape.length - 1] === n ? v : undefined;
@@ -96,7 +176,10 @@ function biasVector(backend: MathBackendCPU, bias: TensorInfo | undefined, n: nu
  * How `small` broadcasts over `big` as [outer, mid, inner] (small = [outer, inner]): equal shapes,
  * a trailing vector (bias [C] over NHWC), a scalar, or per-sample [N, 1, 1, C]. Null otherwise.
  */
-function broadcastPlan(big: number[], small: number[]): { outer: number; mid: number; inner: number } | null {
+function broadcastPlan(
+  big: number[],
+  small: number[],
+): { outer: number; mid: number; inner: number } | null {
   if (small.length > big.length) return null;
   const s = [...new Array<number>(big.length - small.length).fill(1), ...small];
   const r = big.length;
@@ -110,11 +193,19 @@ function broadcastPlan(big: number[], small: number[]): { outer: number; mid: nu
 }
 
 /** Sorted axes that form one contiguous block, as [outer, mid, inner] of `shape`; null otherwise. */
-function axisBlock(shape: number[], axes: number[]): { outer: number; mid: number; inner: number } | null {
+function axisBlock(
+  shape: number[],
+  axes: number[],
+): { outer: number; mid: number; inner: number } | null {
   const sorted = [...axes].sort((a, b) => a - b);
   if (sorted.length === 0 || sorted.some((a, i) => i > 0 && a !== sorted[i - 1] + 1)) return null;
-  const first = sorted[0], last = sorted[sorted.length - 1];
-  return { outer: size(shape.slice(0, first)), mid: size(shape.slice(first, last + 1)), inner: size(shape.slice(last + 1)) };
+  const first = sorted[0],
+    last = sorted[sorted.length - 1];
+  return {
+    outer: size(shape.slice(0, first)),
+    mid: size(shape.slice(first, last + 1)),
+    inner: size(shape.slice(last + 1)),
+  };
 }
 
 /**
@@ -136,7 +227,10 @@ export const BN_TRAIN_GRAD = 'OnednnBatchNormTrainGrad';
 const MIN_NATIVE = 1024; // below this many elements the JS kernels are as fast as a native call
 
 /** The kernels, given the addon and each backend instance's output pool. */
-export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) => OnednnOutputPool): Record<string, Impl> {
+export function onednnKernels(
+  addon: OnednnAddon,
+  poolOf: (b: MathBackendCPU) => OnednnOutputPool,
+): Record<string, Impl> {
   const out = (backend: MathBackendCPU, shape: number[], values: Float32Array) =>
     backend.makeTensorInfo(shape, 'float32', values);
   const alloc = (backend: MathBackendCPU, n: number) => poolOf(backend).take(n);
@@ -147,9 +241,13 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
   const wcache = (backend: MathBackendCPU, w: Float32Array) =>
     poolOf(backend).isRecyclable(w) ? undefined : weightCacheFor(addon, w);
 
-  function convForward({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) {
+  function convForward(
+    { inputs, backend, attrs = {} }: KernelArgs,
+    fallback: () => TensorInfo | TensorInfo[],
+  ) {
     const { x, filter, bias, preluActivationWeights } = inputs;
-    const xv = f32(backend, x), wv = f32(backend, filter);
+    const xv = f32(backend, x),
+      wv = f32(backend, filter);
     const act = activationCode(attrs);
     if (!x || !filter || !xv || !wv || act === null || preluActivationWeights) return fallback();
     const info = convInfoOf(x.shape, filter.shape, attrs, attrs.dilations ?? 1);
@@ -157,25 +255,41 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     const bv = biasVector(backend, bias, info.outChannels);
     if (!params || bv === undefined) return fallback();
     const y = alloc(backend, size(info.outShape));
-    addon.conv2dForward(xv, wv, bv, y, params, act, (attrs.leakyreluAlpha as number | undefined) ?? 0.2,
-      wcache(backend, wv));
+    addon.conv2dForward(
+      xv,
+      wv,
+      bv,
+      y,
+      params,
+      act,
+      (attrs.leakyreluAlpha as number | undefined) ?? 0.2,
+      wcache(backend, wv),
+    );
     return out(backend, info.outShape, y);
   }
 
-  function matmul({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) {
+  function matmul(
+    { inputs, backend, attrs = {} }: KernelArgs,
+    fallback: () => TensorInfo | TensorInfo[],
+  ) {
     const { a, b, bias, preluActivationWeights } = inputs;
-    const av = f32(backend, a), bv = f32(backend, b);
+    const av = f32(backend, a),
+      bv = f32(backend, b);
     const act = activationCode(attrs);
     if (!a || !b || !av || !bv || act === null || preluActivationWeights) return fallback();
-    const transA = !!attrs.transposeA, transB = !!attrs.transposeB;
-    const ra = a.shape.length, rb = b.shape.length;
+    const transA = !!attrs.transposeA,
+      transB = !!attrs.transposeB;
+    const ra = a.shape.length,
+      rb = b.shape.length;
     const M = transA ? a.shape[ra - 1] : a.shape[ra - 2];
     const K = transA ? a.shape[ra - 2] : a.shape[ra - 1];
     const N = transB ? b.shape[rb - 2] : b.shape[rb - 1];
     const Kb = transB ? b.shape[rb - 1] : b.shape[rb - 2];
     if (K !== Kb) return fallback(); // let the cpu kernel word the error
-    const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
-    const Ba = size(batchA), Bb = size(batchB);
+    const batchA = a.shape.slice(0, -2),
+      batchB = b.shape.slice(0, -2);
+    const Ba = size(batchA),
+      Bb = size(batchB);
     const sameBatch = batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i]);
     if (!sameBatch && Ba !== 1 && Bb !== 1) return fallback();
     const outBatch = tf.backend_util.assertAndGetBroadcastShape(batchA, batchB);
@@ -183,13 +297,23 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     if (biasV === undefined || M * K * N === 0) return fallback();
     const shape = [...outBatch, M, N];
     const c = alloc(backend, size(shape));
-    addon.matmul(av, bv, biasV, c, Int32Array.from([Ba, Bb, M, K, N, transA ? 1 : 0, transB ? 1 : 0]),
-      act, (attrs.leakyreluAlpha as number | undefined) ?? 0.2);
+    addon.matmul(
+      av,
+      bv,
+      biasV,
+      c,
+      Int32Array.from([Ba, Bb, M, K, N, transA ? 1 : 0, transB ? 1 : 0]),
+      act,
+      (attrs.leakyreluAlpha as number | undefined) ?? 0.2,
+    );
     return out(backend, shape, c);
   }
 
   function pool(isMax: boolean) {
-    return ({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
+    return (
+      { inputs, backend, attrs = {} }: KernelArgs,
+      fallback: () => TensorInfo | TensorInfo[],
+    ) => {
       const { x } = inputs;
       const xv = f32(backend, x);
       if (!x || !xv || x.shape.length !== 4) return fallback();
@@ -203,9 +327,13 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
   }
 
   function poolGrad(isMax: boolean) {
-    return ({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
+    return (
+      { inputs, backend, attrs = {} }: KernelArgs,
+      fallback: () => TensorInfo | TensorInfo[],
+    ) => {
       const { dy, input } = inputs;
-      const dyv = f32(backend, dy), xv = f32(backend, input);
+      const dyv = f32(backend, dy),
+        xv = f32(backend, input);
       if (!dy || !input || !dyv || !xv || input.shape.length !== 4) return fallback();
       const params = poolParams(poolInfoOf(input.shape, attrs));
       if (!params) return fallback();
@@ -219,9 +347,12 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
   function binary(op: number) {
     return ({ inputs, backend }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
       const { a, b } = inputs;
-      const av = f32(backend, a), bv = f32(backend, b);
+      const av = f32(backend, a),
+        bv = f32(backend, b);
       if (!a || !b || !av || !bv) return fallback();
-      const swapped = size(b.shape) > size(a.shape) || (size(b.shape) === size(a.shape) && b.shape.length > a.shape.length);
+      const swapped =
+        size(b.shape) > size(a.shape) ||
+        (size(b.shape) === size(a.shape) && b.shape.length > a.shape.length);
       const [big, small] = swapped ? [a, b].reverse() : [a, b];
       const [bigV, smallV] = swapped ? [bv, av] : [av, bv];
       const plan = broadcastPlan(big.shape, small.shape);
@@ -244,14 +375,19 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
   }
 
   function reduce(op: number) {
-    return ({ inputs, backend, attrs = {} }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
+    return (
+      { inputs, backend, attrs = {} }: KernelArgs,
+      fallback: () => TensorInfo | TensorInfo[],
+    ) => {
       const { x } = inputs;
       const xv = f32(backend, x);
       if (!x || !xv || xv.length < MIN_NATIVE) return fallback();
       const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
       const block = axisBlock(x.shape, axes);
       if (!block || block.mid === 0) return fallback();
-      const shape = attrs.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+      const shape = attrs.keepDims
+        ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+        : x.shape.filter((_, i) => !axes.includes(i));
       const y = alloc(backend, block.outer * block.inner);
       addon.reduce(op, xv, y, block.outer, block.mid, block.inner);
       return out(backend, shape, y);
@@ -264,7 +400,8 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
 
     Conv2DBackpropInput({ inputs, backend, attrs = {} }, fallback) {
       const { dy, filter } = inputs;
-      const dyv = f32(backend, dy), wv = f32(backend, filter);
+      const dyv = f32(backend, dy),
+        wv = f32(backend, filter);
       if (!dy || !filter || !dyv || !wv) return fallback();
       const inputShape = attrs.inputShape as number[];
       const params = convParams(convInfoOf(inputShape, filter.shape, attrs));
@@ -276,7 +413,8 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
 
     Conv2DBackpropFilter({ inputs, backend, attrs = {} }, fallback) {
       const { x, dy } = inputs;
-      const xv = f32(backend, x), dyv = f32(backend, dy);
+      const xv = f32(backend, x),
+        dyv = f32(backend, dy);
       if (!x || !dy || !xv || !dyv) return fallback();
       const filterShape = attrs.filterShape as number[];
       const params = convParams(convInfoOf(x.shape, filterShape, attrs));
@@ -328,7 +466,14 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       const rank = parts[0].shape.length;
       const axis = tf.util.parseAxisParam(attrs.axis as number, parts[0].shape)[0];
       // Shapes must agree off the axis; otherwise the cpu kernel words the error.
-      if (parts.some((t) => t.shape.length !== rank || t.shape.some((d, i) => i !== axis && d !== parts[0].shape[i]))) return fallback();
+      if (
+        parts.some(
+          (t) =>
+            t.shape.length !== rank ||
+            t.shape.some((d, i) => i !== axis && d !== parts[0].shape[i]),
+        )
+      )
+        return fallback();
       const outer = size(parts[0].shape.slice(0, axis));
       const widths = Int32Array.from(parts.map((t) => size(t.shape.slice(axis))));
       const shape = [...parts[0].shape];
@@ -344,21 +489,39 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       const xv = f32(backend, x);
       if (!x || !xv || xv.length < MIN_NATIVE) return fallback();
       const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
-      const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs.numOrSizeSplits as number[], axis);
+      const sizes = tf.backend_util.prepareSplitSize(
+        x as unknown as tf.Tensor,
+        attrs.numOrSizeSplits as number[],
+        axis,
+      );
       const inner = size(x.shape.slice(axis + 1));
       const shapes = sizes.map((n) => x.shape.map((d, i) => (i === axis ? n : d)));
       const parts = shapes.map((sh) => alloc(backend, size(sh)));
-      addon.split(xv, parts, size(x.shape.slice(0, axis)), Int32Array.from(sizes.map((n) => n * inner)));
+      addon.split(
+        xv,
+        parts,
+        size(x.shape.slice(0, axis)),
+        Int32Array.from(sizes.map((n) => n * inner)),
+      );
       return parts.map((p, k) => out(backend, shapes[k], p));
     },
 
     Slice({ inputs, backend, attrs = {} }, fallback) {
       const { x } = inputs;
       const xv = f32(backend, x);
-      if (!x || !xv || x.shape.length === 0 || x.shape.length > 8 || xv.length < MIN_NATIVE) return fallback();
-      const [begin, sizes] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
+      if (!x || !xv || x.shape.length === 0 || x.shape.length > 8 || xv.length < MIN_NATIVE)
+        return fallback();
+      const [begin, sizes] = tf.slice_util.parseSliceParams(
+        x as unknown as tf.Tensor,
+        attrs.begin as number[],
+        attrs.size as number[],
+      );
       // A contiguous slice is a view in the cpu kernel (no copy); bad parameters get its error.
-      if (tf.slice_util.isSliceContinous(x.shape, begin, sizes) || sizes.some((n, i) => n < 0 || begin[i] < 0 || begin[i] + n > x.shape[i])) return fallback();
+      if (
+        tf.slice_util.isSliceContinous(x.shape, begin, sizes) ||
+        sizes.some((n, i) => n < 0 || begin[i] < 0 || begin[i] + n > x.shape[i])
+      )
+        return fallback();
       const y = alloc(backend, size(sizes));
       if (y.length === 0) return fallback();
       addon.slice(xv, y, Int32Array.from(x.shape), Int32Array.from(begin), Int32Array.from(sizes));
@@ -369,18 +532,27 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       const { x } = inputs;
       const xv = f32(backend, x);
       const paddings = attrs.paddings as [number, number][];
-      if (!x || !xv || x.shape.length === 0 || x.shape.length > 8 || xv.length < MIN_NATIVE) return fallback();
+      if (!x || !xv || x.shape.length === 0 || x.shape.length > 8 || xv.length < MIN_NATIVE)
+        return fallback();
       const shape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
       const y = alloc(backend, size(shape));
-      addon.pad(xv, y, Int32Array.from(x.shape), Int32Array.from(paddings.map((p) => p[0])),
-        Int32Array.from(shape), (attrs.constantValue as number | undefined) ?? 0);
+      addon.pad(
+        xv,
+        y,
+        Int32Array.from(x.shape),
+        Int32Array.from(paddings.map((p) => p[0])),
+        Int32Array.from(shape),
+        (attrs.constantValue as number | undefined) ?? 0,
+      );
       return out(backend, shape, y);
     },
 
     [BIAS_ACT_GRAD]({ inputs, backend }, fallback) {
       const { dy, y } = inputs;
-      const dyv = f32(backend, dy), yv = y ? f32(backend, y) : null;
-      if (!dy || !dyv || dy.shape.length === 0 || (y && (!yv || yv.length !== dyv.length))) return fallback();
+      const dyv = f32(backend, dy),
+        yv = y ? f32(backend, y) : null;
+      if (!dy || !dyv || dy.shape.length === 0 || (y && (!yv || yv.length !== dyv.length)))
+        return fallback();
       const C = dy.shape[dy.shape.length - 1];
       const db = alloc(backend, C);
       const dx = yv ? allocOverwritten(backend, dyv.length) : null;
@@ -393,10 +565,13 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
       const xv = f32(backend, x);
       if (!x || !xv || x.shape.length < 2) return fallback();
       const C = x.shape[x.shape.length - 1];
-      const sv = scale ? f32(backend, scale) : null, ov = offset ? f32(backend, offset) : null;
+      const sv = scale ? f32(backend, scale) : null,
+        ov = offset ? f32(backend, offset) : null;
       if ((scale && sv?.length !== C) || (offset && ov?.length !== C)) return fallback();
       const params = bnormParams(x.shape, !!sv, !!ov);
-      const y = alloc(backend, xv.length), mean = alloc(backend, C), variance = alloc(backend, C);
+      const y = alloc(backend, xv.length),
+        mean = alloc(backend, C),
+        variance = alloc(backend, C);
       addon.bnormTrain(xv, sv, ov, y, mean, variance, params, attrs.epsilon as number);
       return [out(backend, x.shape, y), out(backend, [C], mean), out(backend, [C], variance)];
     },
@@ -404,13 +579,29 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
     [BN_TRAIN_GRAD]({ inputs, backend, attrs = {} }, fallback) {
       const { x, dy, mean, variance, scale, offset } = inputs;
       const [xv, dyv, mv, vv] = [x, dy, mean, variance].map((t) => f32(backend, t));
-      if (!x || !xv || !dyv || !mv || !vv || x.shape.length < 2 || dyv.length !== xv.length) return fallback();
+      if (!x || !xv || !dyv || !mv || !vv || x.shape.length < 2 || dyv.length !== xv.length)
+        return fallback();
       const C = x.shape[x.shape.length - 1];
-      const sv = scale ? f32(backend, scale) : null, ov = offset ? f32(backend, offset) : null;
+      const sv = scale ? f32(backend, scale) : null,
+        ov = offset ? f32(backend, offset) : null;
       if ((scale && sv?.length !== C) || (offset && ov?.length !== C)) return fallback();
       const params = bnormParams(x.shape, !!sv, !!ov);
-      const dx = alloc(backend, xv.length), dscale = alloc(backend, C), doffset = alloc(backend, C);
-      addon.bnormTrainBackward(xv, dyv, mv, vv, sv, ov, dx, sv ? dscale : null, ov ? doffset : null, params, attrs.epsilon as number);
+      const dx = alloc(backend, xv.length),
+        dscale = alloc(backend, C),
+        doffset = alloc(backend, C);
+      addon.bnormTrainBackward(
+        xv,
+        dyv,
+        mv,
+        vv,
+        sv,
+        ov,
+        dx,
+        sv ? dscale : null,
+        ov ? doffset : null,
+        params,
+        attrs.epsilon as number,
+      );
       return [out(backend, x.shape, dx), out(backend, [C], dscale), out(backend, [C], doffset)];
     },
 
@@ -423,11 +614,22 @@ export function onednnKernels(addon: OnednnAddon, poolOf: (b: MathBackendCPU) =>
         const v = f32(backend, t);
         return v && v.length === C ? v : undefined;
       };
-      const mv = perChannel(mean), vv = perChannel(variance);
-      const sv = scale ? perChannel(scale) : null, ov = offset ? perChannel(offset) : null;
+      const mv = perChannel(mean),
+        vv = perChannel(variance);
+      const sv = scale ? perChannel(scale) : null,
+        ov = offset ? perChannel(offset) : null;
       if (!mv || !vv || sv === undefined || ov === undefined) return fallback();
       const y = alloc(backend, xv.length);
-      addon.batchNorm(xv, mv, vv, sv, ov, y, C, (attrs.varianceEpsilon as number | undefined) ?? 0.001);
+      addon.batchNorm(
+        xv,
+        mv,
+        vv,
+        sv,
+        ov,
+        y,
+        C,
+        (attrs.varianceEpsilon as number | undefined) ?? 0.001,
+      );
       return out(backend, x.shape, y);
     },
   };

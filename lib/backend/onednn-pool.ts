@@ -57,8 +57,12 @@ export class OnednnOutputPool {
       disposeData(dataId: DataId, force?: boolean): boolean;
       data: { has(id: DataId): boolean; get(id: DataId): BackendData };
     };
-    const { write, move, readSync, disposeData } = { write: b.write.bind(b), move: b.move.bind(b),
-      readSync: b.readSync.bind(b), disposeData: b.disposeData.bind(b) };
+    const { write, move, readSync, disposeData } = {
+      write: b.write.bind(b),
+      move: b.move.bind(b),
+      readSync: b.readSync.bind(b),
+      disposeData: b.disposeData.bind(b),
+    };
     b.write = (values, shape, dtype) => {
       this.ref(values);
       return write(values, shape, dtype);

@@ -48,7 +48,11 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
   const loaded = loadOnednnAddon();
   if ('error' in loaded) return (registered = { ok: false, reason: loaded.error });
   const cpuFactory = tf.findBackendFactory('cpu');
-  if (!cpuFactory) return (registered = { ok: false, reason: "tfjs 'cpu' backend is not registered (import @tensorflow/tfjs first)" });
+  if (!cpuFactory)
+    return (registered = {
+      ok: false,
+      reason: "tfjs 'cpu' backend is not registered (import @tensorflow/tfjs first)",
+    });
   const addon = loaded.addon;
   try {
     addon.info(); // fails here, not mid-model, if the library is broken
@@ -62,15 +66,19 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
     if (!p) pools.set(b, (p = new OnednnOutputPool(0))); // a foreign instance: no recycling
     return p;
   };
-  tf.registerBackend(ONEDNN_BACKEND, () => {
-    const backend = cpuFactory() as MathBackendCPU;
-    // The cpu backend greets Node users with "install tfjs-node" once; we are the fast path.
-    (backend as unknown as { firstUse: boolean }).firstUse = false;
-    const pool = new OnednnOutputPool(poolLimitBytes());
-    pool.attach(backend);
-    pools.set(backend, pool);
-    return backend;
-  }, ONEDNN_PRIORITY);
+  tf.registerBackend(
+    ONEDNN_BACKEND,
+    () => {
+      const backend = cpuFactory() as MathBackendCPU;
+      // The cpu backend greets Node users with "install tfjs-node" once; we are the fast path.
+      (backend as unknown as { firstUse: boolean }).firstUse = false;
+      const pool = new OnednnOutputPool(poolLimitBytes());
+      pool.attach(backend);
+      pools.set(backend, pool);
+      return backend;
+    },
+    ONEDNN_PRIORITY,
+  );
 
   const native = onednnKernels(addon, poolOf);
   for (const config of tf.getKernelsForBackend('cpu')) {
@@ -92,9 +100,12 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
     tf.registerKernel({
       kernelName: name,
       backendName: ONEDNN_BACKEND,
-      kernelFunc: (args) => impl(args as never, () => {
-        throw new Error(`onednn kernel ${name}: inputs it cannot take (float32 tensors expected)`);
-      }),
+      kernelFunc: (args) =>
+        impl(args as never, () => {
+          throw new Error(
+            `onednn kernel ${name}: inputs it cannot take (float32 tensors expected)`,
+          );
+        }),
     });
   }
   nativeKernelNames = Object.keys(native).sort();
@@ -107,7 +118,12 @@ export function onednnInfo(): OnednnInfo {
   if ('error' in loaded) return { available: false, reason: loaded.error };
   const i = loaded.addon.info();
   return {
-    available: true, version: i.version, runtime: i.runtime, threads: i.threads, isa: i.isa,
-    impls: i.impls, nativeKernels: nativeKernelNames,
+    available: true,
+    version: i.version,
+    runtime: i.runtime,
+    threads: i.threads,
+    isa: i.isa,
+    impls: i.impls,
+    nativeKernels: nativeKernelNames,
   };
 }

@@ -40,26 +40,48 @@ interface ConvGeometry {
 
 /** Output size, strides and the *top/left* padding, exactly as the forward kernel computes them. */
 function geometry(
-  xShape: number[], filterShape: number[], strides: number | Pair, dilations: number | Pair,
-  pad: PadAttr, dimRoundingMode: RoundingMode, depthwise: boolean,
+  xShape: number[],
+  filterShape: number[],
+  strides: number | Pair,
+  dilations: number | Pair,
+  pad: PadAttr,
+  dimRoundingMode: RoundingMode,
+  depthwise: boolean,
 ): ConvGeometry {
   const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], filterShape as [number, number, number, number],
-    strides, dilations, pad, dimRoundingMode, depthwise, 'channelsLast');
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    depthwise,
+    'channelsLast',
+  );
   return {
-    batch: info.batchSize, inHeight: info.inHeight, inWidth: info.inWidth, inChannels: info.inChannels,
-    outHeight: info.outHeight, outWidth: info.outWidth,
-    filterHeight: info.filterHeight, filterWidth: info.filterWidth,
-    strideHeight: info.strideHeight, strideWidth: info.strideWidth,
-    dilationHeight: info.dilationHeight, dilationWidth: info.dilationWidth,
-    top: info.padInfo.top, left: info.padInfo.left,
+    batch: info.batchSize,
+    inHeight: info.inHeight,
+    inWidth: info.inWidth,
+    inChannels: info.inChannels,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    filterHeight: info.filterHeight,
+    filterWidth: info.filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    dilationHeight: info.dilationHeight,
+    dilationWidth: info.dilationWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
   };
 }
 
 function checkNHWC(kernel: string, dataFormat: string | undefined): void {
   if (dataFormat !== undefined && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
-    throw new Error(`lib/backend/wasm-gradients.ts: ${kernel} on wasm supports only NHWC ` +
-      `(channels-last) data, got dataFormat '${dataFormat}'. Use dataFormat 'channelsLast' in the layer.`);
+    throw new Error(
+      `lib/backend/wasm-gradients.ts: ${kernel} on wasm supports only NHWC ` +
+        `(channels-last) data, got dataFormat '${dataFormat}'. Use dataFormat 'channelsLast' in the layer.`,
+    );
   }
 }
 
@@ -78,11 +100,19 @@ function padOrCrop(x: Tensor4D, top: number, left: number, needH: number, needW:
   const right = needW - padLeft - (w - cropLeft);
   let out = x;
   if (cropTop > 0 || cropLeft > 0 || bottom < 0 || right < 0) {
-    out = tf.slice(x, [0, cropTop, cropLeft, 0],
-      [n, h - cropTop + Math.min(0, bottom), w - cropLeft + Math.min(0, right), c]);
+    out = tf.slice(
+      x,
+      [0, cropTop, cropLeft, 0],
+      [n, h - cropTop + Math.min(0, bottom), w - cropLeft + Math.min(0, right), c],
+    );
   }
   if (padTop > 0 || padLeft > 0 || bottom > 0 || right > 0) {
-    out = tf.pad(out, [[0, 0], [padTop, Math.max(0, bottom)], [padLeft, Math.max(0, right)], [0, 0]]);
+    out = tf.pad(out, [
+      [0, 0],
+      [padTop, Math.max(0, bottom)],
+      [padLeft, Math.max(0, right)],
+      [0, 0],
+    ]);
   }
   return out;
 }
@@ -92,7 +122,14 @@ function dilateSpatial(x: Tensor4D, sH: number, sW: number): Tensor4D {
   if (sH === 1 && sW === 1) return x;
   const [n, h, w, c] = x.shape;
   const x6 = tf.reshape(x, [n, h, 1, w, 1, c]);
-  const padded = tf.pad(x6, [[0, 0], [0, 0], [0, sH - 1], [0, 0], [0, sW - 1], [0, 0]]);
+  const padded = tf.pad(x6, [
+    [0, 0],
+    [0, 0],
+    [0, sH - 1],
+    [0, 0],
+    [0, sW - 1],
+    [0, 0],
+  ]);
   // Drop the trailing zeros after the last row/column.
   const full = tf.reshape(padded, [n, h * sH, w * sW, c]) as Tensor4D;
   return tf.slice(full, [0, 0, 0, 0], [n, (h - 1) * sH + 1, (w - 1) * sW + 1, c]);
@@ -107,16 +144,20 @@ function dilateSpatial(x: Tensor4D, sH: number, sW: number): Tensor4D {
  * whose filter is dy (spatial size Ho x Wo) and whose dilation is the forward stride.
  */
 export function conv2dBackpropFilterWasm(
-  x: Tensor4D, dy: Tensor4D, filterShape: [number, number, number, number],
-  strides: number | Pair, pad: PadAttr, dimRoundingMode?: RoundingMode,
+  x: Tensor4D,
+  dy: Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: number | Pair,
+  pad: PadAttr,
+  dimRoundingMode?: RoundingMode,
 ): Tensor4D {
   const g = geometry(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false);
   const needH = (g.outHeight - 1) * g.strideHeight + g.filterHeight;
   const needW = (g.outWidth - 1) * g.strideWidth + g.filterWidth;
   return tf.tidy(() => {
     const xp = padOrCrop(x, g.top, g.left, needH, needW);
-    const xT = tf.transpose(xp, [3, 1, 2, 0]);   // [Ci, H', W', N]
-    const dyT = tf.transpose(dy, [1, 2, 0, 3]);  // [Ho, Wo, N, Co]
+    const xT = tf.transpose(xp, [3, 1, 2, 0]); // [Ci, H', W', N]
+    const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
     const dw = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [g.strideHeight, g.strideWidth]); // [Ci,Kh,Kw,Co]
     return tf.transpose(dw, [1, 2, 0, 3]);
   });
@@ -176,8 +217,12 @@ function phaseFilter(filter: Tensor4D, sH: number, sW: number): Tensor4D {
  * inserting s-1 zeros between dy's pixels would cost s*s times as much.
  */
 export function conv2dBackpropInputWasm(
-  dy: Tensor4D, filter: Tensor4D, inputShape: [number, number, number, number],
-  strides: number | Pair, pad: PadAttr, dimRoundingMode?: RoundingMode,
+  dy: Tensor4D,
+  filter: Tensor4D,
+  inputShape: [number, number, number, number],
+  strides: number | Pair,
+  pad: PadAttr,
+  dimRoundingMode?: RoundingMode,
 ): Tensor4D {
   const g = geometry(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false);
   const { filterHeight: kh, filterWidth: kw, strideHeight: sH, strideWidth: sW } = g;
@@ -185,7 +230,13 @@ export function conv2dBackpropInputWasm(
   return tf.tidy(() => {
     const w = phaseFilter(filter, sH, sW);
     if (sH === 1 && sW === 1) {
-      const dyp = padOrCrop(dy, kh - 1 - g.top, kw - 1 - g.left, g.inHeight + kh - 1, g.inWidth + kw - 1);
+      const dyp = padOrCrop(
+        dy,
+        kh - 1 - g.top,
+        kw - 1 - g.left,
+        g.inHeight + kh - 1,
+        g.inWidth + kw - 1,
+      );
       return tf.conv2d(dyp, w, 1, 'valid', 'NHWC');
     }
     const ph = phaseSplit(kh, sH);
@@ -198,9 +249,21 @@ export function conv2dBackpropInputWasm(
     let grid = tf.reshape(out, [n, qH, qW, ph.phases, pw.phases, ci]);
     if (ph.phases < sH || pw.phases < sW) {
       // Phases no tap reaches (kernel smaller than the stride) get zero gradient.
-      grid = tf.pad(grid, [[0, 0], [0, 0], [0, 0], [0, sH - ph.phases], [0, sW - pw.phases], [0, 0]]);
+      grid = tf.pad(grid, [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, sH - ph.phases],
+        [0, sW - pw.phases],
+        [0, 0],
+      ]);
     }
-    const interleaved = tf.reshape(tf.transpose(grid, [0, 1, 3, 2, 4, 5]), [n, qH * sH, qW * sW, ci]) as Tensor4D;
+    const interleaved = tf.reshape(tf.transpose(grid, [0, 1, 3, 2, 4, 5]), [
+      n,
+      qH * sH,
+      qW * sW,
+      ci,
+    ]) as Tensor4D;
     return tf.slice(interleaved, [0, g.top, g.left, 0], [n, g.inHeight, g.inWidth, ci]);
   });
 }
@@ -211,15 +274,24 @@ export function conv2dBackpropInputWasm(
 /** The strided window of xPad that filter tap (i, j) sees: shape [N, Ho, Wo, C]. */
 function tap(xp: Tensor4D, g: ConvGeometry, i: number, j: number): Tensor4D {
   const begin = [0, i * g.dilationHeight, j * g.dilationWidth, 0];
-  const end = [g.batch, begin[1] + (g.outHeight - 1) * g.strideHeight + 1,
-    begin[2] + (g.outWidth - 1) * g.strideWidth + 1, g.inChannels];
+  const end = [
+    g.batch,
+    begin[1] + (g.outHeight - 1) * g.strideHeight + 1,
+    begin[2] + (g.outWidth - 1) * g.strideWidth + 1,
+    g.inChannels,
+  ];
   return tf.stridedSlice(xp, begin, end, [1, g.strideHeight, g.strideWidth, 1]) as Tensor4D;
 }
 
 /** dW[i,j,c,q] = sum_{n,oh,ow} tap(i,j)[n,oh,ow,c] * dy[n,oh,ow,c*m+q]; one multiply-sum per tap. */
 export function depthwiseBackpropFilterWasm(
-  x: Tensor4D, dy: Tensor4D, filterShape: [number, number, number, number],
-  strides: number | Pair, dilations: number | Pair, pad: PadAttr, dimRoundingMode?: RoundingMode,
+  x: Tensor4D,
+  dy: Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: number | Pair,
+  dilations: number | Pair,
+  pad: PadAttr,
+  dimRoundingMode?: RoundingMode,
 ): Tensor4D {
   const g = geometry(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, true);
   const [kh, kw, c, m] = filterShape;
@@ -245,8 +317,13 @@ export function depthwiseBackpropFilterWasm(
  * over the m outputs of each input channel.
  */
 export function depthwiseBackpropInputWasm(
-  dy: Tensor4D, filter: Tensor4D, inputShape: [number, number, number, number],
-  strides: number | Pair, dilations: number | Pair, pad: PadAttr, dimRoundingMode?: RoundingMode,
+  dy: Tensor4D,
+  filter: Tensor4D,
+  inputShape: [number, number, number, number],
+  strides: number | Pair,
+  dilations: number | Pair,
+  pad: PadAttr,
+  dimRoundingMode?: RoundingMode,
 ): Tensor4D {
   const g = geometry(inputShape, filter.shape, strides, dilations, pad, dimRoundingMode, true);
   const [kh, kw, c, m] = filter.shape;
@@ -254,9 +331,18 @@ export function depthwiseBackpropInputWasm(
   const effW = (kw - 1) * g.dilationWidth + 1;
   return tf.tidy(() => {
     const dyd = dilateSpatial(dy, g.strideHeight, g.strideWidth);
-    const dyp = padOrCrop(dyd, effH - 1 - g.top, effW - 1 - g.left, g.inHeight + effH - 1, g.inWidth + effW - 1);
+    const dyp = padOrCrop(
+      dyd,
+      effH - 1 - g.top,
+      effW - 1 - g.left,
+      g.inHeight + effH - 1,
+      g.inWidth + effW - 1,
+    );
     const wFlipped = tf.reverse(tf.reshape(filter, [kh, kw, c * m, 1]), [0, 1]) as Tensor4D;
-    const y = tf.depthwiseConv2d(dyp, wFlipped, 1, 'valid', 'NHWC', [g.dilationHeight, g.dilationWidth]);
+    const y = tf.depthwiseConv2d(dyp, wFlipped, 1, 'valid', 'NHWC', [
+      g.dilationHeight,
+      g.dilationWidth,
+    ]);
     if (m === 1) return y;
     return tf.sum(tf.reshape(y, [g.batch, g.inHeight, g.inWidth, c, m]), 4) as Tensor4D;
   });
@@ -275,7 +361,10 @@ interface KernelArgs {
  * (with an extra reference, so disposing the wrapper leaves the caller's data alone).
  */
 function asTensor(info: tf.TensorInfo | undefined): Tensor4D {
-  if (info === undefined) throw new Error('lib/backend/wasm-gradients.ts: a gradient kernel was called without one of its inputs.');
+  if (info === undefined)
+    throw new Error(
+      'lib/backend/wasm-gradients.ts: a gradient kernel was called without one of its inputs.',
+    );
   if (info instanceof tf.Tensor) return info as Tensor4D;
   tf.backend().incRef(info.dataId);
   return tf.engine().makeTensorFromTensorInfo(info) as Tensor4D;
@@ -295,7 +384,10 @@ type Shape4 = [number, number, number, number];
  * `depthwise` whether a `dilations` attr comes before `pad`.
  */
 function convKernel(
-  name: string, inputNames: [string, string], shapeAttr: 'filterShape' | 'inputShape', depthwise: boolean,
+  name: string,
+  inputNames: [string, string],
+  shapeAttr: 'filterShape' | 'inputShape',
+  depthwise: boolean,
   fn: (a: Tensor4D, b: Tensor4D, shape: Shape4, strides: Pair, ...rest: never[]) => Tensor4D,
 ): { name: string; kernelFunc: (args: KernelArgs) => tf.Tensor } {
   return {
@@ -303,9 +395,18 @@ function convKernel(
     kernelFunc: ({ inputs, attrs }) => {
       const a = (attrs ?? {}) as Attrs;
       if (!depthwise) checkNHWC(name, a.dataFormat as string | undefined);
-      const rest = (depthwise ? [a.dilations, a.pad, a.dimRoundingMode] : [a.pad, a.dimRoundingMode]) as never[];
-      return withInputs(() => fn(asTensor(inputs[inputNames[0]]), asTensor(inputs[inputNames[1]]),
-        a[shapeAttr] as Shape4, a.strides as Pair, ...rest));
+      const rest = (
+        depthwise ? [a.dilations, a.pad, a.dimRoundingMode] : [a.pad, a.dimRoundingMode]
+      ) as never[];
+      return withInputs(() =>
+        fn(
+          asTensor(inputs[inputNames[0]]),
+          asTensor(inputs[inputNames[1]]),
+          a[shapeAttr] as Shape4,
+          a.strides as Pair,
+          ...rest,
+        ),
+      );
     },
   };
 }
@@ -313,8 +414,20 @@ function convKernel(
 const KERNELS = [
   convKernel('Conv2DBackpropFilter', ['x', 'dy'], 'filterShape', false, conv2dBackpropFilterWasm),
   convKernel('Conv2DBackpropInput', ['dy', 'filter'], 'inputShape', false, conv2dBackpropInputWasm),
-  convKernel('DepthwiseConv2dNativeBackpropFilter', ['x', 'dy'], 'filterShape', true, depthwiseBackpropFilterWasm),
-  convKernel('DepthwiseConv2dNativeBackpropInput', ['dy', 'filter'], 'inputShape', true, depthwiseBackpropInputWasm),
+  convKernel(
+    'DepthwiseConv2dNativeBackpropFilter',
+    ['x', 'dy'],
+    'filterShape',
+    true,
+    depthwiseBackpropFilterWasm,
+  ),
+  convKernel(
+    'DepthwiseConv2dNativeBackpropInput',
+    ['dy', 'filter'],
+    'inputShape',
+    true,
+    depthwiseBackpropInputWasm,
+  ),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -325,24 +438,34 @@ const KERNELS = [
  * synchronously) and copies the results back. Only worth it for kernels that are cheap next to
  * the convolutions around them, such as pooling gradients.
  */
-function cpuFallback(kernelName: string): (args: KernelArgs & { backend: tf.KernelBackend }) => tf.Tensor | tf.Tensor[] {
+function cpuFallback(
+  kernelName: string,
+): (args: KernelArgs & { backend: tf.KernelBackend }) => tf.Tensor | tf.Tensor[] {
   return ({ inputs, attrs, backend }) => {
     const cpuKernel = tf.getKernel(kernelName, 'cpu');
     if (cpuKernel === undefined) {
-      throw new Error(`lib/backend/wasm-gradients.ts: the cpu backend has no '${kernelName}' kernel to fall back on; ` +
-        `check that @tensorflow/tfjs (which bundles tfjs-backend-cpu) is installed.`);
+      throw new Error(
+        `lib/backend/wasm-gradients.ts: the cpu backend has no '${kernelName}' kernel to fall back on; ` +
+          `check that @tensorflow/tfjs (which bundles tfjs-backend-cpu) is installed.`,
+      );
     }
     const cpu = tf.engine().findBackend('cpu') as tf.KernelBackend | null;
     if (!cpu) {
-      throw new Error(`lib/backend/wasm-gradients.ts: '${kernelName}' on wasm needs the cpu backend, which is not registered; ` +
-        `import '@tensorflow/tfjs' (it bundles tfjs-backend-cpu).`);
+      throw new Error(
+        `lib/backend/wasm-gradients.ts: '${kernelName}' on wasm needs the cpu backend, which is not registered; ` +
+          `import '@tensorflow/tfjs' (it bundles tfjs-backend-cpu).`,
+      );
     }
     const cpuInputs: tf.NamedTensorInfoMap = {};
     try {
       for (const [name, info] of Object.entries(inputs)) {
         if (info === undefined) continue;
         const values = backend.readSync(info.dataId);
-        cpuInputs[name] = { dataId: cpu.write(values, info.shape, info.dtype), shape: info.shape, dtype: info.dtype };
+        cpuInputs[name] = {
+          dataId: cpu.write(values, info.shape, info.dtype),
+          shape: info.shape,
+          dtype: info.dtype,
+        };
       }
       const out = cpuKernel.kernelFunc({ inputs: cpuInputs, attrs: attrs ?? {}, backend: cpu });
       const toWasm = (o: tf.TensorInfo): tf.Tensor => {
@@ -353,7 +476,8 @@ function cpuFallback(kernelName: string): (args: KernelArgs & { backend: tf.Kern
       // Single-output kernels must return a single tensor (ops don't unwrap arrays).
       return Array.isArray(out) ? out.map(toWasm) : toWasm(out);
     } finally {
-      for (const info of Object.values(cpuInputs)) if (info !== undefined) cpu.disposeData(info.dataId);
+      for (const info of Object.values(cpuInputs))
+        if (info !== undefined) cpu.disposeData(info.dataId);
     }
   };
 }
@@ -369,7 +493,10 @@ const CPU_FALLBACKS = ['MaxPoolGrad', 'UnsortedSegmentSum'];
 let registered = false;
 
 /** Names of the kernels `registerWasmGradientKernels` installs for the 'wasm' backend. */
-export const WASM_GRADIENT_KERNELS: readonly string[] = [...KERNELS.map((k) => k.name), ...CPU_FALLBACKS];
+export const WASM_GRADIENT_KERNELS: readonly string[] = [
+  ...KERNELS.map((k) => k.name),
+  ...CPU_FALLBACKS,
+];
 
 /**
  * Registers the training kernels above for the 'wasm' backend (idempotent; before or after
@@ -378,7 +505,10 @@ export const WASM_GRADIENT_KERNELS: readonly string[] = [...KERNELS.map((k) => k
  */
 export function registerWasmGradientKernels(): void {
   if (registered) return;
-  const all = [...KERNELS, ...CPU_FALLBACKS.map((name) => ({ name, kernelFunc: cpuFallback(name) }))];
+  const all = [
+    ...KERNELS,
+    ...CPU_FALLBACKS.map((name) => ({ name, kernelFunc: cpuFallback(name) })),
+  ];
   for (const k of all) {
     if (tf.getKernel(k.name, 'wasm') !== undefined) tf.unregisterKernel(k.name, 'wasm');
     tf.registerKernel({

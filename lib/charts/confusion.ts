@@ -5,7 +5,14 @@ import { showHtml } from '../display';
 import { escapeHtml } from '../io/html';
 import { formatPercent } from './format';
 import { classOrder, defaultClassOrder, type ClassOrder } from '../evaluate/order';
-import { MIN_FONT_SIZE, describeChart, renderChart, withDefaults, type Chart, type ShowOption } from './render';
+import {
+  MIN_FONT_SIZE,
+  describeChart,
+  renderChart,
+  withDefaults,
+  type Chart,
+  type ShowOption,
+} from './render';
 
 export interface Confusion {
   trueClass: string;
@@ -45,11 +52,24 @@ export function topConfusions(cm: number[][], classNames: string[], n = 10): Con
     const support = row.reduce((a, b) => a + b, 0);
     row.forEach((count, p) => {
       if (p !== t && count > 0) {
-        out.push({ trueClass: classNames[t], predictedClass: classNames[p], trueIndex: t, predictedIndex: p, count, fraction: count / support });
+        out.push({
+          trueClass: classNames[t],
+          predictedClass: classNames[p],
+          trueIndex: t,
+          predictedIndex: p,
+          count,
+          fraction: count / support,
+        });
       }
     });
   });
-  out.sort((a, b) => b.count - a.count || b.fraction - a.fraction || a.trueIndex - b.trueIndex || a.predictedIndex - b.predictedIndex);
+  out.sort(
+    (a, b) =>
+      b.count - a.count ||
+      b.fraction - a.fraction ||
+      a.trueIndex - b.trueIndex ||
+      a.predictedIndex - b.predictedIndex,
+  );
   return out.slice(0, n);
 }
 
@@ -71,24 +91,38 @@ function confusionsHtml(list: Confusion[]): string {
 }
 
 function confusionsText(list: Confusion[]): string {
-  return list.map((c, i) => `${String(i + 1).padStart(3)}. ${c.trueClass} -> ${c.predictedClass}: ${c.count} (${formatPercent(c.fraction, 1)})`).join('\n');
+  return list
+    .map(
+      (c, i) =>
+        `${String(i + 1).padStart(3)}. ${c.trueClass} -> ${c.predictedClass}: ${c.count} (${formatPercent(c.fraction, 1)})`,
+    )
+    .join('\n');
 }
 
 /**
  * Heatmap of a confusion matrix (rows: true class, columns: predicted; from `confusionMatrix`)
  * plus a table of the top confusions. Shows two outputs: the chart and the table.
  */
-export function plotConfusionMatrix(cm: number[][], classNames: string[], opts: PlotConfusionMatrixOptions = {}): ConfusionMatrixChart {
+export function plotConfusionMatrix(
+  cm: number[][],
+  classNames: string[],
+  opts: PlotConfusionMatrixOptions = {},
+): ConfusionMatrixChart {
   const k = classNames.length;
   if (!k || cm.length !== k || cm.some((r) => r.length !== k)) {
-    throw new Error(`plotConfusionMatrix: the matrix must be ${k}×${k} for ${k} class names; build it with confusionMatrix(labels, predicted, classNames.length).`);
+    throw new Error(
+      `plotConfusionMatrix: the matrix must be ${k}×${k} for ${k} class names; build it with confusionMatrix(labels, predicted, classNames.length).`,
+    );
   }
   const support = cm.map((r) => r.reduce((a, b) => a + b, 0));
   const total = support.reduce((a, b) => a + b, 0);
   const correct = cm.reduce((a, r, i) => a + r[i], 0);
   const recall = cm.map((r, i) => (support[i] ? r[i] / support[i] : 0));
   const orderBy = opts.order ?? defaultClassOrder(classNames);
-  const order = orderBy === 'recall' ? [...Array(k).keys()].sort((a, b) => recall[a] - recall[b] || a - b) : classOrder(classNames, orderBy);
+  const order =
+    orderBy === 'recall'
+      ? [...Array(k).keys()].sort((a, b) => recall[a] - recall[b] || a - b)
+      : classOrder(classNames, orderBy);
   // Axis values must be unique: disambiguate repeated names with their index.
   const unique = new Set(classNames).size === k;
   const key = (i: number) => (unique ? classNames[i] : `${i}: ${classNames[i]}`);
@@ -96,28 +130,53 @@ export function plotConfusionMatrix(cm: number[][], classNames: string[], opts: 
   const cells: Record<string, unknown>[] = [];
   cm.forEach((row, t) =>
     row.forEach((count, p) => {
-      if (count > 0) cells.push({ true: key(t), predicted: key(p), count, fraction: count / support[t] });
+      if (count > 0)
+        cells.push({ true: key(t), predicted: key(p), count, fraction: count / support[t] });
     }),
   );
   const many = k > 60; // beyond this, labels would overlap: the table names the classes instead
   const step = Math.max(2, Math.min(28, Math.floor((opts.size ?? (k <= 10 ? 360 : 560)) / k)));
   const axis = (title: string) => ({
     title,
-    ...(many ? { labels: false, ticks: false } : { labelLimit: 140, labelFontSize: step >= 12 ? MIN_FONT_SIZE : 9 }),
+    ...(many
+      ? { labels: false, ticks: false }
+      : { labelLimit: 140, labelFontSize: step >= 12 ? MIN_FONT_SIZE : 9 }),
   });
-  const orderName = { name: 'by name', recall: 'worst recall first', numeric: 'numeric order', index: 'in class order' }[orderBy];
+  const orderName = {
+    name: 'by name',
+    recall: 'worst recall first',
+    numeric: 'numeric order',
+    index: 'in class order',
+  }[orderBy];
   const layers: Record<string, unknown>[] = [
     {
       // No per-cell ARIA labels: thousands of them would triple the SVG (the table lists what matters).
       mark: { type: 'rect', aria: false },
       encoding: {
-        x: { field: 'predicted', type: 'ordinal', scale: { domain }, axis: { ...axis(many ? `predicted class (${k}, ${orderName})` : 'predicted class'), labelAngle: -45 } },
-        y: { field: 'true', type: 'ordinal', scale: { domain }, axis: axis(many ? `true class (${k}, ${orderName})` : 'true class') },
+        x: {
+          field: 'predicted',
+          type: 'ordinal',
+          scale: { domain },
+          axis: {
+            ...axis(many ? `predicted class (${k}, ${orderName})` : 'predicted class'),
+            labelAngle: -45,
+          },
+        },
+        y: {
+          field: 'true',
+          type: 'ordinal',
+          scale: { domain },
+          axis: axis(many ? `true class (${k}, ${orderName})` : 'true class'),
+        },
         color: {
           field: 'fraction',
           type: 'quantitative',
           scale: { scheme: 'blues', domain: [0, 1] },
-          legend: { title: '% of true class', format: '.0%', gradientLength: Math.min(200, step * k) },
+          legend: {
+            title: '% of true class',
+            format: '.0%',
+            gradientLength: Math.min(200, step * k),
+          },
         },
         tooltip: [
           { field: 'true', type: 'nominal', title: 'true' },
@@ -153,8 +212,17 @@ export function plotConfusionMatrix(cm: number[][], classNames: string[], opts: 
   const n = opts.topConfusions ?? 10;
   const confusions = topConfusions(cm, classNames, n);
   const html = confusionsHtml(confusions);
-  const text = `${title}: ${subtitle}` + (confusions.length ? `\nTop confusions (true -> predicted):\n${confusionsText(confusions)}` : '');
+  const text =
+    `${title}: ${subtitle}` +
+    (confusions.length
+      ? `\nTop confusions (true -> predicted):\n${confusionsText(confusions)}`
+      : '');
   const chart = renderChart(spec, `${title}: ${subtitle}`, opts);
-  if (opts.show !== false && n > 0) showHtml(html, confusions.length ? confusionsText(confusions) : 'No confusions.');
-  return describeChart({ ...chart, text, confusions, html }, ', .confusions, .html', opts.show !== false);
+  if (opts.show !== false && n > 0)
+    showHtml(html, confusions.length ? confusionsText(confusions) : 'No confusions.');
+  return describeChart(
+    { ...chart, text, confusions, html },
+    ', .confusions, .html',
+    opts.show !== false,
+  );
 }

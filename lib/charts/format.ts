@@ -25,7 +25,13 @@ export function formatSeconds(sec: number | undefined): string {
 export function metricLabel(base: string, k?: number): string {
   const b = base.replace(/^val_/, '');
   if (b === 'loss') return 'Loss';
-  if (b === 'accuracy' || b === 'acc' || b === 'categorical_accuracy' || b === 'sparse_categorical_accuracy') return 'Accuracy';
+  if (
+    b === 'accuracy' ||
+    b === 'acc' ||
+    b === 'categorical_accuracy' ||
+    b === 'sparse_categorical_accuracy'
+  )
+    return 'Accuracy';
   const top = /^(sparse_)?top_?(k|\d+)(_categorical)?_acc(uracy)?$/.exec(b);
   if (top) return `Top-${top[2] === 'k' ? (k ?? 'k') : top[2]} accuracy`;
   const words = b.replace(/_/g, ' ');

@@ -77,9 +77,14 @@ const NOT_FEATURES = /Pooling|ZeroPadding|Cropping|Dropout|Flatten|Reshape/;
  * conv5_block3_out, InceptionV3: mixed10). Nested bases are searched too.
  */
 export function lastConvLayer(model: tf.LayersModel): string {
-  const steps = flatSteps(model).filter((s) => s.outputRank === 4 && !NOT_FEATURES.test(s.layer.getClassName()));
+  const steps = flatSteps(model).filter(
+    (s) => s.outputRank === 4 && !NOT_FEATURES.test(s.layer.getClassName()),
+  );
   const last = steps[steps.length - 1];
-  if (!last) throw new Error(`gradCam: model "${model.name}" has no layer with a spatial feature map [batch, h, w, channels]; Grad-CAM needs a convolutional model.`);
+  if (!last)
+    throw new Error(
+      `gradCam: model "${model.name}" has no layer with a spatial feature map [batch, h, w, channels]; Grad-CAM needs a convolutional model.`,
+    );
   return last.layer.name;
 }
 
@@ -93,15 +98,24 @@ function findLayer(model: tf.LayersModel, name: string): Layer {
         : `gradCam: model "${model.name}" has no layer "${name}" on the path to its output; check model.layers.map(l => l.name), or leave layer out to use the last convolutional layer.`,
     );
   }
-  if (hit.length > 1) throw new Error(`gradCam: layer "${name}" is called more than once in model "${model.name}"; choose a layer used once.`);
-  if (hit[0].outputRank !== 4) throw new Error(`gradCam: layer "${name}" outputs rank ${hit[0].outputRank}, not a [batch, h, w, channels] feature map; choose a convolutional layer.`);
+  if (hit.length > 1)
+    throw new Error(
+      `gradCam: layer "${name}" is called more than once in model "${model.name}"; choose a layer used once.`,
+    );
+  if (hit[0].outputRank !== 4)
+    throw new Error(
+      `gradCam: layer "${name}" outputs rank ${hit[0].outputRank}, not a [batch, h, w, channels] feature map; choose a convolutional layer.`,
+    );
   return hit[0].layer;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The maps
 
-type CallFn = (inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+type CallFn = (
+  inputs: tf.Tensor | tf.Tensor[],
+  kwargs: Record<string, unknown>,
+) => tf.Tensor | tf.Tensor[];
 
 /** Run `fn` with the layer's call replaced (its own call is passed in), restoring it afterwards. */
 function withCall<T>(layer: Layer, replace: (original: CallFn) => CallFn, fn: () => T): T {
@@ -124,7 +138,10 @@ function withoutSoftmax<T>(model: tf.LayersModel, fn: (score: 'logit' | 'probabi
   const holder = layer as unknown as { activation?: { getClassName(): string } | null };
   if (holder.activation?.getClassName() !== 'softmax') return fn('probability');
   const softmax = holder.activation;
-  holder.activation = { getClassName: () => 'linear', apply: (x: tf.Tensor) => x } as unknown as typeof softmax;
+  holder.activation = {
+    getClassName: () => 'linear',
+    apply: (x: tf.Tensor) => x,
+  } as unknown as typeof softmax;
   try {
     return fn('logit');
   } finally {
@@ -136,8 +153,18 @@ function withoutSoftmax<T>(model: tf.LayersModel, fn: (score: 'logit' | 'probabi
  * Grad-CAM maps for a batch: image i is explained for class classes[i]. Returns one normalised map
  * per image (the layer's resolution) and the model's output probabilities.
  */
-export function gradCamMaps(model: tf.LayersModel, xs: tf.Tensor4D, classes: number[] | null, layerName?: string): {
-  layer: string; score: 'logit' | 'probability'; maps: Float32Array[]; height: number; width: number; probabilities: Float32Array[];
+export function gradCamMaps(
+  model: tf.LayersModel,
+  xs: tf.Tensor4D,
+  classes: number[] | null,
+  layerName?: string,
+): {
+  layer: string;
+  score: 'logit' | 'probability';
+  maps: Float32Array[];
+  height: number;
+  width: number;
+  probabilities: Float32Array[];
 } {
   const name = layerName ?? lastConvLayer(model);
   const layer = findLayer(model, name);
@@ -146,11 +173,15 @@ export function gradCamMaps(model: tf.LayersModel, xs: tf.Tensor4D, classes: num
   // 1. Forward: the probabilities, and the layer's feature maps A.
   let features: tf.Tensor4D | null = null;
   const probsT = tf.tidy(() => {
-    const out = withCall(layer, (original) => (inputs, kwargs) => {
-      const y = original(inputs, kwargs) as tf.Tensor4D;
-      features = tf.keep(y);
-      return y;
-    }, () => runPlan(plan, [xs], false)[0]);
+    const out = withCall(
+      layer,
+      (original) => (inputs, kwargs) => {
+        const y = original(inputs, kwargs) as tf.Tensor4D;
+        features = tf.keep(y);
+        return y;
+      },
+      () => runPlan(plan, [xs], false)[0],
+    );
     return out;
   });
   const probsData = probsT.dataSync() as Float32Array;
@@ -159,17 +190,27 @@ export function gradCamMaps(model: tf.LayersModel, xs: tf.Tensor4D, classes: num
   const probabilities = Array.from({ length: n }, (_, i) => probsData.slice(i * k, (i + 1) * k));
   const target = classes ?? probabilities.map((p) => argMax(p));
   for (const c of target) {
-    if (!(Number.isInteger(c) && c >= 0 && c < k)) throw new Error(`gradCam: classIndex ${c} is not a class of the model (0..${k - 1}).`);
+    if (!(Number.isInteger(c) && c >= 0 && c < k))
+      throw new Error(`gradCam: classIndex ${c} is not a class of the model (0..${k - 1}).`);
   }
   const A = features as tf.Tensor4D | null;
-  if (!A) throw new Error(`gradCam: layer "${name}" did not run when predicting; is it on the path to the output?`);
+  if (!A)
+    throw new Error(
+      `gradCam: layer "${name}" did not run when predicting; is it on the path to the output?`,
+    );
   try {
     // 2. Gradient of each image's class score with respect to A (the layer's output replaced by A,
     // so everything after it is differentiated; images are independent in inference mode).
     const { maps, score } = withoutSoftmax(model, (score) => {
       const maps = tf.tidy(() => {
         const oneHot = tf.oneHot(tf.tensor1d(target, 'int32'), k);
-        const grads = tf.grad((a: tf.Tensor) => withCall(layer, () => () => a, () => tf.sum(tf.mul(runPlan(plan, [xs], false)[0], oneHot))))(A);
+        const grads = tf.grad((a: tf.Tensor) =>
+          withCall(
+            layer,
+            () => () => a,
+            () => tf.sum(tf.mul(runPlan(plan, [xs], false)[0], oneHot)),
+          ),
+        )(A);
         const weights = tf.mean(grads, [1, 2], true); // [n, 1, 1, channels]
         const cam = tf.relu(tf.sum(tf.mul(A, weights), -1)); // [n, h, w]
         const max = tf.max(cam, [1, 2], true);
@@ -180,7 +221,14 @@ export function gradCamMaps(model: tf.LayersModel, xs: tf.Tensor4D, classes: num
     const [h, w] = [maps.shape[1]!, maps.shape[2]!];
     const data = maps.dataSync() as Float32Array;
     maps.dispose();
-    return { layer: name, score, maps: Array.from({ length: n }, (_, i) => data.slice(i * h * w, (i + 1) * h * w)), height: h, width: w, probabilities };
+    return {
+      layer: name,
+      score,
+      maps: Array.from({ length: n }, (_, i) => data.slice(i * h * w, (i + 1) * h * w)),
+      height: h,
+      width: w,
+      probabilities,
+    };
   } finally {
     A.dispose();
   }
@@ -196,20 +244,40 @@ function jet(t: number): [number, number, number] {
 }
 
 /** The heatmap (bilinear upsampling) blended over the original image at its aspect ratio, as PNG. */
-export async function overlayHeatmap(file: string, map: Float32Array, mapH: number, mapW: number, opts: { size?: number; alpha?: number } = {}): Promise<Buffer> {
+export async function overlayHeatmap(
+  file: string,
+  map: Float32Array,
+  mapH: number,
+  mapW: number,
+  opts: { size?: number; alpha?: number } = {},
+): Promise<Buffer> {
   const size = opts.size ?? 192;
   const alpha = opts.alpha ?? 0.45;
   const img = await decodeImageFile(file); // the pixels the model saw (no EXIF rotation)
   const scale = size / Math.max(img.width, img.height);
-  const [W, H] = [Math.max(1, Math.round(img.width * scale)), Math.max(1, Math.round(img.height * scale))];
-  const base = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(W, H, { fit: 'fill' }).raw().toBuffer();
-  const up = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(map, [mapH, mapW, 1]), [H, W], false, true).dataSync() as Float32Array);
+  const [W, H] = [
+    Math.max(1, Math.round(img.width * scale)),
+    Math.max(1, Math.round(img.height * scale)),
+  ];
+  const base = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(W, H, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  const up = tf.tidy(
+    () =>
+      tf.image
+        .resizeBilinear(tf.tensor3d(map, [mapH, mapW, 1]), [H, W], false, true)
+        .dataSync() as Float32Array,
+  );
   const out = Buffer.alloc(W * H * 3);
   for (let p = 0; p < W * H; p++) {
     const colour = jet(up[p]);
-    for (let ch = 0; ch < 3; ch++) out[3 * p + ch] = Math.round((1 - alpha) * base[3 * p + ch] + alpha * colour[ch]);
+    for (let ch = 0; ch < 3; ch++)
+      out[3 * p + ch] = Math.round((1 - alpha) * base[3 * p + ch] + alpha * colour[ch]);
   }
-  return sharp(out, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+  return sharp(out, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 function pct(p: number): string {
@@ -221,7 +289,11 @@ function pct(p: number): string {
  * `classIndex`) the heatmap of a chosen class, side by side. Preprocess the image as in training
  * (`preprocess: 'resnet50'`, or 'none' when the model has its own preprocessing layer).
  */
-export async function gradCam(model: tf.LayersModel, image: string, opts: GradCamOptions = {}): Promise<GradCamResult> {
+export async function gradCam(
+  model: tf.LayersModel,
+  image: string,
+  opts: GradCamOptions = {},
+): Promise<GradCamResult> {
   const xs = await imageInput('gradCam', model, image, opts);
   try {
     // Predicted class first; the chosen one (when different) as a second image of the same batch.
@@ -230,31 +302,53 @@ export async function gradCam(model: tf.LayersModel, image: string, opts: GradCa
     const maps: GradCamMap[] = [];
     const names = opts.classNames ?? [];
     const entry = (c: number, heatmap: Float32Array): GradCamMap => ({
-      classIndex: c, className: names[c] ?? String(c), probability: first.probabilities[0][c], heatmap, height: first.height, width: first.width,
+      classIndex: c,
+      className: names[c] ?? String(c),
+      probability: first.probabilities[0][c],
+      heatmap,
+      height: first.height,
+      width: first.width,
     });
     maps.push(entry(predicted, first.maps[0]));
     if (opts.classIndex !== undefined && opts.classIndex !== predicted) {
-      maps.push(entry(opts.classIndex, gradCamMaps(model, xs, [opts.classIndex], first.layer).maps[0]));
+      maps.push(
+        entry(opts.classIndex, gradCamMaps(model, xs, [opts.classIndex], first.layer).maps[0]),
+      );
     }
     const tileSize = opts.tileSize ?? 192;
     const tiles: GridTile[] = [{ file: image, title: { text: 'image', colour: TITLE_COLOUR } }];
     for (const [i, m] of maps.entries()) {
       tiles.push({
         file: image,
-        image: await overlayHeatmap(image, m.heatmap, m.height, m.width, { size: tileSize, alpha: opts.alpha }),
-        title: { text: `${i === 0 ? 'predicted' : 'class'}: ${m.className} (${pct(m.probability)})`, colour: TITLE_COLOUR },
+        image: await overlayHeatmap(image, m.heatmap, m.height, m.width, {
+          size: tileSize,
+          alpha: opts.alpha,
+        }),
+        title: {
+          text: `${i === 0 ? 'predicted' : 'class'}: ${m.className} (${pct(m.probability)})`,
+          colour: TITLE_COLOUR,
+        },
       });
     }
     const png = await composeGrid(tiles, { cols: tiles.length, tileSize, fontSize: opts.fontSize });
-    const text = `Grad-CAM at "${first.layer}" (${first.height}×${first.width}, ${first.score}): ` + maps.map((m) => `${m.className} ${pct(m.probability)}`).join('; ');
+    const text =
+      `Grad-CAM at "${first.layer}" (${first.height}×${first.width}, ${first.score}): ` +
+      maps.map((m) => `${m.className} ${pct(m.probability)}`).join('; ');
     if (opts.show !== false) await showGrid(png, text);
-    return describeAs({ layer: first.layer, score: first.score, predicted, maps, png }, (r) => `[grad-cam at ${r.layer}: ${r.maps.length} map(s); .maps, .png (${kb(r.png)})]`, { shown: opts.show !== false });
+    return describeAs(
+      { layer: first.layer, score: first.score, predicted, maps, png },
+      (r) => `[grad-cam at ${r.layer}: ${r.maps.length} map(s); .maps, .png (${kb(r.png)})]`,
+      { shown: opts.show !== false },
+    );
   } finally {
     xs.dispose();
   }
 }
 
-export interface GradCamGridOptions extends Omit<GradCamOptions, 'preprocess' | 'imageSize' | 'interpolation' | 'classIndex'> {
+export interface GradCamGridOptions extends Omit<
+  GradCamOptions,
+  'preprocess' | 'imageSize' | 'interpolation' | 'classIndex'
+> {
   /** Which images (indices into dataset.files); default a seeded sample of `count`. */
   indices?: number[];
   /** How many images when `indices` is not given (default 4). */
@@ -273,11 +367,17 @@ export interface GradCamGridResult {
  * Grad-CAM for a handful of dataset images (preprocessed as the dataset does), one row each: the
  * image, the predicted class's heatmap, and the true class's heatmap when the prediction is wrong.
  */
-export async function gradCamGrid(model: tf.LayersModel, dataset: ImageDataset, opts: GradCamGridOptions = {}): Promise<GradCamGridResult> {
-  if (dataset.size === 0) throw new Error('gradCamGrid: the dataset has no images; check its folder.');
+export async function gradCamGrid(
+  model: tf.LayersModel,
+  dataset: ImageDataset,
+  opts: GradCamGridOptions = {},
+): Promise<GradCamGridResult> {
+  if (dataset.size === 0)
+    throw new Error('gradCamGrid: the dataset has no images; check its folder.');
   const indices = opts.indices ?? sampleIndices(dataset.size, opts.count ?? 4, opts.seed ?? 42);
   for (const i of indices) {
-    if (!(Number.isInteger(i) && i >= 0 && i < dataset.size)) throw new Error(`gradCamGrid: index ${i} is outside the dataset (0..${dataset.size - 1}).`);
+    if (!(Number.isInteger(i) && i >= 0 && i < dataset.size))
+      throw new Error(`gradCamGrid: index ${i} is outside the dataset (0..${dataset.size - 1}).`);
   }
   const names = opts.classNames ?? dataset.classNames;
   const batch = await dataset.withoutAugmentation().load(indices);
@@ -297,23 +397,60 @@ export async function gradCamGrid(model: tf.LayersModel, dataset: ImageDataset, 
       const probs = own.probabilities[j];
       const ok = p === actual;
       const colour = ok ? '#138a36' : '#d32f2f';
-      tiles.push({ file, title: { text: `actual: ${names[actual] ?? actual}`, colour: TITLE_COLOUR } });
       tiles.push({
         file,
-        image: await overlayHeatmap(file, own.maps[j], own.height, own.width, { size: tileSize, alpha: opts.alpha }),
+        title: { text: `actual: ${names[actual] ?? actual}`, colour: TITLE_COLOUR },
+      });
+      tiles.push({
+        file,
+        image: await overlayHeatmap(file, own.maps[j], own.height, own.width, {
+          size: tileSize,
+          alpha: opts.alpha,
+        }),
         title: { text: `predicted: ${names[p] ?? p} (${pct(probs[p])})`, colour },
       });
       tiles.push(
         ok
-          ? { file, image: await sharp({ create: { width: tileSize, height: tileSize, channels: 3, background: '#ffffff' } }).png().toBuffer(), title: { text: ' ', colour: TITLE_COLOUR } }
-          : { file, image: await overlayHeatmap(file, truth.maps[j], truth.height, truth.width, { size: tileSize, alpha: opts.alpha }), title: { text: `actual: ${names[actual] ?? actual} (${pct(probs[actual])})`, colour: TITLE_COLOUR } },
+          ? {
+              file,
+              image: await sharp({
+                create: { width: tileSize, height: tileSize, channels: 3, background: '#ffffff' },
+              })
+                .png()
+                .toBuffer(),
+              title: { text: ' ', colour: TITLE_COLOUR },
+            }
+          : {
+              file,
+              image: await overlayHeatmap(file, truth.maps[j], truth.height, truth.width, {
+                size: tileSize,
+                alpha: opts.alpha,
+              }),
+              title: {
+                text: `actual: ${names[actual] ?? actual} (${pct(probs[actual])})`,
+                colour: TITLE_COLOUR,
+              },
+            },
       );
     }
   } finally {
     batch.xs.dispose();
     batch.ys?.dispose();
   }
-  const png = await composeGrid(tiles, { cols: 3, tileSize, fontSize: opts.fontSize, maxLinesPerPart: 2 });
-  if (opts.show !== false) await showGrid(png, `Grad-CAM at "${layer}" for ${indices.length} images: image, predicted class, actual class (when wrong)`);
-  return describeAs({ layer: layer!, indices, predicted, png }, (r) => `[grad-cam grid at ${r.layer}: ${r.indices.length} images; .png (${kb(r.png)})]`, { shown: opts.show !== false });
+  const png = await composeGrid(tiles, {
+    cols: 3,
+    tileSize,
+    fontSize: opts.fontSize,
+    maxLinesPerPart: 2,
+  });
+  if (opts.show !== false)
+    await showGrid(
+      png,
+      `Grad-CAM at "${layer}" for ${indices.length} images: image, predicted class, actual class (when wrong)`,
+    );
+  return describeAs(
+    { layer: layer!, indices, predicted, png },
+    (r) => `[grad-cam grid at ${r.layer}: ${r.indices.length} images; .png (${kb(r.png)})]`,
+    { shown: opts.show !== false },
+  );
 }

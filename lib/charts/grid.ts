@@ -43,7 +43,7 @@ export interface GridTile {
 export function textWidthEm(s: string): number {
   let w = 0;
   for (const ch of s) {
-    if (' .,:;!|\'il'.includes(ch)) w += 0.36;
+    if (" .,:;!|'il".includes(ch)) w += 0.36;
     else if ('fjrtI()[]/-'.includes(ch)) w += 0.47;
     else if (/[A-Z]/.test(ch)) w += 0.78;
     else if ('mwMW'.includes(ch)) w += 1.0;
@@ -72,7 +72,8 @@ export function wrapText(s: string, maxPx: number, fontSize: number, maxLines: n
     if (!fits(line)) break; // one very long word: let the last line truncate it
     lines.push(line);
   }
-  if (i < words.length || lines.length === 0) lines.push(fitText(words.slice(i).join(' '), maxPx, fontSize));
+  if (i < words.length || lines.length === 0)
+    lines.push(fitText(words.slice(i).join(' '), maxPx, fontSize));
   return lines;
 }
 
@@ -98,21 +99,37 @@ export function sampleIndices(size: number, n: number, seed = 42): number[] {
 }
 
 /** The tiles' indices for a grid: explicit ones (checked) or a seeded sample. */
-function gridIndices(fn: string, dataset: ImageDataset, o: GridLayoutOptions, defaultRows: number, defaultCols: number, pool?: number[]): number[] {
+function gridIndices(
+  fn: string,
+  dataset: ImageDataset,
+  o: GridLayoutOptions,
+  defaultRows: number,
+  defaultCols: number,
+  pool?: number[],
+): number[] {
   const rows = o.rows ?? defaultRows;
   const cols = o.cols ?? defaultCols;
-  if (!(rows >= 1 && cols >= 1)) throw new Error(`${fn}: rows=${rows} and cols=${cols} must both be at least 1.`);
+  if (!(rows >= 1 && cols >= 1))
+    throw new Error(`${fn}: rows=${rows} and cols=${cols} must both be at least 1.`);
   if (dataset.size === 0) throw new Error(`${fn}: the dataset has no images; check its folder.`);
-  const fromPool = (p: number[]) => sampleIndices(p.length, rows * cols, o.seed ?? 42).map((j) => p[j]);
-  const indices = o.indices ?? (pool ? fromPool(pool) : sampleIndices(dataset.size, rows * cols, o.seed ?? 42));
+  const fromPool = (p: number[]) =>
+    sampleIndices(p.length, rows * cols, o.seed ?? 42).map((j) => p[j]);
+  const indices =
+    o.indices ?? (pool ? fromPool(pool) : sampleIndices(dataset.size, rows * cols, o.seed ?? 42));
   for (const i of indices) {
-    if (!Number.isInteger(i) || i < 0 || i >= dataset.size) throw new Error(`${fn}: index ${i} is outside the dataset (0..${dataset.size - 1}); pass indices into dataset.files.`);
+    if (!Number.isInteger(i) || i < 0 || i >= dataset.size)
+      throw new Error(
+        `${fn}: index ${i} is outside the dataset (0..${dataset.size - 1}); pass indices into dataset.files.`,
+      );
   }
   return indices;
 }
 
 /** Compose tiles (title lines above each image) into one PNG, `cols` tiles per row. */
-export async function composeGrid(tiles: GridTile[], opts: { cols: number; tileSize?: number; fontSize?: number; maxLinesPerPart?: number }): Promise<Buffer> {
+export async function composeGrid(
+  tiles: GridTile[],
+  opts: { cols: number; tileSize?: number; fontSize?: number; maxLinesPerPart?: number },
+): Promise<Buffer> {
   const tile = opts.tileSize ?? 128;
   const font = opts.fontSize ?? 11;
   const pad = 8;
@@ -124,12 +141,25 @@ export async function composeGrid(tiles: GridTile[], opts: { cols: number; tileS
   // Titles: "T: … / P: …" on one line when that fits for EVERY tile (a consistent look), else each
   // part on its own line(s), wrapped and shortened with "…".
   const partsOf = (t: GridTile) => ('lines' in t.title ? t.title.lines : [t.title]);
-  const joinedOf = (t: GridTile) => partsOf(t).map((p) => p.text).join(' / ');
+  const joinedOf = (t: GridTile) =>
+    partsOf(t)
+      .map((p) => p.text)
+      .join(' / ');
   const join = tiles.every((t) => textWidthEm(joinedOf(t)) * font <= maxText);
   const titled = tiles.map((t) => {
     const parts = partsOf(t);
-    if (join) return { file: t.file, image: t.image, lines: [{ text: joinedOf(t), colour: parts[0].colour }] };
-    const lines = parts.flatMap((p) => wrapText(p.text, maxText, font, opts.maxLinesPerPart ?? 2).map((text) => ({ text, colour: p.colour })));
+    if (join)
+      return {
+        file: t.file,
+        image: t.image,
+        lines: [{ text: joinedOf(t), colour: parts[0].colour }],
+      };
+    const lines = parts.flatMap((p) =>
+      wrapText(p.text, maxText, font, opts.maxLinesPerPart ?? 2).map((text) => ({
+        text,
+        colour: p.colour,
+      })),
+    );
     return { file: t.file, image: t.image, lines };
   });
   const titleH = Math.max(...titled.map((t) => t.lines.length)) * lineH + 4;
@@ -141,14 +171,21 @@ export async function composeGrid(tiles: GridTile[], opts: { cols: number; tileS
   for (const [i, t] of titled.entries()) {
     const x = pad + (i % cols) * cellW;
     const y = pad + Math.floor(i / cols) * cellH;
-    if (!t.image && !fs.existsSync(t.file)) throw new Error(`image grid: ${t.file} does not exist; was the dataset folder moved? Re-create the dataset from its folder.`);
+    if (!t.image && !fs.existsSync(t.file))
+      throw new Error(
+        `image grid: ${t.file} does not exist; was the dataset folder moved? Re-create the dataset from its folder.`,
+      );
     const img = await sharp(t.image ?? t.file)
       .rotate()
       .resize(tile, tile, { fit: 'contain', background: { r: 255, g: 255, b: 255, alpha: 1 } })
       .flatten({ background: '#ffffff' })
       .png()
       .toBuffer();
-    composites.push({ input: img, left: x + Math.floor((cellW - pad - tile) / 2), top: y + titleH });
+    composites.push({
+      input: img,
+      left: x + Math.floor((cellW - pad - tile) / 2),
+      top: y + titleH,
+    });
     t.lines.forEach((l, j) => {
       texts.push(
         `<text x="${x + tile / 2}" y="${y + (j + 1) * lineH - 3}" text-anchor="middle" fill="${l.colour}">${escapeHtml(l.text)}</text>`,
@@ -159,7 +196,10 @@ export async function composeGrid(tiles: GridTile[], opts: { cols: number; tileS
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
     `<g font-family="${FONT}" font-size="${font}" font-weight="bold">${texts.join('')}</g></svg>`;
   composites.push({ input: Buffer.from(overlay), left: 0, top: 0 });
-  return sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(composites).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+    .composite(composites)
+    .png()
+    .toBuffer();
 }
 
 export interface ShowBatchOptions extends GridLayoutOptions {
@@ -168,13 +208,32 @@ export interface ShowBatchOptions extends GridLayoutOptions {
 }
 
 /** Data overview: a grid of images titled with their class name (the walkthroughs' first look at the data). */
-export async function showBatch(dataset: ImageDataset, opts: ShowBatchOptions = {}): Promise<{ png: Buffer; indices: number[] }> {
+export async function showBatch(
+  dataset: ImageDataset,
+  opts: ShowBatchOptions = {},
+): Promise<{ png: Buffer; indices: number[] }> {
   const indices = gridIndices('showBatch', dataset, opts, 4, 8);
   const names = opts.classNames ?? dataset.classNames;
-  const tiles = indices.map((i) => ({ file: dataset.files[i], title: { text: names[dataset.labels[i]] ?? String(dataset.labels[i]), colour: TEXT_COLOUR } }));
-  const png = await composeGrid(tiles, { cols: opts.cols ?? 8, tileSize: opts.tileSize ?? 96, fontSize: opts.fontSize, maxLinesPerPart: opts.maxLinesPerPart });
-  if (opts.show !== false) await showGrid(png, `${indices.length} images from ${dataset.size} (${dataset.classNames.length} classes)`);
-  return describeAs({ png, indices }, (r) => `[grid: .png (${kb(r.png)}), .indices (${r.indices.length})]`, { shown: opts.show !== false });
+  const tiles = indices.map((i) => ({
+    file: dataset.files[i],
+    title: { text: names[dataset.labels[i]] ?? String(dataset.labels[i]), colour: TEXT_COLOUR },
+  }));
+  const png = await composeGrid(tiles, {
+    cols: opts.cols ?? 8,
+    tileSize: opts.tileSize ?? 96,
+    fontSize: opts.fontSize,
+    maxLinesPerPart: opts.maxLinesPerPart,
+  });
+  if (opts.show !== false)
+    await showGrid(
+      png,
+      `${indices.length} images from ${dataset.size} (${dataset.classNames.length} classes)`,
+    );
+  return describeAs(
+    { png, indices },
+    (r) => `[grid: .png (${kb(r.png)}), .indices (${r.indices.length})]`,
+    { shown: opts.show !== false },
+  );
 }
 
 export interface PredictGridOptions extends GridLayoutOptions {
@@ -195,7 +254,11 @@ export interface PredictGridResult {
 }
 
 /** Run the model on the chosen images, in chunks of the dataset's batch size, and take the argmax. */
-async function predictIndices(model: tf.LayersModel, dataset: ImageDataset, indices: number[]): Promise<number[]> {
+async function predictIndices(
+  model: tf.LayersModel,
+  dataset: ImageDataset,
+  indices: number[],
+): Promise<number[]> {
   const ds = dataset.withoutAugmentation();
   const out: number[] = [];
   const chunk = Math.max(1, ds.batchSize);
@@ -206,7 +269,8 @@ async function predictIndices(model: tf.LayersModel, dataset: ImageDataset, indi
       const data = await y.data();
       const k = y.shape[y.shape.length - 1] ?? 1;
       y.dispose();
-      for (let r = 0; r < batch.indices.length; r++) out.push(argMax(data.subarray(r * k, (r + 1) * k)));
+      for (let r = 0; r < batch.indices.length; r++)
+        out.push(argMax(data.subarray(r * k, (r + 1) * k)));
     } finally {
       batch.xs.dispose();
       batch.ys?.dispose();
@@ -220,16 +284,30 @@ async function predictIndices(model: tf.LayersModel, dataset: ImageDataset, indi
  * the walkthroughs. Pass `predicted` (from evaluate) to reuse predictions; otherwise the model runs
  * on the chosen images only.
  */
-export async function predictGrid(model: tf.LayersModel | null, dataset: ImageDataset, opts: PredictGridOptions = {}): Promise<PredictGridResult> {
+export async function predictGrid(
+  model: tf.LayersModel | null,
+  dataset: ImageDataset,
+  opts: PredictGridOptions = {},
+): Promise<PredictGridResult> {
   if (opts.predicted && opts.predicted.length !== dataset.size) {
-    throw new Error(`predictGrid: predicted has ${opts.predicted.length} entries but the dataset has ${dataset.size} images; pass evaluate(model, sameDataset).predicted.`);
+    throw new Error(
+      `predictGrid: predicted has ${opts.predicted.length} entries but the dataset has ${dataset.size} images; pass evaluate(model, sameDataset).predicted.`,
+    );
   }
   let pool: number[] | undefined;
   if (opts.select && opts.select !== 'any') {
-    if (!opts.predicted) throw new Error(`predictGrid: select: '${opts.select}' needs the predictions of the whole dataset; pass predicted: evaluate(model, dataset).predicted.`);
+    if (!opts.predicted)
+      throw new Error(
+        `predictGrid: select: '${opts.select}' needs the predictions of the whole dataset; pass predicted: evaluate(model, dataset).predicted.`,
+      );
     const wantWrong = opts.select === 'wrong';
-    pool = dataset.labels.map((_, i) => i).filter((i) => (opts.predicted![i] !== dataset.labels[i]) === wantWrong);
-    if (!pool.length) throw new Error(`predictGrid: no ${wantWrong ? 'misclassified' : 'correctly classified'} images to show.`);
+    pool = dataset.labels
+      .map((_, i) => i)
+      .filter((i) => (opts.predicted![i] !== dataset.labels[i]) === wantWrong);
+    if (!pool.length)
+      throw new Error(
+        `predictGrid: no ${wantWrong ? 'misclassified' : 'correctly classified'} images to show.`,
+      );
   }
   const indices = gridIndices('predictGrid', dataset, opts, 4, 4, pool);
   const names = opts.classNames ?? dataset.classNames;
@@ -246,10 +324,32 @@ export async function predictGrid(model: tf.LayersModel | null, dataset: ImageDa
     const ok = predicted[j] === dataset.labels[i];
     if (ok) correct++;
     const colour = ok ? RIGHT_COLOUR : WRONG_COLOUR;
-    return { file: dataset.files[i], title: { lines: [{ text: `T: ${name(dataset.labels[i])}`, colour }, { text: `P: ${name(predicted[j])}`, colour }] } };
+    return {
+      file: dataset.files[i],
+      title: {
+        lines: [
+          { text: `T: ${name(dataset.labels[i])}`, colour },
+          { text: `P: ${name(predicted[j])}`, colour },
+        ],
+      },
+    };
   });
-  const png = await composeGrid(tiles, { cols: opts.cols ?? 4, tileSize: opts.tileSize ?? 128, fontSize: opts.fontSize, maxLinesPerPart: opts.maxLinesPerPart });
+  const png = await composeGrid(tiles, {
+    cols: opts.cols ?? 4,
+    tileSize: opts.tileSize ?? 128,
+    fontSize: opts.fontSize,
+    maxLinesPerPart: opts.maxLinesPerPart,
+  });
   const total = indices.length;
-  if (opts.show !== false) await showGrid(png, `Predictions: ${correct}/${total} correct (T: true class / P: predicted; red = wrong)`);
-  return describeAs({ png, correct, total, indices, predicted }, (r) => `[prediction grid: ${r.correct}/${r.total} correct; .png (${kb(r.png)}), .correct, .total, .indices, .predicted]`, { shown: opts.show !== false });
+  if (opts.show !== false)
+    await showGrid(
+      png,
+      `Predictions: ${correct}/${total} correct (T: true class / P: predicted; red = wrong)`,
+    );
+  return describeAs(
+    { png, correct, total, indices, predicted },
+    (r) =>
+      `[prediction grid: ${r.correct}/${r.total} correct; .png (${kb(r.png)}), .correct, .total, .indices, .predicted]`,
+    { shown: opts.show !== false },
+  );
 }

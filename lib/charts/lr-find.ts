@@ -8,7 +8,13 @@ import { progressReporter } from '../io/progress';
 import { renderChart, withDefaults, type Chart, type ShowOption } from './render';
 import { describeAs } from '../display';
 import { getCompiled, makeOptimizer, setLearningRate } from '../train/compile';
-import { checkInputShape, runnerFor, stepPlanFor, trainStep, type TrainSource } from '../train/loop';
+import {
+  checkInputShape,
+  runnerFor,
+  stepPlanFor,
+  trainStep,
+  type TrainSource,
+} from '../train/loop';
 import { planLayers, planTrainableVariables } from '../train/graph';
 
 export interface LrFindOptions extends ShowOption {
@@ -50,13 +56,24 @@ export function exponentialLr(startLr: number, endLr: number, i: number, n: numb
  * fastai's suggestions from a recorded curve. Like fastai, the first tenth of the steps (the loss
  * has not moved yet) and the last five (the divergence) are left out when there are enough points.
  */
-export function suggestLearningRates(lrs: number[], losses: number[]): { lrMin: number; lrSteep: number } {
+export function suggestLearningRates(
+  lrs: number[],
+  losses: number[],
+): { lrMin: number; lrSteep: number } {
   const n = lrs.length;
-  if (n < 2 || losses.length !== n) throw new Error(`suggestLearningRates: need at least 2 recorded steps with one loss each (got ${n} rates, ${losses.length} losses).`);
+  if (n < 2 || losses.length !== n)
+    throw new Error(
+      `suggestLearningRates: need at least 2 recorded steps with one loss each (got ${n} rates, ${losses.length} losses).`,
+    );
   const skipStart = Math.floor(n / 10);
   const [from, to] = n - skipStart - 5 >= 3 ? [skipStart, n - 5] : [0, n];
-  const idx = Array.from({ length: to - from }, (_, j) => from + j).filter((i) => Number.isFinite(losses[i]));
-  if (idx.length < 2) throw new Error('suggestLearningRates: the loss was not finite at any step; start at a lower learning rate.');
+  const idx = Array.from({ length: to - from }, (_, j) => from + j).filter((i) =>
+    Number.isFinite(losses[i]),
+  );
+  if (idx.length < 2)
+    throw new Error(
+      'suggestLearningRates: the loss was not finite at any step; start at a lower learning rate.',
+    );
   let best = idx[0];
   for (const i of idx) if (losses[i] < losses[best]) best = i;
   let steep = idx[0];
@@ -70,7 +87,9 @@ export function suggestLearningRates(lrs: number[], losses: number[]): { lrMin: 
 }
 
 /** Copies of every weight (trainable or not: batch-norm statistics move too) of the given layers. */
-function snapshotWeights(layers: tf.layers.Layer[]): { variable: tf.LayerVariable; value: tf.Tensor }[] {
+function snapshotWeights(
+  layers: tf.layers.Layer[],
+): { variable: tf.LayerVariable; value: tf.Tensor }[] {
   const seen = new Set<tf.LayerVariable>();
   const out: { variable: tf.LayerVariable; value: tf.Tensor }[] = [];
   for (const layer of layers) {
@@ -94,21 +113,31 @@ const fmt = (v: number) => v.toExponential(1);
  * (the test runs a fresh optimizer of the same kind), so training continues as if nothing happened.
  * Plots loss against learning rate on a log axis with the two suggestions marked.
  */
-export async function lrFind(model: tf.LayersModel, dataset: TrainSource, opts: LrFindOptions = {}): Promise<LrFindResult> {
+export async function lrFind(
+  model: tf.LayersModel,
+  dataset: TrainSource,
+  opts: LrFindOptions = {},
+): Promise<LrFindResult> {
   const compiled = getCompiled(model, 'lrFind');
   const startLr = opts.startLr ?? 1e-7;
   const endLr = opts.endLr ?? 10;
   const iterations = opts.iterations ?? 100;
   const factor = opts.divergeFactor ?? 4;
   const beta = opts.beta ?? 0.98;
-  if (!(startLr > 0 && endLr > startLr)) throw new Error(`lrFind: need 0 < startLr < endLr (got startLr=${startLr}, endLr=${endLr}).`);
-  if (!(Number.isInteger(iterations) && iterations >= 2)) throw new Error(`lrFind: iterations must be an integer >= 2 (got ${iterations}).`);
+  if (!(startLr > 0 && endLr > startLr))
+    throw new Error(`lrFind: need 0 < startLr < endLr (got startLr=${startLr}, endLr=${endLr}).`);
+  if (!(Number.isInteger(iterations) && iterations >= 2))
+    throw new Error(`lrFind: iterations must be an integer >= 2 (got ${iterations}).`);
   if (!(beta >= 0 && beta < 1)) throw new Error(`lrFind: beta must be in [0, 1) (got ${beta}).`);
   const runner = runnerFor(model, dataset, 'dataset');
   const vars = planTrainableVariables(runner.plan);
-  if (!vars.length) throw new Error(`lrFind: model "${model.name}" has no trainable weights after the data's starting point; unfreeze the head and compile again.`);
+  if (!vars.length)
+    throw new Error(
+      `lrFind: model "${model.name}" has no trainable weights after the data's starting point; unfreeze the head and compile again.`,
+    );
   const step = stepPlanFor(runner.plan);
-  if (dataset.numBatches < 1) throw new Error('lrFind: the dataset has no batches; check that its folder has images.');
+  if (dataset.numBatches < 1)
+    throw new Error('lrFind: the dataset has no batches; check that its folder has images.');
 
   const saved = snapshotWeights(planLayers(runner.plan));
   const optimizer = makeOptimizer(compiled.optimizerSpec);
@@ -119,7 +148,11 @@ export async function lrFind(model: tf.LayersModel, dataset: TrainSource, opts: 
   let avg = 0;
   let best = Infinity;
   let diverged = false;
-  const progress = progressReporter('lrFind', { total: iterations, unit: 'steps', enabled: opts.show !== false });
+  const progress = progressReporter('lrFind', {
+    total: iterations,
+    unit: 'steps',
+    enabled: opts.show !== false,
+  });
   const t0 = performance.now();
   try {
     for (let epoch = 0; lrs.length < iterations && !diverged; epoch++) {
@@ -155,46 +188,85 @@ export async function lrFind(model: tf.LayersModel, dataset: TrainSource, opts: 
     optimizer.dispose();
   }
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-  const why = diverged ? `stopped when the loss diverged at lr ${fmt(lrs[lrs.length - 1])}` : `up to lr ${fmt(lrs[lrs.length - 1])}`;
+  const why = diverged
+    ? `stopped when the loss diverged at lr ${fmt(lrs[lrs.length - 1])}`
+    : `up to lr ${fmt(lrs[lrs.length - 1])}`;
   progress.done(`${lrs.length} steps in ${seconds} s, ${why}; weights restored`);
-  if (lrs.length < 2) throw new Error(`lrFind: the loss diverged at the first step (lr ${fmt(startLr)}); pass a lower startLr.`);
+  if (lrs.length < 2)
+    throw new Error(
+      `lrFind: the loss diverged at the first step (lr ${fmt(startLr)}); pass a lower startLr.`,
+    );
   const { lrMin, lrSteep } = suggestLearningRates(lrs, losses);
   const chart = lrFindChart(lrs, losses, { lrMin, lrSteep }, opts);
   return describeAs(
     { lrs, losses, rawLosses, lrMin, lrSteep, diverged, chart },
-    (r) => `[lrFind: ${r.lrs.length} steps; lrMin ${fmt(r.lrMin)}, lrSteep ${fmt(r.lrSteep)}; .lrs, .losses, .chart]`,
+    (r) =>
+      `[lrFind: ${r.lrs.length} steps; lrMin ${fmt(r.lrMin)}, lrSteep ${fmt(r.lrSteep)}; .lrs, .losses, .chart]`,
     { shown: opts.show !== false },
   );
 }
 
 /** Loss against learning rate on a log axis, the suggestions as labelled vertical rules. */
-function lrFindChart(lrs: number[], losses: number[], s: { lrMin: number; lrSteep: number }, opts: LrFindOptions): Chart {
+function lrFindChart(
+  lrs: number[],
+  losses: number[],
+  s: { lrMin: number; lrSteep: number },
+  opts: LrFindOptions,
+): Chart {
   // fastai's plot leaves out the last five steps, where the loss shoots up and flattens the curve.
   const keep = lrs.length > 15 ? lrs.length - 5 : lrs.length;
-  const rows = lrs.slice(0, keep).map((lr, i) => ({ lr, loss: losses[i] })).filter((r) => Number.isFinite(r.loss));
+  const rows = lrs
+    .slice(0, keep)
+    .map((lr, i) => ({ lr, loss: losses[i] }))
+    .filter((r) => Number.isFinite(r.loss));
   const marks = [
     { lr: s.lrSteep, label: `steepest: ${fmt(s.lrSteep)}`, colour: '#2ca02c' },
     { lr: s.lrMin, label: `minimum/10: ${fmt(s.lrMin)}`, colour: '#d62728' },
   ];
-  const x = { field: 'lr', type: 'quantitative', scale: { type: 'log' }, axis: { title: 'learning rate (log scale)', format: '.0e' } };
+  const x = {
+    field: 'lr',
+    type: 'quantitative',
+    scale: { type: 'log' },
+    axis: { title: 'learning rate (log scale)', format: '.0e' },
+  };
   const spec = withDefaults({
-    title: { text: opts.title ?? 'Learning-rate finder', subtitle: `${lrs.length} steps from ${fmt(lrs[0])}; smoothed training loss` },
+    title: {
+      text: opts.title ?? 'Learning-rate finder',
+      subtitle: `${lrs.length} steps from ${fmt(lrs[0])}; smoothed training loss`,
+    },
     width: 480,
     height: 260,
     layer: [
       {
         data: { values: rows },
         mark: { type: 'line', color: '#1f77b4' },
-        encoding: { x, y: { field: 'loss', type: 'quantitative', scale: { zero: false }, title: 'loss (smoothed)' } },
+        encoding: {
+          x,
+          y: {
+            field: 'loss',
+            type: 'quantitative',
+            scale: { zero: false },
+            title: 'loss (smoothed)',
+          },
+        },
       },
       {
         data: { values: marks },
         mark: { type: 'rule', strokeDash: [4, 3], strokeWidth: 1.5 },
-        encoding: { x, color: { field: 'label', type: 'nominal', scale: { domain: marks.map((m) => m.label), range: marks.map((m) => m.colour) }, legend: { title: 'suggested', orient: 'top-right' } } },
+        encoding: {
+          x,
+          color: {
+            field: 'label',
+            type: 'nominal',
+            scale: { domain: marks.map((m) => m.label), range: marks.map((m) => m.colour) },
+            legend: { title: 'suggested', orient: 'top-right' },
+          },
+        },
       },
     ],
   });
-  const text = `Learning-rate finder: ${lrs.length} steps from ${fmt(lrs[0])} to ${fmt(lrs[lrs.length - 1])}; ` +
+  const text =
+    `Learning-rate finder: ${lrs.length} steps from ${fmt(lrs[0])} to ${fmt(lrs[lrs.length - 1])}; ` +
     `suggested lrSteep = ${fmt(s.lrSteep)}, lrMin (minimum/10) = ${fmt(s.lrMin)}`;
   return renderChart(spec, text, opts);
 }

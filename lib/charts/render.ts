@@ -59,9 +59,17 @@ const charsPerLine = (fontSize: number) => Math.floor(REPORT_WIDTH / (0.8 * font
 
 function wrapTitle(title: unknown): unknown {
   if (!title) return title;
-  const t = typeof title === 'string' ? { text: title } : (title as { text: string | string[]; subtitle?: string | string[] });
-  const wrap = (v: string | string[] | undefined, size: number) => (v === undefined ? undefined : [v].flat().flatMap((line) => wrapText(line, charsPerLine(size))));
-  return { ...t, text: wrap(t.text, TITLE_SIZE), ...(t.subtitle !== undefined ? { subtitle: wrap(t.subtitle, SUBTITLE_SIZE) } : {}) };
+  const t =
+    typeof title === 'string'
+      ? { text: title }
+      : (title as { text: string | string[]; subtitle?: string | string[] });
+  const wrap = (v: string | string[] | undefined, size: number) =>
+    v === undefined ? undefined : [v].flat().flatMap((line) => wrapText(line, charsPerLine(size)));
+  return {
+    ...t,
+    text: wrap(t.text, TITLE_SIZE),
+    ...(t.subtitle !== undefined ? { subtitle: wrap(t.subtitle, SUBTITLE_SIZE) } : {}),
+  };
 }
 
 /** Add the schema and a common look (font, sizes, white background) to a spec; wrap long titles. */
@@ -71,7 +79,12 @@ export function withDefaults(spec: Record<string, unknown>): VegaLiteSpec {
     background: 'white',
     config: {
       font: FONT,
-      title: { fontSize: TITLE_SIZE, subtitleFontSize: SUBTITLE_SIZE, subtitleColor: '#555', anchor: 'start' },
+      title: {
+        fontSize: TITLE_SIZE,
+        subtitleFontSize: SUBTITLE_SIZE,
+        subtitleColor: '#555',
+        anchor: 'start',
+      },
       axis: { labelFontSize: MIN_FONT_SIZE, titleFontSize: 12 },
       legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: REPORT_WIDTH - 100 },
       text: { fontSize: MIN_FONT_SIZE },
@@ -92,17 +105,37 @@ export function specToSvg(spec: VegaLiteSpec): string {
   try {
     view.run();
     // These are the fields vega's own renderHeadless reads (vega-view's width/height/offset).
-    const internals = view as unknown as { _pulse: unknown; _pending: unknown; _viewWidth: number; _viewHeight: number; _origin: [number, number] };
+    const internals = view as unknown as {
+      _pulse: unknown;
+      _pending: unknown;
+      _viewWidth: number;
+      _viewHeight: number;
+      _origin: [number, number];
+    };
     if (internals._pulse || internals._pending) {
-      throw new Error('specToSvg: the chart needs asynchronous data (a URL?); pass data inline as { values: [...] }.');
+      throw new Error(
+        'specToSvg: the chart needs asynchronous data (a URL?); pass data inline as { values: [...] }.',
+      );
     }
-    const p = view.padding() as number | { top?: number; bottom?: number; left?: number; right?: number };
-    const pad = typeof p === 'number' ? { top: p, bottom: p, left: p, right: p } : { top: p.top ?? 0, bottom: p.bottom ?? 0, left: p.left ?? 0, right: p.right ?? 0 };
+    const p = view.padding() as
+      number | { top?: number; bottom?: number; left?: number; right?: number };
+    const pad =
+      typeof p === 'number'
+        ? { top: p, bottom: p, left: p, right: p }
+        : { top: p.top ?? 0, bottom: p.bottom ?? 0, left: p.left ?? 0, right: p.right ?? 0 };
     // renderModule(name) is vega's getter (the typings only declare the setter form).
-    const getModule = vega.renderModule as unknown as (name: string) => { headless: new (loader: unknown) => SvgStringRenderer };
+    const getModule = vega.renderModule as unknown as (name: string) => {
+      headless: new (loader: unknown) => SvgStringRenderer;
+    };
     const Renderer = getModule('svg').headless;
     const renderer = new Renderer(view.loader())
-      .initialize(null, Math.max(0, internals._viewWidth + pad.left + pad.right), Math.max(0, internals._viewHeight + pad.top + pad.bottom), [pad.left + internals._origin[0], pad.top + internals._origin[1]], 1)
+      .initialize(
+        null,
+        Math.max(0, internals._viewWidth + pad.left + pad.right),
+        Math.max(0, internals._viewHeight + pad.top + pad.bottom),
+        [pad.left + internals._origin[0], pad.top + internals._origin[1]],
+        1,
+      )
       .background(view.background());
     renderer.render((view.scenegraph() as unknown as { root: unknown }).root);
     return renderer.svg();
@@ -112,7 +145,13 @@ export function specToSvg(spec: VegaLiteSpec): string {
 }
 
 interface SvgStringRenderer {
-  initialize(el: null, width: number, height: number, origin: [number, number], scaleFactor: number): SvgStringRenderer;
+  initialize(
+    el: null,
+    width: number,
+    height: number,
+    origin: [number, number],
+    scaleFactor: number,
+  ): SvgStringRenderer;
   background(color: unknown): SvgStringRenderer;
   render(scene: unknown): SvgStringRenderer;
   svg(): string;
@@ -132,7 +171,11 @@ export function chartBundle(chart: Chart): MimeBundle {
  * output), else its fields, not the whole SVG.
  */
 export function describeChart<T extends Chart>(chart: T, extra = '', shown = false): T {
-  return describeAs(chart, (c) => `[chart: .spec (vega-lite), .svg (${kb(c.svg)}), .text${extra}]`, { shown });
+  return describeAs(
+    chart,
+    (c) => `[chart: .spec (vega-lite), .svg (${kb(c.svg)}), .text${extra}]`,
+    { shown },
+  );
 }
 
 /** Render, display (unless show: false) and return a chart. */

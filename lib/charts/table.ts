@@ -85,15 +85,30 @@ export function describeSetup(setup: ResultsSetup): string {
  * Why this run's numbers cannot be set against the walkthrough's (empty when they can): the
  * walkthrough is profile full, on ImageNet weights and the real dataset.
  */
-export function notComparableBecause(setup: ResultsSetup | undefined, dataset = 'dataset'): string[] {
-  if (!setup) return ['the run\'s setup is not given (pass setup: { profile, imageSize, weights, data })'];
+export function notComparableBecause(
+  setup: ResultsSetup | undefined,
+  dataset = 'dataset',
+): string[] {
+  if (!setup)
+    return ["the run's setup is not given (pass setup: { profile, imageSize, weights, data })"];
   const reasons: string[] = [];
-  if (setup.profile !== 'full') reasons.push(`profile ${setup.profile} (the walkthrough's settings are profile full)`);
+  if (setup.profile !== 'full')
+    reasons.push(`profile ${setup.profile} (the walkthrough's settings are profile full)`);
   const w = setup.weights;
-  const imagenet = typeof w === 'string' ? /imagenet/i.test(w) : w.weights !== undefined ? w.weights === 'imagenet' : /imagenet/i.test(w.label);
+  const imagenet =
+    typeof w === 'string'
+      ? /imagenet/i.test(w)
+      : w.weights !== undefined
+        ? w.weights === 'imagenet'
+        : /imagenet/i.test(w.label);
   if (!imagenet) reasons.push(`${labelOf(w)} instead of ImageNet weights`);
   const d = setup.data;
-  const real = typeof d === 'string' ? !/synthetic|stand-in/i.test(d) : d.source !== undefined ? d.source === 'real' : !/synthetic|stand-in/i.test(d.label);
+  const real =
+    typeof d === 'string'
+      ? !/synthetic|stand-in/i.test(d)
+      : d.source !== undefined
+        ? d.source === 'real'
+        : !/synthetic|stand-in/i.test(d.label);
   if (!real) reasons.push(`${labelOf(d)} instead of the real ${dataset}`);
   return reasons;
 }
@@ -123,7 +138,8 @@ export const PUBLISHED_RESULTS = {
     } as Record<string, PublishedResult>,
   },
   vgg16Gtsrb: {
-    source: 'VGG16 fine-tuning walkthrough, GTSRB 40 images per class (28 train + 12 validation), last epoch',
+    source:
+      'VGG16 fine-tuning walkthrough, GTSRB 40 images per class (28 train + 12 validation), last epoch',
     dataset: 'GTSRB',
     topK: 5,
     rows: {
@@ -139,8 +155,11 @@ interface Column {
   cell: (r: ResultRow) => string;
 }
 
-const isPublishedResults = (p: PublishedResults | Record<string, PublishedResult>): p is PublishedResults =>
-  typeof (p as PublishedResults).source === 'string' && typeof (p as PublishedResults).rows === 'object';
+const isPublishedResults = (
+  p: PublishedResults | Record<string, PublishedResult>,
+): p is PublishedResults =>
+  typeof (p as PublishedResults).source === 'string' &&
+  typeof (p as PublishedResults).rows === 'object';
 
 /**
  * The results of this run, one row per phase or run, with the walkthrough's published numbers beside
@@ -149,17 +168,24 @@ const isPublishedResults = (p: PublishedResults | Record<string, PublishedResult
  * comparable. Shows it (HTML + markdown + text) unless show: false.
  */
 export function resultsTable(rows: ResultRow[], opts: ResultsTableOptions = {}): ResultsTable {
-  if (!rows.length) throw new Error("resultsTable: no rows; pass [{ name: 'transfer learning', accuracy, topKAccuracy, loss, seconds }, ...].");
+  if (!rows.length)
+    throw new Error(
+      "resultsTable: no rows; pass [{ name: 'transfer learning', accuracy, topKAccuracy, loss, seconds }, ...].",
+    );
   const entry = opts.published && isPublishedResults(opts.published) ? opts.published : undefined;
-  const pub: Record<string, PublishedResult> = entry ? entry.rows : ((opts.published as Record<string, PublishedResult>) ?? {});
+  const pub: Record<string, PublishedResult> = entry
+    ? entry.rows
+    : ((opts.published as Record<string, PublishedResult>) ?? {});
   const source = opts.source ?? entry?.source;
   const hasPublished = Object.keys(pub).length > 0;
   const unknown = Object.keys(pub).filter((k) => !rows.some((r) => r.name === k));
   const reasons = hasPublished ? notComparableBecause(opts.setup, entry?.dataset) : [];
   const comparable = hasPublished && reasons.length === 0;
   const k = opts.topK ?? rows.find((r) => r.topK !== undefined)?.topK ?? entry?.topK;
-  const ours = (get: (r: ResultRow | PublishedResult) => number | undefined) => rows.some((r) => get(r) !== undefined);
-  const published = (get: (r: ResultRow | PublishedResult) => number | undefined) => rows.some((r) => pub[r.name] && get(pub[r.name]) !== undefined);
+  const ours = (get: (r: ResultRow | PublishedResult) => number | undefined) =>
+    rows.some((r) => get(r) !== undefined);
+  const published = (get: (r: ResultRow | PublishedResult) => number | undefined) =>
+    rows.some((r) => pub[r.name] && get(pub[r.name]) !== undefined);
   const cols: Column[] = [{ header: 'phase / run', align: 'left', cell: (r) => r.name }];
   const metric = (
     header: string,
@@ -171,32 +197,78 @@ export function resultsTable(rows: ResultRow[], opts: ResultsTableOptions = {}):
     cols.push({ header, align: 'right', cell: (r) => (get(r) === undefined ? '' : fmt(get(r)!)) });
     if (!published(get)) return;
     const theirs = (r: ResultRow) => (pub[r.name] ? get(pub[r.name]) : undefined);
-    cols.push({ header: 'published', align: 'right', cell: (r) => (theirs(r) === undefined ? '' : fmt(theirs(r)!)) });
+    cols.push({
+      header: 'published',
+      align: 'right',
+      cell: (r) => (theirs(r) === undefined ? '' : fmt(theirs(r)!)),
+    });
     if (!comparable || !diff) return;
-    cols.push({ header: 'Δ pp', align: 'right', cell: (r) => (get(r) === undefined || theirs(r) === undefined ? '' : diff(get(r)!, theirs(r)!)) });
+    cols.push({
+      header: 'Δ pp',
+      align: 'right',
+      cell: (r) =>
+        get(r) === undefined || theirs(r) === undefined ? '' : diff(get(r)!, theirs(r)!),
+    });
   };
   // Percentage points, the unit in the header: "+0.93".
   const points = (a: number, b: number) => formatPoints(a - b).replace(' pp', '');
-  metric('accuracy', (r) => r.accuracy, (v) => formatPercent(v), points);
-  metric(k ? `top-${k} accuracy` : 'top-k accuracy', (r) => r.topKAccuracy, (v) => formatPercent(v), points);
-  metric('loss', (r) => r.loss, (v) => v.toFixed(4));
-  if (rows.some((r) => r.epochs !== undefined)) cols.push({ header: 'epochs', align: 'right', cell: (r) => (r.epochs === undefined ? '' : `${r.epochs}${r.bestEpoch ? ` (best ${r.bestEpoch})` : ''}`) });
+  metric(
+    'accuracy',
+    (r) => r.accuracy,
+    (v) => formatPercent(v),
+    points,
+  );
+  metric(
+    k ? `top-${k} accuracy` : 'top-k accuracy',
+    (r) => r.topKAccuracy,
+    (v) => formatPercent(v),
+    points,
+  );
+  metric(
+    'loss',
+    (r) => r.loss,
+    (v) => v.toFixed(4),
+  );
+  if (rows.some((r) => r.epochs !== undefined))
+    cols.push({
+      header: 'epochs',
+      align: 'right',
+      cell: (r) =>
+        r.epochs === undefined ? '' : `${r.epochs}${r.bestEpoch ? ` (best ${r.bestEpoch})` : ''}`,
+    });
   // This run's training time only: the walkthroughs ran on other hardware, a ratio means nothing.
-  if (rows.some((r) => r.seconds !== undefined)) cols.push({ header: 'time', align: 'right', cell: (r) => formatSeconds(r.seconds) });
-  if (rows.some((r) => r.note)) cols.push({ header: 'note', align: 'left', cell: (r) => r.note ?? '' });
+  if (rows.some((r) => r.seconds !== undefined))
+    cols.push({ header: 'time', align: 'right', cell: (r) => formatSeconds(r.seconds) });
+  if (rows.some((r) => r.note))
+    cols.push({ header: 'note', align: 'left', cell: (r) => r.note ?? '' });
 
   const cells = rows.map((r) => cols.map((c) => c.cell(r)));
-  const captionLines = [opts.title, opts.setup ? describeSetup(opts.setup) : undefined].filter((x): x is string => Boolean(x));
+  const captionLines = [opts.title, opts.setup ? describeSetup(opts.setup) : undefined].filter(
+    (x): x is string => Boolean(x),
+  );
   const footer = [
     source ? `Published: ${source}.` : '',
-    comparable ? 'Δ pp = this run − published, in percentage points (same profile, weights and data).' : reasons.length ? `Not comparable, so no difference is shown: ${reasons.join('; ')}.` : '',
-    unknown.length ? `No row named ${unknown.map((u) => `"${u}"`).join(', ')} to compare with.` : '',
+    comparable
+      ? 'Δ pp = this run − published, in percentage points (same profile, weights and data).'
+      : reasons.length
+        ? `Not comparable, so no difference is shown: ${reasons.join('; ')}.`
+        : '',
+    unknown.length
+      ? `No row named ${unknown.map((u) => `"${u}"`).join(', ')} to compare with.`
+      : '',
   ]
     .filter(Boolean)
     .join(' ');
 
-  const th = cols.map((c) => `<th style="text-align:${c.align}">${escapeHtml(c.header)}</th>`).join('');
-  const body = cells.map((row) => `<tr>${row.map((v, i) => `<td style="text-align:${cols[i].align}">${escapeHtml(v)}</td>`).join('')}</tr>`).join('');
+  const th = cols
+    .map((c) => `<th style="text-align:${c.align}">${escapeHtml(c.header)}</th>`)
+    .join('');
+  const body = cells
+    .map(
+      (row) =>
+        `<tr>${row.map((v, i) => `<td style="text-align:${cols[i].align}">${escapeHtml(v)}</td>`).join('')}</tr>`,
+    )
+    .join('');
   const html =
     `<table class="nb-results">${captionLines.length ? `<caption style="text-align:left;font-weight:bold">${captionLines.map(escapeHtml).join('<br>')}</caption>` : ''}` +
     `<thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>` +
@@ -211,10 +283,27 @@ export function resultsTable(rows: ResultRow[], opts: ResultsTableOptions = {}):
     ...(footer ? ['', `_${mdEscape(footer)}_`] : []),
   ].join('\n');
 
-  const widths = cols.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i].length)));
-  const line = (vals: string[]) => vals.map((v, i) => (cols[i].align === 'right' ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
-  const text = [...captionLines, line(cols.map((c) => c.header)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line), ...(footer ? [footer] : [])].join('\n');
+  const widths = cols.map((c, i) =>
+    Math.max(c.header.length, ...cells.map((row) => row[i].length)),
+  );
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => (cols[i].align === 'right' ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  const text = [
+    ...captionLines,
+    line(cols.map((c) => c.header)),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...cells.map(line),
+    ...(footer ? [footer] : []),
+  ].join('\n');
 
-  if (opts.show !== false) showBundle({ 'text/html': html, 'text/markdown': markdown, 'text/plain': text });
-  return describeAs({ html, markdown, text, comparable }, () => `[results table: .html, .markdown, .text, .comparable]`, { shown: opts.show !== false });
+  if (opts.show !== false)
+    showBundle({ 'text/html': html, 'text/markdown': markdown, 'text/plain': text });
+  return describeAs(
+    { html, markdown, text, comparable },
+    () => `[results table: .html, .markdown, .text, .comparable]`,
+    { shown: opts.show !== false },
+  );
 }

@@ -41,7 +41,10 @@ export interface PlotTopLossesResult {
 }
 
 /** Model outputs for every image of a cached-feature dataset, by file index (only the layers after the boundary run). */
-async function predictFeatures(model: tf.LayersModel, features: FeatureDataset): Promise<{ probabilities: Float32Array; numClasses: number }> {
+async function predictFeatures(
+  model: tf.LayersModel,
+  features: FeatureDataset,
+): Promise<{ probabilities: Float32Array; numClasses: number }> {
   features.assertMatches(model);
   const plan = planGraph(model, { from: features.boundary });
   const numClasses = features.classNames.length;
@@ -51,7 +54,9 @@ async function predictFeatures(model: tf.LayersModel, features: FeatureDataset):
       const out = tf.tidy(() => runPlan(plan, [b.xs], false)[0]);
       const data = (await out.data()) as Float32Array;
       out.dispose();
-      b.indices.forEach((idx, r) => probabilities.set(data.subarray(r * numClasses, (r + 1) * numClasses), idx * numClasses));
+      b.indices.forEach((idx, r) =>
+        probabilities.set(data.subarray(r * numClasses, (r + 1) * numClasses), idx * numClasses),
+      );
     } finally {
       b.xs.dispose();
       b.ys?.dispose();
@@ -61,7 +66,12 @@ async function predictFeatures(model: tf.LayersModel, features: FeatureDataset):
 }
 
 /** Per-image losses, highest first. */
-export function topLosses(probabilities: Float32Array, labels: number[], numClasses: number, k: number): Omit<TopLoss, 'file'>[] {
+export function topLosses(
+  probabilities: Float32Array,
+  labels: number[],
+  numClasses: number,
+  k: number,
+): Omit<TopLoss, 'file'>[] {
   const rows = labels.map((actual, index) => {
     const row = probabilities.subarray(index * numClasses, (index + 1) * numClasses);
     let sum = 0;
@@ -79,26 +89,43 @@ export function topLosses(probabilities: Float32Array, labels: number[], numClas
  * them) on which the model's loss is highest, titled "prediction / actual / loss / probability of
  * the actual class", red when wrong and green when right.
  */
-export async function plotTopLosses(model: tf.LayersModel | null, dataset: ImageDataset | FeatureDataset, opts: PlotTopLossesOptions = {}): Promise<PlotTopLossesResult> {
+export async function plotTopLosses(
+  model: tf.LayersModel | null,
+  dataset: ImageDataset | FeatureDataset,
+  opts: PlotTopLossesOptions = {},
+): Promise<PlotTopLossesResult> {
   const k = opts.k ?? 9;
-  if (!(Number.isInteger(k) && k >= 1)) throw new Error(`plotTopLosses: k must be a positive integer (got ${opts.k}).`);
+  if (!(Number.isInteger(k) && k >= 1))
+    throw new Error(`plotTopLosses: k must be a positive integer (got ${opts.k}).`);
   const images: ImageDataset = isFeatureDataset(dataset) ? dataset.dataset : dataset;
-  if (!images || images.size === 0) throw new Error('plotTopLosses: the dataset has no images; check its folder.');
+  if (!images || images.size === 0)
+    throw new Error('plotTopLosses: the dataset has no images; check its folder.');
   const numClasses = images.classNames.length;
   let probabilities = opts.probabilities;
   if (probabilities) {
     if (probabilities.length !== images.size * numClasses) {
-      throw new Error(`plotTopLosses: probabilities has ${probabilities.length} values but the dataset needs ${images.size} × ${numClasses}; pass evaluate(model, sameDataset).probabilities.`);
+      throw new Error(
+        `plotTopLosses: probabilities has ${probabilities.length} values but the dataset needs ${images.size} × ${numClasses}; pass evaluate(model, sameDataset).probabilities.`,
+      );
     }
   } else {
-    if (!model) throw new Error('plotTopLosses: pass a model, or opts.probabilities from evaluate().');
+    if (!model)
+      throw new Error('plotTopLosses: pass a model, or opts.probabilities from evaluate().');
     const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
-    if (units !== numClasses) throw new Error(`plotTopLosses: the model outputs ${units} classes but the dataset has ${numClasses}; pass the dataset the model was trained for.`);
-    probabilities = isFeatureDataset(dataset) ? (await predictFeatures(model, dataset)).probabilities : (await predictDataset(model, dataset)).probabilities;
+    if (units !== numClasses)
+      throw new Error(
+        `plotTopLosses: the model outputs ${units} classes but the dataset has ${numClasses}; pass the dataset the model was trained for.`,
+      );
+    probabilities = isFeatureDataset(dataset)
+      ? (await predictFeatures(model, dataset)).probabilities
+      : (await predictDataset(model, dataset)).probabilities;
   }
   const names = opts.classNames ?? images.classNames;
   const name = (c: number) => names[c] ?? String(c);
-  const top = topLosses(probabilities, images.labels, numClasses, k).map((t) => ({ ...t, file: images.files[t.index] }));
+  const top = topLosses(probabilities, images.labels, numClasses, k).map((t) => ({
+    ...t,
+    file: images.files[t.index],
+  }));
   const tiles = top.map((t) => {
     const colour = t.predicted === t.actual ? RIGHT_COLOUR : WRONG_COLOUR;
     return {
@@ -112,10 +139,23 @@ export async function plotTopLosses(model: tf.LayersModel | null, dataset: Image
       },
     };
   });
-  const png = await composeGrid(tiles, { cols: opts.cols ?? 3, tileSize: opts.tileSize ?? 128, fontSize: opts.fontSize, maxLinesPerPart: 1 });
+  const png = await composeGrid(tiles, {
+    cols: opts.cols ?? 3,
+    tileSize: opts.tileSize ?? 128,
+    fontSize: opts.fontSize,
+    maxLinesPerPart: 1,
+  });
   const wrong = top.filter((t) => t.predicted !== t.actual).length;
   if (opts.show !== false) {
-    await showGrid(png, `Top ${top.length} losses (${wrong} misclassified): prediction / actual / loss / probability of the actual class`);
+    await showGrid(
+      png,
+      `Top ${top.length} losses (${wrong} misclassified): prediction / actual / loss / probability of the actual class`,
+    );
   }
-  return describeAs({ png, top }, (r) => `[top losses: ${r.top.length} images, highest loss ${r.top[0]?.loss.toFixed(3)}; .png (${kb(r.png)}), .top]`, { shown: opts.show !== false });
+  return describeAs(
+    { png, top },
+    (r) =>
+      `[top losses: ${r.top.length} images, highest loss ${r.top[0]?.loss.toFixed(3)}; .png (${kb(r.png)}), .top]`,
+    { shown: opts.show !== false },
+  );
 }

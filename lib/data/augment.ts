@@ -43,10 +43,10 @@ export interface ImageDataGeneratorOptions {
 
 /** The random draws for one image (Keras' `get_random_transform` dictionary). */
 export interface TransformParams {
-  theta: number;      // degrees
-  tx: number;         // horizontal shift, pixels (input is sampled at x + tx)
-  ty: number;         // vertical shift, pixels
-  shear: number;      // degrees
+  theta: number; // degrees
+  tx: number; // horizontal shift, pixels (input is sampled at x + tx)
+  ty: number; // vertical shift, pixels
+  shear: number; // degrees
   zx: number;
   zy: number;
   flipHorizontal: boolean;
@@ -56,26 +56,45 @@ export interface TransformParams {
 }
 
 export const IDENTITY_TRANSFORM: TransformParams = {
-  theta: 0, tx: 0, ty: 0, shear: 0, zx: 1, zy: 1, flipHorizontal: false, flipVertical: false,
-  channelShiftIntensity: null, brightness: null,
+  theta: 0,
+  tx: 0,
+  ty: 0,
+  shear: 0,
+  zx: 1,
+  zy: 1,
+  flipHorizontal: false,
+  flipVertical: false,
+  channelShiftIntensity: null,
+  brightness: null,
 };
 
 export class ImageDataGenerator {
-  readonly options: Readonly<Required<Omit<ImageDataGeneratorOptions, 'zoomRange'>>> & { zoomRange: [number, number] };
+  readonly options: Readonly<Required<Omit<ImageDataGeneratorOptions, 'zoomRange'>>> & {
+    zoomRange: [number, number];
+  };
 
   constructor(opts: ImageDataGeneratorOptions = {}) {
     const z = opts.zoomRange ?? 0;
     const zoomRange: [number, number] = typeof z === 'number' ? [1 - z, 1 + z] : [z[0], z[1]];
-    if (!(zoomRange[0] > 0 && zoomRange[1] >= zoomRange[0]) && !(zoomRange[0] === 1 && zoomRange[1] === 1)) {
-      throw new Error(`ImageDataGenerator: zoomRange ${JSON.stringify(z)} must give 0 < lo <= hi (a number below 1, or [lo, hi]).`);
+    if (
+      !(zoomRange[0] > 0 && zoomRange[1] >= zoomRange[0]) &&
+      !(zoomRange[0] === 1 && zoomRange[1] === 1)
+    ) {
+      throw new Error(
+        `ImageDataGenerator: zoomRange ${JSON.stringify(z)} must give 0 < lo <= hi (a number below 1, or [lo, hi]).`,
+      );
     }
     const br = opts.brightnessRange ?? null;
     if (br && (br.length !== 2 || !(br[0] <= br[1]))) {
-      throw new Error(`ImageDataGenerator: brightnessRange must be [lo, hi] with lo <= hi, got ${JSON.stringify(br)}.`);
+      throw new Error(
+        `ImageDataGenerator: brightnessRange must be [lo, hi] with lo <= hi, got ${JSON.stringify(br)}.`,
+      );
     }
     const fillMode = opts.fillMode ?? 'nearest';
     if (!['reflect', 'nearest', 'constant', 'wrap'].includes(fillMode)) {
-      throw new Error(`ImageDataGenerator: fillMode '${fillMode}' must be 'reflect', 'nearest', 'constant' or 'wrap'.`);
+      throw new Error(
+        `ImageDataGenerator: fillMode '${fillMode}' must be 'reflect', 'nearest', 'constant' or 'wrap'.`,
+      );
     }
     this.options = {
       rotationRange: opts.rotationRange ?? 0,
@@ -97,25 +116,48 @@ export class ImageDataGenerator {
 
   /** Keras `datagen.flow_from_directory(dir, ...)`: a folder dataset augmented by this generator. */
   flowFromDirectory(dir: string, opts: FlowFromDirectoryOptions = {}): ImageDataset {
-    return flowFromDirectoryImpl(dir, { ...opts, augment: this, validationSplit: opts.validationSplit ?? (this.options.validationSplit || null) });
+    return flowFromDirectoryImpl(dir, {
+      ...opts,
+      augment: this,
+      validationSplit: opts.validationSplit ?? (this.options.validationSplit || null),
+    });
   }
 
   /** True when some parameter draws random transforms (not just rescale/preprocessing). */
   get isRandom(): boolean {
     const o = this.options;
-    return !!(o.rotationRange || nonZeroRange(o.widthShiftRange) || nonZeroRange(o.heightShiftRange) || o.shearRange ||
-      o.zoomRange[0] !== 1 || o.zoomRange[1] !== 1 || o.brightnessRange || o.channelShiftRange || o.horizontalFlip || o.verticalFlip);
+    return !!(
+      o.rotationRange ||
+      nonZeroRange(o.widthShiftRange) ||
+      nonZeroRange(o.heightShiftRange) ||
+      o.shearRange ||
+      o.zoomRange[0] !== 1 ||
+      o.zoomRange[1] !== 1 ||
+      o.brightnessRange ||
+      o.channelShiftRange ||
+      o.horizontalFlip ||
+      o.verticalFlip
+    );
   }
 
   /** The same rescale and preprocessingFunction without random transforms (for validation/evaluation). */
   standardizeOnly(): ImageDataGenerator {
-    return new ImageDataGenerator({ rescale: this.options.rescale, preprocessingFunction: this.options.preprocessingFunction });
+    return new ImageDataGenerator({
+      rescale: this.options.rescale,
+      preprocessingFunction: this.options.preprocessingFunction,
+    });
   }
 
   /** A stable description of every parameter (for dataset cache keys). */
   describe(): string {
     const o = this.options;
-    return JSON.stringify({ ...o, validationSplit: undefined, preprocessingFunction: o.preprocessingFunction ? hashString(o.preprocessingFunction.toString()) : null });
+    return JSON.stringify({
+      ...o,
+      validationSplit: undefined,
+      preprocessingFunction: o.preprocessingFunction
+        ? hashString(o.preprocessingFunction.toString())
+        : null,
+    });
   }
 
   /** Draw one image's parameters (Keras `get_random_transform`). */
@@ -127,10 +169,14 @@ export class ImageDataGenerator {
     p.tx = drawShift(o.widthShiftRange, width, rng);
     if (o.shearRange) p.shear = uniform(rng, -o.shearRange, o.shearRange);
     const [zlo, zhi] = o.zoomRange;
-    if (zlo !== 1 || zhi !== 1) { p.zx = uniform(rng, zlo, zhi); p.zy = uniform(rng, zlo, zhi); }
+    if (zlo !== 1 || zhi !== 1) {
+      p.zx = uniform(rng, zlo, zhi);
+      p.zy = uniform(rng, zlo, zhi);
+    }
     p.flipHorizontal = o.horizontalFlip && rng() < 0.5;
     p.flipVertical = o.verticalFlip && rng() < 0.5;
-    if (o.channelShiftRange) p.channelShiftIntensity = uniform(rng, -o.channelShiftRange, o.channelShiftRange);
+    if (o.channelShiftRange)
+      p.channelShiftIntensity = uniform(rng, -o.channelShiftRange, o.channelShiftRange);
     if (o.brightnessRange) p.brightness = uniform(rng, o.brightnessRange[0], o.brightnessRange[1]);
     return p;
   }
@@ -140,9 +186,12 @@ export class ImageDataGenerator {
     const o = this.options;
     let out = img;
     const m = affineMatrix(p, img.height, img.width);
-    if (m) out = { ...img, data: warpAffine(img.data, img.height, img.width, m, o.fillMode, o.cval) };
-    if (p.channelShiftIntensity !== null) out = { ...out, data: channelShift(out.data, p.channelShiftIntensity) };
-    if (p.flipHorizontal) out = { ...out, data: flip(out.data, out.height, out.width, 'horizontal') };
+    if (m)
+      out = { ...img, data: warpAffine(img.data, img.height, img.width, m, o.fillMode, o.cval) };
+    if (p.channelShiftIntensity !== null)
+      out = { ...out, data: channelShift(out.data, p.channelShiftIntensity) };
+    if (p.flipHorizontal)
+      out = { ...out, data: flip(out.data, out.height, out.width, 'horizontal') };
     if (p.flipVertical) out = { ...out, data: flip(out.data, out.height, out.width, 'vertical') };
     if (p.brightness !== null) out = { ...out, data: brightnessShift(out.data, p.brightness) };
     return out === img ? { ...img, data: img.data.slice() } : out;
@@ -158,7 +207,8 @@ export class ImageDataGenerator {
       if (res) out = res;
     }
     if (o.rescale !== null && o.rescale !== 1) {
-      const d = out.data, r = o.rescale;
+      const d = out.data,
+        r = o.rescale;
       for (let i = 0; i < d.length; i++) d[i] *= r;
     }
     return out;
@@ -166,7 +216,9 @@ export class ImageDataGenerator {
 
   /** Draw, apply and standardize: one augmented image. */
   randomTransform(img: RawImage, rng: Rng): RawImage {
-    return this.standardize(this.applyTransform(img, this.getRandomTransform(img.height, img.width, rng)));
+    return this.standardize(
+      this.applyTransform(img, this.getRandomTransform(img.height, img.width, rng)),
+    );
   }
 }
 
@@ -199,22 +251,29 @@ function drawShift(range: number | readonly number[], size: number, rng: Rng): n
  * and shift-free transforms the result is identical. Returns null for the identity.
  */
 export function affineMatrix(p: TransformParams, height: number, width: number): number[] | null {
-  if (p.theta === 0 && p.tx === 0 && p.ty === 0 && p.shear === 0 && p.zx === 1 && p.zy === 1) return null;
-  const t = (p.theta * Math.PI) / 180, s = (p.shear * Math.PI) / 180;
+  if (p.theta === 0 && p.tx === 0 && p.ty === 0 && p.shear === 0 && p.zx === 1 && p.zy === 1)
+    return null;
+  const t = (p.theta * Math.PI) / 180,
+    s = (p.shear * Math.PI) / 180;
   // 2x3 matrices composed left to right: R · T · Sh · Z.
   let m = [Math.cos(t), -Math.sin(t), 0, Math.sin(t), Math.cos(t), 0];
   m = mul(m, [1, 0, p.tx, 0, 1, p.ty]);
   m = mul(m, [1, -Math.sin(s), 0, 0, Math.cos(s), 0]);
   m = mul(m, [p.zx, 0, 0, 0, p.zy, 0]);
-  const ox = width / 2 - 0.5, oy = height / 2 - 0.5;
+  const ox = width / 2 - 0.5,
+    oy = height / 2 - 0.5;
   m = mul(mul([1, 0, ox, 0, 1, oy], m), [1, 0, -ox, 0, 1, -oy]);
   return m;
 }
 
 function mul(a: number[], b: number[]): number[] {
   return [
-    a[0] * b[0] + a[1] * b[3], a[0] * b[1] + a[1] * b[4], a[0] * b[2] + a[1] * b[5] + a[2],
-    a[3] * b[0] + a[4] * b[3], a[3] * b[1] + a[4] * b[4], a[3] * b[2] + a[4] * b[5] + a[5],
+    a[0] * b[0] + a[1] * b[3],
+    a[0] * b[1] + a[1] * b[4],
+    a[0] * b[2] + a[1] * b[5] + a[2],
+    a[3] * b[0] + a[4] * b[3],
+    a[3] * b[1] + a[4] * b[4],
+    a[3] * b[2] + a[4] * b[5] + a[5],
   ];
 }
 
@@ -222,15 +281,19 @@ function mul(a: number[], b: number[]): number[] {
 function mapIndex(i: number, n: number, mode: FillMode): number {
   if (i >= 0 && i < n) return i;
   switch (mode) {
-    case 'nearest': return i < 0 ? 0 : n - 1;
-    case 'wrap': return ((i % n) + n) % n;
-    case 'reflect': { // d c b a | a b c d | d c b a
+    case 'nearest':
+      return i < 0 ? 0 : n - 1;
+    case 'wrap':
+      return ((i % n) + n) % n;
+    case 'reflect': {
+      // d c b a | a b c d | d c b a
       const period = 2 * n;
       let k = ((i % period) + period) % period;
       if (k >= n) k = period - 1 - k;
       return k;
     }
-    default: return -1;
+    default:
+      return -1;
   }
 }
 
@@ -239,7 +302,14 @@ function mapIndex(i: number, n: number, mode: FillMode): number {
  * 'constant', a sample whose input coordinate lies outside [0, n−1] is cval (no interpolation
  * beyond the edge, as scipy's 'constant' mode).
  */
-export function warpAffine(src: Float32Array, h: number, w: number, m: number[], mode: FillMode, cval: number): Float32Array {
+export function warpAffine(
+  src: Float32Array,
+  h: number,
+  w: number,
+  m: number[],
+  mode: FillMode,
+  cval: number,
+): Float32Array {
   const out = new Float32Array(h * w * 3);
   const eps = 1e-6;
   for (let y = 0; y < h; y++) {
@@ -248,22 +318,35 @@ export function warpAffine(src: Float32Array, h: number, w: number, m: number[],
       const yi = m[3] * x + m[4] * y + m[5];
       const d = (y * w + x) * 3;
       if (mode === 'constant' && (xi < -eps || yi < -eps || xi > w - 1 + eps || yi > h - 1 + eps)) {
-        out[d] = cval; out[d + 1] = cval; out[d + 2] = cval;
+        out[d] = cval;
+        out[d + 1] = cval;
+        out[d + 2] = cval;
         continue;
       }
-      const x0 = Math.floor(xi), y0 = Math.floor(yi);
-      const fx = xi - x0, fy = yi - y0;
-      let ax = mapIndex(x0, w, mode), bx = mapIndex(x0 + 1, w, mode);
-      let ay = mapIndex(y0, h, mode), by = mapIndex(y0 + 1, h, mode);
+      const x0 = Math.floor(xi),
+        y0 = Math.floor(yi);
+      const fx = xi - x0,
+        fy = yi - y0;
+      let ax = mapIndex(x0, w, mode),
+        bx = mapIndex(x0 + 1, w, mode);
+      let ay = mapIndex(y0, h, mode),
+        by = mapIndex(y0 + 1, h, mode);
       // 'constant' inside the edge tolerance: clamp (the weight of the far sample is ~0).
       if (ax < 0) ax = Math.min(Math.max(x0, 0), w - 1);
       if (bx < 0) bx = Math.min(Math.max(x0 + 1, 0), w - 1);
       if (ay < 0) ay = Math.min(Math.max(y0, 0), h - 1);
       if (by < 0) by = Math.min(Math.max(y0 + 1, 0), h - 1);
-      const p00 = (ay * w + ax) * 3, p01 = (ay * w + bx) * 3, p10 = (by * w + ax) * 3, p11 = (by * w + bx) * 3;
-      const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+      const p00 = (ay * w + ax) * 3,
+        p01 = (ay * w + bx) * 3,
+        p10 = (by * w + ax) * 3,
+        p11 = (by * w + bx) * 3;
+      const w00 = (1 - fx) * (1 - fy),
+        w01 = fx * (1 - fy),
+        w10 = (1 - fx) * fy,
+        w11 = fx * fy;
       for (let c = 0; c < 3; c++) {
-        out[d + c] = src[p00 + c] * w00 + src[p01 + c] * w01 + src[p10 + c] * w10 + src[p11 + c] * w11;
+        out[d + c] =
+          src[p00 + c] * w00 + src[p01 + c] * w01 + src[p10 + c] * w10 + src[p11 + c] * w11;
       }
     }
   }
@@ -272,8 +355,12 @@ export function warpAffine(src: Float32Array, h: number, w: number, m: number[],
 
 /** Keras apply_channel_shift: add one value to all channels, clip to the image's own min/max. */
 export function channelShift(src: Float32Array, intensity: number): Float32Array {
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < src.length; i++) { if (src[i] < lo) lo = src[i]; if (src[i] > hi) hi = src[i]; }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (let i = 0; i < src.length; i++) {
+    if (src[i] < lo) lo = src[i];
+    if (src[i] > hi) hi = src[i];
+  }
   const out = new Float32Array(src.length);
   for (let i = 0; i < src.length; i++) out[i] = Math.min(hi, Math.max(lo, src[i] + intensity));
   return out;
@@ -286,17 +373,25 @@ export function brightnessShift(src: Float32Array, u: number): Float32Array {
   return out;
 }
 
-export function flip(src: Float32Array, h: number, w: number, axis: 'horizontal' | 'vertical'): Float32Array {
+export function flip(
+  src: Float32Array,
+  h: number,
+  w: number,
+  axis: 'horizontal' | 'vertical',
+): Float32Array {
   const out = new Float32Array(src.length);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const sy = axis === 'vertical' ? h - 1 - y : y, sx = axis === 'horizontal' ? w - 1 - x : x;
-      const s = (sy * w + sx) * 3, d = (y * w + x) * 3;
-      out[d] = src[s]; out[d + 1] = src[s + 1]; out[d + 2] = src[s + 2];
+      const sy = axis === 'vertical' ? h - 1 - y : y,
+        sx = axis === 'horizontal' ? w - 1 - x : x;
+      const s = (sy * w + sx) * 3,
+        d = (y * w + x) * 3;
+      out[d] = src[s];
+      out[d + 1] = src[s + 1];
+      out[d + 2] = src[s + 2];
     }
   }
   return out;
 }
 
 /** A short stable hash of a string (for cache keys). */
-

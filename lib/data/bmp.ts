@@ -3,7 +3,7 @@
 import type { DecodedRgb } from './ppm';
 
 export function isBmp(buf: Uint8Array): boolean {
-  return buf.length > 26 && buf[0] === 0x42 /* B */ && buf[1] === 0x4d /* M */;
+  return buf.length > 26 && buf[0] === 0x42 /* B */ && buf[1] === 0x4d; /* M */
 }
 
 /** Width and height from the header, without decoding (for the pixel limit). */
@@ -19,7 +19,8 @@ export function decodeBmp(buf: Uint8Array): DecodedRgb {
   if (!isBmp(buf)) throw new Error('not a BMP file (expected magic "BM")');
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const need = (end: number, what: string) => {
-    if (end > buf.byteLength) throw new Error(`truncated BMP (${buf.byteLength} bytes, ${what} needs ${end})`);
+    if (end > buf.byteLength)
+      throw new Error(`truncated BMP (${buf.byteLength} bytes, ${what} needs ${end})`);
   };
   need(30, 'the header');
   const dataOffset = v.getUint32(10, true);
@@ -35,7 +36,9 @@ export function decodeBmp(buf: Uint8Array): DecodedRgb {
   const bottomUp = rawHeight > 0;
   if (width <= 0 || height <= 0) throw new Error(`bad BMP size ${width}x${rawHeight}`);
   if (compression !== 0 && compression !== 3) {
-    throw new Error(`compressed BMP (compression ${compression}: RLE/JPEG/PNG) is not supported; convert it to PNG`);
+    throw new Error(
+      `compressed BMP (compression ${compression}: RLE/JPEG/PNG) is not supported; convert it to PNG`,
+    );
   }
   if (![1, 4, 8, 16, 24, 32].includes(bits)) throw new Error(`unsupported BMP bit depth ${bits}`);
 
@@ -54,7 +57,12 @@ export function decodeBmp(buf: Uint8Array): DecodedRgb {
     const count = used || 1 << bits;
     const start = 14 + headerSize;
     need(start + count * entry, 'the palette');
-    for (let i = 0; i < count; i++) palette.push([buf[start + i * entry + 2], buf[start + i * entry + 1], buf[start + i * entry]]);
+    for (let i = 0; i < count; i++)
+      palette.push([
+        buf[start + i * entry + 2],
+        buf[start + i * entry + 1],
+        buf[start + i * entry],
+      ]);
   }
   const stride = Math.floor((bits * width + 31) / 32) * 4;
   need(dataOffset + stride * height, 'the pixels');
@@ -80,7 +88,9 @@ export function decodeBmp(buf: Uint8Array): DecodedRgb {
         const index = (buf[row + (bitPos >> 3)] >> (8 - bits - (bitPos & 7))) & ((1 << bits) - 1);
         rgb = palette[index] ?? [0, 0, 0];
       }
-      out[o] = rgb[0]; out[o + 1] = rgb[1]; out[o + 2] = rgb[2];
+      out[o] = rgb[0];
+      out[o + 1] = rgb[1];
+      out[o + 2] = rgb[2];
     }
   }
   return { data: out, width, height };

@@ -30,12 +30,21 @@ export interface DatasetFromCsvOptions extends ImageLoadOptions {
 
 /** Read a delimited file into records, detecting ',' vs ';' from the header line. */
 export function readCsvRecords(csvPath: string, delimiter?: string): Record<string, string>[] {
-  if (!fs.existsSync(csvPath)) throw new Error(`CSV file not found: ${csvPath}. Check the path (GTSRB's labels are Test.csv or GT-<class>.csv).`);
+  if (!fs.existsSync(csvPath))
+    throw new Error(
+      `CSV file not found: ${csvPath}. Check the path (GTSRB's labels are Test.csv or GT-<class>.csv).`,
+    );
   const text = fs.readFileSync(csvPath, 'utf8');
   const header = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length);
-  const sep = delimiter ?? ((header.split(';').length > header.split(',').length) ? ';' : ',');
+  const sep = delimiter ?? (header.split(';').length > header.split(',').length ? ';' : ',');
   try {
-    return parse(text, { columns: true, delimiter: sep, skip_empty_lines: true, trim: true, bom: true }) as Record<string, string>[];
+    return parse(text, {
+      columns: true,
+      delimiter: sep,
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+    }) as Record<string, string>[];
   } catch (e) {
     throw new Error(`Cannot parse ${csvPath} as CSV (delimiter '${sep}'): ${(e as Error).message}`);
   }
@@ -46,30 +55,58 @@ export function readCsvRecords(csvPath: string, delimiter?: string): Record<stri
  * of GTSRB's official training set; each one's paths are relative to its own folder).
  * Not shuffled unless asked (it is usually a test set).
  */
-export function datasetFromCsv(csvPath: string | string[], opts: DatasetFromCsvOptions = {}): ImageDataset {
+export function datasetFromCsv(
+  csvPath: string | string[],
+  opts: DatasetFromCsvOptions = {},
+): ImageDataset {
   const csvs = Array.isArray(csvPath) ? csvPath : [csvPath];
   const mapping = opts.labelMapping ?? 'name';
   const labelColumn = opts.labelColumn ?? 'ClassId';
-  const rows: { file: string; label: string; where: string; roi: [number, number, number, number] | null }[] = [];
+  const rows: {
+    file: string;
+    label: string;
+    where: string;
+    roi: [number, number, number, number] | null;
+  }[] = [];
   for (const csv of csvs) {
     const records = readCsvRecords(csv, opts.delimiter);
     if (!records.length) throw new Error(`${csv} has no data rows.`);
     const columns = Object.keys(records[0]);
     const imageColumn = opts.imageColumn ?? (columns.includes('Path') ? 'Path' : 'Filename');
     for (const c of [imageColumn, labelColumn]) {
-      if (!columns.includes(c)) throw new Error(`${csv} has no column '${c}' (columns: ${columns.join(', ')}). Pass imageColumn / labelColumn.`);
+      if (!columns.includes(c))
+        throw new Error(
+          `${csv} has no column '${c}' (columns: ${columns.join(', ')}). Pass imageColumn / labelColumn.`,
+        );
     }
     const base = opts.baseDir ?? path.dirname(path.resolve(csv));
     records.forEach((r, k) => {
-      const roi = opts.cropToRoi ? (['Roi.X1', 'Roi.Y1', 'Roi.X2', 'Roi.Y2'].map((c) => Number(r[c])) as [number, number, number, number]) : null;
-      if (roi && roi.some((v) => !Number.isFinite(v))) throw new Error(`${csv} row ${k + 2}: cropToRoi needs numeric Roi.X1, Roi.Y1, Roi.X2, Roi.Y2 columns.`);
-      rows.push({ file: path.resolve(base, r[imageColumn]), label: String(r[labelColumn]).trim(), where: `${csv} row ${k + 2}`, roi });
+      const roi = opts.cropToRoi
+        ? (['Roi.X1', 'Roi.Y1', 'Roi.X2', 'Roi.Y2'].map((c) => Number(r[c])) as [
+            number,
+            number,
+            number,
+            number,
+          ])
+        : null;
+      if (roi && roi.some((v) => !Number.isFinite(v)))
+        throw new Error(
+          `${csv} row ${k + 2}: cropToRoi needs numeric Roi.X1, Roi.Y1, Roi.X2, Roi.Y2 columns.`,
+        );
+      rows.push({
+        file: path.resolve(base, r[imageColumn]),
+        label: String(r[labelColumn]).trim(),
+        where: `${csv} row ${k + 2}`,
+        roi,
+      });
     });
   }
   let classNames = opts.classNames;
   if (!classNames) {
     if (mapping === 'name') {
-      throw new Error(`datasetFromCsv(${csvs[0]}): pass classNames (the training set's, e.g. trainDs.classNames) so each label maps to the class the model learned.`);
+      throw new Error(
+        `datasetFromCsv(${csvs[0]}): pass classNames (the training set's, e.g. trainDs.classNames) so each label maps to the class the model learned.`,
+      );
     }
     const max = Math.max(...rows.map((r) => Number(r.label)));
     classNames = Array.from({ length: max + 1 }, (_, i) => String(i));
@@ -79,26 +116,39 @@ export function datasetFromCsv(csvPath: string | string[], opts: DatasetFromCsvO
     if (mapping === 'raw') {
       const v = Number(r.label);
       if (!Number.isInteger(v) || v < 0 || v >= classNames!.length) {
-        throw new Error(`${r.where}: raw label '${r.label}' is not an index 0..${classNames!.length - 1}.`);
+        throw new Error(
+          `${r.where}: raw label '${r.label}' is not an index 0..${classNames!.length - 1}.`,
+        );
       }
       return v;
     }
     const i = index.get(r.label);
     if (i === undefined) {
-      throw new Error(`${r.where}: label '${r.label}' is not one of the ${classNames!.length} training classes (${classNames!.slice(0, 6).join(', ')}, ...). Check labelColumn and classNames.`);
+      throw new Error(
+        `${r.where}: label '${r.label}' is not one of the ${classNames!.length} training classes (${classNames!.slice(0, 6).join(', ')}, ...). Check labelColumn and classNames.`,
+      );
     }
     return i;
   });
   const missing = rows.filter((r) => !fs.existsSync(r.file));
   if (missing.length) {
-    throw new Error(`${missing[0].where}: image ${missing[0].file} not found${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}. Check baseDir (image paths are relative to it).`);
+    throw new Error(
+      `${missing[0].where}: image ${missing[0].file} not found${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}. Check baseDir (image paths are relative to it).`,
+    );
   }
-  if (opts.verbose ?? true) console.log(`Found ${rows.length} images in ${csvs.length === 1 ? path.basename(csvs[0]) : `${csvs.length} CSV files`} belonging to ${new Set(labels).size} classes.`);
+  if (opts.verbose ?? true)
+    console.log(
+      `Found ${rows.length} images in ${csvs.length === 1 ? path.basename(csvs[0]) : `${csvs.length} CSV files`} belonging to ${new Set(labels).size} classes.`,
+    );
   return createImageDataset(
     {
-      files: rows.map((r) => r.file), labels, classNames, labelMode: opts.labelMode === undefined ? 'int' : opts.labelMode,
+      files: rows.map((r) => r.file),
+      labels,
+      classNames,
+      labelMode: opts.labelMode === undefined ? 'int' : opts.labelMode,
       crops: opts.cropToRoi ? rows.map((r) => r.roi) : undefined,
-      defaultImageSize: [256, 256], defaultInterpolation: 'bilinear',
+      defaultImageSize: [256, 256],
+      defaultInterpolation: 'bilinear',
     },
     { ...opts, shuffle: opts.shuffle ?? false },
   );

@@ -3,7 +3,14 @@
 // current one is consumed. Tensors are only made when a batch is handed out; the consumer owns them.
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, ImageDataset, ImageSize, LabelMode } from './types';
-import { decodeImageFile, mapConcurrent, resizeDecoded, type DecodedRgb, type Interpolation, type RawImage } from './decode';
+import {
+  decodeImageFile,
+  mapConcurrent,
+  resizeDecoded,
+  type DecodedRgb,
+  type Interpolation,
+  type RawImage,
+} from './decode';
 import type { ImageDataGenerator } from './augment';
 import { preprocessPixels, type PreprocessMode } from './preprocess';
 import { hashString, randomSeed, rngFor, shuffled } from '../rng';
@@ -68,42 +75,54 @@ class FileImageDataset implements ImageDataset {
   private readonly skipped = new Set<number>();
   private readonly decodedCache = new Map<number, DecodedRgb>();
 
-  constructor(private readonly src: DatasetSource, private readonly opts: ImageLoadOptions) {
+  constructor(
+    private readonly src: DatasetSource,
+    private readonly opts: ImageLoadOptions,
+  ) {
     this.classNames = src.classNames.slice();
     this.files = src.files.slice();
     this.labels = src.labels.slice();
     this.size = this.files.length;
     this.batchSize = opts.batchSize ?? 32;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}.`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
+      throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}.`);
     this.imageSize = [...(opts.imageSize ?? src.defaultImageSize)] as [number, number]; // a copy the caller cannot change
     if (this.imageSize.length !== 2 || !this.imageSize.every((v) => Number.isInteger(v) && v > 0)) {
-      throw new Error(`imageSize must be [height, width] of positive integers, got ${JSON.stringify(opts.imageSize)}.`);
+      throw new Error(
+        `imageSize must be [height, width] of positive integers, got ${JSON.stringify(opts.imageSize)}.`,
+      );
     }
     this.labelMode = src.labelMode;
     this.numBatches = Math.ceil(this.size / this.batchSize);
     this.augmented = !!opts.augment?.isRandom;
     this.seed = opts.seed ?? randomSeed();
     const pre = opts.preprocessing;
-    this.cacheKey = hashString(JSON.stringify({
-      imageSize: this.imageSize,
-      interpolation: opts.interpolation ?? src.defaultInterpolation,
-      crop: opts.cropToAspectRatio ?? false,
-      crops: src.crops ? hashString(JSON.stringify(src.crops)) : null,
-      augment: opts.augment ? opts.augment.describe() : null,
-      seed: this.augmented ? this.seed : null,
-      rescale: opts.rescale ?? null,
-      preprocessing: typeof pre === 'function' ? hashString(pre.toString()) : pre ?? null,
-    }));
+    this.cacheKey = hashString(
+      JSON.stringify({
+        imageSize: this.imageSize,
+        interpolation: opts.interpolation ?? src.defaultInterpolation,
+        crop: opts.cropToAspectRatio ?? false,
+        crops: src.crops ? hashString(JSON.stringify(src.crops)) : null,
+        augment: opts.augment ? opts.augment.describe() : null,
+        seed: this.augmented ? this.seed : null,
+        rescale: opts.rescale ?? null,
+        preprocessing: typeof pre === 'function' ? hashString(pre.toString()) : (pre ?? null),
+      }),
+    );
   }
 
   async *batches(o: { epoch?: number } = {}): AsyncIterable<Batch> {
     const epoch = o.epoch ?? 0;
     const all = Array.from({ length: this.size }, (_, i) => i);
-    const order = this.opts.shuffle ?? true ? shuffled(all, rngFor(this.seed, epoch, SHUFFLE_STREAM)) : all;
+    const order =
+      (this.opts.shuffle ?? true) ? shuffled(all, rngFor(this.seed, epoch, SHUFFLE_STREAM)) : all;
     const chunks: number[][] = [];
-    for (let i = 0; i < order.length; i += this.batchSize) chunks.push(order.slice(i, i + this.batchSize));
+    for (let i = 0; i < order.length; i += this.batchSize)
+      chunks.push(order.slice(i, i + this.batchSize));
     const prefetch = this.opts.prefetch ?? true;
-    let pending: Promise<LoadedImages> | null = chunks.length ? this.loadPixels(chunks[0], epoch) : null;
+    let pending: Promise<LoadedImages> | null = chunks.length
+      ? this.loadPixels(chunks[0], epoch)
+      : null;
     try {
       for (let b = 0; b < chunks.length; b++) {
         const current = await (pending ?? this.loadPixels(chunks[b], epoch));
@@ -119,7 +138,8 @@ class FileImageDataset implements ImageDataset {
 
   async load(indices: number[], o: { epoch?: number } = {}): Promise<Batch> {
     for (const i of indices) {
-      if (!Number.isInteger(i) || i < 0 || i >= this.size) throw new Error(`load: index ${i} is outside 0..${this.size - 1}.`);
+      if (!Number.isInteger(i) || i < 0 || i >= this.size)
+        throw new Error(`load: index ${i} is outside 0..${this.size - 1}.`);
     }
     return this.toBatch(await this.loadPixels(indices, o.epoch));
   }
@@ -162,7 +182,8 @@ class FileImageDataset implements ImageDataset {
       });
       if (gen) {
         // Draws depend on (seed, epoch, file index) only; without an epoch there is no random draw.
-        if (gen.isRandom && epoch !== undefined) img = gen.applyTransform(img, gen.getRandomTransform(h, w, rngFor(this.seed, epoch, i)));
+        if (gen.isRandom && epoch !== undefined)
+          img = gen.applyTransform(img, gen.getRandomTransform(h, w, rngFor(this.seed, epoch, i)));
         img = gen.standardize(img);
       }
       return img;
@@ -207,25 +228,38 @@ interface LoadedImages {
 }
 
 /** Crop decoded bytes to an inclusive [x1, y1, x2, y2] box (clamped to the image). */
-function cropTo(img: DecodedRgb, box: readonly [number, number, number, number] | null): DecodedRgb {
+function cropTo(
+  img: DecodedRgb,
+  box: readonly [number, number, number, number] | null,
+): DecodedRgb {
   if (!box) return img;
   const x1 = Math.max(0, Math.min(img.width - 1, Math.round(box[0])));
   const y1 = Math.max(0, Math.min(img.height - 1, Math.round(box[1])));
   const x2 = Math.max(x1, Math.min(img.width - 1, Math.round(box[2])));
   const y2 = Math.max(y1, Math.min(img.height - 1, Math.round(box[3])));
-  const w = x2 - x1 + 1, h = y2 - y1 + 1;
+  const w = x2 - x1 + 1,
+    h = y2 - y1 + 1;
   const data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) data.set(img.data.subarray(((y1 + y) * img.width + x1) * 3, ((y1 + y) * img.width + x2 + 1) * 3), y * w * 3);
+  for (let y = 0; y < h; y++)
+    data.set(
+      img.data.subarray(((y1 + y) * img.width + x1) * 3, ((y1 + y) * img.width + x2 + 1) * 3),
+      y * w * 3,
+    );
   return { data, width: w, height: h };
 }
 
 /** Build a dataset from files and labels (what the folder and CSV loaders return). */
 export function createImageDataset(src: DatasetSource, opts: ImageLoadOptions = {}): ImageDataset {
-  if (src.files.length !== src.labels.length) throw new Error(`createImageDataset: ${src.files.length} files but ${src.labels.length} labels.`);
+  if (src.files.length !== src.labels.length)
+    throw new Error(
+      `createImageDataset: ${src.files.length} files but ${src.labels.length} labels.`,
+    );
   for (let i = 0; i < src.labels.length; i++) {
     const l = src.labels[i];
     if (!Number.isInteger(l) || l < 0 || l >= src.classNames.length) {
-      throw new Error(`createImageDataset: label ${l} of ${src.files[i]} is not an index into the ${src.classNames.length} classNames.`);
+      throw new Error(
+        `createImageDataset: label ${l} of ${src.files[i]} is not an index into the ${src.classNames.length} classNames.`,
+      );
     }
   }
   return new FileImageDataset(src, opts);

@@ -23,7 +23,18 @@ export interface RawImage {
 export type Interpolation = 'bilinear' | 'nearest' | 'bicubic' | 'lanczos3' | 'mitchell';
 
 /** File extensions the directory loaders treat as images (others, like .DS_Store or .csv, are ignored). */
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp', '.gif', '.ppm', '.pgm', '.tif', '.tiff'];
+export const IMAGE_EXTENSIONS = [
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.bmp',
+  '.webp',
+  '.gif',
+  '.ppm',
+  '.pgm',
+  '.tif',
+  '.tiff',
+];
 
 /**
  * Largest image (width × height) decoded: PIL's `Image.MAX_IMAGE_PIXELS` (89,478,485, ~9459²), which
@@ -40,8 +51,13 @@ function maxImagePixels(): number {
 function checkPixels(width: number, height: number): void {
   const limit = maxImagePixels();
   if (width * height > limit) {
-    throw Object.assign(new Error(`the image is ${width}x${height} = ${(width * height).toLocaleString('en-US')} pixels, above the limit of ` +
-      `${limit.toLocaleString('en-US')} (NB_MAX_IMAGE_PIXELS); shrink it first, or raise NB_MAX_IMAGE_PIXELS if it is meant to be that large`), { tooLarge: true });
+    throw Object.assign(
+      new Error(
+        `the image is ${width}x${height} = ${(width * height).toLocaleString('en-US')} pixels, above the limit of ` +
+          `${limit.toLocaleString('en-US')} (NB_MAX_IMAGE_PIXELS); shrink it first, or raise NB_MAX_IMAGE_PIXELS if it is meant to be that large`,
+      ),
+      { tooLarge: true },
+    );
   }
 }
 
@@ -55,12 +71,17 @@ export async function decodeImageFile(file: string): Promise<DecodedRgb> {
   try {
     buf = await fs.promises.readFile(file);
   } catch (e) {
-    throw new Error(`Cannot read image ${file}: ${(e as Error).message}. Check that the file exists and is readable.`);
+    throw new Error(
+      `Cannot read image ${file}: ${(e as Error).message}. Check that the file exists and is readable.`,
+    );
   }
   try {
     return await decodeImageBuffer(buf);
   } catch (e) {
-    if ((e as { tooLarge?: boolean }).tooLarge) throw new Error(`Image ${file} is too large: ${(e as Error).message}, or delete it (onCorrupt: 'skip' skips it).`);
+    if ((e as { tooLarge?: boolean }).tooLarge)
+      throw new Error(
+        `Image ${file} is too large: ${(e as Error).message}, or delete it (onCorrupt: 'skip' skips it).`,
+      );
     throw new Error(
       `Cannot decode image ${file} (${(e as Error).message.split('\n')[0]}). ` +
         `The file is corrupt or not an image: replace or delete it, or pass onCorrupt: 'skip'.`,
@@ -88,12 +109,19 @@ export async function decodeImageBuffer(buf: Uint8Array): Promise<DecodedRgb> {
     .toColourspace('srgb')
     .raw()
     .toBuffer({ resolveWithObject: true });
-  if (info.channels === 3) return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+  if (info.channels === 3)
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      width: info.width,
+      height: info.height,
+    };
   // Defensive: expand 1-channel output to RGB.
   const rgb = new Uint8Array(info.width * info.height * 3);
   for (let p = 0; p < info.width * info.height; p++) {
     const v = data[p * info.channels];
-    rgb[3 * p] = v; rgb[3 * p + 1] = v; rgb[3 * p + 2] = v;
+    rgb[3 * p] = v;
+    rgb[3 * p + 1] = v;
+    rgb[3 * p + 2] = v;
   }
   return { data: rgb, width: info.width, height: info.height };
 }
@@ -110,38 +138,56 @@ function cropWindow(h: number, w: number, outH: number, outW: number) {
  * A source window (crop) may be given; the default is the whole image.
  */
 export function resizeRgb(
-  src: ArrayLike<number>, srcH: number, srcW: number, outH: number, outW: number,
-  method: 'bilinear' | 'nearest', win = { y0: 0, x0: 0, h: srcH, w: srcW },
+  src: ArrayLike<number>,
+  srcH: number,
+  srcW: number,
+  outH: number,
+  outW: number,
+  method: 'bilinear' | 'nearest',
+  win = { y0: 0, x0: 0, h: srcH, w: srcW },
 ): Float32Array {
   const out = new Float32Array(outH * outW * 3);
-  const sy = win.h / outH, sx = win.w / outW;
+  const sy = win.h / outH,
+    sx = win.w / outW;
   if (method === 'nearest') {
     const xs = new Int32Array(outW);
     for (let x = 0; x < outW; x++) xs[x] = win.x0 + Math.min(Math.floor((x + 0.5) * sx), win.w - 1);
     for (let y = 0; y < outH; y++) {
       const iy = win.y0 + Math.min(Math.floor((y + 0.5) * sy), win.h - 1);
       for (let x = 0; x < outW; x++) {
-        const s = (iy * srcW + xs[x]) * 3, d = (y * outW + x) * 3;
-        out[d] = src[s]; out[d + 1] = src[s + 1]; out[d + 2] = src[s + 2];
+        const s = (iy * srcW + xs[x]) * 3,
+          d = (y * outW + x) * 3;
+        out[d] = src[s];
+        out[d + 1] = src[s + 1];
+        out[d + 2] = src[s + 2];
       }
     }
     return out;
   }
   // Bilinear: precompute the two source columns and weights of each output column.
-  const x0s = new Int32Array(outW), x1s = new Int32Array(outW), fxs = new Float32Array(outW);
+  const x0s = new Int32Array(outW),
+    x1s = new Int32Array(outW),
+    fxs = new Float32Array(outW);
   for (let x = 0; x < outW; x++) {
     const fx = Math.max(0, (x + 0.5) * sx - 0.5);
     const x0 = Math.min(Math.floor(fx), win.w - 1);
-    x0s[x] = (win.x0 + x0) * 3; x1s[x] = (win.x0 + Math.min(x0 + 1, win.w - 1)) * 3; fxs[x] = fx - x0;
+    x0s[x] = (win.x0 + x0) * 3;
+    x1s[x] = (win.x0 + Math.min(x0 + 1, win.w - 1)) * 3;
+    fxs[x] = fx - x0;
   }
   for (let y = 0; y < outH; y++) {
     const fy = Math.max(0, (y + 0.5) * sy - 0.5);
     const y0 = Math.min(Math.floor(fy), win.h - 1);
     const y1 = Math.min(y0 + 1, win.h - 1);
     const wy = fy - y0;
-    const r0 = (win.y0 + y0) * srcW * 3, r1 = (win.y0 + y1) * srcW * 3;
+    const r0 = (win.y0 + y0) * srcW * 3,
+      r1 = (win.y0 + y1) * srcW * 3;
     for (let x = 0; x < outW; x++) {
-      const wx = fxs[x], a = r0 + x0s[x], b = r0 + x1s[x], c = r1 + x0s[x], e = r1 + x1s[x];
+      const wx = fxs[x],
+        a = r0 + x0s[x],
+        b = r0 + x1s[x],
+        c = r1 + x0s[x],
+        e = r1 + x1s[x];
       const d = (y * outW + x) * 3;
       for (let k = 0; k < 3; k++) {
         const top = src[a + k] + (src[b + k] - src[a + k]) * wx;
@@ -166,17 +212,29 @@ export async function loadImageFile(file: string, opts: LoadImageOptions = {}): 
   return resizeDecoded(await decodeImageFile(file), opts);
 }
 
-export async function resizeDecoded(img: DecodedRgb, opts: LoadImageOptions = {}): Promise<RawImage> {
+export async function resizeDecoded(
+  img: DecodedRgb,
+  opts: LoadImageOptions = {},
+): Promise<RawImage> {
   const { imageSize, interpolation = 'bilinear', cropToAspectRatio = false } = opts;
-  if (!imageSize) return { data: Float32Array.from(img.data), height: img.height, width: img.width };
+  if (!imageSize)
+    return { data: Float32Array.from(img.data), height: img.height, width: img.width };
   const [outH, outW] = imageSize;
-  const win = cropToAspectRatio ? cropWindow(img.height, img.width, outH, outW) : { y0: 0, x0: 0, h: img.height, w: img.width };
+  const win = cropToAspectRatio
+    ? cropWindow(img.height, img.width, outH, outW)
+    : { y0: 0, x0: 0, h: img.height, w: img.width };
   if (interpolation === 'bilinear' || interpolation === 'nearest') {
-    return { data: resizeRgb(img.data, img.height, img.width, outH, outW, interpolation, win), height: outH, width: outW };
+    return {
+      data: resizeRgb(img.data, img.height, img.width, outH, outW, interpolation, win),
+      height: outH,
+      width: outW,
+    };
   }
   const kernel = interpolation === 'bicubic' ? 'cubic' : interpolation;
   if (!['cubic', 'lanczos3', 'mitchell'].includes(kernel)) {
-    throw new Error(`Unknown interpolation '${interpolation}': use 'bilinear', 'nearest', 'bicubic', 'lanczos3' or 'mitchell'.`);
+    throw new Error(
+      `Unknown interpolation '${interpolation}': use 'bilinear', 'nearest', 'bicubic', 'lanczos3' or 'mitchell'.`,
+    );
   }
   const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
     .extract({ left: win.x0, top: win.y0, width: win.w, height: win.h })
@@ -187,7 +245,11 @@ export async function resizeDecoded(img: DecodedRgb, opts: LoadImageOptions = {}
 }
 
 /** Run `fn` over `items` with at most `concurrency` in flight; results keep the input order. */
-export async function mapConcurrent<T, R>(items: readonly T[], concurrency: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+export async function mapConcurrent<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -196,6 +258,8 @@ export async function mapConcurrent<T, R>(items: readonly T[], concurrency: numb
       out[i] = await fn(items[i], i);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker),
+  );
   return out;
 }

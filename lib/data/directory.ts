@@ -42,31 +42,57 @@ interface Listing {
 }
 
 /** List class folders and their images, with the errors a newcomer needs. */
-export function listClassFolders(dir: string, classes: string[] | null | undefined, exact: boolean, followLinks = false): Listing {
+export function listClassFolders(
+  dir: string,
+  classes: string[] | null | undefined,
+  exact: boolean,
+  followLinks = false,
+): Listing {
   const root = path.resolve(dir);
   if (!fs.existsSync(root)) {
-    throw new Error(`Image folder not found: ${root}. Check the path, or prepare the data first (npm run prepare-gtsrb / prepare-cars, or makeSyntheticSigns for an offline dataset).`);
+    throw new Error(
+      `Image folder not found: ${root}. Check the path, or prepare the data first (npm run prepare-gtsrb / prepare-cars, or makeSyntheticSigns for an offline dataset).`,
+    );
   }
-  if (!fs.statSync(root).isDirectory()) throw new Error(`${root} is a file; pass the folder that holds one sub-folder per class.`);
-  const folders = fs.readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() || (followLinks && e.isSymbolicLink() && fs.statSync(path.join(root, e.name)).isDirectory()))
+  if (!fs.statSync(root).isDirectory())
+    throw new Error(`${root} is a file; pass the folder that holds one sub-folder per class.`);
+  const folders = fs
+    .readdirSync(root, { withFileTypes: true })
+    .filter(
+      (e) =>
+        e.isDirectory() ||
+        (followLinks && e.isSymbolicLink() && fs.statSync(path.join(root, e.name)).isDirectory()),
+    )
     .map((e) => e.name)
     .filter((n) => !n.startsWith('.'))
     .sort(); // string order, as Keras
   if (!folders.length) {
-    throw new Error(`No class sub-folders in ${root}: expected one folder per class, e.g. ${path.join(root, '<class name>', 'image.png')}.`);
+    throw new Error(
+      `No class sub-folders in ${root}: expected one folder per class, e.g. ${path.join(root, '<class name>', 'image.png')}.`,
+    );
   }
   let classNames = folders;
   if (classes && classes.length) {
     const missing = classes.filter((c) => !folders.includes(c));
     const extra = folders.filter((f) => !classes.includes(f));
-    if (new Set(classes).size !== classes.length) throw new Error(`The class list has duplicates: ${JSON.stringify(classes)}.`);
+    if (new Set(classes).size !== classes.length)
+      throw new Error(`The class list has duplicates: ${JSON.stringify(classes)}.`);
     if (missing.length || (exact && extra.length)) {
       throw new Error(
         `The class list does not match the sub-folders of ${root}: ` +
-          (missing.length ? `no folder for ${missing.slice(0, 5).map((m) => `'${m}'`).join(', ')}${missing.length > 5 ? ` (+${missing.length - 5} more)` : ''}` : '') +
+          (missing.length
+            ? `no folder for ${missing
+                .slice(0, 5)
+                .map((m) => `'${m}'`)
+                .join(', ')}${missing.length > 5 ? ` (+${missing.length - 5} more)` : ''}`
+            : '') +
           (missing.length && exact && extra.length ? '; ' : '') +
-          (exact && extra.length ? `folders not in the list: ${extra.slice(0, 5).map((m) => `'${m}'`).join(', ')}` : '') +
+          (exact && extra.length
+            ? `folders not in the list: ${extra
+                .slice(0, 5)
+                .map((m) => `'${m}'`)
+                .join(', ')}`
+            : '') +
           `. Pass the exact folder names (found: ${folders.slice(0, 8).join(', ')}${folders.length > 8 ? ', ...' : ''}) or fix the folders.`,
       );
     }
@@ -75,7 +101,9 @@ export function listClassFolders(dir: string, classes: string[] | null | undefin
   const perClass = classNames.map((c) => {
     const files = walkImages(path.join(root, c), followLinks);
     if (!files.length) {
-      throw new Error(`Class folder ${path.join(root, c)} has no images (looked for ${IMAGE_EXTENSIONS.join(' ')}). Add images or remove the folder.`);
+      throw new Error(
+        `Class folder ${path.join(root, c)} has no images (looked for ${IMAGE_EXTENSIONS.join(' ')}). Add images or remove the folder.`,
+      );
     }
     return files;
   });
@@ -85,22 +113,31 @@ export function listClassFolders(dir: string, classes: string[] | null | undefin
 /** Image files under a folder, recursively, sorted (Keras also descends into sub-folders). */
 function walkImages(dir: string, followLinks: boolean): string[] {
   const out: string[] = [];
-  const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory() || (followLinks && e.isSymbolicLink() && fs.statSync(p).isDirectory())) out.push(...walkImages(p, followLinks));
+    if (e.isDirectory() || (followLinks && e.isSymbolicLink() && fs.statSync(p).isDirectory()))
+      out.push(...walkImages(p, followLinks));
     else if ((e.isFile() || e.isSymbolicLink()) && isImageFile(e.name)) out.push(p);
   }
   return out;
 }
 
-function checkSplit(validationSplit: number | null | undefined, subset: Subset | null | undefined, where: string) {
+function checkSplit(
+  validationSplit: number | null | undefined,
+  subset: Subset | null | undefined,
+  where: string,
+) {
   if (validationSplit == null || validationSplit === 0) {
     if (subset) throw new Error(`${where}: subset '${subset}' needs validationSplit (e.g. 0.2).`);
     return false;
   }
-  if (!(validationSplit > 0 && validationSplit < 1)) throw new Error(`${where}: validationSplit must be between 0 and 1, got ${validationSplit}.`);
-  if (subset !== 'training' && subset !== 'validation') throw new Error(`${where}: with validationSplit, pass subset: 'training' or 'validation'.`);
+  if (!(validationSplit > 0 && validationSplit < 1))
+    throw new Error(`${where}: validationSplit must be between 0 and 1, got ${validationSplit}.`);
+  if (subset !== 'training' && subset !== 'validation')
+    throw new Error(`${where}: with validationSplit, pass subset: 'training' or 'validation'.`);
   return true;
 }
 
@@ -108,11 +145,16 @@ function checkSplit(validationSplit: number | null | undefined, subset: Subset |
  * Keras `image_dataset_from_directory`: images from `dir/<class>/...`, resized (bilinear) to
  * imageSize (default [256, 256]), int labels by default, shuffled per epoch.
  */
-export function imageDatasetFromDirectory(dir: string, opts: ImageDatasetFromDirectoryOptions = {}): ImageDataset {
+export function imageDatasetFromDirectory(
+  dir: string,
+  opts: ImageDatasetFromDirectoryOptions = {},
+): ImageDataset {
   const split = checkSplit(opts.validationSplit, opts.subset, 'imageDatasetFromDirectory');
   const shuffle = opts.shuffle ?? true;
   if (split && shuffle && opts.seed === undefined) {
-    throw new Error('imageDatasetFromDirectory: with validationSplit and shuffle, pass a seed so training and validation subsets do not overlap (as Keras requires).');
+    throw new Error(
+      'imageDatasetFromDirectory: with validationSplit and shuffle, pass a seed so training and validation subsets do not overlap (as Keras requires).',
+    );
   }
   const { classNames, perClass } = listClassFolders(dir, opts.classNames, true, opts.followLinks);
   let items = perClass.flatMap((files, label) => files.map((file) => ({ file, label })));
@@ -121,7 +163,10 @@ export function imageDatasetFromDirectory(dir: string, opts: ImageDatasetFromDir
     // Keras shuffles the file list once with the seed, then takes the last fraction as validation.
     if (shuffle) items = shuffled(items, rngFor(opts.seed!, -1, 0x59117));
     const numVal = Math.floor(opts.validationSplit! * items.length);
-    items = opts.subset === 'training' ? items.slice(0, items.length - numVal) : items.slice(items.length - numVal);
+    items =
+      opts.subset === 'training'
+        ? items.slice(0, items.length - numVal)
+        : items.slice(items.length - numVal);
   }
   if (opts.verbose ?? true) {
     console.log(`Found ${total} files belonging to ${classNames.length} classes.`);
@@ -129,10 +174,19 @@ export function imageDatasetFromDirectory(dir: string, opts: ImageDatasetFromDir
   }
   const labelMode = opts.labelMode === undefined ? 'int' : opts.labelMode;
   if (labelMode !== 'int' && labelMode !== 'categorical' && labelMode !== null) {
-    throw new Error(`imageDatasetFromDirectory: labelMode must be 'int', 'categorical' or null, got '${labelMode}'.`);
+    throw new Error(
+      `imageDatasetFromDirectory: labelMode must be 'int', 'categorical' or null, got '${labelMode}'.`,
+    );
   }
   return createImageDataset(
-    { files: items.map((i) => i.file), labels: items.map((i) => i.label), classNames, labelMode, defaultImageSize: [256, 256], defaultInterpolation: 'bilinear' },
+    {
+      files: items.map((i) => i.file),
+      labels: items.map((i) => i.label),
+      classNames,
+      labelMode,
+      defaultImageSize: [256, 256],
+      defaultInterpolation: 'bilinear',
+    },
     { ...opts, shuffle },
   );
 }
@@ -153,18 +207,30 @@ export function flowFromDirectory(dir: string, opts: FlowFromDirectoryOptions = 
       const cut = Math.floor(opts.validationSplit! * list.length);
       chosen = opts.subset === 'validation' ? list.slice(0, cut) : list.slice(cut);
     }
-    for (const f of chosen) { files.push(f); labels.push(label); }
+    for (const f of chosen) {
+      files.push(f);
+      labels.push(label);
+    }
   });
   const classMode = opts.classMode === undefined ? 'categorical' : opts.classMode;
   if (!['categorical', 'sparse', 'input', null].includes(classMode)) {
-    throw new Error(`flowFromDirectory: classMode must be 'categorical', 'sparse', 'input' or null, got '${classMode}'.`);
+    throw new Error(
+      `flowFromDirectory: classMode must be 'categorical', 'sparse', 'input' or null, got '${classMode}'.`,
+    );
   }
-  if (opts.verbose ?? true) console.log(`Found ${files.length} images belonging to ${classNames.length} classes.`);
-  const labelMode: LabelMode = classMode === 'categorical' ? 'categorical' : classMode === 'sparse' ? 'int' : null;
+  if (opts.verbose ?? true)
+    console.log(`Found ${files.length} images belonging to ${classNames.length} classes.`);
+  const labelMode: LabelMode =
+    classMode === 'categorical' ? 'categorical' : classMode === 'sparse' ? 'int' : null;
   return createImageDataset(
     {
-      files, labels, classNames, labelMode, targetIsInput: classMode === 'input',
-      defaultImageSize: opts.targetSize ?? [256, 256], defaultInterpolation: 'nearest',
+      files,
+      labels,
+      classNames,
+      labelMode,
+      targetIsInput: classMode === 'input',
+      defaultImageSize: opts.targetSize ?? [256, 256],
+      defaultInterpolation: 'nearest',
     },
     { ...opts, imageSize: opts.imageSize ?? opts.targetSize },
   );

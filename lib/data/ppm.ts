@@ -20,7 +20,8 @@ export function netpbmSize(buf: Uint8Array): { width: number; height: number } {
 
 function headerReader(buf: Uint8Array) {
   let pos = 2;
-  const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c;
+  const isSpace = (c: number) =>
+    c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c;
   // Read one header/ASCII integer, skipping whitespace and '#' comments.
   const readInt = (): number => {
     for (;;) {
@@ -31,11 +32,17 @@ function headerReader(buf: Uint8Array) {
     }
     const start = pos;
     let v = 0;
-    while (pos < buf.length && buf[pos] >= 0x30 && buf[pos] <= 0x39) v = v * 10 + (buf[pos++] - 0x30);
+    while (pos < buf.length && buf[pos] >= 0x30 && buf[pos] <= 0x39)
+      v = v * 10 + (buf[pos++] - 0x30);
     if (pos === start) throw new Error(`malformed PPM header at byte ${start}`);
     return v;
   };
-  return { readInt, get pos() { return pos; } };
+  return {
+    readInt,
+    get pos() {
+      return pos;
+    },
+  };
 }
 
 /** Parse a P2/P3/P5/P6 file into RGB bytes. Throws a plain Error on malformed input. */
@@ -61,7 +68,8 @@ export function decodeNetpbm(buf: Uint8Array): DecodedRgb {
       throw new Error(`truncated PPM data (${buf.length - pos} bytes, expected ${count * bytes})`);
     }
     if (bytes === 1) samples.set(buf.subarray(pos, pos + count));
-    else for (let i = 0; i < count; i++) samples[i] = (buf[pos + 2 * i] << 8) | buf[pos + 2 * i + 1];
+    else
+      for (let i = 0; i < count; i++) samples[i] = (buf[pos + 2 * i] << 8) | buf[pos + 2 * i + 1];
   } else {
     for (let i = 0; i < count; i++) samples[i] = readInt();
   }

@@ -13,8 +13,12 @@ export type KerasPreprocessMode = 'caffe' | 'tf' | 'torch';
 export type PreprocessMode = KerasPreprocessMode | 'vgg16' | 'resnet50' | 'inceptionv3';
 
 const MODES: Record<PreprocessMode, KerasPreprocessMode> = {
-  caffe: 'caffe', tf: 'tf', torch: 'torch',
-  vgg16: 'caffe', resnet50: 'caffe', inceptionv3: 'tf',
+  caffe: 'caffe',
+  tf: 'tf',
+  torch: 'torch',
+  vgg16: 'caffe',
+  resnet50: 'caffe',
+  inceptionv3: 'tf',
 };
 
 /** Caffe: per-channel means in BGR order (after flipping RGB -> BGR). */
@@ -25,10 +29,14 @@ export const TORCH_STD = [0.229, 0.224, 0.225] as const;
 
 /** The Keras mode of a mode or base name; an unknown name fails with the ones that work. */
 export function resolvePreprocessMode(mode: string): KerasPreprocessMode {
-  const resolved = Object.prototype.hasOwnProperty.call(MODES, mode) ? MODES[mode as PreprocessMode] : undefined;
+  const resolved = Object.prototype.hasOwnProperty.call(MODES, mode)
+    ? MODES[mode as PreprocessMode]
+    : undefined;
   if (!resolved) {
-    throw new Error(`preprocessInput: unknown mode "${mode}". Use 'caffe', 'tf' or 'torch', ` +
-      `or a base name: 'vgg16' | 'resnet50' (caffe), 'inceptionv3' (tf).`);
+    throw new Error(
+      `preprocessInput: unknown mode "${mode}". Use 'caffe', 'tf' or 'torch', ` +
+        `or a base name: 'vgg16' | 'resnet50' (caffe), 'inceptionv3' (tf).`,
+    );
   }
   return resolved;
 }
@@ -44,7 +52,8 @@ export function preprocessPixels(data: Float32Array, mode: PreprocessMode): Floa
       return data;
     case 'torch':
       for (let i = 0; i < data.length; i += 3) {
-        for (let c = 0; c < 3; c++) data[i + c] = (data[i + c] / 255 - TORCH_MEAN[c]) / TORCH_STD[c];
+        for (let c = 0; c < 3; c++)
+          data[i + c] = (data[i + c] / 255 - TORCH_MEAN[c]) / TORCH_STD[c];
       }
       return data;
     case 'caffe':
@@ -71,7 +80,9 @@ export function preprocessInput<T extends tf.Tensor>(x: T, mode: PreprocessMode)
     if (resolved === 'tf') return tf.sub(tf.div(xf, 127.5), 1) as T;
     const channels = xf.shape[xf.rank - 1];
     if (channels !== 3) {
-      throw new Error(`preprocessInput('${resolved}') expects 3 colour channels last; got shape ${JSON.stringify(xf.shape)}.`);
+      throw new Error(
+        `preprocessInput('${resolved}') expects 3 colour channels last; got shape ${JSON.stringify(xf.shape)}.`,
+      );
     }
     if (resolved === 'caffe') {
       const bgr = tf.reverse(xf, -1);

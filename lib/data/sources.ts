@@ -47,40 +47,69 @@ interface Layout {
 
 const LAYOUTS: Record<'gtsrb' | 'cars', Layout> = {
   gtsrb: {
-    env: 'GTSRB_DIR', layout: 'gtsrb', folders: { train: 'Train', valid: 'Valid', test: 'Test', csv: 'Test.csv' }, what: 'GTSRB',
+    env: 'GTSRB_DIR',
+    layout: 'gtsrb',
+    folders: { train: 'Train', valid: 'Valid', test: 'Test', csv: 'Test.csv' },
+    what: 'GTSRB',
     fix: 'Point GTSRB_DIR at a folder with Train/, Valid/, Test/ and Test.csv (npm run prepare-gtsrb builds one).',
     realLabel: (dir) => `GTSRB (${path.basename(dir)})`,
     syntheticLabel: 'synthetic signs (offline stand-in for GTSRB)',
-    notice: (r) => r.source === 'real'
-      ? `**Data:** real GTSRB images from \`${r.root}\`.`
-      : `**Data:** GTSRB_DIR is not set, so this run uses **synthetic traffic signs** generated offline in \`${path.relative(process.cwd(), r.root)}\` (same folder layout). Set \`GTSRB_DIR\` (e.g. \`GTSRB_DIR=../shared/data/gtsrb-40\`, or \`npm run prepare-gtsrb\`) for the real dataset.`,
+    notice: (r) =>
+      r.source === 'real'
+        ? `**Data:** real GTSRB images from \`${r.root}\`.`
+        : `**Data:** GTSRB_DIR is not set, so this run uses **synthetic traffic signs** generated offline in \`${path.relative(process.cwd(), r.root)}\` (same folder layout). Set \`GTSRB_DIR\` (e.g. \`GTSRB_DIR=../shared/data/gtsrb-40\`, or \`npm run prepare-gtsrb\`) for the real dataset.`,
   },
   cars: {
-    env: 'CARS_DIR', layout: 'cars', folders: { train: 'train', valid: 'validation', test: 'test' }, what: 'Stanford Cars',
+    env: 'CARS_DIR',
+    layout: 'cars',
+    folders: { train: 'train', valid: 'validation', test: 'test' },
+    what: 'Stanford Cars',
     fix: 'Point CARS_DIR at the output of `npm run prepare-cars` (train/, validation/, test/ with one folder per car model).',
     realLabel: (dir) => `Stanford Cars (${path.basename(dir)})`,
     syntheticLabel: 'synthetic images (offline stand-in for Stanford Cars)',
-    notice: (r, f) => r.source === 'real'
-      ? `**Data:** Stanford Cars from \`${r.root}\`.`
-      : `**Data:** CARS_DIR is not set, so this run uses a **synthetic stand-in** (generated offline in \`${path.relative(process.cwd(), r.root)}\`, same train/validation/test class-folder layout, ${f.classes} classes). Prepare the real dataset with \`npm run prepare-cars\` and set \`CARS_DIR\`.`,
+    notice: (r, f) =>
+      r.source === 'real'
+        ? `**Data:** Stanford Cars from \`${r.root}\`.`
+        : `**Data:** CARS_DIR is not set, so this run uses a **synthetic stand-in** (generated offline in \`${path.relative(process.cwd(), r.root)}\`, same train/validation/test class-folder layout, ${f.classes} classes). Prepare the real dataset with \`npm run prepare-cars\` and set \`CARS_DIR\`.`,
   },
 };
 
-async function dataFolders(l: Layout, fallback: SyntheticFallback, opts: { show?: boolean }): Promise<DataFolders> {
+async function dataFolders(
+  l: Layout,
+  fallback: SyntheticFallback,
+  opts: { show?: boolean },
+): Promise<DataFolders> {
   const dir = dataDirFromEnv(l.env);
   let r: DataFolders;
   if (dir) {
-    const at = (sub: string, role: string) => mustExist(path.join(dir, sub), `${l.what} ${role}`, l.fix);
+    const at = (sub: string, role: string) =>
+      mustExist(path.join(dir, sub), `${l.what} ${role}`, l.fix);
     r = {
-      source: 'real', label: l.realLabel(dir), root: dir,
-      trainDir: at(l.folders.train, 'training folder'), validDir: at(l.folders.valid, 'validation folder'), testDir: at(l.folders.test, 'test folder'),
+      source: 'real',
+      label: l.realLabel(dir),
+      root: dir,
+      trainDir: at(l.folders.train, 'training folder'),
+      validDir: at(l.folders.valid, 'validation folder'),
+      testDir: at(l.folders.test, 'test folder'),
       testCsv: l.folders.csv ? at(l.folders.csv, 'test labels') : undefined,
     };
   } else {
     const f = fallback;
-    const out = path.join(CACHE_DIR, 'synthetic', `${l.layout}-${f.classes}c-${f.size}px-${f.trainPerClass}-${f.validPerClass}-${f.testPerClass}`);
+    const out = path.join(
+      CACHE_DIR,
+      'synthetic',
+      `${l.layout}-${f.classes}c-${f.size}px-${f.trainPerClass}-${f.validPerClass}-${f.testPerClass}`,
+    );
     const s = await makeSyntheticSigns(out, { ...f, layout: l.layout, progress: false });
-    r = { source: 'synthetic', label: l.syntheticLabel, root: s.dir, trainDir: s.trainDir, validDir: s.validDir, testDir: s.testDir, testCsv: s.testCsv };
+    r = {
+      source: 'synthetic',
+      label: l.syntheticLabel,
+      root: s.dir,
+      trainDir: s.trainDir,
+      validDir: s.validDir,
+      testDir: s.testDir,
+      testCsv: s.testCsv,
+    };
   }
   if (opts.show !== false) showMarkdown(l.notice(r, fallback));
   return r;
@@ -90,7 +119,10 @@ async function dataFolders(l: Layout, fallback: SyntheticFallback, opts: { show?
  * GTSRB in the walkthrough's 40-per-class layout (Train/<id>/, Valid/<id>/, Test/ + Test.csv) from
  * GTSRB_DIR, or synthetic signs in the same layout when GTSRB_DIR is unset.
  */
-export function gtsrbFolders(fallback: SyntheticFallback, opts: { show?: boolean } = {}): Promise<DataFolders> {
+export function gtsrbFolders(
+  fallback: SyntheticFallback,
+  opts: { show?: boolean } = {},
+): Promise<DataFolders> {
   return dataFolders(LAYOUTS.gtsrb, fallback, opts);
 }
 
@@ -98,6 +130,9 @@ export function gtsrbFolders(fallback: SyntheticFallback, opts: { show?: boolean
  * Stanford Cars as train/ validation/ test/ class-name folders from CARS_DIR (npm run prepare-cars),
  * or the synthetic set in the same layout when CARS_DIR is unset.
  */
-export function carsFolders(fallback: SyntheticFallback, opts: { show?: boolean } = {}): Promise<DataFolders> {
+export function carsFolders(
+  fallback: SyntheticFallback,
+  opts: { show?: boolean } = {},
+): Promise<DataFolders> {
   return dataFolders(LAYOUTS.cars, fallback, opts);
 }

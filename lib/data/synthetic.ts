@@ -12,9 +12,9 @@ import { progressReporter } from '../io/progress';
 export interface SyntheticSignsOptions {
   /** Number of classes (default 43, like GTSRB). */
   classes?: number;
-  trainPerClass?: number;  // default 28
-  validPerClass?: number;  // default 12
-  testPerClass?: number;   // default 10
+  trainPerClass?: number; // default 28
+  validPerClass?: number; // default 12
+  testPerClass?: number; // default 10
   /** Image side in pixels (default 48). */
   size?: number;
   seed?: number;
@@ -65,7 +65,12 @@ export const SYNTHETIC_ATTRIBUTES = [
 ] as const;
 
 /** The (shape, scheme, glyph) of class k; distinct for every k < 260. */
-export function syntheticClass(k: number): { shape: Shape; scheme: number; glyph: string; name: string } {
+export function syntheticClass(k: number): {
+  shape: Shape;
+  scheme: number;
+  glyph: string;
+  name: string;
+} {
   const shape = SHAPES[k % 5];
   const scheme = Math.floor(k / 5) % 4;
   const glyph = GLYPHS[(Math.floor(k / 20) + 3 * (k % 20)) % GLYPHS.length];
@@ -74,34 +79,64 @@ export function syntheticClass(k: number): { shape: Shape; scheme: number; glyph
 
 /** Inside test for a shape of "radius" 1 centred at 0 (y points down). */
 function insideShape(shape: Shape, x: number, y: number, r: number): boolean {
-  x /= r; y /= r;
-  const ax = Math.abs(x), ay = Math.abs(y);
+  x /= r;
+  y /= r;
+  const ax = Math.abs(x),
+    ay = Math.abs(y);
   switch (shape) {
-    case 'circle': return x * x + y * y < 1;
-    case 'square': return ax < 0.82 && ay < 0.82;
-    case 'diamond': return ax + ay < 1;
-    case 'octagon': return ax < 0.92 && ay < 0.92 && ax + ay < 1.3;
-    case 'triangle': return y < 0.62 && 1.8 * ax - y < 1.0 + 0.08 && y > -1; // apex up
+    case 'circle':
+      return x * x + y * y < 1;
+    case 'square':
+      return ax < 0.82 && ay < 0.82;
+    case 'diamond':
+      return ax + ay < 1;
+    case 'octagon':
+      return ax < 0.92 && ay < 0.92 && ax + ay < 1.3;
+    case 'triangle':
+      return y < 0.62 && 1.8 * ax - y < 1.0 + 0.08 && y > -1; // apex up
   }
 }
 
 // Seven-segment digits plus a few symbols, as line segments in a box [-0.25, 0.25] x [-0.4, 0.4].
 const SEG: Record<string, [number, number, number, number]> = {
-  a: [-0.25, -0.4, 0.25, -0.4], b: [0.25, -0.4, 0.25, 0], c: [0.25, 0, 0.25, 0.4], d: [-0.25, 0.4, 0.25, 0.4],
-  e: [-0.25, 0, -0.25, 0.4], f: [-0.25, -0.4, -0.25, 0], g: [-0.25, 0, 0.25, 0],
+  a: [-0.25, -0.4, 0.25, -0.4],
+  b: [0.25, -0.4, 0.25, 0],
+  c: [0.25, 0, 0.25, 0.4],
+  d: [-0.25, 0.4, 0.25, 0.4],
+  e: [-0.25, 0, -0.25, 0.4],
+  f: [-0.25, -0.4, -0.25, 0],
+  g: [-0.25, 0, 0.25, 0],
 };
 const DIGIT_SEGMENTS: Record<string, string> = {
-  '0': 'abcdef', '1': 'bc', '2': 'abged', '3': 'abgcd', '4': 'fgbc', '5': 'afgcd', '6': 'afgedc', '7': 'abc', '8': 'abcdefg', '9': 'abcdfg',
+  '0': 'abcdef',
+  '1': 'bc',
+  '2': 'abged',
+  '3': 'abgcd',
+  '4': 'fgbc',
+  '5': 'afgcd',
+  '6': 'afgedc',
+  '7': 'abc',
+  '8': 'abcdefg',
+  '9': 'abcdfg',
 };
 function glyphSegments(glyph: string): [number, number, number, number][] {
   if (DIGIT_SEGMENTS[glyph]) return [...DIGIT_SEGMENTS[glyph]].map((s) => SEG[s]);
-  if (glyph === 'arrow') return [[0, 0.4, 0, -0.4], [0, -0.4, -0.25, -0.12], [0, -0.4, 0.25, -0.12]];
+  if (glyph === 'arrow')
+    return [
+      [0, 0.4, 0, -0.4],
+      [0, -0.4, -0.25, -0.12],
+      [0, -0.4, 0.25, -0.12],
+    ];
   if (glyph === 'bar') return [[-0.38, 0, 0.38, 0]];
-  return [[-0.3, -0.3, 0.3, 0.3], [-0.3, 0.3, 0.3, -0.3]];
+  return [
+    [-0.3, -0.3, 0.3, 0.3],
+    [-0.3, 0.3, 0.3, -0.3],
+  ];
 }
 function distToSegment(px: number, py: number, s: [number, number, number, number]): number {
   const [x1, y1, x2, y2] = s;
-  const dx = x2 - x1, dy = y2 - y1;
+  const dx = x2 - x1,
+    dy = y2 - y1;
   const t = Math.max(0, Math.min(1, ((px - x1) * dx + (py - y1) * dy) / (dx * dx + dy * dy || 1)));
   return Math.hypot(px - (x1 + t * dx), py - (y1 + t * dy));
 }
@@ -113,38 +148,53 @@ export function renderSyntheticSign(k: number, size: number, rng: Rng): Uint8Arr
   const segs = glyphSegments(cls.glyph);
   const theta = uniform(rng, -12, 12) * (Math.PI / 180);
   const radius = uniform(rng, 0.33, 0.45) * size;
-  const cx = size / 2 + uniform(rng, -0.08, 0.08) * size, cy = size / 2 + uniform(rng, -0.08, 0.08) * size;
+  const cx = size / 2 + uniform(rng, -0.08, 0.08) * size,
+    cy = size / 2 + uniform(rng, -0.08, 0.08) * size;
   const bg1: RGB = [uniform(rng, 40, 200), uniform(rng, 60, 200), uniform(rng, 40, 220)];
   const bg2: RGB = [uniform(rng, 40, 200), uniform(rng, 60, 200), uniform(rng, 40, 220)];
-  const light = uniform(rng, 0.55, 1.25), lightSlope = uniform(rng, -0.35, 0.35);
+  const light = uniform(rng, 0.55, 1.25),
+    lightSlope = uniform(rng, -0.35, 0.35);
   const noise = uniform(rng, 3, 14);
-  const glyphScale = cls.shape === 'triangle' ? 0.55 : 0.8, glyphDy = cls.shape === 'triangle' ? 0.18 : 0;
-  const cos = Math.cos(theta), sin = Math.sin(theta);
+  const glyphScale = cls.shape === 'triangle' ? 0.55 : 0.8,
+    glyphDy = cls.shape === 'triangle' ? 0.18 : 0;
+  const cos = Math.cos(theta),
+    sin = Math.sin(theta);
   const out = new Uint8Array(size * size * 3);
   const sub = [0.25, 0.75];
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const acc = [0, 0, 0];
-      for (const sy of sub) for (const sx of sub) {
-        // pixel -> sign coordinates (radius 1), undoing rotation
-        const dx = (x + sx - cx) / radius, dy = (y + sy - cy) / radius;
-        const u = cos * dx + sin * dy, v = -sin * dx + cos * dy;
-        let c: RGB;
-        if (!insideShape(cls.shape, u, v, 1)) {
-          const t = (x + y) / (2 * size);
-          c = [bg1[0] + (bg2[0] - bg1[0]) * t, bg1[1] + (bg2[1] - bg1[1]) * t, bg1[2] + (bg2[2] - bg1[2]) * t];
-        } else if (!insideShape(cls.shape, u, v, 0.8)) c = scheme.border;
-        else {
-          const gx = u / glyphScale, gy = (v - glyphDy) / glyphScale;
-          const onGlyph = segs.some((s) => distToSegment(gx, gy, s) < 0.075);
-          c = onGlyph ? scheme.glyph : scheme.fill;
+      for (const sy of sub)
+        for (const sx of sub) {
+          // pixel -> sign coordinates (radius 1), undoing rotation
+          const dx = (x + sx - cx) / radius,
+            dy = (y + sy - cy) / radius;
+          const u = cos * dx + sin * dy,
+            v = -sin * dx + cos * dy;
+          let c: RGB;
+          if (!insideShape(cls.shape, u, v, 1)) {
+            const t = (x + y) / (2 * size);
+            c = [
+              bg1[0] + (bg2[0] - bg1[0]) * t,
+              bg1[1] + (bg2[1] - bg1[1]) * t,
+              bg1[2] + (bg2[2] - bg1[2]) * t,
+            ];
+          } else if (!insideShape(cls.shape, u, v, 0.8)) c = scheme.border;
+          else {
+            const gx = u / glyphScale,
+              gy = (v - glyphDy) / glyphScale;
+            const onGlyph = segs.some((s) => distToSegment(gx, gy, s) < 0.075);
+            c = onGlyph ? scheme.glyph : scheme.fill;
+          }
+          acc[0] += c[0];
+          acc[1] += c[1];
+          acc[2] += c[2];
         }
-        acc[0] += c[0]; acc[1] += c[1]; acc[2] += c[2];
-      }
       const l = light * (1 + lightSlope * ((x - size / 2) / size));
       const n = (rng() + rng() + rng() - 1.5) * noise * 2; // roughly Gaussian, same on all channels
       const o = (y * size + x) * 3;
-      for (let ch = 0; ch < 3; ch++) out[o + ch] = Math.max(0, Math.min(255, Math.round((acc[ch] / 4) * l + n)));
+      for (let ch = 0; ch < 3; ch++)
+        out[o + ch] = Math.max(0, Math.min(255, Math.round((acc[ch] / 4) * l + n)));
     }
   }
   return out;
@@ -160,56 +210,102 @@ async function writePng(file: string, rgb: Uint8Array, size: number, blur: numbe
  * Write a synthetic traffic-sign dataset to `dir` (deterministic given the options). If `dir`
  * already holds the same dataset it is reused. Built in a temp folder and renamed at the end.
  */
-export async function makeSyntheticSigns(dir: string, opts: SyntheticSignsOptions = {}): Promise<SyntheticSignsResult> {
+export async function makeSyntheticSigns(
+  dir: string,
+  opts: SyntheticSignsOptions = {},
+): Promise<SyntheticSignsResult> {
   const o = {
-    classes: opts.classes ?? 43, trainPerClass: opts.trainPerClass ?? 28, validPerClass: opts.validPerClass ?? 12,
-    testPerClass: opts.testPerClass ?? 10, size: opts.size ?? 48, seed: opts.seed ?? 0, layout: opts.layout ?? 'gtsrb',
+    classes: opts.classes ?? 43,
+    trainPerClass: opts.trainPerClass ?? 28,
+    validPerClass: opts.validPerClass ?? 12,
+    testPerClass: opts.testPerClass ?? 10,
+    size: opts.size ?? 48,
+    seed: opts.seed ?? 0,
+    layout: opts.layout ?? 'gtsrb',
   };
-  if (!(o.classes >= 2 && o.classes <= 260)) throw new Error(`makeSyntheticSigns: classes must be 2..260, got ${o.classes}.`);
-  if (!(o.size >= 8)) throw new Error(`makeSyntheticSigns: size must be at least 8 pixels, got ${o.size}.`);
+  if (!(o.classes >= 2 && o.classes <= 260))
+    throw new Error(`makeSyntheticSigns: classes must be 2..260, got ${o.classes}.`);
+  if (!(o.size >= 8))
+    throw new Error(`makeSyntheticSigns: size must be at least 8 pixels, got ${o.size}.`);
   const gtsrb = o.layout === 'gtsrb';
-  const classNames = Array.from({ length: o.classes }, (_, k) => (gtsrb ? String(k) : syntheticClass(k).name));
-  const [trainName, validName, testName] = gtsrb ? ['Train', 'Valid', 'Test'] : ['train', 'validation', 'test'];
+  const classNames = Array.from({ length: o.classes }, (_, k) =>
+    gtsrb ? String(k) : syntheticClass(k).name,
+  );
+  const [trainName, validName, testName] = gtsrb
+    ? ['Train', 'Valid', 'Test']
+    : ['train', 'validation', 'test'];
   const root = path.resolve(dir);
   const result: SyntheticSignsResult = {
-    dir: root, classNames: gtsrb ? classNames.slice().sort() : classNames.slice().sort(),
-    trainDir: path.join(root, trainName), validDir: path.join(root, validName), testDir: path.join(root, testName),
-    testCsv: gtsrb ? path.join(root, 'Test.csv') : undefined, created: false,
+    dir: root,
+    classNames: gtsrb ? classNames.slice().sort() : classNames.slice().sort(),
+    trainDir: path.join(root, trainName),
+    validDir: path.join(root, validName),
+    testDir: path.join(root, testName),
+    testCsv: gtsrb ? path.join(root, 'Test.csv') : undefined,
+    created: false,
   };
   const marker = { kind: 'synthetic-signs', version: 1, ...o };
   if (markerMatches(root, marker)) return result;
-  await buildAtomically(root, marker, async (tmp) => {
-    type Job = { file: string; k: number; split: number; i: number };
-    const jobs: Job[] = [];
-    const testRows: string[] = [];
-    const splits = [[trainName, o.trainPerClass], [validName, o.validPerClass], [testName, o.testPerClass]] as const;
-    splits.forEach(([name, n], split) => {
-      for (let k = 0; k < o.classes; k++) {
-        if (!(gtsrb && split === 2)) fs.mkdirSync(path.join(tmp, name, classNames[k]), { recursive: true });
-        for (let i = 0; i < n; i++) {
-          if (gtsrb && split === 2) {
-            const id = String(testRows.length).padStart(5, '0');
-            jobs.push({ file: path.join(tmp, name, `${id}.png`), k, split, i });
-            testRows.push(`${o.size},${o.size},0,0,${o.size - 1},${o.size - 1},${k},${name}/${id}.png`);
-          } else {
-            jobs.push({ file: path.join(tmp, name, classNames[k], `${String(k).padStart(5, '0')}_${String(i).padStart(5, '0')}.png`), k, split, i });
+  await buildAtomically(
+    root,
+    marker,
+    async (tmp) => {
+      type Job = { file: string; k: number; split: number; i: number };
+      const jobs: Job[] = [];
+      const testRows: string[] = [];
+      const splits = [
+        [trainName, o.trainPerClass],
+        [validName, o.validPerClass],
+        [testName, o.testPerClass],
+      ] as const;
+      splits.forEach(([name, n], split) => {
+        for (let k = 0; k < o.classes; k++) {
+          if (!(gtsrb && split === 2))
+            fs.mkdirSync(path.join(tmp, name, classNames[k]), { recursive: true });
+          for (let i = 0; i < n; i++) {
+            if (gtsrb && split === 2) {
+              const id = String(testRows.length).padStart(5, '0');
+              jobs.push({ file: path.join(tmp, name, `${id}.png`), k, split, i });
+              testRows.push(
+                `${o.size},${o.size},0,0,${o.size - 1},${o.size - 1},${k},${name}/${id}.png`,
+              );
+            } else {
+              jobs.push({
+                file: path.join(
+                  tmp,
+                  name,
+                  classNames[k],
+                  `${String(k).padStart(5, '0')}_${String(i).padStart(5, '0')}.png`,
+                ),
+                k,
+                split,
+                i,
+              });
+            }
           }
         }
+      });
+      if (gtsrb) {
+        fs.mkdirSync(path.join(tmp, testName), { recursive: true });
+        fs.writeFileSync(
+          path.join(tmp, 'Test.csv'),
+          `Width,Height,Roi.X1,Roi.Y1,Roi.X2,Roi.Y2,ClassId,Path\n${testRows.join('\n')}\n`,
+        );
       }
-    });
-    if (gtsrb) {
-      fs.mkdirSync(path.join(tmp, testName), { recursive: true });
-      fs.writeFileSync(path.join(tmp, 'Test.csv'), `Width,Height,Roi.X1,Roi.Y1,Roi.X2,Roi.Y2,ClassId,Path\n${testRows.join('\n')}\n`);
-    }
-    const bar = progressReporter('synthetic signs', { total: jobs.length, enabled: opts.progress ?? false });
-    await mapConcurrent(jobs, 8, async (j) => {
-      const rng = rngFor(o.seed, j.split, j.k, j.i);
-      const rgb = renderSyntheticSign(j.k, o.size, rng);
-      await writePng(j.file, rgb, o.size, uniform(rng, 0, 1.1));
-      bar.tick();
-    });
-    bar.done();
-  }, opts.overwrite ?? false);
+      const bar = progressReporter('synthetic signs', {
+        total: jobs.length,
+        enabled: opts.progress ?? false,
+      });
+      await mapConcurrent(jobs, 8, async (j) => {
+        const rng = rngFor(o.seed, j.split, j.k, j.i);
+        const rgb = renderSyntheticSign(j.k, o.size, rng);
+        await writePng(j.file, rgb, o.size, uniform(rng, 0, 1.1));
+        bar.tick();
+      });
+      bar.done();
+    },
+    opts.overwrite ?? false,
+  );
   result.created = true;
   return result;
 }

@@ -22,9 +22,9 @@ export interface Batch {
 
 export interface ImageDataset {
   readonly classNames: string[];
-  readonly files: string[];          // absolute paths
-  readonly labels: number[];         // class index per file, into classNames
-  readonly size: number;             // number of images
+  readonly files: string[]; // absolute paths
+  readonly labels: number[]; // class index per file, into classNames
+  readonly size: number; // number of images
   readonly batchSize: number;
   readonly imageSize: [number, number]; // [height, width]
   readonly labelMode: LabelMode;

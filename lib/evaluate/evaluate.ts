@@ -44,7 +44,9 @@ export interface EvaluationResult {
 }
 
 /** Keras-like one-line summary: "loss: 0.2014 - accuracy: 0.9690 - top-3 accuracy: 0.9961 (516 images, 4.1 s)". */
-export function formatEvaluation(r: Pick<EvaluationResult, 'loss' | 'accuracy' | 'topK' | 'topKAccuracy' | 'size' | 'seconds'>): string {
+export function formatEvaluation(
+  r: Pick<EvaluationResult, 'loss' | 'accuracy' | 'topK' | 'topKAccuracy' | 'size' | 'seconds'>,
+): string {
   return `loss: ${r.loss.toFixed(4)} - accuracy: ${r.accuracy.toFixed(4)} - top-${r.topK} accuracy: ${r.topKAccuracy.toFixed(4)} (${r.size} images, ${r.seconds.toFixed(1)} s)`;
 }
 
@@ -65,7 +67,9 @@ export async function predictDataset(
       const out = model.predict(batch.xs);
       if (Array.isArray(out)) {
         out.forEach((t) => t.dispose());
-        throw new Error('evaluate: the model has several outputs; pass a single-output classifier (softmax over classes).');
+        throw new Error(
+          'evaluate: the model has several outputs; pass a single-output classifier (softmax over classes).',
+        );
       }
       const data = (await out.data()) as Float32Array;
       const width = out.shape[out.shape.length - 1] ?? 0;
@@ -73,7 +77,9 @@ export async function predictDataset(
       if (!probabilities) {
         numClasses = width;
         if (numClasses !== ds.classNames.length) {
-          throw new Error(`evaluate: the model outputs ${numClasses} classes but the dataset has ${ds.classNames.length}; build the head with one unit per class of this dataset.`);
+          throw new Error(
+            `evaluate: the model outputs ${numClasses} classes but the dataset has ${ds.classNames.length}; build the head with one unit per class of this dataset.`,
+          );
         }
         probabilities = new Float32Array(n * numClasses);
       }
@@ -88,7 +94,8 @@ export async function predictDataset(
       batch.ys?.dispose();
     }
   }
-  if (!probabilities) throw new Error('evaluate: the dataset produced no batches; check that its folder has images.');
+  if (!probabilities)
+    throw new Error('evaluate: the dataset produced no batches; check that its folder has images.');
   return { probabilities, numClasses, labels };
 }
 
@@ -106,12 +113,21 @@ function regularizationLoss(model: tf.LayersModel): number {
  * (argmax), top-k accuracy (tf.math.in_top_k: ties at the k-th place count as hits), and the
  * per-image predictions.
  */
-export async function evaluate(model: tf.LayersModel, dataset: ImageDataset, opts: EvaluateOptions = {}): Promise<EvaluationResult> {
+export async function evaluate(
+  model: tf.LayersModel,
+  dataset: ImageDataset,
+  opts: EvaluateOptions = {},
+): Promise<EvaluationResult> {
   const k = opts.topK ?? 5;
-  if (!(Number.isInteger(k) && k >= 1)) throw new Error(`evaluate: topK=${opts.topK} must be an integer >= 1.`);
+  if (!(Number.isInteger(k) && k >= 1))
+    throw new Error(`evaluate: topK=${opts.topK} must be an integer >= 1.`);
   const show = opts.show !== false;
   const start = performance.now();
-  const progress = progressReporter('evaluate', { total: dataset.numBatches, unit: 'batches', enabled: show });
+  const progress = progressReporter('evaluate', {
+    total: dataset.numBatches,
+    unit: 'batches',
+    enabled: show,
+  });
   const { probabilities, numClasses, labels } = await predictDataset(model, dataset, {
     onBatch: (done, total) => progress.update(done, total),
   });
@@ -150,5 +166,10 @@ export async function evaluate(model: tf.LayersModel, dataset: ImageDataset, opt
     seconds: (performance.now() - start) / 1000,
   };
   if (show) showText(formatEvaluation(result));
-  return describeAs(result, (r) => `[evaluation: ${formatEvaluation(r)}; .loss, .accuracy, .topKAccuracy, .labels, .predicted, .confidence, .topKPredicted${r.probabilities ? ', .probabilities' : ''}]`, { shown: show });
+  return describeAs(
+    result,
+    (r) =>
+      `[evaluation: ${formatEvaluation(r)}; .loss, .accuracy, .topKAccuracy, .labels, .predicted, .confidence, .topKPredicted${r.probabilities ? ', .probabilities' : ''}]`,
+    { shown: show },
+  );
 }

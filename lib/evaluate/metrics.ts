@@ -12,22 +12,34 @@
 /** Scores (probabilities or logits) for n examples: one row per example, or a flat row-major array. */
 export type ScoreRows = ArrayLike<number>[] | { data: ArrayLike<number>; numClasses: number };
 
-function rowsOf(scores: ScoreRows): { n: number; numClasses: number; row: (i: number) => ArrayLike<number> } {
+function rowsOf(scores: ScoreRows): {
+  n: number;
+  numClasses: number;
+  row: (i: number) => ArrayLike<number>;
+} {
   if (Array.isArray(scores)) {
     const numClasses = scores.length ? scores[0].length : 0;
     return { n: scores.length, numClasses, row: (i) => scores[i] };
   }
   const { data, numClasses } = scores as { data: ArrayLike<number>; numClasses: number };
   if (!(numClasses > 0) || data.length % numClasses !== 0) {
-    throw new Error(`scores: data has ${data.length} values, not a multiple of numClasses=${numClasses}; pass { data, numClasses } with data.length = examples × classes.`);
+    throw new Error(
+      `scores: data has ${data.length} values, not a multiple of numClasses=${numClasses}; pass { data, numClasses } with data.length = examples × classes.`,
+    );
   }
   const n = data.length / numClasses;
-  const sub = (i: number) => (ArrayBuffer.isView(data) ? (data as unknown as Float32Array).subarray(i * numClasses, (i + 1) * numClasses) : Array.prototype.slice.call(data, i * numClasses, (i + 1) * numClasses));
+  const sub = (i: number) =>
+    ArrayBuffer.isView(data)
+      ? (data as unknown as Float32Array).subarray(i * numClasses, (i + 1) * numClasses)
+      : Array.prototype.slice.call(data, i * numClasses, (i + 1) * numClasses);
   return { n, numClasses, row: sub };
 }
 
 function checkLengths(what: string, a: ArrayLike<unknown>, b: ArrayLike<unknown>): void {
-  if (a.length !== b.length) throw new Error(`${what}: ${a.length} true labels but ${b.length} predictions; pass one prediction per example.`);
+  if (a.length !== b.length)
+    throw new Error(
+      `${what}: ${a.length} true labels but ${b.length} predictions; pass one prediction per example.`,
+    );
 }
 
 /** Index of the largest value (first one on ties, like tf.argMax). -1 for an empty row. */
@@ -62,7 +74,8 @@ export function inTopK(row: ArrayLike<number>, target: number, k: number): boole
 
 /** Fraction of examples whose true label is in the top k scores (Keras/TF tie rule, see file header). */
 export function topKAccuracy(yTrue: ArrayLike<number>, scores: ScoreRows, k = 5): number {
-  if (!(Number.isInteger(k) && k >= 1)) throw new Error(`topKAccuracy: k=${k} must be an integer >= 1.`);
+  if (!(Number.isInteger(k) && k >= 1))
+    throw new Error(`topKAccuracy: k=${k} must be an integer >= 1.`);
   const { n, row } = rowsOf(scores);
   checkLengths('topKAccuracy', yTrue, { length: n });
   if (n === 0) return NaN;
@@ -90,16 +103,28 @@ export function argMaxRows(scores: ScoreRows): number[] {
  * Confusion matrix C with C[t][p] = number of examples of true class t predicted as p
  * (rows: true class, columns: predicted class, as in sklearn).
  */
-export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, numClasses: number): number[][] {
+export function confusionMatrix(
+  yTrue: ArrayLike<number>,
+  yPred: ArrayLike<number>,
+  numClasses: number,
+): number[][] {
   checkLengths('confusionMatrix', yTrue, yPred);
-  if (!(Number.isInteger(numClasses) && numClasses > 0)) throw new Error(`confusionMatrix: numClasses=${numClasses} must be a positive integer (e.g. dataset.classNames.length).`);
+  if (!(Number.isInteger(numClasses) && numClasses > 0))
+    throw new Error(
+      `confusionMatrix: numClasses=${numClasses} must be a positive integer (e.g. dataset.classNames.length).`,
+    );
   const cm = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   for (let i = 0; i < yTrue.length; i++) {
     const t = yTrue[i];
     const p = yPred[i];
-    for (const [name, v] of [['label', t], ['prediction', p]] as const) {
+    for (const [name, v] of [
+      ['label', t],
+      ['prediction', p],
+    ] as const) {
       if (!Number.isInteger(v) || v < 0 || v >= numClasses) {
-        throw new Error(`confusionMatrix: ${name} ${v} at position ${i} is outside 0..${numClasses - 1}; numClasses must cover every class index.`);
+        throw new Error(
+          `confusionMatrix: ${name} ${v} at position ${i} is outside 0..${numClasses - 1}; numClasses must cover every class index.`,
+        );
       }
     }
     cm[t][p]++;
@@ -112,7 +137,11 @@ export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<numbe
  * each row is renormalised to sum 1, clipped to [1e-7, 1 - 1e-7], and the one-hot target is
  * smoothed to (1 - s) * onehot + s / numClasses when labelSmoothing s > 0.
  */
-export function categoricalCrossentropy(yTrue: ArrayLike<number>, probabilities: ScoreRows, labelSmoothing = 0): number {
+export function categoricalCrossentropy(
+  yTrue: ArrayLike<number>,
+  probabilities: ScoreRows,
+  labelSmoothing = 0,
+): number {
   const { n, numClasses, row } = rowsOf(probabilities);
   checkLengths('categoricalCrossentropy', yTrue, { length: n });
   if (n === 0) return NaN;

@@ -51,7 +51,8 @@ export function classificationReport(
   classNames: string[],
   opts: ClassificationReportOptions = {},
 ): ClassificationReport {
-  if (!classNames.length) throw new Error('classificationReport: classNames is empty; pass dataset.classNames.');
+  if (!classNames.length)
+    throw new Error('classificationReport: classNames is empty; pass dataset.classNames.');
   const cm = confusionMatrix(yTrue, yPred, classNames.length);
   const k = classNames.length;
   const classes = classNames.map((className, c) => {
@@ -68,8 +69,17 @@ export function classificationReport(
   const avg = (weight: (c: ClassScores) => number): ClassScores => {
     const w = classes.map(weight);
     const wsum = w.reduce((a, b) => a + b, 0);
-    const mean = (f: (c: ClassScores) => number) => ratio(classes.reduce((a, c, i) => a + w[i] * f(c), 0), wsum);
-    return { precision: mean((c) => c.precision), recall: mean((c) => c.recall), f1: mean((c) => c.f1), support: total };
+    const mean = (f: (c: ClassScores) => number) =>
+      ratio(
+        classes.reduce((a, c, i) => a + w[i] * f(c), 0),
+        wsum,
+      );
+    return {
+      precision: mean((c) => c.precision),
+      recall: mean((c) => c.recall),
+      f1: mean((c) => c.f1),
+      support: total,
+    };
   };
   let correct = 0;
   for (let c = 0; c < k; c++) correct += cm[c][c];
@@ -82,20 +92,52 @@ export function classificationReport(
   report.text = reportText(shown, digits);
   report.html = reportHtml(shown, digits);
   if (opts.show !== false) showBundle({ 'text/html': report.html, 'text/plain': report.text });
-  return describeAs(report, (r) => `[classification report: accuracy ${r.accuracy.toFixed(4)}; .classes (${r.classes.length}), .accuracy, .macroAvg, .weightedAvg, .text, .html]`, { shown: opts.show !== false });
+  return describeAs(
+    report,
+    (r) =>
+      `[classification report: accuracy ${r.accuracy.toFixed(4)}; .classes (${r.classes.length}), .accuracy, .macroAvg, .weightedAvg, .text, .html]`,
+    { shown: opts.show !== false },
+  );
 }
 
-type ReportNumbers = Pick<ClassificationReport, 'classes' | 'accuracy' | 'macroAvg' | 'weightedAvg'>;
+type ReportNumbers = Pick<
+  ClassificationReport,
+  'classes' | 'accuracy' | 'macroAvg' | 'weightedAvg'
+>;
 
 /** sklearn's layout: names right-aligned to the longest name, then four 9-wide columns. */
 function reportText(r: ReportNumbers, digits: number): string {
-  const width = Math.max('weighted avg'.length, digits, ...r.classes.map((c) => c.className.length));
+  const width = Math.max(
+    'weighted avg'.length,
+    digits,
+    ...r.classes.map((c) => c.className.length),
+  );
   const num = (v: number) => v.toFixed(digits).padStart(9);
-  const head = ''.padStart(width) + ' ' + ['precision', 'recall', 'f1-score', 'support'].map((h) => ' ' + h.padStart(9)).join('');
+  const head =
+    ''.padStart(width) +
+    ' ' +
+    ['precision', 'recall', 'f1-score', 'support'].map((h) => ' ' + h.padStart(9)).join('');
   const row = (name: string, s: ClassScores) =>
-    name.padStart(width) + ' ' + ' ' + num(s.precision) + ' ' + num(s.recall) + ' ' + num(s.f1) + ' ' + String(s.support).padStart(9);
+    name.padStart(width) +
+    ' ' +
+    ' ' +
+    num(s.precision) +
+    ' ' +
+    num(s.recall) +
+    ' ' +
+    num(s.f1) +
+    ' ' +
+    String(s.support).padStart(9);
   const lines = [head, '', ...r.classes.map((c) => row(c.className, c)), ''];
-  lines.push('accuracy'.padStart(width) + ' ' + ' '.repeat(20) + ' ' + num(r.accuracy) + ' ' + String(r.macroAvg.support).padStart(9));
+  lines.push(
+    'accuracy'.padStart(width) +
+      ' ' +
+      ' '.repeat(20) +
+      ' ' +
+      num(r.accuracy) +
+      ' ' +
+      String(r.macroAvg.support).padStart(9),
+  );
   lines.push(row('macro avg', r.macroAvg), row('weighted avg', r.weightedAvg));
   return lines.join('\n') + '\n';
 }
@@ -115,5 +157,7 @@ function reportHtml(r: ReportNumbers, digits: number): string {
     `<tbody>${body}${foot}</tbody></table>`;
   // Many classes (196 cars): keep the output short and scrollable.
   // (The HTML report's print rules undo the scroll box: on paper every row prints.)
-  return r.classes.length > 25 ? `<div class="nb-scroll" style="max-height:420px;overflow-y:auto">${table}</div>` : table;
+  return r.classes.length > 25
+    ? `<div class="nb-scroll" style="max-height:420px;overflow-y:auto">${table}</div>`
+    : table;
 }

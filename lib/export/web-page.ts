@@ -18,7 +18,10 @@ export interface WebPageConfig {
 
 /** JSON that is safe inside a <script> element. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 // The page's script (plain browser JavaScript). CONFIG is defined just before it.
@@ -165,7 +168,10 @@ export function webPage(c: WebPageConfig): string {
     torchStd: [...TORCH_STD],
   };
   const title = escapeHtml(c.title);
-  const pre = c.mode === 'none' ? 'no preprocess_input (the model has its own)' : `preprocess_input '${escapeHtml(c.mode)}'`;
+  const pre =
+    c.mode === 'none'
+      ? 'no preprocess_input (the model has its own)'
+      : `preprocess_input '${escapeHtml(c.mode)}'`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -22,14 +22,18 @@ export function writeAllSync(fd: number, data: FileData): number {
   let done = 0;
   while (done < buf.byteLength) {
     const n = fs.writeSync(fd, buf, done, buf.byteLength - done);
-    if (n <= 0) throw Object.assign(new Error(`no space left: wrote ${done} of ${buf.byteLength} bytes`), { code: 'ENOSPC' });
+    if (n <= 0)
+      throw Object.assign(new Error(`no space left: wrote ${done} of ${buf.byteLength} bytes`), {
+        code: 'ENOSPC',
+      });
     done += n;
   }
   return done;
 }
 
 const suffix = () => `${process.pid}-${randomBytes(4).toString('hex')}`;
-const tempName = (target: string, kind: 'tmp' | 'old', id: string) => path.join(path.dirname(target), `.${path.basename(target)}.${kind}-${id}`);
+const tempName = (target: string, kind: 'tmp' | 'old', id: string) =>
+  path.join(path.dirname(target), `.${path.basename(target)}.${kind}-${id}`);
 
 export interface AtomicWriteOptions {
   /** fsync before the rename (default true). Caches whose files are recomputed when lost skip it. */
@@ -39,7 +43,11 @@ export interface AtomicWriteOptions {
 }
 
 /** Write `data` (or its parts, in order) to `file` atomically; throws a message naming the file on any error. */
-export function writeFileAtomic(file: string, data: FileData | FileData[], opts: AtomicWriteOptions = {}): void {
+export function writeFileAtomic(
+  file: string,
+  data: FileData | FileData[],
+  opts: AtomicWriteOptions = {},
+): void {
   const target = path.resolve(file);
   const tmp = tempName(target, 'tmp', suffix());
   try {
@@ -64,7 +72,10 @@ export function writeFileAtomic(file: string, data: FileData | FileData[], opts:
 /** The file on disk must hold exactly what we wrote (a short write that slipped through would not). */
 function checkSize(tmp: string, expected: number): void {
   const size = fs.statSync(tmp).size;
-  if (size !== expected) throw Object.assign(new Error(`only ${size} of ${expected} bytes reached the disk`), { code: 'ENOSPC' });
+  if (size !== expected)
+    throw Object.assign(new Error(`only ${size} of ${expected} bytes reached the disk`), {
+      code: 'ENOSPC',
+    });
 }
 
 /** fsync a file written by other code (e.g. h5wasm), so the rename never publishes unflushed data. */
@@ -89,7 +100,11 @@ export interface ReplaceOptions {
  * folder) at `tmp`; after `verify`, it replaces `target`. A folder is swapped with two renames; if
  * the process dies between them, loadable() finds the complete new folder under its temp name.
  */
-export async function replaceAtomically(target: string, produce: (tmp: string) => void | Promise<void>, opts: ReplaceOptions = {}): Promise<void> {
+export async function replaceAtomically(
+  target: string,
+  produce: (tmp: string) => void | Promise<void>,
+  opts: ReplaceOptions = {},
+): Promise<void> {
   const file = path.resolve(target);
   const id = suffix();
   const tmp = tempName(file, 'tmp', id);
@@ -142,7 +157,12 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-interface Leftover { file: string; kind: 'tmp' | 'old'; id: string; pid: number }
+interface Leftover {
+  file: string;
+  kind: 'tmp' | 'old';
+  id: string;
+  pid: number;
+}
 
 /** Temp names in `dir`, of `target` only when given. */
 function leftovers(target: string, dir = path.dirname(path.resolve(target))): Leftover[] {
@@ -157,7 +177,13 @@ function leftovers(target: string, dir = path.dirname(path.resolve(target))): Le
   for (const n of names) {
     if (!n.startsWith(prefix)) continue;
     const m = /\.(tmp|old)-((\d+)(?:-[\w-]+)?)$/.exec(n);
-    if (m && (!target || n === `${prefix}${m[1]}-${m[2]}`)) out.push({ file: path.join(dir, n), kind: m[1] as 'tmp' | 'old', id: m[2], pid: Number(m[3]) });
+    if (m && (!target || n === `${prefix}${m[1]}-${m[2]}`))
+      out.push({
+        file: path.join(dir, n),
+        kind: m[1] as 'tmp' | 'old',
+        id: m[2],
+        pid: Number(m[3]),
+      });
   }
   return out;
 }

@@ -4,7 +4,8 @@
 const ADVICE: Record<string, string> = {
   ENOSPC: 'the disk is full: free some space (or write to another folder) and run again',
   EDQUOT: 'the disk quota is used up: free some space (or write to another folder) and run again',
-  EFBIG: 'the file is larger than this process may write (ulimit -f) or the file system allows: raise the limit or write elsewhere',
+  EFBIG:
+    'the file is larger than this process may write (ulimit -f) or the file system allows: raise the limit or write elsewhere',
   EACCES: 'permission denied: make the folder writable (chmod/chown) or choose another path',
   EPERM: 'operation not permitted: make the folder writable or choose another path',
   EROFS: 'the file system is read-only: choose a folder on a writable disk',
@@ -15,7 +16,10 @@ const ADVICE: Record<string, string> = {
   ENOENT: 'a folder on the path does not exist: create it or fix the path',
 };
 
-export interface IoError extends Error { code?: string; file: string }
+export interface IoError extends Error {
+  code?: string;
+  file: string;
+}
 
 /**
  * Wrap a low-level error (ENOSPC, EACCES, …) in one whose message names `file`, what was being done

@@ -39,9 +39,14 @@ export function progressReporter(label: string, opts: ProgressOptions): Progress
   };
   const text = () => `${label}: ${counts()}${note ? ` ${note}` : ''}`;
   // A step value that changes the output: percent in a notebook, tenths in a log.
-  const stepOf = (per: number) => (total ? Math.floor((value / total) * per) : Math.floor(value / (bytes ? 1e6 * (100 / per) : 100)));
+  const stepOf = (per: number) =>
+    total
+      ? Math.floor((value / total) * per)
+      : Math.floor(value / (bytes ? 1e6 * (100 / per) : 100));
   let show: () => void;
-  let finish: (summary?: string) => void = (summary) => { if (summary) console.log(`${label}: ${summary}`); };
+  let finish: (summary?: string) => void = (summary) => {
+    if (summary) console.log(`${label}: ${summary}`);
+  };
   if (opts.enabled === false) {
     show = () => {};
     finish = () => {};
@@ -50,15 +55,29 @@ export function progressReporter(label: string, opts: ProgressOptions): Progress
     let last = -1;
     show = () => {
       const s = stepOf(100);
-      if (s !== last) { last = s; live.text(text()); }
+      if (s !== last) {
+        last = s;
+        live.text(text());
+      }
     };
-    finish = (summary) => { if (summary) live.text(`${label}: ${summary}`); };
+    finish = (summary) => {
+      if (summary) live.text(`${label}: ${summary}`);
+    };
   } else if (process.stderr.isTTY) {
-    const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total}${bytes ? ' MB' : noun} | ETA {eta}s {note}`, hideCursor: true }, Presets.shades_classic);
+    const bar = new SingleBar(
+      {
+        format: `${label} [{bar}] {percentage}% | {value}/{total}${bytes ? ' MB' : noun} | ETA {eta}s {note}`,
+        hideCursor: true,
+      },
+      Presets.shades_classic,
+    );
     let started = false;
     const scale = (n: number) => (bytes ? Number(MB(n)) : n);
     show = () => {
-      if (!started) { bar.start(total ? scale(total) : 0, 0, { note }); started = true; }
+      if (!started) {
+        bar.start(total ? scale(total) : 0, 0, { note });
+        started = true;
+      }
       if (total) bar.setTotal(scale(total));
       bar.update(scale(value), { note });
     };
@@ -70,7 +89,10 @@ export function progressReporter(label: string, opts: ProgressOptions): Progress
     let last = -1;
     show = () => {
       const s = stepOf(10);
-      if (s !== last) { last = s; console.log(text()); }
+      if (s !== last) {
+        last = s;
+        console.log(text());
+      }
     };
   }
   return {

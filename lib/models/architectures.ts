@@ -34,19 +34,46 @@ export function registerBuilder(name: ArchitectureName, build: Builder): void {
 function builder(name: ArchitectureName): Builder {
   return (opts) => {
     const b = builders[name];
-    if (!b) throw new Error(`No builder registered for ${name}: import lib/models (or lib/models/applications/${name}) first.`);
+    if (!b)
+      throw new Error(
+        `No builder registered for ${name}: import lib/models (or lib/models/applications/${name}) first.`,
+      );
     return b(opts);
   };
 }
 
 export const ARCHITECTURES: Record<ArchitectureName, Architecture> = {
-  vgg16: { name: 'vgg16', build: builder('vgg16'), preprocessing: 'caffe', defaultSize: 224, minSize: 32, weights: KERAS_WEIGHTS.vgg16 },
-  resnet50: { name: 'resnet50', build: builder('resnet50'), preprocessing: 'caffe', defaultSize: 224, minSize: 32, weights: KERAS_WEIGHTS.resnet50 },
-  inceptionv3: { name: 'inceptionv3', build: builder('inceptionv3'), preprocessing: 'tf', defaultSize: 299, minSize: 75, weights: KERAS_WEIGHTS.inceptionv3 },
+  vgg16: {
+    name: 'vgg16',
+    build: builder('vgg16'),
+    preprocessing: 'caffe',
+    defaultSize: 224,
+    minSize: 32,
+    weights: KERAS_WEIGHTS.vgg16,
+  },
+  resnet50: {
+    name: 'resnet50',
+    build: builder('resnet50'),
+    preprocessing: 'caffe',
+    defaultSize: 224,
+    minSize: 32,
+    weights: KERAS_WEIGHTS.resnet50,
+  },
+  inceptionv3: {
+    name: 'inceptionv3',
+    build: builder('inceptionv3'),
+    preprocessing: 'tf',
+    defaultSize: 299,
+    minSize: 75,
+    weights: KERAS_WEIGHTS.inceptionv3,
+  },
 };
 
 export function architecture(name: string): Architecture {
   const a = ARCHITECTURES[name as ArchitectureName];
-  if (!a) throw new Error(`Unknown architecture "${name}": use one of ${Object.keys(ARCHITECTURES).join(', ')}.`);
+  if (!a)
+    throw new Error(
+      `Unknown architecture "${name}": use one of ${Object.keys(ARCHITECTURES).join(', ')}.`,
+    );
   return a;
 }

@@ -54,14 +54,30 @@ export class KerasBatchNormalization extends tf.layers.Layer {
     const axis = this.axis >= 0 ? this.axis : this.axis + shape.length;
     const dim = shape[axis];
     if (dim == null) {
-      throw new Error(`BatchNormalization "${this.name}": axis ${axis} of its input ${JSON.stringify(shape)} ` +
-        'must have a known size (give the model an inputShape with a fixed channel count).');
+      throw new Error(
+        `BatchNormalization "${this.name}": axis ${axis} of its input ${JSON.stringify(shape)} ` +
+          'must have a known size (give the model an inputShape with a fixed channel count).',
+      );
     }
     // Creation order = Keras weight order: trainable first (gamma, beta), then moving stats.
     if (this.scale) this.gamma = this.addWeight('gamma', [dim], 'float32', tf.initializers.ones());
     if (this.center) this.beta = this.addWeight('beta', [dim], 'float32', tf.initializers.zeros());
-    this.movingMean = this.addWeight('moving_mean', [dim], 'float32', tf.initializers.zeros(), undefined, false);
-    this.movingVariance = this.addWeight('moving_variance', [dim], 'float32', tf.initializers.ones(), undefined, false);
+    this.movingMean = this.addWeight(
+      'moving_mean',
+      [dim],
+      'float32',
+      tf.initializers.zeros(),
+      undefined,
+      false,
+    );
+    this.movingVariance = this.addWeight(
+      'moving_variance',
+      [dim],
+      'float32',
+      tf.initializers.ones(),
+      undefined,
+      false,
+    );
     this.built = true;
   }
 
@@ -97,7 +113,14 @@ export class KerasBatchNormalization extends tf.layers.Layer {
         const variance = b(this.movingVariance.read());
         if (kwargs['training'] !== true) {
           // Pure inference: one fused kernel (native on onednn, fast on wasm).
-          return tf.batchNorm(x, mean, variance, beta ?? undefined, gamma ?? undefined, this.epsilon);
+          return tf.batchNorm(
+            x,
+            mean,
+            variance,
+            beta ?? undefined,
+            gamma ?? undefined,
+            this.epsilon,
+          );
         }
         // Frozen layer inside a training step: the same fused kernel, with a gradient for x alone.
         return frozenBatchNorm(x, mean, variance, gamma, beta, this.epsilon);
@@ -105,11 +128,17 @@ export class KerasBatchNormalization extends tf.layers.Layer {
 
       // Keras: moving = moving * momentum + batch * (1 - momentum). The loss never reads these
       // values, so no gradient flows through the update.
-      const update = (v: LV, batch: tf.Tensor) => tf.tidy(() => {
-        const value = tf.add(tf.mul(v.read(), this.momentum), tf.mul(batch, 1 - this.momentum));
-        v.write(value);
-      });
-      if (lastAxis && ndim >= 2 && x.dtype === 'float32' && tf.getKernel(BN_TRAIN, tf.getBackend())) {
+      const update = (v: LV, batch: tf.Tensor) =>
+        tf.tidy(() => {
+          const value = tf.add(tf.mul(v.read(), this.momentum), tf.mul(batch, 1 - this.momentum));
+          v.write(value);
+        });
+      if (
+        lastAxis &&
+        ndim >= 2 &&
+        x.dtype === 'float32' &&
+        tf.getKernel(BN_TRAIN, tf.getBackend())
+      ) {
         // One native kernel each way (oneDNN's batch norm) instead of ~10 element-wise passes.
         return trainingBatchNorm(x, gamma, beta, this.epsilon, (mean, variance) => {
           update(this.movingMean, mean);
@@ -125,7 +154,13 @@ export class KerasBatchNormalization extends tf.layers.Layer {
     });
   }
 
-  private affine(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor | null): tf.Tensor {
+  private affine(
+    x: tf.Tensor,
+    mean: tf.Tensor,
+    variance: tf.Tensor,
+    gamma: tf.Tensor | null,
+    beta: tf.Tensor | null,
+  ): tf.Tensor {
     let inv = tf.rsqrt(tf.add(variance, this.epsilon));
     if (gamma) inv = tf.mul(inv, gamma);
     let y = tf.mul(tf.sub(x, mean), inv);
@@ -151,8 +186,13 @@ tf.serialization.registerClass(KerasBatchNormalization);
  * lib/backend/onednn-kernels), with gradients for x, gamma and beta. `onStats` gets the batch mean
  * and (biased) variance for the moving averages (they carry no gradient, and live only during the call).
  */
-function trainingBatchNorm(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor | null, epsilon: number,
-  onStats: (mean: tf.Tensor, variance: tf.Tensor) => void): tf.Tensor {
+function trainingBatchNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor | null,
+  beta: tf.Tensor | null,
+  epsilon: number,
+  onStats: (mean: tf.Tensor, variance: tf.Tensor) => void,
+): tf.Tensor {
   const engine = tf.engine();
   const inputs = [x, gamma, beta].filter((t): t is tf.Tensor => t !== null);
   const op = tf.customGrad(((...args: unknown[]) => {
@@ -166,8 +206,11 @@ function trainingBatchNorm(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tenso
     onStats(stats[1], stats[2]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, mean, variance, sc] = saved;
-      const [dx, dscale, doffset] = engine.runKernel(BN_TRAIN_GRAD,
-        { x: xs, dy, mean, variance, ...(sc ? { scale: sc } : {}), ...(offset ? { offset } : {}) }, { epsilon } as never) as tf.Tensor[];
+      const [dx, dscale, doffset] = engine.runKernel(
+        BN_TRAIN_GRAD,
+        { x: xs, dy, mean, variance, ...(sc ? { scale: sc } : {}), ...(offset ? { offset } : {}) },
+        { epsilon } as never,
+      ) as tf.Tensor[];
       return [dx, ...(scale ? [dscale] : []), ...(offset ? [doffset] : [])];
     };
     return { value: stats[0], gradFunc };
@@ -181,8 +224,14 @@ function trainingBatchNorm(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tenso
  * offset too, each a pass over x), and dx = dy * scale / sqrt(variance + epsilon), one pass back.
  * mean, variance, gamma and beta are constants here (the layer is frozen).
  */
-export function frozenBatchNorm(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor | null,
-  beta: tf.Tensor | null, epsilon: number): tf.Tensor {
+export function frozenBatchNorm(
+  x: tf.Tensor,
+  mean: tf.Tensor,
+  variance: tf.Tensor,
+  gamma: tf.Tensor | null,
+  beta: tf.Tensor | null,
+  epsilon: number,
+): tf.Tensor {
   const op = tf.customGrad(((xIn: tf.Tensor) => {
     const value = tf.batchNorm(xIn, mean, variance, beta ?? undefined, gamma ?? undefined, epsilon);
     const gradFunc = (dy: tf.Tensor) => {
@@ -196,7 +245,9 @@ export function frozenBatchNorm(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tens
 }
 
 /** Keras-style factory: `batchNormalization({ epsilon: 1.001e-5, name: 'conv1_bn' })`. */
-export function kerasBatchNormalization(args?: KerasBatchNormalizationArgs): KerasBatchNormalization {
+export function kerasBatchNormalization(
+  args?: KerasBatchNormalizationArgs,
+): KerasBatchNormalization {
   return new KerasBatchNormalization(args);
 }
 
@@ -208,7 +259,9 @@ export function kerasBatchNormalization(args?: KerasBatchNormalizationArgs): Ker
  * Returns the number of batches used.
  */
 export function recalibrateBatchNorm(model: tf.LayersModel, batches: Iterable<tf.Tensor>): number {
-  const layers = model.layers.filter((l): l is KerasBatchNormalization => l instanceof KerasBatchNormalization && !l.isFrozen());
+  const layers = model.layers.filter(
+    (l): l is KerasBatchNormalization => l instanceof KerasBatchNormalization && !l.isFrozen(),
+  );
   if (layers.length === 0) return 0; // e.g. VGG16: nothing to compute, no batch drawn
   const momenta = layers.map((l) => l.momentum);
   let seen = 0;

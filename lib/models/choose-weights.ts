@@ -41,10 +41,18 @@ export function reachable(url: string, timeoutMs = 4000): Promise<boolean> {
 }
 
 /** Resolve `weights: 'auto'` for `app` at a square input of `inputSize` pixels. */
-export async function resolveAutoWeights(app: KerasApplicationName, inputSize: number, opts: { quiet?: boolean } = {}): Promise<AutoWeights> {
+export async function resolveAutoWeights(
+  app: KerasApplicationName,
+  inputSize: number,
+  opts: { quiet?: boolean } = {},
+): Promise<AutoWeights> {
   const loc = kerasWeightsLocation(app, false);
   if (fs.existsSync(loc.path)) {
-    return { file: await getKerasWeights(app, false, opts), origin: 'imagenet', reason: `Keras' ImageNet weights from ${loc.path}.` };
+    return {
+      file: await getKerasWeights(app, false, opts),
+      origin: 'imagenet',
+      reason: `Keras' ImageNet weights from ${loc.path}.`,
+    };
   }
   let why: string;
   if (offline()) why = 'NB_OFFLINE is set';
@@ -52,7 +60,11 @@ export async function resolveAutoWeights(app: KerasApplicationName, inputSize: n
   else {
     try {
       const file = await getKerasWeights(app, false, opts);
-      return { file, origin: 'imagenet', reason: `Keras' ImageNet weights, downloaded to ${file}.` };
+      return {
+        file,
+        origin: 'imagenet',
+        reason: `Keras' ImageNet weights, downloaded to ${file}.`,
+      };
     } catch (e) {
       why = `the download failed (${(e as Error).message.split('\n')[0]})`;
     }

@@ -29,26 +29,44 @@ function indexOf(model: tf.LayersModel, at: number | string, fn: string): number
     return at < 0 ? Math.max(0, model.layers.length + at) : Math.min(at, model.layers.length);
   }
   const i = model.layers.findIndex((l) => l.name === at);
-  if (i < 0) throw new Error(`${fn}: model "${model.name}" has no layer named "${at}". ${nearby(model, at)}`);
+  if (i < 0)
+    throw new Error(
+      `${fn}: model "${model.name}" has no layer named "${at}". ${nearby(model, at)}`,
+    );
   return i;
 }
 
 function nearby(model: tf.LayersModel, name: string): string {
   const stem = name.replace(/[_\d]+$/, '');
-  const similar = model.layers.map((l) => l.name).filter((n) => n.startsWith(stem)).slice(0, 8);
-  return similar.length ? `Similar names: ${similar.join(', ')}.` : 'See modelSummary(model) for the names.';
+  const similar = model.layers
+    .map((l) => l.name)
+    .filter((n) => n.startsWith(stem))
+    .slice(0, 8);
+  return similar.length
+    ? `Similar names: ${similar.join(', ')}.`
+    : 'See modelSummary(model) for the names.';
 }
 
 /** The layers a selection names (all layers when the selection is empty), in model order. */
-export function selectLayers(model: tf.LayersModel, sel: LayerSelection = {}, fn = 'selectLayers'): Layer[] {
+export function selectLayers(
+  model: tf.LayersModel,
+  sel: LayerSelection = {},
+  fn = 'selectLayers',
+): Layer[] {
   const layers = model.layers;
   const picked = new Set<number>();
-  const any = sel.upTo !== undefined || sel.from !== undefined || sel.lastN !== undefined || sel.names !== undefined;
+  const any =
+    sel.upTo !== undefined ||
+    sel.from !== undefined ||
+    sel.lastN !== undefined ||
+    sel.names !== undefined;
   if (!any) layers.forEach((_, i) => picked.add(i));
   if (sel.upTo !== undefined) for (let i = 0; i < indexOf(model, sel.upTo, fn); i++) picked.add(i);
-  if (sel.from !== undefined) for (let i = indexOf(model, sel.from, fn); i < layers.length; i++) picked.add(i);
+  if (sel.from !== undefined)
+    for (let i = indexOf(model, sel.from, fn); i < layers.length; i++) picked.add(i);
   if (sel.lastN !== undefined) {
-    if (!Number.isInteger(sel.lastN) || sel.lastN < 0) throw new Error(`${fn}: lastN must be a whole number >= 0 (got ${sel.lastN}).`);
+    if (!Number.isInteger(sel.lastN) || sel.lastN < 0)
+      throw new Error(`${fn}: lastN must be a whole number >= 0 (got ${sel.lastN}).`);
     for (let i = Math.max(0, layers.length - sel.lastN); i < layers.length; i++) picked.add(i);
   }
   for (const name of sel.names ?? []) picked.add(indexOf(model, name, fn));
@@ -90,7 +108,8 @@ export function unfreeze(model: tf.LayersModel, sel: LayerSelection = {}): Layer
   return layers;
 }
 
-const sizeOf = (ws: tf.LayerVariable[]) => ws.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
+const sizeOf = (ws: tf.LayerVariable[]) =>
+  ws.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
 
 export interface TrainableSummary {
   totalParams: number;
@@ -111,7 +130,8 @@ export function trainableSummary(model: tf.LayersModel): TrainableSummary {
     index,
     name: l.name,
     // A layer trains when it has trainable weights under the model's flags (weightless layers follow their flag).
-    trainable: model.trainable && (l.weights.length > 0 ? l.trainableWeights.length > 0 : l.trainable),
+    trainable:
+      model.trainable && (l.weights.length > 0 ? l.trainableWeights.length > 0 : l.trainable),
     params: l.countParams(),
   }));
   const ranges: [number, number][] = [];
@@ -124,7 +144,11 @@ export function trainableSummary(model: tf.LayersModel): TrainableSummary {
   }
   const fmt = (n: number) => n.toLocaleString('en-US');
   const rangeText = ranges.length
-    ? ranges.map(([a, b]) => (a === b ? `${a} ${layers[a].name}` : `${a}-${b} (${layers[a].name} … ${layers[b].name})`)).join(', ')
+    ? ranges
+        .map(([a, b]) =>
+          a === b ? `${a} ${layers[a].name}` : `${a}-${b} (${layers[a].name} … ${layers[b].name})`,
+        )
+        .join(', ')
     : 'none';
   const text = [
     `Model "${model.name}": ${layers.length} layers`,
@@ -133,5 +157,12 @@ export function trainableSummary(model: tf.LayersModel): TrainableSummary {
     `Total params: ${fmt(trainableParams + nonTrainableParams)}`,
     `Layers with trainable weights: ${rangeText}`,
   ].join('\n');
-  return { totalParams: trainableParams + nonTrainableParams, trainableParams, nonTrainableParams, layers, trainableRanges: ranges, text };
+  return {
+    totalParams: trainableParams + nonTrainableParams,
+    trainableParams,
+    nonTrainableParams,
+    layers,
+    trainableRanges: ranges,
+    text,
+  };
 }

@@ -22,24 +22,40 @@ export function h5wasm(): Promise<H5> {
     const mod = (await esmImport('h5wasm/node')) as H5;
     await mod.ready;
     // HDF5 errors become exceptions (which we explain) instead of ~40 lines of HDF5-DIAG on stderr.
-    (mod.Module as unknown as { activate_throwing_error_handler(): number }).activate_throwing_error_handler();
+    (
+      mod.Module as unknown as { activate_throwing_error_handler(): number }
+    ).activate_throwing_error_handler();
     return mod;
   })();
   return h5Promise;
 }
 
-export interface H5Weight { name: string; shape: number[]; data: Float32Array }
-export interface H5Layer { name: string; weights: H5Weight[] }
-export interface KerasWeightsFile { path: string; layers: H5Layer[] }
+export interface H5Weight {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+export interface H5Layer {
+  name: string;
+  weights: H5Weight[];
+}
+export interface KerasWeightsFile {
+  path: string;
+  layers: H5Layer[];
+}
 
 /** Keras' `load_attributes_from_hdf5_group`: an attribute, or its chunks `name0`, `name1`, … */
-function readStringsAttr(obj: { attrs: Record<string, { value: unknown }> }, name: string): string[] {
+function readStringsAttr(
+  obj: { attrs: Record<string, { value: unknown }> },
+  name: string,
+): string[] {
   const attrs = obj.attrs;
   const asList = (v: unknown): string[] => {
     if (v == null) return [];
     if (typeof v === 'string') return [v];
     // h5wasm gives string[] for string arrays, and an empty typed array for Keras' empty lists.
-    if (typeof v === 'object' && 'length' in (v as object)) return Array.from(v as ArrayLike<unknown>, String);
+    if (typeof v === 'object' && 'length' in (v as object))
+      return Array.from(v as ArrayLike<unknown>, String);
     return [String(v)];
   };
   if (name in attrs) return asList(attrs[name].value);
@@ -67,11 +83,15 @@ function hasHdf5Signature(file: string): boolean {
 /** Reads every layer's weights from a Keras HDF5 file (in the file's layer order). */
 export async function readKerasWeights(file: string): Promise<KerasWeightsFile> {
   if (!fs.existsSync(file)) {
-    throw new Error(`Keras weights file not found: ${file}. Check the path (or pass weights: 'imagenet' to download Keras' own file).`);
+    throw new Error(
+      `Keras weights file not found: ${file}. Check the path (or pass weights: 'imagenet' to download Keras' own file).`,
+    );
   }
   if (!hasHdf5Signature(file)) {
-    throw new Error(`${file} is not an HDF5 file (no HDF5 signature). Is it a Keras .h5 weights file? ` +
-      'An interrupted copy or an HTML error page is not: delete it and download it again.');
+    throw new Error(
+      `${file} is not an HDF5 file (no HDF5 signature). Is it a Keras .h5 weights file? ` +
+        'An interrupted copy or an HTML error page is not: delete it and download it again.',
+    );
   }
   const h5 = await h5wasm();
   let f: InstanceType<H5['File']>;
@@ -82,18 +102,25 @@ export async function readKerasWeights(file: string): Promise<KerasWeightsFile> 
   }
   try {
     let root: InstanceType<H5['Group']> = f;
-    if (f.keys().includes('model_weights')) root = f.get('model_weights') as InstanceType<H5['Group']>;
+    if (f.keys().includes('model_weights'))
+      root = f.get('model_weights') as InstanceType<H5['Group']>;
     const layerNames = readStringsAttr(root, 'layer_names');
     if (layerNames.length === 0) {
-      throw new Error(`${file} has no "layer_names" attribute: not a Keras HDF5 weights file ` +
-        '(Keras 3 ".weights.h5" files use another layout; save with Keras 2 / tf.keras or as legacy .h5).');
+      throw new Error(
+        `${file} has no "layer_names" attribute: not a Keras HDF5 weights file ` +
+          '(Keras 3 ".weights.h5" files use another layout; save with Keras 2 / tf.keras or as legacy .h5).',
+      );
     }
     const layers: H5Layer[] = layerNames.map((name) => {
       const g = root.get(name) as InstanceType<H5['Group']> | null;
-      if (!g) throw new Error(`${file}: layer group "${name}" listed in layer_names is missing (damaged file?).`);
+      if (!g)
+        throw new Error(
+          `${file}: layer group "${name}" listed in layer_names is missing (damaged file?).`,
+        );
       const weights = readStringsAttr(g, 'weight_names').map((wn) => {
         const ds = g.get(wn) as InstanceType<H5['Dataset']> | null;
-        if (!ds || !('shape' in ds)) throw new Error(`${file}: weight "${name}/${wn}" is missing (damaged file?).`);
+        if (!ds || !('shape' in ds))
+          throw new Error(`${file}: weight "${name}/${wn}" is missing (damaged file?).`);
         const v = ds.value as ArrayLike<number>;
         const data = v instanceof Float32Array ? v : Float32Array.from(v);
         return { name: wn, shape: ds.shape ?? [], data };
@@ -115,16 +142,22 @@ export async function readKerasWeights(file: string): Promise<KerasWeightsFile> 
 /** HDF5's error stack, shortened to its first line (e.g. "unable to open file"). */
 function hdf5Reason(e: unknown): string {
   const text = (e as Error)?.message ?? String(e);
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const first = lines.find((l) => /^#\d+:/.test(l));
-  return first ? first.replace(/^#\d+:.*? in [\w]+\(\): /, '') : lines[0] ?? 'unknown error';
+  return first ? first.replace(/^#\d+:.*? in [\w]+\(\): /, '') : (lines[0] ?? 'unknown error');
 }
 
 /** The error for an HDF5 file that cannot be read: names the file and what to do. */
 function damaged(file: string, e: unknown): Error {
-  return new Error(`${file} is damaged or incomplete: HDF5 cannot read it (${hdf5Reason(e)}). ` +
-    'An interrupted download or copy, or a save cut short, leaves such a file: delete it and download it again ' +
-    '(or re-train / re-save the checkpoint).', { cause: e });
+  return new Error(
+    `${file} is damaged or incomplete: HDF5 cannot read it (${hdf5Reason(e)}). ` +
+      'An interrupted download or copy, or a save cut short, leaves such a file: delete it and download it again ' +
+      '(or re-train / re-save the checkpoint).',
+    { cause: e },
+  );
 }
 
 export interface LoadKerasWeightsOptions {
@@ -150,13 +183,17 @@ const shapeStr = (s: readonly (number | null)[]) => `[${s.join(', ')}]`;
 function mismatch(layer: tf.layers.Layer, saved: H5Layer): string | null {
   const want = layer.weights;
   if (want.length !== saved.weights.length) {
-    return `model layer "${layer.name}" has ${want.length} weights (${want.map((w) => w.originalName).join(', ')}) ` +
-      `but file layer "${saved.name}" has ${saved.weights.length} (${saved.weights.map((w) => w.name).join(', ')})`;
+    return (
+      `model layer "${layer.name}" has ${want.length} weights (${want.map((w) => w.originalName).join(', ')}) ` +
+      `but file layer "${saved.name}" has ${saved.weights.length} (${saved.weights.map((w) => w.name).join(', ')})`
+    );
   }
   for (let i = 0; i < want.length; i++) {
     if (shapeStr(want[i].shape) !== shapeStr(saved.weights[i].shape)) {
-      return `model layer "${layer.name}" weight "${want[i].originalName}" expects shape ${shapeStr(want[i].shape)} ` +
-        `but file layer "${saved.name}" weight "${saved.weights[i].name}" has shape ${shapeStr(saved.weights[i].shape)}`;
+      return (
+        `model layer "${layer.name}" weight "${want[i].originalName}" expects shape ${shapeStr(want[i].shape)} ` +
+        `but file layer "${saved.name}" weight "${saved.weights[i].name}" has shape ${shapeStr(saved.weights[i].shape)}`
+      );
     }
   }
   return null;
@@ -167,12 +204,17 @@ function mismatch(layer: tf.layers.Layer, saved: H5Layer): string | null {
  * keras.applications and `model.load_weights(path)` do), or by layer name. Throws a message
  * naming the layer, the file and both shapes on any mismatch unless `skipMismatch`.
  */
-export async function loadKerasWeights(model: tf.LayersModel, file: string, opts: LoadKerasWeightsOptions = {}): Promise<LoadKerasWeightsReport> {
+export async function loadKerasWeights(
+  model: tf.LayersModel,
+  file: string,
+  opts: LoadKerasWeightsOptions = {},
+): Promise<LoadKerasWeightsReport> {
   const saved = await readKerasWeights(file);
   const report: LoadKerasWeightsReport = { file, loaded: [], skipped: [], missing: [] };
   const ours = model.layers.filter((l) => l.weights.length > 0);
   const pairs: [tf.layers.Layer, H5Layer][] = [];
-  const hint = 'Build the model with the architecture the file was saved from (includeTop, classes, inputShape channels), ' +
+  const hint =
+    'Build the model with the architecture the file was saved from (includeTop, classes, inputShape channels), ' +
     'or load with { byName: true, skipMismatch: true } to take only what matches.';
 
   if (opts.byName) {
@@ -185,8 +227,10 @@ export async function loadKerasWeights(model: tf.LayersModel, file: string, opts
   } else {
     const theirs = saved.layers.filter((l) => l.weights.length > 0);
     if (theirs.length !== ours.length) {
-      throw new Error(`Cannot load ${file} into model "${model.name}": the file has weights for ${theirs.length} layers, ` +
-        `the model has ${ours.length} layers with weights (loading by order, as Keras does). ${hint}`);
+      throw new Error(
+        `Cannot load ${file} into model "${model.name}": the file has weights for ${theirs.length} layers, ` +
+          `the model has ${ours.length} layers with weights (loading by order, as Keras does). ${hint}`,
+      );
     }
     ours.forEach((l, i) => pairs.push([l, theirs[i]]));
   }
@@ -194,7 +238,8 @@ export async function loadKerasWeights(model: tf.LayersModel, file: string, opts
   // Check every layer before assigning any, so a mismatch never leaves the model half-loaded.
   const checked = pairs.map(([layer, s]) => ({ layer, s, why: mismatch(layer, s) }));
   const bad = checked.find((c) => c.why);
-  if (bad && !opts.skipMismatch) throw new Error(`Cannot load ${file} into model "${model.name}": ${bad.why}. ${hint}`);
+  if (bad && !opts.skipMismatch)
+    throw new Error(`Cannot load ${file} into model "${model.name}": ${bad.why}. ${hint}`);
   for (const { layer, s, why } of checked) {
     if (why) {
       report.skipped.push({ layer: layer.name, reason: why });
@@ -218,32 +263,48 @@ export interface WriteKerasWeightsOptions {
  * Writes `model`'s weights in Keras' HDF5 layout (what `model.save_weights('x.h5')` writes),
  * so the files can go back to Keras and tests can produce Keras-layout files.
  */
-export async function saveKerasWeights(model: tf.LayersModel, file: string, opts: WriteKerasWeightsOptions = {}): Promise<void> {
+export async function saveKerasWeights(
+  model: tf.LayersModel,
+  file: string,
+  opts: WriteKerasWeightsOptions = {},
+): Promise<void> {
   const h5 = await h5wasm();
   // Written to a temp file, reopened and checked, then renamed over `file`: a full disk or an HDF5
   // write error leaves the previous file as it was.
-  await replaceAtomically(file, (tmp) => {
-    const f = new h5.File(tmp, 'w');
-    try {
-      writeLayers(f, model, opts);
-    } catch (e) {
-      throw new Error(`HDF5 could not write the weights (${hdf5Reason(e)}): the disk is full, the file size limit ` +
-        '(ulimit -f) is reached or the folder is not writable; free some space or save elsewhere', { cause: e });
-    } finally {
+  await replaceAtomically(
+    file,
+    (tmp) => {
+      const f = new h5.File(tmp, 'w');
       try {
-        f.close();
-      } catch {
-        // Closing flushes too, and fails the same way: the error above explains it.
+        writeLayers(f, model, opts);
+      } catch (e) {
+        throw new Error(
+          `HDF5 could not write the weights (${hdf5Reason(e)}): the disk is full, the file size limit ` +
+            '(ulimit -f) is reached or the folder is not writable; free some space or save elsewhere',
+          { cause: e },
+        );
+      } finally {
+        try {
+          f.close();
+        } catch {
+          // Closing flushes too, and fails the same way: the error above explains it.
+        }
       }
-    }
-  }, { verify: (tmp) => verifyWritten(tmp, model) });
+    },
+    { verify: (tmp) => verifyWritten(tmp, model) },
+  );
 }
 
-function writeLayers(f: InstanceType<H5['File']>, model: tf.LayersModel, opts: WriteKerasWeightsOptions): void {
+function writeLayers(
+  f: InstanceType<H5['File']>,
+  model: tf.LayersModel,
+  opts: WriteKerasWeightsOptions,
+): void {
   const names = model.layers.map((l) => l.name);
   const chunk = opts.chunkLayerNames;
   if (chunk && chunk < names.length) {
-    for (let i = 0; i * chunk < names.length; i++) f.create_attribute(`layer_names${i}`, names.slice(i * chunk, (i + 1) * chunk));
+    for (let i = 0; i * chunk < names.length; i++)
+      f.create_attribute(`layer_names${i}`, names.slice(i * chunk, (i + 1) * chunk));
   } else {
     f.create_attribute('layer_names', names);
   }
@@ -254,7 +315,11 @@ function writeLayers(f: InstanceType<H5['File']>, model: tf.LayersModel, opts: W
     const ws = layer.weights;
     // Keras names: "<layer>/<weight>:0"; a group per path component.
     const weightNames = ws.map((w) => `${w.originalName}:0`);
-    g.create_attribute('weight_names', weightNames.length ? weightNames : [], weightNames.length ? null : [0]);
+    g.create_attribute(
+      'weight_names',
+      weightNames.length ? weightNames : [],
+      weightNames.length ? null : [0],
+    );
     ws.forEach((w, i) => {
       const parts = weightNames[i].split('/');
       let parent = g;
@@ -262,18 +327,35 @@ function writeLayers(f: InstanceType<H5['File']>, model: tf.LayersModel, opts: W
         parent = (parent.keys().includes(p) ? parent.get(p) : parent.create_group(p)) as typeof g;
       }
       const data = w.read().dataSync() as Float32Array;
-      parent.create_dataset({ name: parts[parts.length - 1], data, shape: w.shape as number[], dtype: '<f4' });
+      parent.create_dataset({
+        name: parts[parts.length - 1],
+        data,
+        shape: w.shape as number[],
+        dtype: '<f4',
+      });
     });
   }
 }
 
 /** Reopen a written file: every layer and weight shape must be there, and the size must hold all values. */
 async function verifyWritten(tmp: string, model: tf.LayersModel): Promise<void> {
-  const values = model.weights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1) * 4, 0);
+  const values = model.weights.reduce(
+    (n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1) * 4,
+    0,
+  );
   const size = fs.statSync(tmp).size;
-  if (size < values) throw Object.assign(new Error(`only ${size} bytes reached the disk, the weights alone take ${values}`), { code: 'ENOSPC' });
+  if (size < values)
+    throw Object.assign(
+      new Error(`only ${size} bytes reached the disk, the weights alone take ${values}`),
+      { code: 'ENOSPC' },
+    );
   const back = await readKerasWeights(tmp);
-  const want = model.layers.map((l) => `${l.name}:${l.weights.map((w) => shapeStr(w.shape)).join()}`).join('|');
-  const got = back.layers.map((l) => `${l.name}:${l.weights.map((w) => shapeStr(w.shape)).join()}`).join('|');
-  if (want !== got) throw new Error('the file read back does not list the layers and shapes that were written');
+  const want = model.layers
+    .map((l) => `${l.name}:${l.weights.map((w) => shapeStr(w.shape)).join()}`)
+    .join('|');
+  const got = back.layers
+    .map((l) => `${l.name}:${l.weights.map((w) => shapeStr(w.shape)).join()}`)
+    .join('|');
+  if (want !== got)
+    throw new Error('the file read back does not list the layers and shapes that were written');
 }

@@ -18,7 +18,11 @@ import { recalibrateBatchNorm } from './batchnorm';
 import { writeFileAtomic } from '../io/atomic';
 import { preprocessInput } from '../data/preprocess';
 import { kerasCacheDir } from './weights';
-import { renderSyntheticSign, syntheticClassAttributes, SYNTHETIC_ATTRIBUTES as ATTRIBUTES } from '../data/synthetic';
+import {
+  renderSyntheticSign,
+  syntheticClassAttributes,
+  SYNTHETIC_ATTRIBUTES as ATTRIBUTES,
+} from '../data/synthetic';
 import { rngFor } from '../rng';
 import { withRandomSeed } from '../seed';
 import { progressReporter } from '../io/progress';
@@ -52,12 +56,30 @@ const CALIBRATION_BATCHES = 16;
  */
 export const PRETEXT_SPECS: Record<ArchitectureName, PretextSpec> = {
   vgg16: { classes: 217, firstClass: 43, steps: 300, batchSize: 32, learningRate: 3e-4, seed: 1 },
-  resnet50: { classes: 217, firstClass: 43, steps: 100, batchSize: 32, learningRate: 1e-3, seed: 1 },
-  inceptionv3: { classes: 217, firstClass: 43, steps: 150, batchSize: 32, learningRate: 1e-3, seed: 1 },
+  resnet50: {
+    classes: 217,
+    firstClass: 43,
+    steps: 100,
+    batchSize: 32,
+    learningRate: 1e-3,
+    seed: 1,
+  },
+  inceptionv3: {
+    classes: 217,
+    firstClass: 43,
+    steps: 150,
+    batchSize: 32,
+    learningRate: 1e-3,
+    seed: 1,
+  },
 };
 
 /** The input sizes of the notebooks' quick profiles: what `npm start` prepares weights for. */
-export const QUICK_PROFILE_SIZES: Record<ArchitectureName, number> = { vgg16: 32, resnet50: 64, inceptionv3: 75 };
+export const QUICK_PROFILE_SIZES: Record<ArchitectureName, number> = {
+  vgg16: 32,
+  resnet50: 64,
+  inceptionv3: 75,
+};
 
 /** The label charts and tables show for these weights. */
 export const PRETEXT_LABEL = 'pretrained on generated data, not ImageNet';
@@ -69,7 +91,11 @@ export interface PretextLocation {
   infoPath: string;
 }
 
-export function pretextWeightsLocation(app: ArchitectureName, inputSize: number, cacheDir = kerasCacheDir()): PretextLocation {
+export function pretextWeightsLocation(
+  app: ArchitectureName,
+  inputSize: number,
+  cacheDir = kerasCacheDir(),
+): PretextLocation {
   const file = `${app}_pretext_generated_signs_${inputSize}px_notop.h5`;
   return { file, path: path.join(cacheDir, file), infoPath: path.join(cacheDir, `${file}.json`) };
 }
@@ -88,13 +114,18 @@ export interface PretextInfo {
 }
 
 /** The cached info when weights for exactly this spec exist, else null. */
-export function readPretextInfo(app: ArchitectureName, inputSize: number, cacheDir?: string): PretextInfo | null {
+export function readPretextInfo(
+  app: ArchitectureName,
+  inputSize: number,
+  cacheDir?: string,
+): PretextInfo | null {
   const loc = pretextWeightsLocation(app, inputSize, cacheDir);
   if (!fs.existsSync(loc.path) || !fs.existsSync(loc.infoPath)) return null;
   try {
     const info = JSON.parse(fs.readFileSync(loc.infoPath, 'utf8')) as PretextInfo;
     const spec = PRETEXT_SPECS[app];
-    const same = info.version === PRETEXT_VERSION && JSON.stringify(info.spec) === JSON.stringify(spec);
+    const same =
+      info.version === PRETEXT_VERSION && JSON.stringify(info.spec) === JSON.stringify(spec);
     return same ? info : null;
   } catch {
     return null;
@@ -125,12 +156,26 @@ function pretextBatch(app: ArchitectureName, size: number, spec: PretextSpec, st
   const attrs = labels.map((l) => syntheticClassAttributes(spec.firstClass + l));
   return tf.tidy(() => ({
     xs: preprocessInput(tf.tensor4d(pixels, [n, size, size, 3]), ARCHITECTURES[app].preprocessing),
-    ys: ATTRIBUTES.map((a, j) => tf.oneHot(tf.tensor1d(attrs.map((t) => t[j]), 'int32'), a.count).toFloat()),
+    ys: ATTRIBUTES.map((a, j) =>
+      tf
+        .oneHot(
+          tf.tensor1d(
+            attrs.map((t) => t[j]),
+            'int32',
+          ),
+          a.count,
+        )
+        .toFloat(),
+    ),
   }));
 }
 
 /** Fresh pretext images (steps after the last optimiser step) for recalibrateBatchNorm. */
-function* calibrationBatches(app: ArchitectureName, size: number, spec: PretextSpec): Generator<tf.Tensor> {
+function* calibrationBatches(
+  app: ArchitectureName,
+  size: number,
+  spec: PretextSpec,
+): Generator<tf.Tensor> {
   for (let k = 1; k <= CALIBRATION_BATCHES; k++) {
     const { xs, ys } = pretextBatch(app, size, spec, spec.steps + k);
     tf.dispose(ys);
@@ -161,19 +206,35 @@ function heInitialise(model: tf.LayersModel): void {
  * Pretrain `app`'s whole base (includeTop false) at `inputSize` on the generated pretext task and
  * save it atomically in Keras' HDF5 layout beside Keras' own weight files. Deterministic.
  */
-export async function pretrainOnGeneratedData(app: ArchitectureName, inputSize: number, opts: PretrainOptions = {}): Promise<PretextInfo> {
+export async function pretrainOnGeneratedData(
+  app: ArchitectureName,
+  inputSize: number,
+  opts: PretrainOptions = {},
+): Promise<PretextInfo> {
   const spec: PretextSpec = { ...PRETEXT_SPECS[app], ...opts.spec };
   const arch = ARCHITECTURES[app];
   const loc = pretextWeightsLocation(app, inputSize, opts.cacheDir);
   const t0 = Date.now();
   return withRandomSeed(spec.seed, async () => {
-    const base = await arch.build({ includeTop: false, weights: null, inputShape: [inputSize, inputSize, 3], pooling: 'avg' });
+    const base = await arch.build({
+      includeTop: false,
+      weights: null,
+      inputShape: [inputSize, inputSize, 3],
+      pooling: 'avg',
+    });
     heInitialise(base);
-    const heads = ATTRIBUTES.map((a, j) =>
-      tf.layers.dense({ units: a.count, name: `pretext_${j}` }).apply(base.outputs[0]) as tf.SymbolicTensor);
+    const heads = ATTRIBUTES.map(
+      (a, j) =>
+        tf.layers
+          .dense({ units: a.count, name: `pretext_${j}` })
+          .apply(base.outputs[0]) as tf.SymbolicTensor,
+    );
     const model = tf.model({ inputs: base.inputs, outputs: heads });
     const optimizer = tf.train.adam(spec.learningRate);
-    const report = progressReporter(`Pretraining ${app} at ${inputSize}px on generated signs (one time)`, { total: spec.steps, unit: 'steps', enabled: opts.progress !== false });
+    const report = progressReporter(
+      `Pretraining ${app} at ${inputSize}px on generated signs (one time)`,
+      { total: spec.steps, unit: 'steps', enabled: opts.progress !== false },
+    );
     // Loss and accuracy averaged over the last 20 steps: what the progress line and the info file show.
     const recent: { loss: number; acc: number }[] = [];
     const mean = (k: 'loss' | 'acc') => recent.reduce((s, r) => s + r[k], 0) / recent.length;
@@ -184,30 +245,48 @@ export async function pretrainOnGeneratedData(app: ArchitectureName, inputSize: 
         const loss = optimizer.minimize(() => {
           const outs = model.apply(xs, { training: true }) as tf.Tensor[];
           // Accuracy: all three attributes right (what "recognised the sign" means).
-          const hits = tf.tidy(() => tf.stack(outs.map((o, j) => tf.equal(o.argMax(-1), ys[j].argMax(-1)))).all(0).sum());
+          const hits = tf.tidy(() =>
+            tf
+              .stack(outs.map((o, j) => tf.equal(o.argMax(-1), ys[j].argMax(-1))))
+              .all(0)
+              .sum(),
+          );
           acc = (hits.dataSync()[0] as number) / spec.batchSize;
           hits.dispose();
           return tf.addN(outs.map((o, j) => tf.losses.softmaxCrossEntropy(ys[j], o))) as tf.Scalar;
         }, true)!;
         const l = (await loss.data())[0];
         tf.dispose([loss, xs, ...ys]);
-        if (!Number.isFinite(l)) throw new Error(`Pretraining ${app} diverged at step ${step} (loss ${l}); delete ${loc.path} and retry, or report a bug.`);
+        if (!Number.isFinite(l))
+          throw new Error(
+            `Pretraining ${app} diverged at step ${step} (loss ${l}); delete ${loc.path} and retry, or report a bug.`,
+          );
         recent.push({ loss: l, acc });
         if (recent.length > 20) recent.shift();
-        const eta = ((Date.now() - t0) / step) * (spec.steps - step) / 1000;
-        report.note(`loss ${mean('loss').toFixed(3)} accuracy ${(mean('acc') * 100).toFixed(1)}% ETA ${eta.toFixed(0)} s`);
+        const eta = (((Date.now() - t0) / step) * (spec.steps - step)) / 1000;
+        report.note(
+          `loss ${mean('loss').toFixed(3)} accuracy ${(mean('acc') * 100).toFixed(1)}% ETA ${eta.toFixed(0)} s`,
+        );
         report.update(step);
       }
       recalibrateBatchNorm(base, calibrationBatches(app, inputSize, spec));
       fs.mkdirSync(path.dirname(loc.path), { recursive: true });
       await saveKerasWeights(base, loc.path);
       const info: PretextInfo = {
-        version: PRETEXT_VERSION, app, inputSize, spec, seconds: (Date.now() - t0) / 1000,
-        finalAccuracy: mean('acc'), finalLoss: mean('loss'), batchNormCalibrated: true,
+        version: PRETEXT_VERSION,
+        app,
+        inputSize,
+        spec,
+        seconds: (Date.now() - t0) / 1000,
+        finalAccuracy: mean('acc'),
+        finalLoss: mean('loss'),
+        batchNormCalibrated: true,
       };
       writeFileAtomic(loc.infoPath, JSON.stringify(info, null, 2) + '\n');
-      report.done(`done in ${info.seconds.toFixed(0)} s, pretext accuracy ${(info.finalAccuracy * 100).toFixed(1)}% ` +
-        `on ${spec.classes} classes -> ${loc.path}`);
+      report.done(
+        `done in ${info.seconds.toFixed(0)} s, pretext accuracy ${(info.finalAccuracy * 100).toFixed(1)}% ` +
+          `on ${spec.classes} classes -> ${loc.path}`,
+      );
       return info;
     } finally {
       optimizer.dispose();
@@ -220,12 +299,23 @@ export async function pretrainOnGeneratedData(app: ArchitectureName, inputSize: 
  * Weights pretrained before BatchNormalization was calibrated: compute those statistics now
  * (seconds) instead of pretraining again (minutes). Deterministic, like a fresh run.
  */
-async function calibrateInPlace(app: ArchitectureName, inputSize: number, info: PretextInfo, cacheDir?: string): Promise<PretextInfo> {
+async function calibrateInPlace(
+  app: ArchitectureName,
+  inputSize: number,
+  info: PretextInfo,
+  cacheDir?: string,
+): Promise<PretextInfo> {
   const loc = pretextWeightsLocation(app, inputSize, cacheDir);
-  const base = await ARCHITECTURES[app].build({ includeTop: false, weights: null, inputShape: [inputSize, inputSize, 3], pooling: 'avg' });
+  const base = await ARCHITECTURES[app].build({
+    includeTop: false,
+    weights: null,
+    inputShape: [inputSize, inputSize, 3],
+    pooling: 'avg',
+  });
   try {
     await loadKerasWeights(base, loc.path);
-    if (recalibrateBatchNorm(base, calibrationBatches(app, inputSize, info.spec)) > 0) await saveKerasWeights(base, loc.path);
+    if (recalibrateBatchNorm(base, calibrationBatches(app, inputSize, info.spec)) > 0)
+      await saveKerasWeights(base, loc.path);
   } finally {
     base.dispose();
   }
@@ -235,9 +325,18 @@ async function calibrateInPlace(app: ArchitectureName, inputSize: number, info: 
 }
 
 /** Path of the pretext weights for (app, inputSize), pretraining them first when not cached. */
-export async function getPretextWeights(app: ArchitectureName, inputSize: number, opts: PretrainOptions = {}): Promise<{ path: string; info: PretextInfo }> {
+export async function getPretextWeights(
+  app: ArchitectureName,
+  inputSize: number,
+  opts: PretrainOptions = {},
+): Promise<{ path: string; info: PretextInfo }> {
   const loc = pretextWeightsLocation(app, inputSize, opts.cacheDir);
   const info = opts.spec ? null : readPretextInfo(app, inputSize, opts.cacheDir);
   if (!info) return { path: loc.path, info: await pretrainOnGeneratedData(app, inputSize, opts) };
-  return { path: loc.path, info: info.batchNormCalibrated ? info : await calibrateInPlace(app, inputSize, info, opts.cacheDir) };
+  return {
+    path: loc.path,
+    info: info.batchNormCalibrated
+      ? info
+      : await calibrateInPlace(app, inputSize, info, opts.cacheDir),
+  };
 }

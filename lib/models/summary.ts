@@ -7,18 +7,29 @@ import { escapeHtml as esc } from '../io/html';
 import { randomWeightsNotice } from './origin';
 
 type Layer = tf.layers.Layer;
-interface TfNode { inboundLayers: Layer[]; nodeIndices: number[]; tensorIndices: number[] }
+interface TfNode {
+  inboundLayers: Layer[];
+  nodeIndices: number[];
+  tensorIndices: number[];
+}
 
 /** Keras' class names for our Keras-semantics layers. */
 const DISPLAY_CLASS: Record<string, string> = { KerasBatchNormalization: 'BatchNormalization' };
 const className = (l: Layer) => DISPLAY_CLASS[l.getClassName()] ?? l.getClassName();
 
-const pyShape = (s: (number | null)[]) => `(${s.map((d) => (d == null ? 'None' : String(d))).join(', ')}${s.length === 1 ? ',' : ''})`;
+const pyShape = (s: (number | null)[]) =>
+  `(${s.map((d) => (d == null ? 'None' : String(d))).join(', ')}${s.length === 1 ? ',' : ''})`;
 function outputShape(l: Layer): string {
   let shape: (number | null)[] | (number | null)[][];
-  try { shape = l.outputShape as (number | null)[] | (number | null)[][]; } catch { return 'multiple'; }
+  try {
+    shape = l.outputShape as (number | null)[] | (number | null)[][];
+  } catch {
+    return 'multiple';
+  }
   if (l.getClassName() === 'InputLayer') return `[${pyShape(shape as (number | null)[])}]`;
-  return Array.isArray(shape[0]) ? `[${(shape as (number | null)[][]).map(pyShape).join(', ')}]` : pyShape(shape as (number | null)[]);
+  return Array.isArray(shape[0])
+    ? `[${(shape as (number | null)[][]).map(pyShape).join(', ')}]`
+    : pyShape(shape as (number | null)[]);
 }
 
 const countWeights = (ws: tf.LayerVariable[]) => {
@@ -32,7 +43,13 @@ const countWeights = (ws: tf.LayerVariable[]) => {
   return n;
 };
 
-export interface ModelSummaryRow { name: string; type: string; outputShape: string; params: number; connectedTo: string[] }
+export interface ModelSummaryRow {
+  name: string;
+  type: string;
+  outputShape: string;
+  params: number;
+  connectedTo: string[];
+}
 export interface ModelSummary {
   text: string;
   html: string;
@@ -49,7 +66,9 @@ function isSequentialLike(model: tf.LayersModel, relevant: Set<unknown>): boolea
   for (const nodes of Object.values(byDepth)) {
     if (nodes.length > 1 || (nodes.length === 1 && nodes[0].inboundLayers.length > 1)) return false;
   }
-  return model.layers.every((l) => (l.inboundNodes as unknown as TfNode[]).filter((n) => relevant.has(n)).length <= 1);
+  return model.layers.every(
+    (l) => (l.inboundNodes as unknown as TfNode[]).filter((n) => relevant.has(n)).length <= 1,
+  );
 }
 
 /** Keras' `print_row`: fixed columns, long cells continue on the next line (breaking after "',"). */
@@ -63,8 +82,13 @@ function printRow(fields: string[], positions: number[]): string[] {
       const space = col !== positions.length - 1 ? 2 : 0;
       let cutoff = positions[col] - start - space;
       let fit = left[col].slice(0, cutoff);
-      const breaks = ['),', '},', '],', "',"].map((b) => (fit.indexOf(b) >= 0 ? fit.indexOf(b) + b.length : -1)).filter((i) => i >= 0);
-      if (breaks.length) { cutoff = Math.min(...breaks); fit = fit.slice(0, cutoff); }
+      const breaks = ['),', '},', '],', "',"]
+        .map((b) => (fit.indexOf(b) >= 0 ? fit.indexOf(b) + b.length : -1))
+        .filter((i) => i >= 0);
+      if (breaks.length) {
+        cutoff = Math.min(...breaks);
+        fit = fit.slice(0, cutoff);
+      }
       if (col === 0) line += ' ';
       line += fit + ' '.repeat(space);
       left[col] = left[col].slice(cutoff);
@@ -75,28 +99,45 @@ function printRow(fields: string[], positions: number[]): string[] {
   return lines;
 }
 
-
 /** The summary table of `model` as Keras prints it, as text and HTML. */
 export function modelSummary(model: tf.LayersModel): ModelSummary {
-  const byDepth = (model as unknown as { nodesByDepth?: Record<string, TfNode[]> }).nodesByDepth ?? {};
+  const byDepth =
+    (model as unknown as { nodesByDepth?: Record<string, TfNode[]> }).nodesByDepth ?? {};
   const relevant = new Set<unknown>(Object.values(byDepth).flat());
   const sequential = isSequentialLike(model, relevant);
   const rows: ModelSummaryRow[] = model.layers.map((l) => {
     const connectedTo: string[] = [];
     for (const node of l.inboundNodes as unknown as TfNode[]) {
       if (relevant.size && !relevant.has(node)) continue;
-      node.inboundLayers.forEach((inb, i) => connectedTo.push(`${inb.name}[${node.nodeIndices[i]}][${node.tensorIndices[i]}]`));
+      node.inboundLayers.forEach((inb, i) =>
+        connectedTo.push(`${inb.name}[${node.nodeIndices[i]}][${node.tensorIndices[i]}]`),
+      );
     }
-    return { name: l.name, type: className(l), outputShape: outputShape(l), params: l.countParams(), connectedTo };
+    return {
+      name: l.name,
+      type: className(l),
+      outputShape: outputShape(l),
+      params: l.countParams(),
+      connectedTo,
+    };
   });
   const trainableParams = countWeights(model.trainableWeights);
   const nonTrainableParams = countWeights(model.nonTrainableWeights);
   const totalParams = trainableParams + nonTrainableParams;
 
   const lineLength = sequential ? 65 : 98;
-  const positions = (sequential ? [0.45, 0.85, 1] : [0.33, 0.55, 0.67, 1]).map((p) => Math.floor(lineLength * p));
-  const header = sequential ? ['Layer (type)', 'Output Shape', 'Param #'] : ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'];
-  const out: string[] = [`Model: "${model.name}"`, '_'.repeat(lineLength), ...printRow(header, positions), '='.repeat(lineLength)];
+  const positions = (sequential ? [0.45, 0.85, 1] : [0.33, 0.55, 0.67, 1]).map((p) =>
+    Math.floor(lineLength * p),
+  );
+  const header = sequential
+    ? ['Layer (type)', 'Output Shape', 'Param #']
+    : ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'];
+  const out: string[] = [
+    `Model: "${model.name}"`,
+    '_'.repeat(lineLength),
+    ...printRow(header, positions),
+    '='.repeat(lineLength),
+  ];
   rows.forEach((r, i) => {
     const fields = [`${r.name} (${r.type})`, r.outputShape, String(r.params)];
     if (!sequential) fields.push(`[${r.connectedTo.map((c) => `'${c}'`).join(', ')}]`);
@@ -104,22 +145,34 @@ export function modelSummary(model: tf.LayersModel): ModelSummary {
     out.push(i === rows.length - 1 ? '='.repeat(lineLength) : ' '.repeat(lineLength));
   });
   const fmt = (n: number) => n.toLocaleString('en-US');
-  out.push(`Total params: ${fmt(totalParams)}`, `Trainable params: ${fmt(trainableParams)}`,
-    `Non-trainable params: ${fmt(nonTrainableParams)}`, '_'.repeat(lineLength));
+  out.push(
+    `Total params: ${fmt(totalParams)}`,
+    `Trainable params: ${fmt(trainableParams)}`,
+    `Non-trainable params: ${fmt(nonTrainableParams)}`,
+    '_'.repeat(lineLength),
+  );
   const notice = randomWeightsNotice(model);
   if (notice) out.push(notice);
   const text = out.map((l) => l.trimEnd()).join('\n');
 
   const th = header.map((h) => `<th style="text-align:left">${esc(h)}</th>`).join('');
-  const trs = rows.map((r) => {
-    const cells = [`${esc(r.name)} <span style="color:#777">(${esc(r.type)})</span>`, esc(r.outputShape), fmt(r.params)];
-    if (!sequential) cells.push(r.connectedTo.map(esc).join('<br>'));
-    return `<tr>${cells.map((c, i) => `<td style="text-align:${i === 2 ? 'right' : 'left'};font-family:monospace">${c}</td>`).join('')}</tr>`;
-  }).join('\n');
-  const html = `<div><b>Model: "${esc(model.name)}"</b><table>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${trs}\n</tbody></table>` +
+  const trs = rows
+    .map((r) => {
+      const cells = [
+        `${esc(r.name)} <span style="color:#777">(${esc(r.type)})</span>`,
+        esc(r.outputShape),
+        fmt(r.params),
+      ];
+      if (!sequential) cells.push(r.connectedTo.map(esc).join('<br>'));
+      return `<tr>${cells.map((c, i) => `<td style="text-align:${i === 2 ? 'right' : 'left'};font-family:monospace">${c}</td>`).join('')}</tr>`;
+    })
+    .join('\n');
+  const html =
+    `<div><b>Model: "${esc(model.name)}"</b><table>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${trs}\n</tbody></table>` +
     `<p>Total params: ${fmt(totalParams)}<br>Trainable params: ${fmt(trainableParams)}<br>` +
     `Non-trainable params: ${fmt(nonTrainableParams)}</p>` +
-    (notice ? `<p style="color:#b00;font-weight:bold">${esc(notice)}</p>` : '') + '</div>';
+    (notice ? `<p style="color:#b00;font-weight:bold">${esc(notice)}</p>` : '') +
+    '</div>';
   return { text, html, rows, totalParams, trainableParams, nonTrainableParams };
 }
 
@@ -128,5 +181,10 @@ export function showModelSummary(model: tf.LayersModel): ModelSummary {
   const s = modelSummary(model);
   showBundle({ 'text/html': s.html, 'text/plain': s.text });
   // A notebook prints a cell's last value: one line instead of the table a second time.
-  return describeAs(s, (v) => `[model summary: ${v.rows.length} layers, ${v.totalParams.toLocaleString('en-US')} params; .text, .html, .rows]`, { shown: true });
+  return describeAs(
+    s,
+    (v) =>
+      `[model summary: ${v.rows.length} layers, ${v.totalParams.toLocaleString('en-US')} params; .text, .html, .rows]`,
+    { shown: true },
+  );
 }

@@ -8,25 +8,57 @@ import { downloadFile, md5File, type DownloadError } from '../io/download';
 
 export type KerasApplicationName = 'vgg16' | 'resnet50' | 'inceptionv3';
 
-export interface KerasWeightsInfo { file: string; subdir: string; md5: string }
+export interface KerasWeightsInfo {
+  file: string;
+  subdir: string;
+  md5: string;
+}
 
 /** Keras' published ImageNet weight files: [with top, without top]. */
-export const KERAS_WEIGHTS: Record<KerasApplicationName, { top: KerasWeightsInfo; notop: KerasWeightsInfo }> = {
+export const KERAS_WEIGHTS: Record<
+  KerasApplicationName,
+  { top: KerasWeightsInfo; notop: KerasWeightsInfo }
+> = {
   vgg16: {
-    top: { subdir: 'vgg16', file: 'vgg16_weights_tf_dim_ordering_tf_kernels.h5', md5: '64373286793e3c8b2b4e3219cbf3544b' },
-    notop: { subdir: 'vgg16', file: 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5', md5: '6d6bbae143d832006294945121d1f1fc' },
+    top: {
+      subdir: 'vgg16',
+      file: 'vgg16_weights_tf_dim_ordering_tf_kernels.h5',
+      md5: '64373286793e3c8b2b4e3219cbf3544b',
+    },
+    notop: {
+      subdir: 'vgg16',
+      file: 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5',
+      md5: '6d6bbae143d832006294945121d1f1fc',
+    },
   },
   resnet50: {
-    top: { subdir: 'resnet', file: 'resnet50_weights_tf_dim_ordering_tf_kernels.h5', md5: '2cb95161c43110f7111970584f804107' },
-    notop: { subdir: 'resnet', file: 'resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5', md5: '4d473c1dd8becc155b73f8504c6f6626' },
+    top: {
+      subdir: 'resnet',
+      file: 'resnet50_weights_tf_dim_ordering_tf_kernels.h5',
+      md5: '2cb95161c43110f7111970584f804107',
+    },
+    notop: {
+      subdir: 'resnet',
+      file: 'resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5',
+      md5: '4d473c1dd8becc155b73f8504c6f6626',
+    },
   },
   inceptionv3: {
-    top: { subdir: 'inception_v3', file: 'inception_v3_weights_tf_dim_ordering_tf_kernels.h5', md5: '9a0d58056eeedaa3f26cb7ebd46da564' },
-    notop: { subdir: 'inception_v3', file: 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5', md5: 'bcbd6486424b2319ff4ef7d526e38f63' },
+    top: {
+      subdir: 'inception_v3',
+      file: 'inception_v3_weights_tf_dim_ordering_tf_kernels.h5',
+      md5: '9a0d58056eeedaa3f26cb7ebd46da564',
+    },
+    notop: {
+      subdir: 'inception_v3',
+      file: 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5',
+      md5: 'bcbd6486424b2319ff4ef7d526e38f63',
+    },
   },
 };
 
-export const KERAS_WEIGHTS_BASE_URL = 'https://storage.googleapis.com/tensorflow/keras-applications/';
+export const KERAS_WEIGHTS_BASE_URL =
+  'https://storage.googleapis.com/tensorflow/keras-applications/';
 
 export interface WeightsDownloadOptions {
   /** Folder holding the .h5 files; default `$KERAS_HOME/models` or `~/.keras/models` (Keras' cache). */
@@ -44,7 +76,11 @@ export function kerasCacheDir(): string {
 }
 
 /** URL and cache path of one weights file. */
-export function kerasWeightsLocation(app: KerasApplicationName, includeTop: boolean, opts: WeightsDownloadOptions = {}) {
+export function kerasWeightsLocation(
+  app: KerasApplicationName,
+  includeTop: boolean,
+  opts: WeightsDownloadOptions = {},
+) {
   const info = KERAS_WEIGHTS[app][includeTop ? 'top' : 'notop'];
   const base = opts.baseUrl ?? process.env.KERAS_WEIGHTS_BASE_URL ?? KERAS_WEIGHTS_BASE_URL;
   const url = `${base.replace(/\/?$/, '/')}${info.subdir}/${info.file}`;
@@ -60,7 +96,11 @@ const verified = new Map<string, string>();
  * resumable, atomic). Never falls back to random weights: offline with no cached file, the
  * error names the file, its URL and where to copy it.
  */
-export async function getKerasWeights(app: KerasApplicationName, includeTop: boolean, opts: WeightsDownloadOptions = {}): Promise<string> {
+export async function getKerasWeights(
+  app: KerasApplicationName,
+  includeTop: boolean,
+  opts: WeightsDownloadOptions = {},
+): Promise<string> {
   const loc = kerasWeightsLocation(app, includeTop, opts);
   let damaged = '';
   if (fs.existsSync(loc.path)) {
@@ -75,7 +115,9 @@ export async function getKerasWeights(app: KerasApplicationName, includeTop: boo
     // As Keras does: a cached file with the wrong hash is incomplete or damaged; fetch it again.
     // It is kept as .bad (not deleted) until a good copy is in place.
     damaged = `md5 ${got}, expected ${loc.md5}`;
-    console.warn(`${loc.path} is damaged or incomplete (${damaged}); moved to ${loc.path}.bad, downloading it again.`);
+    console.warn(
+      `${loc.path} is damaged or incomplete (${damaged}); moved to ${loc.path}.bad, downloading it again.`,
+    );
     fs.renameSync(loc.path, `${loc.path}.bad`);
   } else if (fs.existsSync(`${loc.path}.bad`)) {
     damaged = `an earlier run found a wrong md5 and kept it as ${loc.path}.bad`;
@@ -84,14 +126,24 @@ export async function getKerasWeights(app: KerasApplicationName, includeTop: boo
     await downloadFile(loc.url, loc.path, { md5: loc.md5, quiet: opts.quiet });
   } catch (e) {
     const reason = (e as DownloadError).reason ?? (e as Error).message;
-    const state = damaged ? `: the cached copy is damaged (${damaged}) and a good one` : ' are not cached and';
-    throw new Error(`${app} ImageNet weights${state} could not be downloaded (${reason}).\n` +
-      `  file: ${loc.file}\n  url:  ${loc.url}\n  put it here: ${loc.path}\n` +
-      `Offline: download the file on a machine with internet and copy it into ${loc.cacheDir}/ ` +
-      `(Keras' own cache ~/.keras/models/ holds the same file), or set KERAS_HOME, ` +
-      `or pass weights: '/path/to/${loc.file}'. weights: null gives random weights on purpose.`);
+    const state = damaged
+      ? `: the cached copy is damaged (${damaged}) and a good one`
+      : ' are not cached and';
+    throw new Error(
+      `${app} ImageNet weights${state} could not be downloaded (${reason}).\n` +
+        `  file: ${loc.file}\n  url:  ${loc.url}\n  put it here: ${loc.path}\n` +
+        `Offline: download the file on a machine with internet and copy it into ${loc.cacheDir}/ ` +
+        `(Keras' own cache ~/.keras/models/ holds the same file), or set KERAS_HOME, ` +
+        `or pass weights: '/path/to/${loc.file}'. weights: null gives random weights on purpose.`,
+    );
   }
   if (damaged) fs.rmSync(`${loc.path}.bad`, { force: true });
-  verified.set(loc.path, (() => { const st = fs.statSync(loc.path); return `${st.size}:${st.mtimeMs}`; })());
+  verified.set(
+    loc.path,
+    (() => {
+      const st = fs.statSync(loc.path);
+      return `${st.size}:${st.mtimeMs}`;
+    })(),
+  );
   return loc.path;
 }

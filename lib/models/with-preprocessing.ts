@@ -9,8 +9,15 @@ import { preprocessInputLayer, type PreprocessMode } from '../data/preprocess';
 type Sym = tf.SymbolicTensor;
 
 /** Returns `inputs -> PreprocessInput(mode) -> base` as one functional model (layers shared with `base`). */
-export function withPreprocessing(base: tf.LayersModel, mode: PreprocessMode, opts: { name?: string } = {}): tf.LayersModel {
-  if (base.inputs.length !== 1) throw new Error(`withPreprocessing: ${base.name} has ${base.inputs.length} inputs; it expects one image input.`);
+export function withPreprocessing(
+  base: tf.LayersModel,
+  mode: PreprocessMode,
+  opts: { name?: string } = {},
+): tf.LayersModel {
+  if (base.inputs.length !== 1)
+    throw new Error(
+      `withPreprocessing: ${base.name} has ${base.inputs.length} inputs; it expects one image input.`,
+    );
   const shape = base.inputs[0].shape.slice(1);
   const input = tf.input({ shape, name: 'input_image' });
   const pre = preprocessInputLayer({ mode, name: 'preprocess_input' }).apply(input) as Sym;
@@ -19,8 +26,13 @@ export function withPreprocessing(base: tf.LayersModel, mode: PreprocessMode, op
   for (const layer of base.layers) {
     if (layer.getClassName() === 'InputLayer') continue;
     // The node of this layer that belongs to the base's graph: the one whose inputs are all known.
-    const node = layer.inboundNodes.find((n) => n.inputTensors.length > 0 && n.inputTensors.every((t) => mapped.has(t.id)));
-    if (!node) throw new Error(`withPreprocessing: layer ${layer.name} of ${base.name} is not connected to its input; pass a base built by vgg16/resnet50/inceptionV3.`);
+    const node = layer.inboundNodes.find(
+      (n) => n.inputTensors.length > 0 && n.inputTensors.every((t) => mapped.has(t.id)),
+    );
+    if (!node)
+      throw new Error(
+        `withPreprocessing: layer ${layer.name} of ${base.name} is not connected to its input; pass a base built by vgg16/resnet50/inceptionV3.`,
+      );
     const ins = node.inputTensors.map((t) => mapped.get(t.id)!);
     const out = layer.apply(ins.length === 1 ? ins[0] : ins) as Sym | Sym[];
     const outs = Array.isArray(out) ? out : [out];

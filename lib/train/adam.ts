@@ -29,11 +29,16 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     super(learningRate, beta1, beta2, epsilon);
   }
 
-  override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
+  override applyGradients(
+    variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0],
+  ): void {
     if (!ARRAY_BACKENDS.has(tf.getBackend())) return super.applyGradients(variableGradients);
     const named = Array.isArray(variableGradients)
       ? variableGradients
-      : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name] as tf.Tensor | null }));
+      : Object.keys(variableGradients).map((name) => ({
+          name,
+          tensor: variableGradients[name] as tf.Tensor | null,
+        }));
     const state = this as unknown as AdamState;
     const [b1, b2, eps] = [this.beta1, this.beta2, this.epsilon];
     // accBeta holds β^t for the step being taken (tfjs starts it at β and multiplies after each step).
@@ -43,8 +48,14 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     named.forEach(({ name, tensor: gradient }, i) => {
       const value = tf.engine().registeredVariables[name];
       if (!value) throw new Error(`Adam: no variable named "${name}" is registered.`);
-      state.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-      state.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      state.accumulatedFirstMoment[i] ??= {
+        originalName: `${name}/m`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
+      state.accumulatedSecondMoment[i] ??= {
+        originalName: `${name}/v`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
       if (gradient == null) return;
       const m = state.accumulatedFirstMoment[i].variable;
       const v = state.accumulatedSecondMoment[i].variable;
@@ -53,7 +64,11 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const n = w0.length;
       const [w1, m1, v1] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
       adamStep(w0, m0, v0, g, w1, m1, v1, b1, b2, alpha, eps);
-      for (const [variable, values] of [[m, m1], [v, v1], [value, w1]] as const) {
+      for (const [variable, values] of [
+        [m, m1],
+        [v, v1],
+        [value, w1],
+      ] as const) {
         const t = tf.tensor(values, variable.shape, 'float32');
         variable.assign(t);
         t.dispose();
@@ -69,9 +84,17 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
 
 /** The update of one variable, element by element (a plain function: V8 compiles its loop tight). */
 function adamStep(
-  w0: Float32Array, m0: Float32Array, v0: Float32Array, g: Float32Array,
-  w1: Float32Array, m1: Float32Array, v1: Float32Array,
-  b1: number, b2: number, alpha: number, eps: number,
+  w0: Float32Array,
+  m0: Float32Array,
+  v0: Float32Array,
+  g: Float32Array,
+  w1: Float32Array,
+  m1: Float32Array,
+  v1: Float32Array,
+  b1: number,
+  b2: number,
+  alpha: number,
+  eps: number,
 ): void {
   const c1 = 1 - b1;
   const c2 = 1 - b2;

@@ -108,7 +108,10 @@ export function frozenBoundary(model: tf.LayersModel): string | undefined {
 }
 
 /** The model (or its bottom part) features are computed with, and the boundary layer's name. */
-function bottomPlanOf(model: tf.LayersModel, layer: string | undefined): { plan: GraphPlan; boundary: string } {
+function bottomPlanOf(
+  model: tf.LayersModel,
+  layer: string | undefined,
+): { plan: GraphPlan; boundary: string } {
   if (layer !== undefined) return { plan: planGraph(model, { to: layer }), boundary: layer };
   const frozenEnd = frozenBoundary(model);
   const boundary = frozenEnd ?? headBoundary(model) ?? model.outputs[0].sourceLayer.name;
@@ -139,29 +142,47 @@ function bottomPlanOf(model: tf.LayersModel, layer: string | undefined): { plan:
  * moving statistics). With an augmented dataset, draw k of image i is the augmentation the dataset
  * gives at epoch k; epoch e trains on draw e mod K.
  */
-export async function cachedFeatures(model: tf.LayersModel, dataset: ImageDataset, opts: CachedFeaturesOptions = {}): Promise<FeatureDataset> {
+export async function cachedFeatures(
+  model: tf.LayersModel,
+  dataset: ImageDataset,
+  opts: CachedFeaturesOptions = {},
+): Promise<FeatureDataset> {
   if (!dataset || typeof dataset.load !== 'function') {
-    throw new Error('cachedFeatures: the second argument must be an ImageDataset from lib/data (imageDatasetFromDirectory, flowFromDirectory, ...).');
+    throw new Error(
+      'cachedFeatures: the second argument must be an ImageDataset from lib/data (imageDatasetFromDirectory, flowFromDirectory, ...).',
+    );
   }
   const { plan, boundary } = bottomPlanOf(model, opts.layer);
   const augmented = dataset.augmented;
-  const draws = augmented ? opts.drawsPerImage ?? 1 : 1;
-  if (!(Number.isInteger(draws) && draws >= 1)) throw new Error(`cachedFeatures: drawsPerImage must be a whole number >= 1 (got ${opts.drawsPerImage}).`);
+  const draws = augmented ? (opts.drawsPerImage ?? 1) : 1;
+  if (!(Number.isInteger(draws) && draws >= 1))
+    throw new Error(
+      `cachedFeatures: drawsPerImage must be a whole number >= 1 (got ${opts.drawsPerImage}).`,
+    );
   if (augmented && opts.drawsPerImage === undefined) {
-    console.log(`cachedFeatures: the dataset is augmented and drawsPerImage is 1, so every epoch trains on the same augmented copy of each image. Pass drawsPerImage: K to cycle through K draws (the first K epochs compute them).`);
+    console.log(
+      `cachedFeatures: the dataset is augmented and drawsPerImage is 1, so every epoch trains on the same augmented copy of each image. Pass drawsPerImage: K to cycle through K draws (the first K epochs compute them).`,
+    );
   }
   const batchSize = opts.batchSize ?? dataset.batchSize;
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`cachedFeatures: batchSize must be a whole number >= 1 (got ${batchSize}).`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new Error(`cachedFeatures: batchSize must be a whole number >= 1 (got ${batchSize}).`);
   const inputShape = plan.feeds[0].shape.slice(1);
   const featureShape = plan.fetches[0].shape.slice(1).map((d) => {
-    if (d === null) throw new Error(`cachedFeatures: layer "${boundary}" has an unknown output size; build the base with a fixed inputShape.`);
+    if (d === null)
+      throw new Error(
+        `cachedFeatures: layer "${boundary}" has an unknown output size; build the base with a fixed inputShape.`,
+      );
     return d;
   });
   const weightsKey = layersFingerprint(planLayers(plan), JSON.stringify(inputShape));
-  const root = opts.dir === null ? null : opts.dir ?? path.join(CACHE_DIR, 'features');
+  const root = opts.dir === null ? null : (opts.dir ?? path.join(CACHE_DIR, 'features'));
   const store = new FeatureStore({ root, boundary, weightsKey, dataset, featureShape, inputShape });
   return new CachedFeatures(plan, boundary, featureShape, dataset, store, weightsKey, {
-    batchSize, draws, shuffle: opts.shuffle ?? true, seed: opts.seed ?? 42,
+    batchSize,
+    draws,
+    shuffle: opts.shuffle ?? true,
+    seed: opts.seed ?? 42,
   });
 }
 
@@ -180,13 +201,27 @@ class CachedFeatures implements FeatureDataset {
     private readonly o: { batchSize: number; draws: number; shuffle: boolean; seed: number },
   ) {}
 
-  get classNames(): string[] { return this.dataset.classNames; }
-  get labels(): number[] { return this.dataset.labels; }
-  get size(): number { return this.dataset.size; }
-  get batchSize(): number { return this.o.batchSize; }
-  get numBatches(): number { return Math.ceil(this.size / this.batchSize); }
-  get drawsPerImage(): number { return this.o.draws; }
-  get dir(): string | null { return this.store.dir; }
+  get classNames(): string[] {
+    return this.dataset.classNames;
+  }
+  get labels(): number[] {
+    return this.dataset.labels;
+  }
+  get size(): number {
+    return this.dataset.size;
+  }
+  get batchSize(): number {
+    return this.o.batchSize;
+  }
+  get numBatches(): number {
+    return Math.ceil(this.size / this.batchSize);
+  }
+  get drawsPerImage(): number {
+    return this.o.draws;
+  }
+  get dir(): string | null {
+    return this.store.dir;
+  }
 
   async *batches(o: { epoch?: number } = {}): AsyncGenerator<FeatureBatch> {
     const epoch = o.epoch ?? 0;
@@ -198,7 +233,11 @@ class CachedFeatures implements FeatureDataset {
       const feats = await this.features(indices, draw);
       const buf = new Float32Array(indices.length * featureSize);
       feats.forEach((v, j) => buf.set(v, j * featureSize));
-      yield { xs: tf.tensor(buf, [indices.length, ...this.featureShape]), labels: indices.map((i) => this.labels[i]), indices };
+      yield {
+        xs: tf.tensor(buf, [indices.length, ...this.featureShape]),
+        labels: indices.map((i) => this.labels[i]),
+        indices,
+      };
     }
   }
 
@@ -207,7 +246,10 @@ class CachedFeatures implements FeatureDataset {
     const chunk = this.batchSize * 4;
     for (let d = 0; d < this.drawsPerImage; d++) {
       const t0 = Date.now();
-      const progress = progressReporter(`features at "${this.boundary}", draw ${d + 1}/${this.drawsPerImage}`, { total: this.size, unit: 'images', enabled: o.verbose !== false });
+      const progress = progressReporter(
+        `features at "${this.boundary}", draw ${d + 1}/${this.drawsPerImage}`,
+        { total: this.size, unit: 'images', enabled: o.verbose !== false },
+      );
       for (let s = 0; s < this.size; s += chunk) {
         const part = all.slice(s, s + chunk);
         await this.features(part, d);

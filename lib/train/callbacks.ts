@@ -38,11 +38,18 @@ export interface TrainCallback {
 
 type Mode = 'auto' | 'min' | 'max';
 
-function monitorValue(name: string, monitor: string, logs: Logs, ctx: TrainContext): number | undefined {
+function monitorValue(
+  name: string,
+  monitor: string,
+  logs: Logs,
+  ctx: TrainContext,
+): number | undefined {
   const v = logs[monitor];
   if (v === undefined) {
-    ctx.log(`${name}: "${monitor}" is not in the logs (available: ${Object.keys(logs).join(', ')}); skipping. ` +
-      `Pass a validation set for val_* monitors.`);
+    ctx.log(
+      `${name}: "${monitor}" is not in the logs (available: ${Object.keys(logs).join(', ')}); skipping. ` +
+        `Pass a validation set for val_* monitors.`,
+    );
   }
   return v;
 }
@@ -93,7 +100,9 @@ export class EarlyStopping implements TrainCallback {
   }
 
   private improves(current: number, reference: number): boolean {
-    return this.mode === 'min' ? current + this.minDelta < reference : current - this.minDelta > reference;
+    return this.mode === 'min'
+      ? current + this.minDelta < reference
+      : current - this.minDelta > reference;
   }
 
   private keepWeights(model: tf.LayersModel): void {
@@ -128,14 +137,16 @@ export class EarlyStopping implements TrainCallback {
       this.stoppedEpoch = epoch;
       ctx.stopTraining = true;
       if (this.restoreBestWeights && this.bestWeights) {
-        if (this.verbose > 0) ctx.log(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
+        if (this.verbose > 0)
+          ctx.log(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
         ctx.model.setWeights(this.bestWeights);
       }
     }
   }
 
   onTrainEnd(_logs: Logs | undefined, ctx: TrainContext): void {
-    if (this.stoppedEpoch > 0 && this.verbose > 0) ctx.log(`Epoch ${this.stoppedEpoch + 1}: early stopping`);
+    if (this.stoppedEpoch > 0 && this.verbose > 0)
+      ctx.log(`Epoch ${this.stoppedEpoch + 1}: early stopping`);
     if (this.bestWeights) tf.dispose(this.bestWeights);
     this.bestWeights = null;
   }
@@ -173,11 +184,19 @@ export class ReduceLROnPlateau implements TrainCallback {
   constructor(opts: ReduceLROnPlateauOptions = {}) {
     this.monitor = opts.monitor ?? 'val_loss';
     this.factor = opts.factor ?? 0.1;
-    if (!(this.factor < 1)) throw new Error(`ReduceLROnPlateau: factor must be < 1 (got ${this.factor}); it multiplies the learning rate.`);
+    if (!(this.factor < 1))
+      throw new Error(
+        `ReduceLROnPlateau: factor must be < 1 (got ${this.factor}); it multiplies the learning rate.`,
+      );
     this.patience = opts.patience ?? 10;
     this.verbose = opts.verbose ?? 0;
     // Keras' ReduceLROnPlateau uses max in auto mode only when "acc" appears in the name.
-    this.mode = opts.mode === 'min' || opts.mode === 'max' ? opts.mode : this.monitor.includes('acc') ? 'max' : 'min';
+    this.mode =
+      opts.mode === 'min' || opts.mode === 'max'
+        ? opts.mode
+        : this.monitor.includes('acc')
+          ? 'max'
+          : 'min';
     this.minDelta = opts.minDelta ?? 1e-4;
     this.cooldown = opts.cooldown ?? 0;
     this.minLr = opts.minLr ?? 0;
@@ -210,7 +229,10 @@ export class ReduceLROnPlateau implements TrainCallback {
         if (old > Math.fround(this.minLr)) {
           const lr = Math.max(old * this.factor, this.minLr);
           ctx.learningRate = lr;
-          if (this.verbose > 0) ctx.log(`Epoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${Number(lr.toPrecision(6))}.`);
+          if (this.verbose > 0)
+            ctx.log(
+              `Epoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${Number(lr.toPrecision(6))}.`,
+            );
           this.cooldownCounter = this.cooldown;
           this.wait = 0;
         }
@@ -223,22 +245,35 @@ export class ReduceLROnPlateau implements TrainCallback {
 
 /** Keras' filepath templates: 'ckpt-{epoch:02d}-{val_loss:.2f}.keras'. `epoch` is 1-based. */
 export function formatCheckpointPath(template: string, epoch: number, logs: Logs): string {
-  return template.replace(/\{(\w+)(?::([^}]*))?\}/g, (whole, key: string, fmt: string | undefined) => {
-    const v = key === 'epoch' ? epoch + 1 : logs[key];
-    if (v === undefined) return whole;
-    if (!fmt) return String(v);
-    const m = /^0?(\d*)(?:\.(\d+))?([dfe])$/.exec(fmt);
-    if (!m) return String(v);
-    const [, width, prec, type] = m;
-    let s = type === 'd' ? String(Math.round(v)) : type === 'e' ? v.toExponential(Number(prec ?? 6)) : v.toFixed(Number(prec ?? 6));
-    if (width && fmt.startsWith('0')) s = s.padStart(Number(width), '0');
-    return s;
-  });
+  return template.replace(
+    /\{(\w+)(?::([^}]*))?\}/g,
+    (whole, key: string, fmt: string | undefined) => {
+      const v = key === 'epoch' ? epoch + 1 : logs[key];
+      if (v === undefined) return whole;
+      if (!fmt) return String(v);
+      const m = /^0?(\d*)(?:\.(\d+))?([dfe])$/.exec(fmt);
+      if (!m) return String(v);
+      const [, width, prec, type] = m;
+      let s =
+        type === 'd'
+          ? String(Math.round(v))
+          : type === 'e'
+            ? v.toExponential(Number(prec ?? 6))
+            : v.toFixed(Number(prec ?? 6));
+      if (width && fmt.startsWith('0')) s = s.padStart(Number(width), '0');
+      return s;
+    },
+  );
 }
 
 /** The function ModelCheckpoint writes with; one line to switch to another saver. */
-export type CheckpointWriter = (model: tf.LayersModel, file: string, opts: { weightsOnly: boolean }) => Promise<void>;
-export const defaultCheckpointWriter: CheckpointWriter = (model, file, opts) => saveCheckpoint(model, file, opts);
+export type CheckpointWriter = (
+  model: tf.LayersModel,
+  file: string,
+  opts: { weightsOnly: boolean },
+) => Promise<void>;
+export const defaultCheckpointWriter: CheckpointWriter = (model, file, opts) =>
+  saveCheckpoint(model, file, opts);
 
 export interface ModelCheckpointOptions {
   monitor?: string;
@@ -271,7 +306,10 @@ export class ModelCheckpoint implements TrainCallback {
   private readonly writer: CheckpointWriter;
 
   constructor(filepath: string, opts: ModelCheckpointOptions = {}) {
-    if (!filepath) throw new Error('ModelCheckpoint: give a file path, e.g. new ModelCheckpoint("checkpoints/tl_best.keras").');
+    if (!filepath)
+      throw new Error(
+        'ModelCheckpoint: give a file path, e.g. new ModelCheckpoint("checkpoints/tl_best.keras").',
+      );
     this.filepath = filepath;
     this.monitor = opts.monitor ?? 'val_loss';
     this.verbose = opts.verbose ?? 0;
@@ -289,10 +327,16 @@ export class ModelCheckpoint implements TrainCallback {
       if (current === undefined) return;
       const better = this.mode === 'min' ? current < this.best : current > this.best;
       if (!better) {
-        if (this.verbose > 0) ctx.log(`Epoch ${epoch + 1}: ${this.monitor} did not improve from ${formatValue(this.best)}`);
+        if (this.verbose > 0)
+          ctx.log(
+            `Epoch ${epoch + 1}: ${this.monitor} did not improve from ${formatValue(this.best)}`,
+          );
         return;
       }
-      if (this.verbose > 0) ctx.log(`Epoch ${epoch + 1}: ${this.monitor} improved from ${formatValue(this.best)} to ${formatValue(current)}, saving model to ${file}`);
+      if (this.verbose > 0)
+        ctx.log(
+          `Epoch ${epoch + 1}: ${this.monitor} improved from ${formatValue(this.best)} to ${formatValue(current)}, saving model to ${file}`,
+        );
       this.best = current;
     } else if (this.verbose > 0) ctx.log(`Epoch ${epoch + 1}: saving model to ${file}`);
     await this.writer(ctx.model, file, { weightsOnly: this.saveWeightsOnly });
@@ -321,7 +365,8 @@ export class CSVLogger implements TrainCallback {
   private text = '';
 
   constructor(filename: string, opts: CSVLoggerOptions = {}) {
-    if (!filename) throw new Error('CSVLogger: give a file name, e.g. new CSVLogger("train_log.csv").');
+    if (!filename)
+      throw new Error('CSVLogger: give a file name, e.g. new CSVLogger("train_log.csv").');
     this.filename = filename;
     this.separator = opts.separator ?? ',';
     this.append = opts.append ?? false;
@@ -344,7 +389,10 @@ export class CSVLogger implements TrainCallback {
       this.keys = Object.keys(logs).sort();
       this.text += ['epoch', ...this.keys].join(this.separator) + '\n';
     }
-    const row = [String(epoch), ...this.keys.map((k) => (logs[k] === undefined ? 'NA' : String(logs[k])))];
+    const row = [
+      String(epoch),
+      ...this.keys.map((k) => (logs[k] === undefined ? 'NA' : String(logs[k]))),
+    ];
     this.text += row.join(this.separator) + '\n';
     writeFileAtomic(this.filename, this.text);
   }

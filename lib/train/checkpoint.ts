@@ -25,29 +25,48 @@ function encode(header: object, weights: Uint8Array): Uint8Array[] {
 
 const REDO = 'Train again to write a new one, or delete it and use an earlier checkpoint.';
 
-function decode(file: string): { header: { kind: 'weights'; weightSpecs: tf.io.WeightsManifestEntry[] }; weights: ArrayBuffer } {
-  if (!fs.existsSync(file)) throw new Error(`Checkpoint ${file} does not exist. Train with a ModelCheckpoint('${file}') callback first, or check the path.`);
+function decode(file: string): {
+  header: { kind: 'weights'; weightSpecs: tf.io.WeightsManifestEntry[] };
+  weights: ArrayBuffer;
+} {
+  if (!fs.existsSync(file))
+    throw new Error(
+      `Checkpoint ${file} does not exist. Train with a ModelCheckpoint('${file}') callback first, or check the path.`,
+    );
   const buf = fs.readFileSync(file);
   if (buf.subarray(0, MAGIC.length).toString('utf8') !== MAGIC) {
-    throw new Error(`${file} is not a checkpoint written by ModelCheckpoint/saveCheckpoint (wrong header). Delete it or point to the right file.`);
+    throw new Error(
+      `${file} is not a checkpoint written by ModelCheckpoint/saveCheckpoint (wrong header). Delete it or point to the right file.`,
+    );
   }
   const start = MAGIC.length + 4;
   const len = buf.byteLength >= start ? buf.readUInt32LE(MAGIC.length) : Infinity;
   let header: { kind: 'weights'; weightSpecs: tf.io.WeightsManifestEntry[] };
   try {
-    if (start + len > buf.byteLength) throw new Error(`the header is cut off after ${buf.byteLength} bytes`);
+    if (start + len > buf.byteLength)
+      throw new Error(`the header is cut off after ${buf.byteLength} bytes`);
     header = JSON.parse(buf.subarray(start, start + len).toString('utf8'));
     if (!Array.isArray(header?.weightSpecs)) throw new Error('no weight list in the header');
   } catch (e) {
-    throw new Error(`Checkpoint ${file} is damaged or incomplete (${(e as Error).message}). ${REDO}`);
+    throw new Error(
+      `Checkpoint ${file} is damaged or incomplete (${(e as Error).message}). ${REDO}`,
+    );
   }
   const w = buf.subarray(start + len);
-  const want = header.weightSpecs.reduce((s, spec) => s + spec.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  const want = header.weightSpecs.reduce(
+    (s, spec) => s + spec.shape.reduce((a, b) => a * b, 1) * 4,
+    0,
+  );
   if (w.byteLength !== want) {
-    throw new Error(`Checkpoint ${file} is ${w.byteLength < want ? 'incomplete' : 'damaged (longer than its header says)'}: ` +
-      `${w.byteLength} bytes of weights, its header lists ${want}. ${REDO}`);
+    throw new Error(
+      `Checkpoint ${file} is ${w.byteLength < want ? 'incomplete' : 'damaged (longer than its header says)'}: ` +
+        `${w.byteLength} bytes of weights, its header lists ${want}. ${REDO}`,
+    );
   }
-  return { header, weights: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer };
+  return {
+    header,
+    weights: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer,
+  };
 }
 
 /**
@@ -55,7 +74,11 @@ function decode(file: string): { header: { kind: 'weights'; weightSpecs: tf.io.W
  * HDF5 layout when the name ends in .h5), atomically. Weights-only files are matched by position and shape on load (tfjs weight names
  * differ per process).
  */
-export async function saveCheckpoint(model: tf.LayersModel, file: string, opts: { weightsOnly?: boolean } = {}): Promise<void> {
+export async function saveCheckpoint(
+  model: tf.LayersModel,
+  file: string,
+  opts: { weightsOnly?: boolean } = {},
+): Promise<void> {
   removeLeftovers(file); // temp files of a save that was killed
   if (opts.weightsOnly && isKerasH5(file)) {
     await saveKerasWeights(model, file); // temp file + rename, loadable by Keras' model.load_weights
@@ -69,14 +92,20 @@ export async function saveCheckpoint(model: tf.LayersModel, file: string, opts: 
   }
   // A frozen base cannot change while the head trains: its weights go once into a file beside the
   // checkpoint (named by their fingerprint), so each save writes only the layers that train.
-  await saveModel(model, file, frozenWeights(model).size ? { sharedFrozen: path.dirname(path.resolve(file)) } : {});
+  await saveModel(
+    model,
+    file,
+    frozenWeights(model).size ? { sharedFrozen: path.dirname(path.resolve(file)) } : {},
+  );
 }
 
 /** Load a model saved by saveCheckpoint / ModelCheckpoint (Keras load_model). Recompile it before training. */
 export async function loadCheckpoint(file: string): Promise<tf.LayersModel> {
   if (isModelFolder(file)) return loadModel(file);
   decode(file); // throws the right message for a missing or foreign file
-  throw new Error(`${file} holds weights only (saveWeightsOnly). Build the model, then call loadCheckpointWeights(model, '${file}').`);
+  throw new Error(
+    `${file} holds weights only (saveWeightsOnly). Build the model, then call loadCheckpointWeights(model, '${file}').`,
+  );
 }
 
 /** Load weights (from either kind of checkpoint) into a model with the same architecture. */
@@ -98,11 +127,15 @@ export async function loadCheckpointWeights(model: tf.LayersModel, file: string)
   const targets = model.weights;
   try {
     if (values.length !== targets.length) {
-      throw new Error(`${file} has ${values.length} weight tensors but model "${model.name}" has ${targets.length}; it was saved from a different architecture.`);
+      throw new Error(
+        `${file} has ${values.length} weight tensors but model "${model.name}" has ${targets.length}; it was saved from a different architecture.`,
+      );
     }
     values.forEach((v, i) => {
       if (v.shape.join() !== targets[i].shape.join()) {
-        throw new Error(`${file}: weight ${i} has shape [${v.shape}] but "${targets[i].name}" in model "${model.name}" has [${targets[i].shape}]; different architecture.`);
+        throw new Error(
+          `${file}: weight ${i} has shape [${v.shape}] but "${targets[i].name}" in model "${model.name}" has [${targets[i].shape}]; different architecture.`,
+        );
       }
     });
     model.setWeights(values);

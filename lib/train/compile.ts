@@ -15,27 +15,55 @@ export type OptimizerSpec =
   | { kind: 'rmsprop'; learningRate: number; rho: number; momentum: number; epsilon: number };
 
 /** Keras Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7). */
-export function adam(learningRate = 0.001, opts: { beta1?: number; beta2?: number; epsilon?: number } = {}): OptimizerSpec {
-  return { kind: 'adam', learningRate, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: opts.epsilon ?? 1e-7 };
+export function adam(
+  learningRate = 0.001,
+  opts: { beta1?: number; beta2?: number; epsilon?: number } = {},
+): OptimizerSpec {
+  return {
+    kind: 'adam',
+    learningRate,
+    beta1: opts.beta1 ?? 0.9,
+    beta2: opts.beta2 ?? 0.999,
+    epsilon: opts.epsilon ?? 1e-7,
+  };
 }
 
 /** Keras SGD(learning_rate=0.01, momentum=0.0, nesterov=False). */
-export function sgd(opts: { learningRate?: number; momentum?: number; nesterov?: boolean } = {}): OptimizerSpec {
-  return { kind: 'sgd', learningRate: opts.learningRate ?? 0.01, momentum: opts.momentum ?? 0, nesterov: opts.nesterov ?? false };
+export function sgd(
+  opts: { learningRate?: number; momentum?: number; nesterov?: boolean } = {},
+): OptimizerSpec {
+  return {
+    kind: 'sgd',
+    learningRate: opts.learningRate ?? 0.01,
+    momentum: opts.momentum ?? 0,
+    nesterov: opts.nesterov ?? false,
+  };
 }
 
 /** Keras RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7). */
-export function rmsprop(learningRate = 0.001, opts: { rho?: number; momentum?: number; epsilon?: number } = {}): OptimizerSpec {
-  return { kind: 'rmsprop', learningRate, rho: opts.rho ?? 0.9, momentum: opts.momentum ?? 0, epsilon: opts.epsilon ?? 1e-7 };
+export function rmsprop(
+  learningRate = 0.001,
+  opts: { rho?: number; momentum?: number; epsilon?: number } = {},
+): OptimizerSpec {
+  return {
+    kind: 'rmsprop',
+    learningRate,
+    rho: opts.rho ?? 0.9,
+    momentum: opts.momentum ?? 0,
+    epsilon: opts.epsilon ?? 1e-7,
+  };
 }
 
 export function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {
-  if (!(spec.learningRate > 0)) throw new Error(`compile: learningRate must be > 0 (got ${spec.learningRate}).`);
+  if (!(spec.learningRate > 0))
+    throw new Error(`compile: learningRate must be > 0 (got ${spec.learningRate}).`);
   switch (spec.kind) {
     case 'adam':
       return new FusedAdamOptimizer(spec.learningRate, spec.beta1, spec.beta2, spec.epsilon);
     case 'sgd':
-      return spec.momentum > 0 ? tf.train.momentum(spec.learningRate, spec.momentum, spec.nesterov) : tf.train.sgd(spec.learningRate);
+      return spec.momentum > 0
+        ? tf.train.momentum(spec.learningRate, spec.momentum, spec.nesterov)
+        : tf.train.sgd(spec.learningRate);
     case 'rmsprop':
       return tf.train.rmsprop(spec.learningRate, spec.rho, spec.momentum, spec.epsilon);
   }
@@ -65,7 +93,11 @@ const EPSILON = 1e-7; // Keras backend.epsilon()
  * Per-sample cross-entropy from integer labels, as Keras computes it on probabilities: normalise,
  * clip to [eps, 1-eps], -sum(y * log p). Label smoothing: y = y(1-s) + s/classes.
  */
-export function crossEntropy(labels: tf.Tensor1D, yPred: tf.Tensor, opts: { labelSmoothing?: number; fromLogits?: boolean } = {}): tf.Tensor1D {
+export function crossEntropy(
+  labels: tf.Tensor1D,
+  yPred: tf.Tensor,
+  opts: { labelSmoothing?: number; fromLogits?: boolean } = {},
+): tf.Tensor1D {
   return tf.tidy(() => {
     const classes = yPred.shape[yPred.shape.length - 1]!;
     let yTrue: tf.Tensor = tf.oneHot(tf.cast(labels, 'int32'), classes).toFloat();
@@ -95,7 +127,10 @@ export interface MetricSpec {
 
 const accuracyMetric: MetricSpec = {
   name: 'accuracy',
-  fn: (labels, yPred) => tf.tidy(() => tf.equal(tf.argMax(yPred, -1), tf.cast(labels, 'int32')).toFloat() as tf.Tensor1D),
+  fn: (labels, yPred) =>
+    tf.tidy(
+      () => tf.equal(tf.argMax(yPred, -1), tf.cast(labels, 'int32')).toFloat() as tf.Tensor1D,
+    ),
 };
 
 /**
@@ -104,14 +139,19 @@ const accuracyMetric: MetricSpec = {
  * strictly higher.
  */
 export function topKCategoricalAccuracy(k = 5, name = 'top_k_categorical_accuracy'): MetricSpec {
-  if (!(Number.isInteger(k) && k >= 1)) throw new Error(`topKCategoricalAccuracy: k must be a positive integer (got ${k}).`);
+  if (!(Number.isInteger(k) && k >= 1))
+    throw new Error(`topKCategoricalAccuracy: k must be a positive integer (got ${k}).`);
   return {
     name,
     k,
     fn: (labels, yPred) =>
       tf.tidy(() => {
         const classes = yPred.shape[yPred.shape.length - 1]!;
-        const target = tf.sum(tf.mul(yPred, tf.oneHot(tf.cast(labels, 'int32'), classes)), -1, true);
+        const target = tf.sum(
+          tf.mul(yPred, tf.oneHot(tf.cast(labels, 'int32'), classes)),
+          -1,
+          true,
+        );
         const higher = tf.sum(tf.greater(yPred, target).toFloat(), -1);
         return tf.less(higher, k).toFloat() as tf.Tensor1D;
       }),
@@ -150,23 +190,37 @@ const compiledModels = new WeakMap<tf.LayersModel, Compiled>();
 export function compile<M extends tf.LayersModel>(model: M, opts: CompileOptions = {}): M {
   // Written without union narrowing on `opts.optimizer`: tslab compiles without strictNullChecks.
   const byName: Record<string, OptimizerSpec> = { adam: adam(), sgd: sgd(), rmsprop: rmsprop() };
-  const spec: OptimizerSpec | undefined = typeof opts.optimizer === 'object' ? opts.optimizer : byName[(opts.optimizer as string | undefined) ?? 'adam'];
-  if (!spec) throw new Error(`compile: unknown optimizer ${JSON.stringify(opts.optimizer)}; use adam(lr), sgd({...}) or rmsprop(lr).`);
+  const spec: OptimizerSpec | undefined =
+    typeof opts.optimizer === 'object'
+      ? opts.optimizer
+      : byName[(opts.optimizer as string | undefined) ?? 'adam'];
+  if (!spec)
+    throw new Error(
+      `compile: unknown optimizer ${JSON.stringify(opts.optimizer)}; use adam(lr), sgd({...}) or rmsprop(lr).`,
+    );
   const loss = opts.loss ?? 'categoricalCrossentropy';
   if (loss !== 'categoricalCrossentropy' && loss !== 'sparseCategoricalCrossentropy') {
-    throw new Error(`compile: unknown loss "${loss}"; use 'categoricalCrossentropy' or 'sparseCategoricalCrossentropy'.`);
+    throw new Error(
+      `compile: unknown loss "${loss}"; use 'categoricalCrossentropy' or 'sparseCategoricalCrossentropy'.`,
+    );
   }
   const ls = opts.labelSmoothing ?? 0;
-  if (!(ls >= 0 && ls < 1)) throw new Error(`compile: labelSmoothing must be in [0, 1) (got ${ls}).`);
+  if (!(ls >= 0 && ls < 1))
+    throw new Error(`compile: labelSmoothing must be in [0, 1) (got ${ls}).`);
   const metrics = (opts.metrics ?? []).map((m) => {
     if (m === 'accuracy') return accuracyMetric;
     if (m === 'acc') return { ...accuracyMetric, name: 'acc' };
     if (typeof m === 'object' && typeof m.fn === 'function') return m;
-    throw new Error(`compile: unknown metric ${JSON.stringify(m)}; use 'accuracy' or topKCategoricalAccuracy(k).`);
+    throw new Error(
+      `compile: unknown metric ${JSON.stringify(m)}; use 'accuracy' or topKCategoricalAccuracy(k).`,
+    );
   });
   const names = new Set<string>();
   for (const m of metrics) {
-    if (names.has(m.name) || m.name === 'loss') throw new Error(`compile: two metrics named "${m.name}"; pass a name to topKCategoricalAccuracy(k, name).`);
+    if (names.has(m.name) || m.name === 'loss')
+      throw new Error(
+        `compile: two metrics named "${m.name}"; pass a name to topKCategoricalAccuracy(k, name).`,
+      );
     names.add(m.name);
   }
   compiledModels.get(model)?.optimizer.dispose();
@@ -184,7 +238,9 @@ export function compile<M extends tf.LayersModel>(model: M, opts: CompileOptions
 export function getCompiled(model: tf.LayersModel, caller = 'trainPhase'): Compiled {
   const c = compiledModels.get(model);
   if (!c) {
-    throw new Error(`${caller}: model "${model.name}" is not compiled. Call compile(model, { optimizer: adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] }) first.`);
+    throw new Error(
+      `${caller}: model "${model.name}" is not compiled. Call compile(model, { optimizer: adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] }) first.`,
+    );
   }
   return c;
 }
@@ -211,10 +267,14 @@ export function l2Terms(model: tf.LayersModel): L2Term[] | null {
     const l = layer as unknown as Record<string, unknown>;
     if (l.activityRegularizer) return null;
     let found = 0;
-    for (const [reg, variable] of [[l.kernelRegularizer, l.kernel], [l.biasRegularizer, l.bias]]) {
+    for (const [reg, variable] of [
+      [l.kernelRegularizer, l.kernel],
+      [l.biasRegularizer, l.bias],
+    ]) {
       if (!reg) continue;
       const r = reg as { getClassName?: () => string; l1?: number; l2?: number };
-      if (r.getClassName?.() !== 'L1L2' || r.l1 !== 0 || !(variable instanceof tf.LayerVariable)) return null;
+      if (r.getClassName?.() !== 'L1L2' || r.l1 !== 0 || !(variable instanceof tf.LayerVariable))
+        return null;
       terms.push({ variable, l2: r.l2 ?? 0 });
       found++;
     }

@@ -37,7 +37,17 @@ export async function featureStats(features: FeatureDataset): Promise<FeatureSta
     }
     n += values.length;
   }
-  if (n === 0) throw new Error(`featureStats: the feature dataset at "${features.boundary}" is empty; check the dataset's folder.`);
+  if (n === 0)
+    throw new Error(
+      `featureStats: the feature dataset at "${features.boundary}" is empty; check the dataset's folder.`,
+    );
   const mean = sum / n;
-  return { boundary: features.boundary, size, valuesPerImage: n / size, mean, std: Math.sqrt(Math.max(0, sumSq / n - mean * mean)), maxAbs };
+  return {
+    boundary: features.boundary,
+    size,
+    valuesPerImage: n / size,
+    mean,
+    std: Math.sqrt(Math.max(0, sumSq / n - mean * mean)),
+    maxAbs,
+  };
 }

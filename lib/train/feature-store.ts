@@ -89,14 +89,28 @@ export class FeatureStore {
     this.prefix = `${o.weightsKey}|${o.boundary}|${dataKey}|`;
     this.fileKeys = o.dataset.files.map(fileKey);
     this.augmented = o.dataset.augmented;
-    this.dir = o.root === null ? null : path.join(path.resolve(o.root), `${o.boundary.replace(/[^\w.-]/g, '_')}-${o.weightsKey.slice(0, 16)}`, dataKey);
+    this.dir =
+      o.root === null
+        ? null
+        : path.join(
+            path.resolve(o.root),
+            `${o.boundary.replace(/[^\w.-]/g, '_')}-${o.weightsKey.slice(0, 16)}`,
+            dataKey,
+          );
     if (this.dir) {
       fs.mkdirSync(this.dir, { recursive: true });
       removeLeftoversIn(this.dir); // temp files of a killed run (never read: their names end in .tmp-*)
       const meta = path.join(this.dir, 'meta.json');
       if (!fs.existsSync(meta)) {
         const { boundary, featureShape, inputShape, weightsKey } = o;
-        const record = { boundary, featureShape, inputShape, weightsKey, datasetCacheKey: o.dataset.cacheKey, created: new Date().toISOString() };
+        const record = {
+          boundary,
+          featureShape,
+          inputShape,
+          weightsKey,
+          datasetCacheKey: o.dataset.cacheKey,
+          created: new Date().toISOString(),
+        };
         atomicWriteFile(meta, JSON.stringify(record, null, 1));
       }
     }
@@ -108,7 +122,10 @@ export class FeatureStore {
   }
 
   /** The stored features of image `index`, draw `draw`, and where they were found; undefined when missing. */
-  get(index: number, draw: number): { features: Float32Array; from: 'memory' | 'disk' } | undefined {
+  get(
+    index: number,
+    draw: number,
+  ): { features: Float32Array; from: 'memory' | 'disk' } | undefined {
     const k = this.key(index, draw);
     const inMemory = memGet(this.prefix + k);
     if (inMemory) return { features: inMemory, from: 'memory' };
@@ -127,6 +144,11 @@ export class FeatureStore {
   put(index: number, draw: number, features: Float32Array): void {
     const k = this.key(index, draw);
     memPut(this.prefix + k, features);
-    if (this.dir) atomicWriteFile(path.join(this.dir, `${k}.f32`), new Uint8Array(features.buffer, features.byteOffset, features.byteLength), { fsync: false });
+    if (this.dir)
+      atomicWriteFile(
+        path.join(this.dir, `${k}.f32`),
+        new Uint8Array(features.buffer, features.byteOffset, features.byteLength),
+        { fsync: false },
+      );
   }
 }

@@ -13,7 +13,8 @@ import { trainPhase, type TrainSource } from './loop';
 import type { TrainCallback } from './callbacks';
 
 /** A source, or a function that makes one for the prepared model (e.g. features cached at 'mixed8'). */
-export type SourceFor = TrainSource | ((model: tf.LayersModel) => TrainSource | Promise<TrainSource>);
+export type SourceFor =
+  TrainSource | ((model: tf.LayersModel) => TrainSource | Promise<TrainSource>);
 
 export interface FineTuneOptions {
   /** The transfer-learning model, or the checkpoint it was saved to (Keras load_model('tl_best.keras')). */
@@ -43,7 +44,10 @@ export interface FineTuneResult {
   phase: History;
 }
 
-async function resolve(s: SourceFor | undefined, model: tf.LayersModel): Promise<TrainSource | undefined> {
+async function resolve(
+  s: SourceFor | undefined,
+  model: tf.LayersModel,
+): Promise<TrainSource | undefined> {
   return typeof s === 'function' ? s(model) : (s as TrainSource | ImageDataset | undefined);
 }
 
@@ -54,7 +58,9 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   freeze(model, { upTo: opts.freezeUpTo });
   compile(model, opts.compile);
   const previous = opts.previous;
-  const initialEpoch = previous?.epochs.length ? previous.epochs[previous.epochs.length - 1].epoch + 1 : 0;
+  const initialEpoch = previous?.epochs.length
+    ? previous.epochs[previous.epochs.length - 1].epoch + 1
+    : 0;
   const phase = await trainPhase({
     model,
     train: (await resolve(opts.train, model))!,
@@ -65,7 +71,9 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
     name: opts.name ?? 'fine-tuning',
     verbose: opts.verbose,
     stepsPerEpoch: opts.stepsPerEpoch,
-    onEpochChart: opts.onEpochChart ? (h) => opts.onEpochChart!(previous ? mergeHistories(previous, h) : h) : undefined,
+    onEpochChart: opts.onEpochChart
+      ? (h) => opts.onEpochChart!(previous ? mergeHistories(previous, h) : h)
+      : undefined,
   });
   return { model, phase, history: previous ? mergeHistories(previous, phase) : phase };
 }

@@ -31,7 +31,13 @@ export function fusableConv(layer: tf.layers.Layer): Act | null {
   if (layer.getClassName() !== 'Conv2D') return null;
   const c = layer as unknown as ConvLayer;
   const dil = Array.isArray(c.dilationRate) ? c.dilationRate : [c.dilationRate, c.dilationRate];
-  if (c.rank !== 2 || c.dataFormat !== 'channelsLast' || dil.some((d) => d !== 1) || c.activityRegularizer) return null;
+  if (
+    c.rank !== 2 ||
+    c.dataFormat !== 'channelsLast' ||
+    dil.some((d) => d !== 1) ||
+    c.activityRegularizer
+  )
+    return null;
   if (!c.kernel || (c.padding !== 'same' && c.padding !== 'valid')) return null;
   const act = (c.activation?.getClassName() ?? 'linear').toLowerCase();
   return act === 'relu' || act === 'linear' ? act : null;
@@ -41,7 +47,11 @@ export function fusableConv(layer: tf.layers.Layer): Act | null {
  * `layer`'s output for `x` (4-D, NHWC), recorded on the tape as one op. `inputNeedsGrad`: whether
  * anything trainable precedes x (else no dx is computed).
  */
-export function fusedConvCall(layer: tf.layers.Layer, x: tf.Tensor, inputNeedsGrad: boolean): tf.Tensor {
+export function fusedConvCall(
+  layer: tf.layers.Layer,
+  x: tf.Tensor,
+  inputNeedsGrad: boolean,
+): tf.Tensor {
   const act = fusableConv(layer);
   if (!act) throw new Error(`fusedConvCall: layer "${layer.name}" is not a fusable Conv2D.`);
   const c = layer as unknown as ConvLayer;
@@ -59,8 +69,12 @@ export function fusedConvCall(layer: tf.layers.Layer, x: tf.Tensor, inputNeedsGr
   if (trainsWeights) inputs.push(w);
   if (trainsWeights && b) inputs.push(b);
   const forward = (): tf.Tensor =>
-    engine.runKernel('FusedConv2D', b ? { x, filter: w, bias: b } : { x, filter: w },
-      { ...convAttrs, dilations: [1, 1], activation: act, leakyreluAlpha: undefined } as never) as tf.Tensor;
+    engine.runKernel('FusedConv2D', b ? { x, filter: w, bias: b } : { x, filter: w }, {
+      ...convAttrs,
+      dilations: [1, 1],
+      activation: act,
+      leakyreluAlpha: undefined,
+    } as never) as tf.Tensor;
   if (inputs.length === 0) return forward();
 
   const op = tf.customGrad(((...args: unknown[]) => {
@@ -73,8 +87,16 @@ export function fusedConvCall(layer: tf.layers.Layer, x: tf.Tensor, inputNeedsGr
       let dyAct: tf.Tensor;
       let db: tf.Tensor | null = null;
       const wantDb = trainsWeights && b !== null;
-      if (tf.getKernel(BIAS_ACT_GRAD, tf.getBackend()) && dy.dtype === 'float32' && (act === 'relu' || wantDb)) {
-        const outs = engine.runKernel(BIAS_ACT_GRAD, act === 'relu' ? { dy, y: yOut } : { dy }, {}) as tf.Tensor[];
+      if (
+        tf.getKernel(BIAS_ACT_GRAD, tf.getBackend()) &&
+        dy.dtype === 'float32' &&
+        (act === 'relu' || wantDb)
+      ) {
+        const outs = engine.runKernel(
+          BIAS_ACT_GRAD,
+          act === 'relu' ? { dy, y: yOut } : { dy },
+          {},
+        ) as tf.Tensor[];
         [dyAct, db] = act === 'relu' ? [outs[0], outs[1]] : [dy, outs[0]];
       } else {
         dyAct = act === 'relu' ? tf.mul(dy, tf.step(yOut)) : dy;
@@ -82,12 +104,20 @@ export function fusedConvCall(layer: tf.layers.Layer, x: tf.Tensor, inputNeedsGr
       }
       const grads: tf.Tensor[] = [];
       if (inputNeedsGrad) {
-        grads.push(engine.runKernel('Conv2DBackpropInput', { dy: dyAct, filter: wIn },
-          { ...convAttrs, inputShape: xIn.shape } as never) as tf.Tensor);
+        grads.push(
+          engine.runKernel('Conv2DBackpropInput', { dy: dyAct, filter: wIn }, {
+            ...convAttrs,
+            inputShape: xIn.shape,
+          } as never) as tf.Tensor,
+        );
       }
       if (trainsWeights) {
-        grads.push(engine.runKernel('Conv2DBackpropFilter', { x: xIn, dy: dyAct },
-          { ...convAttrs, filterShape: wIn.shape } as never) as tf.Tensor);
+        grads.push(
+          engine.runKernel('Conv2DBackpropFilter', { x: xIn, dy: dyAct }, {
+            ...convAttrs,
+            filterShape: wIn.shape,
+          } as never) as tf.Tensor,
+        );
         if (b) grads.push(db!);
       }
       return grads;
@@ -101,7 +131,10 @@ export function fusedConvCall(layer: tf.layers.Layer, x: tf.Tensor, inputNeedsGr
 export function isReluLayer(layer: tf.layers.Layer): boolean {
   if (layer.getClassName() !== 'Activation') return false;
   const act = (layer as unknown as { activation?: { getClassName(): string } }).activation;
-  return act?.getClassName().toLowerCase() === 'relu' && !(layer as unknown as ConvLayer).activityRegularizer;
+  return (
+    act?.getClassName().toLowerCase() === 'relu' &&
+    !(layer as unknown as ConvLayer).activityRegularizer
+  );
 }
 
 /**

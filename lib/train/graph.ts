@@ -42,7 +42,10 @@ export interface GraphPlan {
  * Plan the calls that compute `fetches` from `feeds`. With `from` (a layer name) the feed is that
  * layer's output, and every path from the model's input to the outputs must pass through it.
  */
-export function planGraph(model: tf.LayersModel, opts: { from?: string; to?: string } = {}): GraphPlan {
+export function planGraph(
+  model: tf.LayersModel,
+  opts: { from?: string; to?: string } = {},
+): GraphPlan {
   const feeds = new Map<number, SymbolicTensor>();
   const steps: GraphStep[] = [];
   const done = new Set<GraphNode>();
@@ -78,7 +81,9 @@ export function planGraph(model: tf.LayersModel, opts: { from?: string; to?: str
   };
   for (const t of fetches) visit(t);
   if (opts.from !== undefined && feeds.size > 1) {
-    throw new Error(`Model "${model.name}": layer "${opts.from}" is called more than once; cannot split there.`);
+    throw new Error(
+      `Model "${model.name}": layer "${opts.from}" is called more than once; cannot split there.`,
+    );
   }
   return { model, feeds: [...feeds.values()], fetches, steps };
 }
@@ -128,26 +133,40 @@ export function runPlan(plan: GraphPlan, inputs: tf.Tensor[], training: boolean)
   for (const { layer, node } of plan.steps) {
     const args = node.inputTensors.map((t) => values.get(t.id)!);
     let outs: tf.Tensor[];
-    if (recording && (layer.trainableWeights.length > 0 || node.inputTensors.some((t) => dependent.has(t.id)))) {
+    if (
+      recording &&
+      (layer.trainableWeights.length > 0 || node.inputTensors.some((t) => dependent.has(t.id)))
+    ) {
       node.outputTensors.forEach((t) => dependent.add(t.id));
     }
     if (recording && args.length === 1 && args[0].rank === 4 && fusableConv(layer)) {
       // One fused kernel with its gradient instead of tfjs' Conv2D + Add + Relu under the tape.
       outs = [fusedConvCall(layer, args[0], dependent.has(node.inputTensors[0].id))];
-    } else if (recording && args.length === 1 && args[0].dtype === 'float32' && isReluLayer(layer) && dependent.has(node.inputTensors[0].id)) {
+    } else if (
+      recording &&
+      args.length === 1 &&
+      args[0].dtype === 'float32' &&
+      isReluLayer(layer) &&
+      dependent.has(node.inputTensors[0].id)
+    ) {
       outs = [reluCall(args[0])];
     } else if (isModel(layer)) {
       // A nested model: walk its graph too so its Dropout/BatchNormalization see `training`. A frozen
       // nested model runs in inference mode (tfjs does not mark its sublayers frozen, Keras does).
       const explicit = node.callArgs?.training;
-      outs = runPlan(nestedPlan(layer), args, typeof explicit === 'boolean' ? explicit && training : layer.trainable && training);
+      outs = runPlan(
+        nestedPlan(layer),
+        args,
+        typeof explicit === 'boolean' ? explicit && training : layer.trainable && training,
+      );
     } else {
       const kwargs: Record<string, unknown> = { ...(node.callArgs ?? {}) };
       // An explicit `training` in the call (base(x, training=False)) wins, as in Keras.
       if (typeof kwargs.training !== 'boolean') kwargs.training = trainingFor(layer, training);
       else kwargs.training = (kwargs.training as boolean) && training;
       delete kwargs.mask;
-      const out = layer.apply(args.length === 1 ? args[0] : args, kwargs) as tf.Tensor | tf.Tensor[];
+      const out = layer.apply(args.length === 1 ? args[0] : args, kwargs) as
+        tf.Tensor | tf.Tensor[];
       outs = Array.isArray(out) ? out : [out];
     }
     node.outputTensors.forEach((t, i) => values.set(t.id, outs[i]));
@@ -190,7 +209,11 @@ export function planTrainableVariables(plan: GraphPlan): tf.Variable[] {
  * weights) of `model`. Keras: Model(model.input, model.get_layer(name).output).
  */
 export function bottomModel(model: tf.LayersModel, layerName: string): tf.LayersModel {
-  return tf.model({ inputs: model.inputs, outputs: findLayerOutput(model, layerName), name: `${model.name}_to_${layerName}` });
+  return tf.model({
+    inputs: model.inputs,
+    outputs: findLayerOutput(model, layerName),
+    name: `${model.name}_to_${layerName}`,
+  });
 }
 
 /**
@@ -200,17 +223,28 @@ export function bottomModel(model: tf.LayersModel, layerName: string): tf.Layers
  * later layers on a new Input. trainPhase does not need this (it walks the graph from cached
  * features itself); it is for predicting from features, or inspecting the parts.
  */
-export function splitModel(model: tf.LayersModel, layerName: string): { bottom: tf.LayersModel; top: tf.LayersModel } {
+export function splitModel(
+  model: tf.LayersModel,
+  layerName: string,
+): { bottom: tf.LayersModel; top: tf.LayersModel } {
   const plan = planGraph(model, { from: layerName });
   const boundary = plan.feeds[0];
-  const input = tf.input({ shape: boundary.shape.slice(1) as number[], name: `${layerName}_features` });
+  const input = tf.input({
+    shape: boundary.shape.slice(1) as number[],
+    name: `${layerName}_features`,
+  });
   const mapped = new Map<number, SymbolicTensor>([[boundary.id, input]]);
   for (const { layer, node } of plan.steps) {
     const args = node.inputTensors.map((t) => mapped.get(t.id)!);
-    const out = layer.apply(args.length === 1 ? args[0] : args, node.callArgs ?? {}) as SymbolicTensor | SymbolicTensor[];
+    const out = layer.apply(args.length === 1 ? args[0] : args, node.callArgs ?? {}) as
+      SymbolicTensor | SymbolicTensor[];
     (Array.isArray(out) ? out : [out]).forEach((t, i) => mapped.set(node.outputTensors[i].id, t));
   }
-  const top = tf.model({ inputs: input, outputs: plan.fetches.map((t) => mapped.get(t.id)!), name: `${model.name}_from_${layerName}` });
+  const top = tf.model({
+    inputs: input,
+    outputs: plan.fetches.map((t) => mapped.get(t.id)!),
+    name: `${model.name}_from_${layerName}`,
+  });
   return { bottom: bottomModel(model, layerName), top };
 }
 
@@ -226,13 +260,16 @@ export function splitAtTrainable(plan: GraphPlan): { frozen: GraphPlan; trainabl
   const frozenSteps: GraphStep[] = [];
   const trainableSteps: GraphStep[] = [];
   for (const step of plan.steps) {
-    const trains = step.layer.trainableWeights.length > 0 || step.node.inputTensors.some((t) => dependent.has(t.id));
+    const trains =
+      step.layer.trainableWeights.length > 0 ||
+      step.node.inputTensors.some((t) => dependent.has(t.id));
     if (trains) step.node.outputTensors.forEach((t) => dependent.add(t.id));
     (trains ? trainableSteps : frozenSteps).push(step);
   }
   // The boundary: constant tensors that trainable calls read, and constant fetches.
   const boundary = new Map<number, SymbolicTensor>();
-  for (const { node } of trainableSteps) for (const t of node.inputTensors) if (!dependent.has(t.id)) boundary.set(t.id, t);
+  for (const { node } of trainableSteps)
+    for (const t of node.inputTensors) if (!dependent.has(t.id)) boundary.set(t.id, t);
   for (const t of plan.fetches) if (!dependent.has(t.id)) boundary.set(t.id, t);
   const mid = [...boundary.values()];
   return {

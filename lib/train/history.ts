@@ -13,10 +13,19 @@ export function mergeHistories(a: History, b: History): History {
   const shift = firstB > lastA ? 0 : lastA + 1 - firstB;
   const bPhases = b.phases.length ? b.phases : [{ name: 'phase 2', startEpoch: 0 }];
   const aPhases = a.phases.length || !offset ? a.phases : [{ name: 'phase 1', startEpoch: 0 }];
-  const notes = [...(a.notes ?? []), ...(b.notes ?? []).filter((n) => !(a.notes ?? []).includes(n))];
+  const notes = [
+    ...(a.notes ?? []),
+    ...(b.notes ?? []).filter((n) => !(a.notes ?? []).includes(n)),
+  ];
   return {
-    epochs: [...a.epochs.map((e) => ({ ...e, metrics: { ...e.metrics } })), ...b.epochs.map((e) => ({ ...e, epoch: e.epoch + shift, metrics: { ...e.metrics } }))],
-    phases: [...aPhases.map((p) => ({ ...p })), ...bPhases.map((p) => ({ ...p, startEpoch: p.startEpoch + offset }))],
+    epochs: [
+      ...a.epochs.map((e) => ({ ...e, metrics: { ...e.metrics } })),
+      ...b.epochs.map((e) => ({ ...e, epoch: e.epoch + shift, metrics: { ...e.metrics } })),
+    ],
+    phases: [
+      ...aPhases.map((p) => ({ ...p })),
+      ...bPhases.map((p) => ({ ...p, startEpoch: p.startEpoch + offset })),
+    ],
     ...(notes.length ? { notes } : {}),
   };
 }
@@ -28,7 +37,11 @@ export function monitorMode(monitor: string, mode: 'auto' | 'min' | 'max' = 'aut
 }
 
 /** The epoch with the best value of `monitor` (default val_loss, lowest), or undefined. */
-export function bestEpoch(h: History, monitor = 'val_loss', mode: 'auto' | 'min' | 'max' = 'auto'): EpochLog | undefined {
+export function bestEpoch(
+  h: History,
+  monitor = 'val_loss',
+  mode: 'auto' | 'min' | 'max' = 'auto',
+): EpochLog | undefined {
   const dir = monitorMode(monitor, mode);
   let best: EpochLog | undefined;
   for (const e of h.epochs) {
@@ -66,7 +79,9 @@ function shortName(key: string, k?: number): string {
 export function historySummary(h: History, opts: { monitor?: string; topK?: number } = {}): string {
   const total = historySeconds(h);
   const n = h.epochs.length;
-  const lines = [`[Time] Total: ${(total / 60).toFixed(2)} min | Avg/epoch: ${(n ? total / n : 0).toFixed(1)} s | Epochs: ${n}`];
+  const lines = [
+    `[Time] Total: ${(total / 60).toFixed(2)} min | Avg/epoch: ${(n ? total / n : 0).toFixed(1)} s | Epochs: ${n}`,
+  ];
   const monitor = opts.monitor ?? 'val_loss';
   const best = bestEpoch(h, monitor);
   if (best) {
@@ -74,11 +89,16 @@ export function historySummary(h: History, opts: { monitor?: string; topK?: numb
     keys.sort((x, y) => (x === monitor ? -1 : y === monitor ? 1 : 0));
     const parts = keys.map((k) => `${shortName(k, opts.topK)}=${formatValue(best.metrics[k])}`);
     lines.push(`[Best] Epoch ${best.epoch + 1} | ${parts.join(' | ')}`);
-  } else if (n > 0 && h.epochs.every((e) => e.metrics[monitor] !== undefined && !Number.isFinite(e.metrics[monitor]))) {
+  } else if (
+    n > 0 &&
+    h.epochs.every((e) => e.metrics[monitor] !== undefined && !Number.isFinite(e.metrics[monitor]))
+  ) {
     // No best epoch to show: say why instead of leaving the line out.
     const lossToo = h.epochs.every((e) => !Number.isFinite(e.metrics.loss ?? NaN));
-    lines.push(`[Best] none: ${monitor} was NaN in every epoch${lossToo && monitor !== 'loss' ? ' (and so was the training loss)' : ''}. ` +
-      'Training diverged: lower the learning rate, check the labels and the preprocessing; TerminateOnNaN() stops such a run at the first bad batch.');
+    lines.push(
+      `[Best] none: ${monitor} was NaN in every epoch${lossToo && monitor !== 'loss' ? ' (and so was the training loss)' : ''}. ` +
+        'Training diverged: lower the learning rate, check the labels and the preprocessing; TerminateOnNaN() stops such a run at the first bad batch.',
+    );
   }
   return lines.join('\n');
 }

@@ -8,8 +8,24 @@ import type { ImageDataset } from '../data/types';
 import { isKernel, type MimeBundle } from '../display';
 import type { EpochLog, History } from './types';
 import type { Logs, TrainCallback, TrainContext } from './callbacks';
-import { crossEntropy, getCompiled, getLearningRate, l2Terms, regularizationLoss, setLearningRate, type Compiled, type L2Term } from './compile';
-import { planGraph, planLayers, planTrainableVariables, runPlan, splitAtTrainable, type GraphPlan } from './graph';
+import {
+  crossEntropy,
+  getCompiled,
+  getLearningRate,
+  l2Terms,
+  regularizationLoss,
+  setLearningRate,
+  type Compiled,
+  type L2Term,
+} from './compile';
+import {
+  planGraph,
+  planLayers,
+  planTrainableVariables,
+  runPlan,
+  splitAtTrainable,
+  type GraphPlan,
+} from './graph';
 import { historySummary, formatValue } from './history';
 import { PhaseProgress } from './progress';
 import { isFeatureDataset, type FeatureDataset } from './cache';
@@ -46,7 +62,9 @@ export interface Runner {
 
 function sourceName(s: TrainSource): string {
   if (isFeatureDataset(s)) return `cached features at "${s.boundary}"`;
-  return s.files.length ? `dataset of ${s.size} images from ${s.files[0].replace(/[\\/][^\\/]*$/, '')}` : `dataset of ${s.size} images`;
+  return s.files.length
+    ? `dataset of ${s.size} images from ${s.files[0].replace(/[\\/][^\\/]*$/, '')}`
+    : `dataset of ${s.size} images`;
 }
 
 export function runnerFor(model: tf.LayersModel, source: TrainSource, role: string): Runner {
@@ -56,7 +74,9 @@ export function runnerFor(model: tf.LayersModel, source: TrainSource, role: stri
     return { plan: planGraph(model, { from: source.boundary }), source };
   }
   if (!source || typeof (source as ImageDataset).batches !== 'function') {
-    throw new Error(`trainPhase: ${role} must be an ImageDataset (lib/data) or cached features (cachedFeatures(...)); got ${typeof source}.`);
+    throw new Error(
+      `trainPhase: ${role} must be an ImageDataset (lib/data) or cached features (cachedFeatures(...)); got ${typeof source}.`,
+    );
   }
   checkClasses(model, source);
   return { plan: planGraph(model), source };
@@ -85,8 +105,15 @@ export function checkInputShape(plan: GraphPlan, xs: tf.Tensor, source: TrainSou
   }
 }
 
-function lossOf(c: Compiled, model: tf.LayersModel | null, labels: tf.Tensor1D, out: tf.Tensor): tf.Scalar {
-  let loss = tf.mean(crossEntropy(labels, out, { labelSmoothing: c.labelSmoothing, fromLogits: c.fromLogits })) as tf.Scalar;
+function lossOf(
+  c: Compiled,
+  model: tf.LayersModel | null,
+  labels: tf.Tensor1D,
+  out: tf.Tensor,
+): tf.Scalar {
+  let loss = tf.mean(
+    crossEntropy(labels, out, { labelSmoothing: c.labelSmoothing, fromLogits: c.fromLogits }),
+  ) as tf.Scalar;
   const reg = model && regularizationLoss(model);
   if (reg) loss = tf.add(loss, reg);
   return loss;
@@ -119,7 +146,12 @@ export function stepPlanFor(plan: GraphPlan): StepPlan {
 }
 
 /** One optimizer step; returns [loss, ...metrics] for the batch. */
-export function trainStep(p: StepPlan, c: Compiled, xs: tf.Tensor, labels: tf.Tensor1D): tf.Tensor1D {
+export function trainStep(
+  p: StepPlan,
+  c: Compiled,
+  xs: tf.Tensor,
+  labels: tf.Tensor1D,
+): tf.Tensor1D {
   let preds: tf.Tensor | undefined;
   try {
     return tf.tidy(() => {
@@ -146,10 +178,18 @@ export function trainStep(p: StepPlan, c: Compiled, xs: tf.Tensor, labels: tf.Te
  * Keras model.train_on_batch(): one optimizer step of the compiled model on one batch of images (or
  * of features cached at layer `from`), walking the graph as trainPhase does. Returns [loss, ...metrics].
  */
-export async function trainOnBatch(model: tf.LayersModel, xs: tf.Tensor, labels: ArrayLike<number>, opts: { from?: string } = {}): Promise<number[]> {
+export async function trainOnBatch(
+  model: tf.LayersModel,
+  xs: tf.Tensor,
+  labels: ArrayLike<number>,
+  opts: { from?: string } = {},
+): Promise<number[]> {
   const c = getCompiled(model, 'trainOnBatch');
   const p = stepPlanFor(planGraph(model, { from: opts.from }));
-  if (p.vars.length === 0) throw new Error(`trainOnBatch: model "${model.name}" has no trainable weights (every layer is frozen).`);
+  if (p.vars.length === 0)
+    throw new Error(
+      `trainOnBatch: model "${model.name}" has no trainable weights (every layer is frozen).`,
+    );
   const l = tf.tensor1d(Array.from(labels), 'int32');
   let out: tf.Tensor1D | undefined;
   try {
@@ -174,7 +214,8 @@ class Averager {
   private n = 0;
   constructor(private readonly names: string[]) {}
   add(values: ArrayLike<number>, count: number): void {
-    for (let i = 0; i < this.names.length; i++) this.sums[i] = (this.sums[i] ?? 0) + values[i] * count;
+    for (let i = 0; i < this.names.length; i++)
+      this.sums[i] = (this.sums[i] ?? 0) + values[i] * count;
     this.n += count;
   }
   logs(prefix = ''): Logs {
@@ -211,10 +252,19 @@ async function evaluateRunner(r: Runner, c: Compiled, prefix: string): Promise<L
  * 1/classes, loss ≈ ln(classes)). Named evaluateLoss so it does not clash with lib/evaluate's
  * evaluate() (predictions, classification report).
  */
-export async function evaluateLoss(model: tf.LayersModel, dataset: TrainSource, opts: { verbose?: 0 | 1 } = {}): Promise<Logs> {
+export async function evaluateLoss(
+  model: tf.LayersModel,
+  dataset: TrainSource,
+  opts: { verbose?: 0 | 1 } = {},
+): Promise<Logs> {
   const c = getCompiled(model, 'evaluateLoss');
   const logs = await evaluateRunner(runnerFor(model, dataset, 'dataset'), c, '');
-  if ((opts.verbose ?? 1) > 0) console.log(`[Evaluate] ${Object.entries(logs).map(([k, v]) => `${k}=${formatValue(v)}`).join(' | ')}`);
+  if ((opts.verbose ?? 1) > 0)
+    console.log(
+      `[Evaluate] ${Object.entries(logs)
+        .map(([k, v]) => `${k}=${formatValue(v)}`)
+        .join(' | ')}`,
+    );
   return logs;
 }
 
@@ -234,7 +284,9 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
   const verbose = opts.verbose ?? 1;
   const name = opts.name ?? 'training';
   if (!(Number.isInteger(opts.epochs) && opts.epochs > initialEpoch)) {
-    throw new Error(`trainPhase: epochs (${opts.epochs}) must be an integer greater than initialEpoch (${initialEpoch}); Keras counts epochs up to this index.`);
+    throw new Error(
+      `trainPhase: epochs (${opts.epochs}) must be an integer greater than initialEpoch (${initialEpoch}); Keras counts epochs up to this index.`,
+    );
   }
   const train = runnerFor(model, opts.train, 'train');
   const validation = opts.validation ? runnerFor(model, opts.validation, 'validation') : null;
@@ -243,20 +295,32 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
     const open = planLayers(bottom).filter((l) => l.trainableWeights.length > 0);
     if (open.length) {
       throw new Error(
-        `trainPhase: features are cached at "${opts.train.boundary}" but layer(s) ${open.slice(0, 3).map((l) => `"${l.name}"`).join(', ')} before it ` +
+        `trainPhase: features are cached at "${opts.train.boundary}" but layer(s) ${open
+          .slice(0, 3)
+          .map((l) => `"${l.name}"`)
+          .join(', ')} before it ` +
           `are trainable, so the cache would go stale. Freeze them (freeze(model, { upTo })) or cache at a later layer.`,
       );
     }
   }
   const step = stepPlanFor(train.plan);
   if (step.vars.length === 0) {
-    throw new Error(`trainPhase: model "${model.name}" has no trainable weights (every layer is frozen). Unfreeze the head or the top layers, then compile again.`);
+    throw new Error(
+      `trainPhase: model "${model.name}" has no trainable weights (every layer is frozen). Unfreeze the head or the top layers, then compile again.`,
+    );
   }
   const names = ['loss', ...c.metrics.map((m) => m.name)];
   const steps = Math.min(opts.train.numBatches, opts.stepsPerEpoch ?? Infinity);
   const callbacks = opts.callbacks ?? [];
   const history: History = { epochs: [], phases: [{ name, startEpoch: 0 }] };
-  const progress = new PhaseProgress({ phase: name, epochs: opts.epochs, initialEpoch, steps, verbose, onEpochChart: opts.onEpochChart });
+  const progress = new PhaseProgress({
+    phase: name,
+    epochs: opts.epochs,
+    initialEpoch,
+    steps,
+    verbose,
+    onEpochChart: opts.onEpochChart,
+  });
   model.stopTraining = false;
   const ctx: TrainContext = {
     model,
@@ -321,7 +385,9 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
         if (ctx.stopTraining || interrupted || batch >= steps) break;
       }
       if (interrupted) {
-        progress.message(`${name}: interrupted during epoch ${epoch + 1}; History, CSV log and checkpoints hold the ${history.epochs.length} finished epoch(s).`);
+        progress.message(
+          `${name}: interrupted during epoch ${epoch + 1}; History, CSV log and checkpoints hold the ${history.epochs.length} finished epoch(s).`,
+        );
         break;
       }
       let logs = avg.logs();

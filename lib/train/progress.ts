@@ -33,7 +33,13 @@ function clock(seconds: number): string {
 
 function bar(done: number, total: number, width = 20): string {
   const filled = total ? Math.min(width, Math.floor((done / total) * width)) : width;
-  return '[' + '='.repeat(Math.max(0, filled - (done < total ? 1 : 0))) + (done < total ? '>' : '') + '.'.repeat(width - filled) + ']';
+  return (
+    '[' +
+    '='.repeat(Math.max(0, filled - (done < total ? 1 : 0))) +
+    (done < total ? '>' : '') +
+    '.'.repeat(width - filled) +
+    ']'
+  );
 }
 
 export function formatLogs(logs: Logs, skip: string[] = []): string {
@@ -64,7 +70,11 @@ export class PhaseProgress {
 
   private draw(text: string): void {
     if (!this.line) return;
-    if (this.kernel) this.line.update({ 'text/plain': text, 'text/html': `<pre style="margin:0">${escapeHtml(text)}</pre>` });
+    if (this.kernel)
+      this.line.update({
+        'text/plain': text,
+        'text/html': `<pre style="margin:0">${escapeHtml(text)}</pre>`,
+      });
     else {
       this.line.text(text);
       this.lineOpen = true;
@@ -74,7 +84,10 @@ export class PhaseProgress {
   epochBegin(epoch: number): void {
     this.epochStart = Date.now();
     this.lastDraw = 0;
-    if (this.o.verbose === 1) this.draw(`${this.prefix(epoch)} · ${bar(0, this.o.steps)} 0/${this.o.steps}${this.lastEpochText}`);
+    if (this.o.verbose === 1)
+      this.draw(
+        `${this.prefix(epoch)} · ${bar(0, this.o.steps)} 0/${this.o.steps}${this.lastEpochText}`,
+      );
   }
 
   /** After each batch; redraws at most 5 times a second. */
@@ -86,7 +99,9 @@ export class PhaseProgress {
     this.lastDraw = now;
     const elapsed = (now - this.epochStart) / 1000;
     const eta = (elapsed / done) * (this.o.steps - done);
-    this.draw(`${this.prefix(epoch)} · ${bar(done, this.o.steps)} ${done}/${this.o.steps} · ETA ${clock(eta)} · ${formatLogs(logs)}${this.lastEpochText}`);
+    this.draw(
+      `${this.prefix(epoch)} · ${bar(done, this.o.steps)} ${done}/${this.o.steps} · ETA ${clock(eta)} · ${formatLogs(logs)}${this.lastEpochText}`,
+    );
   }
 
   epochEnd(epoch: number, logs: Logs, seconds: number, history: History): void {

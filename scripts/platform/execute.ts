@@ -40,24 +40,37 @@ export interface RunOptions {
 
 export async function executeNotebook(notebook: string, opts: RunOptions): Promise<RunSummary> {
   const nbPath = path.resolve(notebook);
-  if (!fs.existsSync(nbPath)) throw new Error(`Notebook not found: ${nbPath}. List them with \`ls notebooks/\`.`);
+  if (!fs.existsSync(nbPath))
+    throw new Error(`Notebook not found: ${nbPath}. List them with \`ls notebooks/\`.`);
   const outDir = path.resolve(opts.outDir ?? path.join(ROOT, 'reports'));
   fs.mkdirSync(outDir, { recursive: true });
   const stem = path.basename(nbPath, '.ipynb');
   const executed = path.join(outDir, `${stem}.ipynb`);
   const html = opts.html === false ? undefined : path.join(outDir, `${stem}.html`);
-  const args = [path.join(__dirname, 'nbexec.py'), nbPath, executed, '--kernel', KERNEL_NAME, '--timeout', String(opts.cellTimeout ?? 3600)];
+  const args = [
+    path.join(__dirname, 'nbexec.py'),
+    nbPath,
+    executed,
+    '--kernel',
+    KERNEL_NAME,
+    '--timeout',
+    String(opts.cellTimeout ?? 3600),
+  ];
   if (html) args.push('--html', html);
   // JPY_SESSION_NAME: the kernel's notebook, as Jupyter servers tell it (runDir() derives from it).
   const env = jupyterEnv({
-    NB_PROFILE: opts.profile ?? process.env.NB_PROFILE ?? 'quick', JPY_SESSION_NAME: path.relative(ROOT, nbPath), ...opts.env,
+    NB_PROFILE: opts.profile ?? process.env.NB_PROFILE ?? 'quick',
+    JPY_SESSION_NAME: path.relative(ROOT, nbPath),
+    ...opts.env,
   });
   return runNbexec(nbPath, executed, html, args, env, opts);
 }
 
 /** True when a notebook file holds outputs (it was executed), e.g. reports/<name>.ipynb. */
 export function isExecuted(notebook: string): boolean {
-  const nb = JSON.parse(fs.readFileSync(notebook, 'utf8')) as { cells: { cell_type: string; outputs?: unknown[] }[] };
+  const nb = JSON.parse(fs.readFileSync(notebook, 'utf8')) as {
+    cells: { cell_type: string; outputs?: unknown[] }[];
+  };
   return nb.cells.some((c) => c.cell_type === 'code' && (c.outputs ?? []).length > 0);
 }
 
@@ -65,9 +78,15 @@ export function isExecuted(notebook: string): boolean {
  * Export an already executed notebook (e.g. reports/<name>.ipynb) to HTML, and PDF when asked,
  * without starting a kernel: seconds instead of re-running every cell.
  */
-export async function exportNotebook(executed: string, opts: Pick<RunOptions, 'python' | 'outDir' | 'pdf' | 'verbose'>): Promise<RunSummary> {
+export async function exportNotebook(
+  executed: string,
+  opts: Pick<RunOptions, 'python' | 'outDir' | 'pdf' | 'verbose'>,
+): Promise<RunSummary> {
   const nbPath = path.resolve(executed);
-  if (!fs.existsSync(nbPath)) throw new Error(`Executed notebook not found: ${nbPath}. Run it first: npm run report -- notebooks/${path.basename(nbPath)}`);
+  if (!fs.existsSync(nbPath))
+    throw new Error(
+      `Executed notebook not found: ${nbPath}. Run it first: npm run report -- notebooks/${path.basename(nbPath)}`,
+    );
   const outDir = path.resolve(opts.outDir ?? path.dirname(nbPath));
   fs.mkdirSync(outDir, { recursive: true });
   const html = path.join(outDir, `${path.basename(nbPath, '.ipynb')}.html`);
@@ -83,7 +102,11 @@ async function runNbexec(
   env: NodeJS.ProcessEnv,
   opts: Pick<RunOptions, 'python' | 'pdf' | 'verbose'>,
 ): Promise<RunSummary> {
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+  const { code, stdout, stderr } = await new Promise<{
+    code: number | null;
+    stdout: string;
+    stderr: string;
+  }>((resolve) => {
     const child = spawn(opts.python, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -99,7 +122,9 @@ async function runNbexec(
   try {
     parsed = JSON.parse(last);
   } catch {
-    throw new Error(`Running ${nbPath} failed before it produced a summary (exit ${code}):\n${stderr.slice(-4000)}`);
+    throw new Error(
+      `Running ${nbPath} failed before it produced a summary (exit ${code}):\n${stderr.slice(-4000)}`,
+    );
   }
   const summary: RunSummary = { notebook: nbPath, executed, html, ...parsed };
   if (opts.pdf && html) summary.pdf = htmlToPdf(html);
@@ -108,22 +133,42 @@ async function runNbexec(
 
 /** The headless Chromium on PATH (Debian's `chromium`, Ubuntu's `chromium-browser`), or null. */
 export function findChromium(): string | null {
-  return ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('which', [c]).status === 0) ?? null;
+  return (
+    ['chromium', 'chromium-browser', 'google-chrome'].find(
+      (c) => spawnSync('which', [c]).status === 0,
+    ) ?? null
+  );
 }
 
 /** Chromium prints the HTML report to PDF, with the report's print rules (A4, tables whole). */
 export function htmlToPdf(html: string): string {
   const chromium = findChromium();
-  if (!chromium) throw new Error('PDF export needs headless Chromium: `sudo apt-get install -y chromium` (Debian) or `chromium-browser` (Ubuntu).');
+  if (!chromium)
+    throw new Error(
+      'PDF export needs headless Chromium: `sudo apt-get install -y chromium` (Debian) or `chromium-browser` (Ubuntu).',
+    );
   const pdf = html.replace(/\.html$/, '.pdf');
   // Printed next to the target and renamed when complete, so a killed run leaves no half PDF.
   const partial = `${pdf}.${process.pid}.partial`;
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'nb-chromium-'));
-  const r = spawnSync(chromium, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--no-pdf-header-footer', '--print-to-pdf-no-header', `--user-data-dir=${profile}`,
-    `--print-to-pdf=${partial}`, pathToFileURL(path.resolve(html)).href,
-  ], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(
+    chromium,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--no-pdf-header-footer',
+      '--print-to-pdf-no-header',
+      `--user-data-dir=${profile}`,
+      `--print-to-pdf=${partial}`,
+      pathToFileURL(path.resolve(html)).href,
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   fs.rmSync(profile, { recursive: true, force: true });
   if (r.status !== 0 || !fs.existsSync(partial) || fs.statSync(partial).size === 0) {
     fs.rmSync(partial, { force: true });
@@ -137,8 +182,12 @@ export function htmlToPdf(html: string): string {
 export function formatSummary(s: RunSummary): string {
   const name = path.basename(s.notebook);
   const metrics = Object.entries(s.metrics ?? {})
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? (Math.abs(v) < 10 ? v.toFixed(4) : v.toFixed(1)) : String(v)}`)
+    .map(
+      ([k, v]) =>
+        `${k}=${typeof v === 'number' ? (Math.abs(v) < 10 ? v.toFixed(4) : v.toFixed(1)) : String(v)}`,
+    )
     .join(' ');
-  if (s.ok) return `OK    ${name}  ${s.exportOnly ? 'exported (not run)' : `${s.seconds.toFixed(1)} s`}  ${metrics}\n      -> ${s.html ?? s.executed}`;
-  return `FAIL  ${name}  ${s.seconds.toFixed(1)} s  cell In [${s.cell ?? '?'}]: ${s.ename ? `${s.ename}: ${s.evalue}` : s.error ?? 'unknown error'}\n      -> ${s.html ?? s.executed}`;
+  if (s.ok)
+    return `OK    ${name}  ${s.exportOnly ? 'exported (not run)' : `${s.seconds.toFixed(1)} s`}  ${metrics}\n      -> ${s.html ?? s.executed}`;
+  return `FAIL  ${name}  ${s.seconds.toFixed(1)} s  cell In [${s.cell ?? '?'}]: ${s.ename ? `${s.ename}: ${s.evalue}` : (s.error ?? 'unknown error')}\n      -> ${s.html ?? s.executed}`;
 }

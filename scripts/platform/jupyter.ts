@@ -43,7 +43,12 @@ export function aptInstall(names: string[], log: (s: string) => void = console.l
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const [cmd, ...pre] = [...sudo, 'apt-get'];
   run(cmd, [...pre, 'update', '-qq'], { env, inherit: true });
-  return run(cmd, [...pre, 'install', '-y', '-qq', '--no-install-recommends', ...names], { env, inherit: true }).status === 0;
+  return (
+    run(cmd, [...pre, 'install', '-y', '-qq', '--no-install-recommends', ...names], {
+      env,
+      inherit: true,
+    }).status === 0
+  );
 }
 
 export const NATIVE_ADDON = path.join(ROOT, 'native', 'build', 'Release', 'onednn.node');
@@ -55,8 +60,10 @@ export const NATIVE_ADDON = path.join(ROOT, 'native', 'build', 'Release', 'onedn
 export function ensureNativeBackend(log: (s: string) => void = console.log): string {
   const missing = missingDebianPackages(FAST_PATH_PACKAGES);
   if (missing.length && !aptInstall(missing, log)) {
-    return `native backend: missing ${missing.join(', ')} and no root/sudo to install them ` +
-      `(sudo apt-get install -y ${missing.join(' ')}, then npm run build:native); notebooks run on wasm (slower).`;
+    return (
+      `native backend: missing ${missing.join(', ')} and no root/sudo to install them ` +
+      `(sudo apt-get install -y ${missing.join(' ')}, then npm run build:native); notebooks run on wasm (slower).`
+    );
   }
   if (fs.existsSync(NATIVE_ADDON)) return 'native backend: oneDNN addon present';
   log('Building the oneDNN addon (native/build.js)…');
@@ -65,11 +72,21 @@ export function ensureNativeBackend(log: (s: string) => void = console.log): str
     ? 'native backend: oneDNN addon built'
     : 'native backend: the oneDNN addon did not build (see native/build-error.log); notebooks run on wasm (slower).';
 }
-export const PIP_PACKAGES = ['notebook<7', 'nbconvert', 'nbclient', 'jupyter_client', 'jupyter_kernel_test'];
+export const PIP_PACKAGES = [
+  'notebook<7',
+  'nbconvert',
+  'nbclient',
+  'jupyter_client',
+  'jupyter_kernel_test',
+];
 
 const MODULES = ['nbclient', 'nbconvert', 'notebook', 'jupyter_client'];
 
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; inherit?: boolean } = {}) {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; inherit?: boolean } = {},
+) {
   return spawnSync(cmd, args, {
     encoding: 'utf8',
     env: opts.env ?? process.env,
@@ -82,7 +99,9 @@ function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; inher
  * python3 earlier on PATH usually cannot see the apt-installed packages. JUPYTER_PYTHON overrides.
  */
 export function findJupyterPython(): string | null {
-  const candidates = [process.env.JUPYTER_PYTHON, '/usr/bin/python3', 'python3'].filter((x): x is string => !!x);
+  const candidates = [process.env.JUPYTER_PYTHON, '/usr/bin/python3', 'python3'].filter(
+    (x): x is string => !!x,
+  );
   for (const py of candidates) {
     const r = run(py, ['-c', `import ${MODULES.join(', ')}`]);
     if (r.status === 0) return py;
@@ -120,10 +139,13 @@ export function ensureJupyter(log: (s: string) => void = console.log): string {
   let py = findJupyterPython();
   if (py) return py;
   // Jupyter and the fast path's packages in one apt run.
-  if (aptInstall([...APT_PACKAGES, ...missingDebianPackages(FAST_PATH_PACKAGES)], log)) py = findJupyterPython();
+  if (aptInstall([...APT_PACKAGES, ...missingDebianPackages(FAST_PATH_PACKAGES)], log))
+    py = findJupyterPython();
   if (!py) {
     log('Trying pip install --user (no root/sudo or apt failed)');
-    const r = run('python3', ['-m', 'pip', 'install', '--user', '-q', ...PIP_PACKAGES], { inherit: true });
+    const r = run('python3', ['-m', 'pip', 'install', '--user', '-q', ...PIP_PACKAGES], {
+      inherit: true,
+    });
     if (r.status === 0) py = findJupyterPython();
   }
   if (!py) throw new Error(manualInstallHelp());
@@ -139,7 +161,12 @@ export function kernelSpec(root = ROOT) {
   const tslabMain = path.join(root, 'node_modules', 'tslab', 'bin', 'tslab');
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   return {
-    argv: ['/bin/sh', '-c', `cd ${q(root)} && exec ${q(process.execPath)} ${q(tslabMain)} kernel --config-path "$0"`, '{connection_file}'],
+    argv: [
+      '/bin/sh',
+      '-c',
+      `cd ${q(root)} && exec ${q(process.execPath)} ${q(tslabMain)} kernel --config-path "$0"`,
+      '{connection_file}',
+    ],
     display_name: KERNEL_DISPLAY,
     language: 'typescript',
     metadata: { debugger: false },

@@ -2,7 +2,16 @@
 import type { History } from '../../lib/train/types';
 
 /** A smooth learning curve: training improves faster than validation; lr halves every `halveEvery` epochs. */
-export function syntheticHistory(opts: { epochs: number; start?: number; level?: number; lr?: number; halveEvery?: number; name?: string; topK?: boolean; notes?: string[] }): History {
+export function syntheticHistory(opts: {
+  epochs: number;
+  start?: number;
+  level?: number;
+  lr?: number;
+  halveEvery?: number;
+  name?: string;
+  topK?: boolean;
+  notes?: string[];
+}): History {
   const { epochs, start = 0, level = 0.55, lr = 1e-3, halveEvery = 0, topK = true } = opts;
   const wobble = (i: number) => 0.01 * Math.sin(i * 1.7);
   return {
@@ -20,7 +29,12 @@ export function syntheticHistory(opts: { epochs: number; start?: number; level?:
         metrics.top_k_categorical_accuracy = Math.min(0.999, acc + 0.15);
         metrics.val_top_k_categorical_accuracy = Math.min(0.999, valAcc + 0.2);
       }
-      return { epoch: i, lr: halveEvery ? lr / 2 ** Math.floor(i / halveEvery) : lr, seconds: 1.5, metrics };
+      return {
+        epoch: i,
+        lr: halveEvery ? lr / 2 ** Math.floor(i / halveEvery) : lr,
+        seconds: 1.5,
+        metrics,
+      };
     }),
     phases: [{ name: opts.name ?? 'training', startEpoch: 0 }],
     ...(opts.notes ? { notes: opts.notes } : {}),

@@ -7,7 +7,10 @@ import { evaluate } from '../../lib/evaluate';
 import { brightestChannelModel, tinyDataset } from '../evaluate/tiny-dataset';
 
 /** Count strongly green and strongly red pixels in a rectangle of a PNG. */
-async function colourCounts(png: Buffer, box: { left: number; top: number; width: number; height: number }) {
+async function colourCounts(
+  png: Buffer,
+  box: { left: number; top: number; width: number; height: number },
+) {
   const { data, info } = await sharp(png).extract(box).raw().toBuffer({ resolveWithObject: true });
   let green = 0;
   let red = 0;
@@ -44,7 +47,12 @@ test('predictGrid: PNG of the expected size, green titles when right and red whe
   assert.equal(meta.height, 2 * cellH + 8);
   // Title bands: tiles 0..2 green only, tile 3 red only.
   for (let i = 0; i < 4; i++) {
-    const band = { left: 8 + (i % 2) * 136, top: 8 + Math.floor(i / 2) * cellH, width: 128, height: 18 };
+    const band = {
+      left: 8 + (i % 2) * 136,
+      top: 8 + Math.floor(i / 2) * cellH,
+      width: 128,
+      height: 18,
+    };
     const c = await colourCounts(r.png, band);
     if (i === 3) {
       assert.ok(c.red > 30 && c.green === 0, `tile ${i} title is red: ${JSON.stringify(c)}`);
@@ -53,22 +61,49 @@ test('predictGrid: PNG of the expected size, green titles when right and red whe
     }
   }
   // Tiles show the original image: the wrong one (index 3) is blue below its title.
-  const tile3 = await sharp(r.png).extract({ left: 8 + 136 + 64, top: 8 + cellH + 18 + 64, width: 1, height: 1 }).raw().toBuffer();
+  const tile3 = await sharp(r.png)
+    .extract({ left: 8 + 136 + 64, top: 8 + cellH + 18 + 64, width: 1, height: 1 })
+    .raw()
+    .toBuffer();
   assert.ok(tile3[2] > 200 && tile3[0] < 60, `tile 3 pixel is blue: ${[...tile3]}`);
 
   // Reusing evaluate()'s predictions gives the same grid without a model.
   const ev = await evaluate(model, ds, { show: false });
-  const again = await predictGrid(null, ds, { rows: 2, cols: 2, indices: [0, 1, 2, 3], predicted: ev.predicted, show: false });
+  const again = await predictGrid(null, ds, {
+    rows: 2,
+    cols: 2,
+    indices: [0, 1, 2, 3],
+    predicted: ev.predicted,
+    show: false,
+  });
   assert.equal(again.correct, 3);
   assert.ok(again.png.equals(r.png));
   await assert.rejects(predictGrid(null, ds, { show: false }), /pass a model, or opts.predicted/);
   // Only the misclassified images (there is one), or only the right ones.
-  const wrong = await predictGrid(null, ds, { rows: 2, cols: 2, predicted: ev.predicted, select: 'wrong', show: false });
+  const wrong = await predictGrid(null, ds, {
+    rows: 2,
+    cols: 2,
+    predicted: ev.predicted,
+    select: 'wrong',
+    show: false,
+  });
   assert.deepEqual([wrong.indices, wrong.correct, wrong.total], [[3], 0, 1]);
-  const right = await predictGrid(null, ds, { rows: 2, cols: 2, predicted: ev.predicted, select: 'right', show: false });
+  const right = await predictGrid(null, ds, {
+    rows: 2,
+    cols: 2,
+    predicted: ev.predicted,
+    select: 'right',
+    show: false,
+  });
   assert.deepEqual([[...right.indices].sort(), right.correct], [[0, 1, 2], 3]);
-  await assert.rejects(predictGrid(model, ds, { select: 'wrong', show: false }), /needs the predictions of the whole dataset/);
-  await assert.rejects(predictGrid(model, ds, { indices: [9], show: false }), /index 9 is outside the dataset \(0\.\.3\)/);
+  await assert.rejects(
+    predictGrid(model, ds, { select: 'wrong', show: false }),
+    /needs the predictions of the whole dataset/,
+  );
+  await assert.rejects(
+    predictGrid(model, ds, { indices: [9], show: false }),
+    /index 9 is outside the dataset \(0\.\.3\)/,
+  );
 });
 
 test('showBatch: class-name titles (dark), seeded sample of distinct images', async () => {
@@ -86,9 +121,21 @@ test('showBatch: class-name titles (dark), seeded sample of distinct images', as
 
 test('predictGrid: long class names wrap onto extra title lines', async () => {
   await tf.setBackend('cpu');
-  const names = ['Chevrolet Silverado 2500HD Regular Cab 2012', 'Hyundai Elantra Sedan 2007', 'AM General Hummer SUV 2000'];
+  const names = [
+    'Chevrolet Silverado 2500HD Regular Cab 2012',
+    'Hyundai Elantra Sedan 2007',
+    'AM General Hummer SUV 2000',
+  ];
   const ds = await tinyDataset({ images: IMAGES, classNames: names });
-  const r = await predictGrid(brightestChannelModel(), ds, { rows: 1, cols: 4, indices: [0, 1, 2, 3], show: false });
+  const r = await predictGrid(brightestChannelModel(), ds, {
+    rows: 1,
+    cols: 4,
+    indices: [0, 1, 2, 3],
+    show: false,
+  });
   const meta = await sharp(r.png).metadata();
-  assert.ok(meta.height! > 8 + 18 + 128 + 8 + 14, `taller title band for wrapped names (${meta.height}px)`);
+  assert.ok(
+    meta.height! > 8 + 18 + 128 + 8 + 14,
+    `taller title band for wrapped names (${meta.height}px)`,
+  );
 });

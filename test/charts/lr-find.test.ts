@@ -23,7 +23,11 @@ function model() {
     { type: 'output', classes: 3 },
   ]);
   setDeterministicWeights(m, 11);
-  return compile(m, { optimizer: adam(1e-3), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  return compile(m, {
+    optimizer: adam(1e-3),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
 }
 
 const values = (ts: tf.Tensor[]) => ts.map((t) => Array.from(t.dataSync()));
@@ -59,14 +63,30 @@ test('lrFind ramps exponentially, smooths with bias correction, stops on diverge
     assert.ok(Math.abs(r.losses[i] - avg / (1 - 0.98 ** (i + 1))) < 1e-9);
   });
   const last = r.losses[r.losses.length - 1];
-  assert.ok(!Number.isFinite(last) || last > 4 * Math.min(...r.losses.slice(0, -1)), 'stopped at the first step past 4x the best');
-  r.losses.slice(0, -1).forEach((l, i) => assert.ok(l <= 4 * Math.min(...r.losses.slice(0, i + 1)), 'no earlier step diverged'));
-  assert.deepEqual(values(m.weights.map((w) => w.read())), weightsBefore, 'every weight (BN statistics too) is restored');
+  assert.ok(
+    !Number.isFinite(last) || last > 4 * Math.min(...r.losses.slice(0, -1)),
+    'stopped at the first step past 4x the best',
+  );
+  r.losses
+    .slice(0, -1)
+    .forEach((l, i) =>
+      assert.ok(l <= 4 * Math.min(...r.losses.slice(0, i + 1)), 'no earlier step diverged'),
+    );
+  assert.deepEqual(
+    values(m.weights.map((w) => w.read())),
+    weightsBefore,
+    'every weight (BN statistics too) is restored',
+  );
   assert.equal(getCompiled(m).optimizer, opt);
-  assert.deepEqual(values((await opt.getWeights()).map((w) => w.tensor)), optBefore, 'the compiled optimizer is untouched');
+  assert.deepEqual(
+    values((await opt.getWeights()).map((w) => w.tensor)),
+    optBefore,
+    'the compiled optimizer is untouched',
+  );
   assert.ok(r.lrSteep >= r.lrs[0] && r.lrSteep <= r.lrs[r.lrs.length - 1]);
   assert.ok(r.lrMin > 0);
-  const x = (r.chart.spec as { layer: { encoding: { x: { scale: { type: string } } } }[] }).layer[0].encoding.x;
+  const x = (r.chart.spec as { layer: { encoding: { x: { scale: { type: string } } } }[] }).layer[0]
+    .encoding.x;
   assert.equal(x.scale.type, 'log');
   assert.match(r.chart.svg, /steepest/);
   assert.match(r.chart.svg, /minimum\/10/);
@@ -81,16 +101,29 @@ test('lrFind on cached features gives the same curve as on images, and repeats t
   const viaImages = await lrFind(m, ds, { startLr: 1e-4, endLr: 1, iterations: 10, show: false });
   assert.equal(tf.memory().numTensors, tensors, 'no tensor leaks');
   const feats = await cachedFeatures(m, ds, { dir: null, shuffle: false });
-  const viaFeatures = await lrFind(m, feats, { startLr: 1e-4, endLr: 1, iterations: 10, show: false });
+  const viaFeatures = await lrFind(m, feats, {
+    startLr: 1e-4,
+    endLr: 1,
+    iterations: 10,
+    show: false,
+  });
   assert.equal(viaImages.lrs.length, 10, '3 batches per pass, so the data is repeated');
   assert.equal(viaFeatures.lrs.length, 10);
-  viaImages.rawLosses.forEach((l, i) => assert.ok(Math.abs(l - viaFeatures.rawLosses[i]) < 1e-4, `step ${i}: ${l} vs ${viaFeatures.rawLosses[i]}`));
+  viaImages.rawLosses.forEach((l, i) =>
+    assert.ok(
+      Math.abs(l - viaFeatures.rawLosses[i]) < 1e-4,
+      `step ${i}: ${l} vs ${viaFeatures.rawLosses[i]}`,
+    ),
+  );
 });
 
 test('lrFind explains bad input', async () => {
   const m = model();
   const ds = fakeDataset({ n: 8, batchSize: 4 });
   await assert.rejects(lrFind(m, ds, { startLr: 1, endLr: 0.1, show: false }), /startLr < endLr/);
-  const raw = buildHead(tinyBase(), [{ type: 'globalAveragePooling' }, { type: 'output', classes: 3 }]);
+  const raw = buildHead(tinyBase(), [
+    { type: 'globalAveragePooling' },
+    { type: 'output', classes: 3 },
+  ]);
   await assert.rejects(lrFind(raw, ds, { show: false }), /not compiled/);
 });

@@ -18,7 +18,10 @@ test('predictImage: top-k classes with confidences, image and table in the HTML'
     show: false,
   });
   assert.equal(tf.memory().numTensors, before, 'no leaked tensors');
-  assert.deepEqual(r.top.map((t) => t.className), ['blue', r.top[1].className]);
+  assert.deepEqual(
+    r.top.map((t) => t.className),
+    ['blue', r.top[1].className],
+  );
   assert.equal(r.top.length, 2);
   // Same probabilities as the model on the dataset's own tensor.
   const batch = await ds.load([0]);
@@ -34,13 +37,37 @@ test('predictImage: top-k classes with confidences, image and table in the HTML'
   assert.equal(r.correct, true);
   assert.equal(r.trueRank, 1);
   // A wrong top-1: the true class is named, the top-1 row is red and marked.
-  const wrong = await predictImage(model, ds.files[0], { classNames: ds.classNames, topK: 2, preprocess: (x) => x.div(255), trueClass: 'red', show: false });
+  const wrong = await predictImage(model, ds.files[0], {
+    classNames: ds.classNames,
+    topK: 2,
+    preprocess: (x) => x.div(255),
+    trueClass: 'red',
+    show: false,
+  });
   assert.equal(wrong.correct, false);
   assert.ok(wrong.trueRank! >= 2);
   assert.match(wrong.text, /1\. blue \(Confidence: [\d.]+%\) ✗ wrong/);
-  assert.match(wrong.text, new RegExp(`True class: red\\. Top-1 is WRONG \\(blue\\); the true class ranks ${wrong.trueRank} of 3`));
-  assert.match(wrong.html, /<tr style="color:#d32f2f;font-weight:bold"><td style="text-align:right">1<\/td><td style="text-align:left">blue ✗ wrong/);
+  assert.match(
+    wrong.text,
+    new RegExp(
+      `True class: red\\. Top-1 is WRONG \\(blue\\); the true class ranks ${wrong.trueRank} of 3`,
+    ),
+  );
+  assert.match(
+    wrong.html,
+    /<tr style="color:#d32f2f;font-weight:bold"><td style="text-align:right">1<\/td><td style="text-align:left">blue ✗ wrong/,
+  );
   assert.match(wrong.html, /<p style="color:#d32f2f;font-weight:bold[^"]*">True class: red\./);
-  await assert.rejects(predictImage(model, ds.files[0], { classNames: ds.classNames, trueClass: 'purple', show: false }), /trueClass "purple" is not one of the classNames/);
-  await assert.rejects(predictImage(model, ds.files[0], { classNames: ['a', 'b'], show: false }), /outputs 3 classes but 2 classNames/);
+  await assert.rejects(
+    predictImage(model, ds.files[0], {
+      classNames: ds.classNames,
+      trueClass: 'purple',
+      show: false,
+    }),
+    /trueClass "purple" is not one of the classNames/,
+  );
+  await assert.rejects(
+    predictImage(model, ds.files[0], { classNames: ['a', 'b'], show: false }),
+    /outputs 3 classes but 2 classNames/,
+  );
 });

@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { compareHistories, historyChartSpec, plotConfusionMatrix, plotLearningRate, plotPhases, specToSvg, type VegaLiteSpec } from '../../lib/charts';
+import {
+  compareHistories,
+  historyChartSpec,
+  plotConfusionMatrix,
+  plotLearningRate,
+  plotPhases,
+  specToSvg,
+  type VegaLiteSpec,
+} from '../../lib/charts';
 import { confusionMatrix } from '../../lib/evaluate';
 import { syntheticHistory } from './fixtures';
 
@@ -20,10 +28,17 @@ test('specToSvg (synchronous) gives exactly the SVG of vega view.toSVG() for eve
   const h = syntheticHistory({ epochs: 15, halveEvery: 5 });
   const specs: VegaLiteSpec[] = [
     historyChartSpec(h, { topK: 3 }),
-    plotPhases([h, syntheticHistory({ epochs: 5, start: 15, name: 'fine-tuning' })], { show: false }).spec,
-    compareHistories({ a: h, b: syntheticHistory({ epochs: 9, level: 0.3, notes: ['random initialisation'] }) }, { metric: ['accuracy', 'loss'], show: false }).spec,
+    plotPhases([h, syntheticHistory({ epochs: 5, start: 15, name: 'fine-tuning' })], {
+      show: false,
+    }).spec,
+    compareHistories(
+      { a: h, b: syntheticHistory({ epochs: 9, level: 0.3, notes: ['random initialisation'] }) },
+      { metric: ['accuracy', 'loss'], show: false },
+    ).spec,
     plotLearningRate(h, { show: false }).spec,
-    plotConfusionMatrix(confusionMatrix([0, 1, 2, 2, 1], [0, 2, 2, 1, 1], 3), ['a', 'b', 'c'], { show: false }).spec,
+    plotConfusionMatrix(confusionMatrix([0, 1, 2, 2, 1], [0, 2, 2, 1, 1], 3), ['a', 'b', 'c'], {
+      show: false,
+    }).spec,
   ];
   for (const spec of specs) {
     const ours = specToSvg(spec);
@@ -35,6 +50,10 @@ test('specToSvg (synchronous) gives exactly the SVG of vega view.toSVG() for eve
 });
 
 test('specToSvg refuses data it would have to fetch', () => {
-  const spec = { data: { url: 'https://example.invalid/data.json' }, mark: 'point', encoding: { x: { field: 'a', type: 'quantitative' } } } as VegaLiteSpec;
+  const spec = {
+    data: { url: 'https://example.invalid/data.json' },
+    mark: 'point',
+    encoding: { x: { field: 'a', type: 'quantitative' } },
+  } as VegaLiteSpec;
   assert.throws(() => specToSvg(spec), /pass data inline/);
 });

@@ -33,13 +33,15 @@ test('plotTopLosses ranks images by -ln p(actual) and titles them in red when wr
     assert.ok(Math.abs(t.loss + Math.log(probs[t.index][t.actual])) < 1e-4);
     assert.equal(t.predicted, probs[t.index].indexOf(Math.max(...probs[t.index])));
   }
-  for (let i = 1; i < r.top.length; i++) assert.ok(r.top[i - 1].loss >= r.top[i].loss, 'sorted by loss');
+  for (let i = 1; i < r.top.length; i++)
+    assert.ok(r.top[i - 1].loss >= r.top[i].loss, 'sorted by loss');
   assert.equal(r.top[3].predicted, r.top[3].actual, 'the fourth is right');
   const meta = await sharp(r.png).metadata();
   assert.ok(meta.width! > 3 * 128 && meta.height! > 2 * 128, `${meta.width}x${meta.height}`);
   // Red title pixels exist (wrong predictions), and green ones (the fourth tile).
   const { data, info } = await sharp(r.png).raw().toBuffer({ resolveWithObject: true });
-  let red = 0, green = 0;
+  let red = 0,
+    green = 0;
   for (let i = 0; i < data.length; i += info.channels) {
     if (data[i] > 150 && data[i + 1] < 90 && data[i + 2] < 90) red++;
     if (data[i + 1] > 100 && data[i] < 60 && data[i + 2] < 90) green++;
@@ -51,14 +53,28 @@ test('plotTopLosses agrees from cached features and from evaluate() probabilitie
   const ds = await tinyDataset({ images });
   const model = brightestChannelModel();
   const fromImages = await plotTopLosses(model, ds, { k: 6, show: false });
-  const feats = await cachedFeatures(model, ds, { layer: model.layers[0].name, dir: null, shuffle: false });
+  const feats = await cachedFeatures(model, ds, {
+    layer: model.layers[0].name,
+    dir: null,
+    shuffle: false,
+  });
   const fromFeatures = await plotTopLosses(model, feats, { k: 6, show: false });
   const ev = await evaluate(model, ds, { show: false });
-  const fromEval = await plotTopLosses(null, ds, { k: 6, probabilities: ev.probabilities, show: false });
+  const fromEval = await plotTopLosses(null, ds, {
+    k: 6,
+    probabilities: ev.probabilities,
+    show: false,
+  });
   for (const other of [fromFeatures, fromEval]) {
-    assert.deepEqual(other.top.map((t) => t.index), fromImages.top.map((t) => t.index));
+    assert.deepEqual(
+      other.top.map((t) => t.index),
+      fromImages.top.map((t) => t.index),
+    );
     other.top.forEach((t, i) => assert.ok(Math.abs(t.loss - fromImages.top[i].loss) < 1e-4));
   }
-  await assert.rejects(plotTopLosses(null, ds, { probabilities: new Float32Array(5), show: false }), /evaluate\(model, sameDataset\)/);
+  await assert.rejects(
+    plotTopLosses(null, ds, { probabilities: new Float32Array(5), show: false }),
+    /evaluate\(model, sameDataset\)/,
+  );
   await assert.rejects(plotTopLosses(model, ds, { k: 0, show: false }), /positive integer/);
 });

@@ -52,9 +52,16 @@ test('runDir: <cache>/runs/<notebook name>, so a copy of a notebook gets its own
   try {
     process.env.JPY_SESSION_NAME = 'notebooks/01-resnet50-stanford-cars-transfer-learning.ipynb';
     assert.equal(notebookName(), '01-resnet50-stanford-cars-transfer-learning');
-    assert.equal(runDir(), path.join(CACHE_DIR, 'runs', '01-resnet50-stanford-cars-transfer-learning'));
-    process.env.JPY_SESSION_NAME = 'notebooks/01-resnet50-stanford-cars-transfer-learning-Copy1.ipynb';
-    assert.equal(runDir(), path.join(CACHE_DIR, 'runs', '01-resnet50-stanford-cars-transfer-learning-Copy1'));
+    assert.equal(
+      runDir(),
+      path.join(CACHE_DIR, 'runs', '01-resnet50-stanford-cars-transfer-learning'),
+    );
+    process.env.JPY_SESSION_NAME =
+      'notebooks/01-resnet50-stanford-cars-transfer-learning-Copy1.ipynb';
+    assert.equal(
+      runDir(),
+      path.join(CACHE_DIR, 'runs', '01-resnet50-stanford-cars-transfer-learning-Copy1'),
+    );
     delete process.env.JPY_SESSION_NAME;
     assert.equal(runDir(), path.join(CACHE_DIR, 'runs', 'interactive'));
     assert.equal(runDir('my run/1'), path.join(CACHE_DIR, 'runs', 'my_run_1'));

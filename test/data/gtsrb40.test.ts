@@ -9,8 +9,15 @@ import { GTSRB40, skipUnless } from '../helpers';
 const skip = skipUnless(GTSRB40);
 
 test('GTSRB-40: 1,204 train and 516 valid files, 43 classes in string order', { skip }, () => {
-  const train = imageDatasetFromDirectory(path.join(GTSRB40, 'Train'), { verbose: false, imageSize: [32, 32], seed: 1 });
-  const valid = flowFromDirectory(path.join(GTSRB40, 'Valid'), { verbose: false, targetSize: [32, 32] });
+  const train = imageDatasetFromDirectory(path.join(GTSRB40, 'Train'), {
+    verbose: false,
+    imageSize: [32, 32],
+    seed: 1,
+  });
+  const valid = flowFromDirectory(path.join(GTSRB40, 'Valid'), {
+    verbose: false,
+    targetSize: [32, 32],
+  });
   assert.equal(train.size, 1204);
   assert.equal(valid.size, 516);
   assert.equal(train.classNames.length, 43);
@@ -21,13 +28,24 @@ test('GTSRB-40: 1,204 train and 516 valid files, 43 classes in string order', { 
 
 test('GTSRB-40 Test.csv: 1,988 rows mapped by class name, images load', { skip }, async () => {
   await tf.setBackend('cpu');
-  const classNames = imageDatasetFromDirectory(path.join(GTSRB40, 'Train'), { verbose: false }).classNames;
-  const test = datasetFromCsv(path.join(GTSRB40, 'Test.csv'), { verbose: false, classNames, imageSize: [24, 24], batchSize: 8 });
+  const classNames = imageDatasetFromDirectory(path.join(GTSRB40, 'Train'), {
+    verbose: false,
+  }).classNames;
+  const test = datasetFromCsv(path.join(GTSRB40, 'Test.csv'), {
+    verbose: false,
+    classNames,
+    imageSize: [24, 24],
+    batchSize: 8,
+  });
   assert.equal(test.size, 1988);
   // the first row is ClassId 16: index of the NAME '16' in string order
   assert.equal(test.labels[0], classNames.indexOf('16'));
   assert.equal(classNames[test.labels[0]], '16');
-  const raw = datasetFromCsv(path.join(GTSRB40, 'Test.csv'), { verbose: false, classNames, labelMapping: 'raw' });
+  const raw = datasetFromCsv(path.join(GTSRB40, 'Test.csv'), {
+    verbose: false,
+    classNames,
+    labelMapping: 'raw',
+  });
   assert.equal(raw.labels[0], 16);
   const start = tf.memory().numTensors;
   const b = await test.load([0, 1, 2, 3]);

@@ -24,26 +24,36 @@ test('without GTSRB_DIR / CARS_DIR, synthetic data in the same layouts is genera
   assert.equal(fs.readdirSync(c.trainDir).length, 3);
 });
 
-test('GTSRB_DIR points at the real 40-per-class layout', { skip: skipUnless(GTSRB40) }, async () => {
-  const { gtsrbFolders } = await load();
-  process.env.GTSRB_DIR = GTSRB40;
-  try {
-    const g = await gtsrbFolders(small, { show: false });
-    assert.equal(g.source, 'real');
-    assert.equal(g.testCsv, path.join(GTSRB40, 'Test.csv'));
-    assert.equal(fs.readdirSync(g.trainDir).length, 43);
-  } finally {
-    delete process.env.GTSRB_DIR;
-  }
-});
+test(
+  'GTSRB_DIR points at the real 40-per-class layout',
+  { skip: skipUnless(GTSRB40) },
+  async () => {
+    const { gtsrbFolders } = await load();
+    process.env.GTSRB_DIR = GTSRB40;
+    try {
+      const g = await gtsrbFolders(small, { show: false });
+      assert.equal(g.source, 'real');
+      assert.equal(g.testCsv, path.join(GTSRB40, 'Test.csv'));
+      assert.equal(fs.readdirSync(g.trainDir).length, 43);
+    } finally {
+      delete process.env.GTSRB_DIR;
+    }
+  },
+);
 
 test('a data folder without the expected layout fails naming the path and the fix', async () => {
   const { gtsrbFolders, carsFolders } = await load();
   process.env.GTSRB_DIR = cache;
   process.env.CARS_DIR = path.join(cache, 'nope');
   try {
-    await assert.rejects(gtsrbFolders(small, { show: false }), /GTSRB training folder not found: .*Train\. Point GTSRB_DIR at/);
-    await assert.rejects(carsFolders(small, { show: false }), /Stanford Cars training folder not found: .*nope[\\/]train\. .*npm run prepare-cars/);
+    await assert.rejects(
+      gtsrbFolders(small, { show: false }),
+      /GTSRB training folder not found: .*Train\. Point GTSRB_DIR at/,
+    );
+    await assert.rejects(
+      carsFolders(small, { show: false }),
+      /Stanford Cars training folder not found: .*nope[\\/]train\. .*npm run prepare-cars/,
+    );
   } finally {
     delete process.env.GTSRB_DIR;
     delete process.env.CARS_DIR;

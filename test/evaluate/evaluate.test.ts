@@ -28,7 +28,9 @@ test('evaluate: loss, accuracy, top-k and per-image predictions on a known model
   assert.equal(r.topK, 2);
   assert.equal(r.probabilities!.length, 15);
   // Recompute the loss from the returned probabilities with the (separately tested) metric.
-  const rows = Array.from({ length: 5 }, (_, i) => Array.from(r.probabilities!.subarray(i * 3, i * 3 + 3)));
+  const rows = Array.from({ length: 5 }, (_, i) =>
+    Array.from(r.probabilities!.subarray(i * 3, i * 3 + 3)),
+  );
   assert.ok(Math.abs(r.loss - categoricalCrossentropy(r.labels, rows)) < 1e-9);
   // For the blue image labelled red, red and green tie at the bottom: whether red is in the top 2
   // follows in_top_k (fewer than 2 classes strictly above it) -> depends only on the scores.
@@ -41,14 +43,28 @@ test('evaluate: loss, accuracy, top-k and per-image predictions on a known model
   // L2 penalties are added to the loss like Keras (and can be left out).
   const reg = brightestChannelModel([8, 8], { l2: 0.01 });
   const withReg = await evaluate(reg, ds, { topK: 2, show: false });
-  const without = await evaluate(reg, ds, { topK: 2, show: false, includeRegularization: false, keepProbabilities: false });
-  assert.ok(Math.abs(withReg.loss - without.loss - 0.01 * 3 * 100) < 1e-3, `${withReg.loss} vs ${without.loss}`);
+  const without = await evaluate(reg, ds, {
+    topK: 2,
+    show: false,
+    includeRegularization: false,
+    keepProbabilities: false,
+  });
+  assert.ok(
+    Math.abs(withReg.loss - without.loss - 0.01 * 3 * 100) < 1e-3,
+    `${withReg.loss} vs ${without.loss}`,
+  );
   assert.equal(without.probabilities, undefined);
 });
 
 test('evaluate: a head with the wrong number of classes is refused with a fix', async () => {
   await tf.setBackend('cpu');
-  const ds = await tinyDataset({ images: [{ label: 0, colour: 'red' }], classNames: ['red', 'green', 'blue', 'other'] });
+  const ds = await tinyDataset({
+    images: [{ label: 0, colour: 'red' }],
+    classNames: ['red', 'green', 'blue', 'other'],
+  });
   const model = brightestChannelModel();
-  await assert.rejects(evaluate(model, ds, { show: false }), /outputs 3 classes but the dataset has 4/);
+  await assert.rejects(
+    evaluate(model, ds, { show: false }),
+    /outputs 3 classes but the dataset has 4/,
+  );
 });

@@ -74,8 +74,14 @@ test('classificationReport matches a hand computation (sklearn conventions)', ()
   close(r.classes[1].precision, 1 / 3);
   close(r.classes[1].recall, 1 / 2);
   close(r.classes[1].f1, 0.4);
-  assert.deepEqual([r.classes[2].precision, r.classes[2].recall, r.classes[2].f1, r.classes[2].support], [0, 0, 0, 1]);
-  assert.deepEqual([r.classes[3].precision, r.classes[3].recall, r.classes[3].f1, r.classes[3].support], [0, 0, 0, 0]);
+  assert.deepEqual(
+    [r.classes[2].precision, r.classes[2].recall, r.classes[2].f1, r.classes[2].support],
+    [0, 0, 0, 1],
+  );
+  assert.deepEqual(
+    [r.classes[3].precision, r.classes[3].recall, r.classes[3].f1, r.classes[3].support],
+    [0, 0, 0, 0],
+  );
   close(r.accuracy, 3 / 6);
   close(r.macroAvg.precision, (2 / 3 + 1 / 3) / 4);
   close(r.macroAvg.f1, (2 / 3 + 0.4) / 4);
@@ -109,7 +115,8 @@ test('categoricalCrossentropy like Keras: renormalised, clipped, with label smoo
   const plain = (-Math.log(0.7) - Math.log(0.1)) / 2;
   assert.ok(Math.abs(categoricalCrossentropy(y, p) - plain) < 1e-12);
   // Smoothing 0.3 with 3 classes: target = 0.8 on the true class, 0.1 elsewhere.
-  const t = (row: number[], c: number) => -row.reduce((a, v, j) => a + (j === c ? 0.8 : 0.1) * Math.log(v), 0);
+  const t = (row: number[], c: number) =>
+    -row.reduce((a, v, j) => a + (j === c ? 0.8 : 0.1) * Math.log(v), 0);
   assert.ok(Math.abs(categoricalCrossentropy(y, p, 0.3) - (t(p[0], 0) + t(p[1], 1)) / 2) < 1e-12);
   // A zero probability is clipped to 1e-7 instead of giving Infinity.
   assert.ok(Math.abs(categoricalCrossentropy([1], [[1, 0]]) - -Math.log(1e-7)) < 1e-9);

@@ -42,19 +42,28 @@ class TinyDataset implements ImageDataset {
     const [h, w] = this.imageSize;
     const pixels = new Float32Array(indices.length * h * w * 3);
     for (const [r, i] of indices.entries()) {
-      const raw = await sharp(this.files[i]).removeAlpha().resize(w, h, { fit: 'fill' }).raw().toBuffer();
+      const raw = await sharp(this.files[i])
+        .removeAlpha()
+        .resize(w, h, { fit: 'fill' })
+        .raw()
+        .toBuffer();
       for (let j = 0; j < raw.length; j++) pixels[r * h * w * 3 + j] = raw[j] / 255;
     }
     return {
       xs: tf.tensor4d(pixels, [indices.length, h, w, 3]),
-      ys: tf.tensor1d(indices.map((i) => this.labels[i]), 'int32'),
+      ys: tf.tensor1d(
+        indices.map((i) => this.labels[i]),
+        'int32',
+      ),
       labels: indices.map((i) => this.labels[i]),
       indices,
     };
   }
   async *batches(): AsyncIterable<Batch> {
     for (let s = 0; s < this.size; s += this.batchSize) {
-      yield this.load(Array.from({ length: Math.min(this.batchSize, this.size - s) }, (_, j) => s + j));
+      yield this.load(
+        Array.from({ length: Math.min(this.batchSize, this.size - s) }, (_, j) => s + j),
+      );
     }
   }
   withoutAugmentation(): ImageDataset {
@@ -69,7 +78,11 @@ export async function tinyDataset(spec: TinySpec): Promise<ImageDataset> {
   for (const [i, img] of spec.images.entries()) {
     const [r, g, b] = COLOURS[img.colour];
     const file = path.join(dir, `img${String(i).padStart(3, '0')}.png`);
-    const square = await sharp({ create: { width: 12, height: 12, channels: 3, background: { r: 20, g: 20, b: 20 } } }).png().toBuffer();
+    const square = await sharp({
+      create: { width: 12, height: 12, channels: 3, background: { r: 20, g: 20, b: 20 } },
+    })
+      .png()
+      .toBuffer();
     await sharp({ create: { width: 48, height: 40, channels: 3, background: { r, g, b } } })
       .composite([{ input: square, left: 4, top: 4 }])
       .png()
@@ -87,7 +100,10 @@ export async function tinyDataset(spec: TinySpec): Promise<ImageDataset> {
 }
 
 /** GlobalAveragePooling -> Dense(3, softmax) with weights 10·I: predicts the brightest channel. */
-export function brightestChannelModel(size: [number, number] = [8, 8], opts: { l2?: number } = {}): tf.LayersModel {
+export function brightestChannelModel(
+  size: [number, number] = [8, 8],
+  opts: { l2?: number } = {},
+): tf.LayersModel {
   const model = tf.sequential();
   model.add(tf.layers.globalAveragePooling2d({ inputShape: [size[0], size[1], 3] }));
   model.add(

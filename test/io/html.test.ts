@@ -14,11 +14,23 @@ test('escapeHtml makes any text safe inside an element or a double-quoted attrib
 test('lib/ escapes HTML in one place: lib/io/html.ts', () => {
   const lib = path.resolve(__dirname, '..', '..', 'lib');
   const files = (dir: string): string[] =>
-    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : /\.ts$/.test(e.name) ? [path.join(dir, e.name)] : []));
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) =>
+        e.isDirectory()
+          ? files(path.join(dir, e.name))
+          : /\.ts$/.test(e.name)
+            ? [path.join(dir, e.name)]
+            : [],
+      );
   const copies = files(lib)
     .filter((f) => path.relative(lib, f) !== path.join('io', 'html.ts'))
     .filter((f) => /'&amp;'|"&amp;"|'&lt;'|"&lt;"/.test(fs.readFileSync(f, 'utf8')))
     .map((f) => path.relative(lib, f));
   assert.ok(files(lib).length > 50, 'the scan found too few files in lib/');
-  assert.deepEqual(copies, [], 'these files escape HTML themselves; import escapeHtml from lib/io/html.ts instead');
+  assert.deepEqual(
+    copies,
+    [],
+    'these files escape HTML themselves; import escapeHtml from lib/io/html.ts instead',
+  );
 });

@@ -2,11 +2,23 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { vgg16, resnet50, inceptionV3, freeze, unfreeze, trainableSummary, modelSummary, KerasBatchNormalization } from '../../lib/models';
+import {
+  vgg16,
+  resnet50,
+  inceptionV3,
+  freeze,
+  unfreeze,
+  trainableSummary,
+  modelSummary,
+  KerasBatchNormalization,
+} from '../../lib/models';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
-const size = (ws: tf.LayerVariable[]) => ws.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
+const size = (ws: tf.LayerVariable[]) =>
+  ws.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
 
 test('InceptionV3: freeze({ upTo: 249 }) is Keras layers[:249] frozen, layers[249:] (mixed9, mixed10) trainable', async () => {
   const m = await inceptionV3({ includeTop: false, weights: null, inputShape: [75, 75, 3] });
@@ -67,7 +79,11 @@ test('summary: Keras columns, totals, Connected to only for non-sequential model
   assert.match(lines[2], /^ Layer \(type\) +Output Shape +Param #$/);
   assert.ok(sv.text.includes(' input_1 (InputLayer)        [(None, 32, 32, 3)]       0'));
   assert.ok(sv.text.includes(' block1_conv1 (Conv2D)       (None, 32, 32, 64)        1792'));
-  assert.ok(sv.text.includes('Total params: 14,714,688\nTrainable params: 14,714,688\nNon-trainable params: 0'));
+  assert.ok(
+    sv.text.includes(
+      'Total params: 14,714,688\nTrainable params: 14,714,688\nNon-trainable params: 0',
+    ),
+  );
   assert.ok(!sv.text.includes('Connected to'));
   assert.match(sv.html, /<table>/);
   assert.equal(sv.rows.length, 19);
@@ -80,12 +96,21 @@ test('summary: Keras columns, totals, Connected to only for non-sequential model
   const add = sr.rows.find((row) => row.name === 'conv2_block1_add')!;
   assert.deepEqual(add.connectedTo, ['conv2_block1_0_bn[0][0]', 'conv2_block1_3_bn[0][0]']);
   assert.equal(sr.rows.find((row) => row.name === 'conv1_bn')!.type, 'BatchNormalization');
-  assert.ok(sr.text.includes('Total params: 23,587,712\nTrainable params: 23,534,592\nNon-trainable params: 53,120'));
+  assert.ok(
+    sr.text.includes(
+      'Total params: 23,587,712\nTrainable params: 23,534,592\nNon-trainable params: 53,120',
+    ),
+  );
   r.dispose();
 });
 
 test('freezing a nested model (a base used as one layer) freezes every layer inside it', async () => {
-  const base = await vgg16({ includeTop: false, weights: null, inputShape: [32, 32, 3], pooling: 'avg' });
+  const base = await vgg16({
+    includeTop: false,
+    weights: null,
+    inputShape: [32, 32, 3],
+    pooling: 'avg',
+  });
   const model = tf.sequential({ layers: [base, tf.layers.dense({ units: 2, name: 'head' })] });
   freeze(model, { names: ['vgg16'] });
   assert.ok(base.layers.every((l) => !l.trainable));

@@ -7,7 +7,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  pretrainOnGeneratedData, getPretextWeights, pretextWeightsLocation, readPretextInfo, PRETEXT_SPECS, PRETEXT_VERSION, PRETEXT_LABEL,
+  pretrainOnGeneratedData,
+  getPretextWeights,
+  pretextWeightsLocation,
+  readPretextInfo,
+  PRETEXT_SPECS,
+  PRETEXT_VERSION,
+  PRETEXT_LABEL,
 } from '../../lib/models/pretext';
 import { resolveAutoWeights, weightsLabel } from '../../lib/models/choose-weights';
 import { vgg16 } from '../../lib/models/applications/vgg16';
@@ -15,21 +21,27 @@ import { syntheticClassAttributes, SYNTHETIC_ATTRIBUTES } from '../../lib/data/s
 
 const tiny = { steps: 3, batchSize: 4 };
 
-test('pretext classes never include the notebooks\' classes (0..42) and cover every attribute value', () => {
+test("pretext classes never include the notebooks' classes (0..42) and cover every attribute value", () => {
   for (const spec of Object.values(PRETEXT_SPECS)) {
-    assert.ok(spec.firstClass >= 43, 'pretext classes start after GTSRB\'s 43 synthetic classes');
-    assert.ok(spec.firstClass + spec.classes <= 260, 'within the generator\'s distinct classes');
+    assert.ok(spec.firstClass >= 43, "pretext classes start after GTSRB's 43 synthetic classes");
+    assert.ok(spec.firstClass + spec.classes <= 260, "within the generator's distinct classes");
     const seen = SYNTHETIC_ATTRIBUTES.map(() => new Set<number>());
     for (let k = spec.firstClass; k < spec.firstClass + spec.classes; k++) {
       syntheticClassAttributes(k).forEach((v, j) => seen[j].add(v));
     }
-    SYNTHETIC_ATTRIBUTES.forEach((a, j) => assert.equal(seen[j].size, a.count, `every ${a.name} appears`));
+    SYNTHETIC_ATTRIBUTES.forEach((a, j) =>
+      assert.equal(seen[j].size, a.count, `every ${a.name} appears`),
+    );
   }
 });
 
 test('pretraining changes the weights, is deterministic, and writes a Keras .h5 the builder loads', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretext-'));
-  const a = await pretrainOnGeneratedData('vgg16', 32, { cacheDir: dir, spec: tiny, progress: false });
+  const a = await pretrainOnGeneratedData('vgg16', 32, {
+    cacheDir: dir,
+    spec: tiny,
+    progress: false,
+  });
   const loc = pretextWeightsLocation('vgg16', 32, dir);
   assert.ok(fs.existsSync(loc.path) && fs.existsSync(loc.infoPath));
   assert.equal(a.spec.steps, 3);
@@ -39,7 +51,10 @@ test('pretraining changes the weights, is deterministic, and writes a Keras .h5 
   const random = await vgg16({ includeTop: false, weights: null, inputShape: [32, 32, 3] });
   const k1 = trained.getLayer('block1_conv1').getWeights()[0];
   const k0 = random.getLayer('block1_conv1').getWeights()[0];
-  assert.ok(tf.sub(k1, k0).abs().max().dataSync()[0] > 1e-3, 'loaded weights are not a fresh initialisation');
+  assert.ok(
+    tf.sub(k1, k0).abs().max().dataSync()[0] > 1e-3,
+    'loaded weights are not a fresh initialisation',
+  );
   // Same spec, same seed: the same file content (weights) again.
   await pretrainOnGeneratedData('vgg16', 32, { cacheDir: dir, spec: tiny, progress: false });
   const again = await vgg16({ includeTop: false, weights: loc.path, inputShape: [32, 32, 3] });
@@ -57,8 +72,15 @@ test("weights: 'auto' offline uses the cached stand-in at once and labels it", a
   await pretrainOnGeneratedData('vgg16', 32, { cacheDir, spec: tiny, progress: false });
   const loc = pretextWeightsLocation('vgg16', 32, cacheDir);
   const info = JSON.parse(fs.readFileSync(loc.infoPath, 'utf8'));
-  fs.writeFileSync(loc.infoPath, JSON.stringify({ ...info, version: PRETEXT_VERSION, spec: PRETEXT_SPECS.vgg16 }));
-  const saved = { home: process.env.KERAS_HOME, off: process.env.NB_OFFLINE, url: process.env.KERAS_WEIGHTS_BASE_URL };
+  fs.writeFileSync(
+    loc.infoPath,
+    JSON.stringify({ ...info, version: PRETEXT_VERSION, spec: PRETEXT_SPECS.vgg16 }),
+  );
+  const saved = {
+    home: process.env.KERAS_HOME,
+    off: process.env.NB_OFFLINE,
+    url: process.env.KERAS_WEIGHTS_BASE_URL,
+  };
   try {
     process.env.KERAS_HOME = home;
     process.env.NB_OFFLINE = '1';
@@ -76,10 +98,19 @@ test("weights: 'auto' offline uses the cached stand-in at once and labels it", a
     assert.equal(w.origin, 'pretext');
     assert.match(w.reason, /cannot be reached/);
     assert.ok(Date.now() - t < 3000, `fell back in ${Date.now() - t} ms`);
-    const base = await vgg16({ includeTop: false, weights: 'auto', inputShape: [32, 32, 3], quiet: true });
+    const base = await vgg16({
+      includeTop: false,
+      weights: 'auto',
+      inputShape: [32, 32, 3],
+      quiet: true,
+    });
     assert.equal(weightsLabel(base), PRETEXT_LABEL);
   } finally {
-    for (const [k, v] of [['KERAS_HOME', saved.home], ['NB_OFFLINE', saved.off], ['KERAS_WEIGHTS_BASE_URL', saved.url]] as const) {
+    for (const [k, v] of [
+      ['KERAS_HOME', saved.home],
+      ['NB_OFFLINE', saved.off],
+      ['KERAS_WEIGHTS_BASE_URL', saved.url],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -88,7 +119,10 @@ test("weights: 'auto' offline uses the cached stand-in at once and labels it", a
 
 test("weights: 'auto' needs includeTop false and a square input", async () => {
   await assert.rejects(vgg16({ includeTop: true, weights: 'auto' }), /includeTop: false/);
-  await assert.rejects(vgg16({ includeTop: false, weights: 'auto', inputShape: [32, 48, 3] }), /square inputShape/);
+  await assert.rejects(
+    vgg16({ includeTop: false, weights: 'auto', inputShape: [32, 48, 3] }),
+    /square inputShape/,
+  );
 });
 
 test('a stand-in pretrained before BatchNormalization calibration gets it in place, not pretrained again', async () => {

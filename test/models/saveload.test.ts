@@ -4,18 +4,35 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { saveModel, loadModel, KerasBatchNormalization, PreprocessInput, freeze, unfreeze, inceptionV3, randomWeightsNotice } from '../../lib/models';
+import {
+  saveModel,
+  loadModel,
+  KerasBatchNormalization,
+  PreprocessInput,
+  freeze,
+  unfreeze,
+  inceptionV3,
+  randomWeightsNotice,
+} from '../../lib/models';
 import { tmpDir } from '../helpers';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 async function trainedModel(seed = 1) {
   const input = tf.input({ shape: [8, 8, 3], name: 'input_1' });
   let x = new PreprocessInput({ mode: 'tf' }).apply(input) as tf.SymbolicTensor;
-  x = tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false, name: 'conv2d' }).apply(x) as tf.SymbolicTensor;
-  x = new KerasBatchNormalization({ scale: false, name: 'batch_normalization' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .conv2d({ filters: 4, kernelSize: 3, useBias: false, name: 'conv2d' })
+    .apply(x) as tf.SymbolicTensor;
+  x = new KerasBatchNormalization({ scale: false, name: 'batch_normalization' }).apply(
+    x,
+  ) as tf.SymbolicTensor;
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dense({ units: 3, activation: 'softmax', name: 'head' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .dense({ units: 3, activation: 'softmax', name: 'head' })
+    .apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: x, name: 'tiny' });
   model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
   const xs = tf.randomUniform([6, 8, 8, 3], 0, 255, 'float32', seed);
@@ -25,7 +42,8 @@ async function trainedModel(seed = 1) {
   return model;
 }
 const probe = () => tf.randomUniform([4, 8, 8, 3], 0, 255, 'float32', 2);
-const predict = (m: tf.LayersModel) => tf.tidy(() => Array.from((m.predict(probe()) as tf.Tensor).dataSync()));
+const predict = (m: tf.LayersModel) =>
+  tf.tidy(() => Array.from((m.predict(probe()) as tf.Tensor).dataSync()));
 
 test('save -> load gives identical predictions, layer classes and BN options', async () => {
   const model = await trainedModel();
@@ -34,11 +52,16 @@ test('save -> load gives identical predictions, layer classes and BN options', a
   assert.deepEqual(fs.readdirSync(dir).sort(), ['model.json', 'weights.bin']);
   const back = await loadModel(dir);
   assert.deepEqual(predict(back), predict(model));
-  assert.deepEqual(back.layers.map((l) => l.getClassName()), model.layers.map((l) => l.getClassName()));
+  assert.deepEqual(
+    back.layers.map((l) => l.getClassName()),
+    model.layers.map((l) => l.getClassName()),
+  );
   const bn = back.getLayer('batch_normalization') as KerasBatchNormalization;
   assert.equal(bn.scale, false);
-  assert.deepEqual(bn.weights.map((w) => Array.from(w.read().dataSync())),
-    model.getLayer('batch_normalization').weights.map((w) => Array.from(w.read().dataSync())));
+  assert.deepEqual(
+    bn.weights.map((w) => Array.from(w.read().dataSync())),
+    model.getLayer('batch_normalization').weights.map((w) => Array.from(w.read().dataSync())),
+  );
 });
 
 test('overwriting a checkpoint replaces it whole and leaves no temporary folders', async () => {
@@ -89,27 +112,41 @@ test('a frozen model reloads with its trainable flags; a missing folder says wha
   const dir = path.join(tmpDir('save-'), 'ckpt');
   await saveModel(model, dir);
   const back = await loadModel(dir);
-  assert.deepEqual(back.layers.map((l) => l.trainable), model.layers.map((l) => l.trainable));
+  assert.deepEqual(
+    back.layers.map((l) => l.trainable),
+    model.layers.map((l) => l.trainable),
+  );
   await assert.rejects(loadModel(path.join(dir, 'nope')), /no model\.json in .*nope.*saveModel/);
 });
 
 test('InceptionV3 + head reloads with the Keras indices the walkthrough freezes by (layers[:249]) and its weights origin', async () => {
   const base = await inceptionV3({ includeTop: false, weights: null, inputShape: [75, 75, 3] });
-  const pooled = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(base.outputs[0]) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: 4, activation: 'softmax', name: 'head' }).apply(pooled) as tf.SymbolicTensor;
+  const pooled = tf.layers
+    .globalAveragePooling2d({ name: 'gap' })
+    .apply(base.outputs[0]) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: 4, activation: 'softmax', name: 'head' })
+    .apply(pooled) as tf.SymbolicTensor;
   const model = tf.model({ inputs: base.inputs, outputs: out });
   const dir = path.join(tmpDir('save-'), 'tl_best');
   await saveModel(model, dir);
   const back = await loadModel(dir);
-  assert.deepEqual(back.layers.map((l) => l.name), model.layers.map((l) => l.name));
+  assert.deepEqual(
+    back.layers.map((l) => l.name),
+    model.layers.map((l) => l.name),
+  );
   assert.equal(back.layers[248].name, 'mixed8');
   assert.ok(back.getLayer('batch_normalization_93') instanceof KerasBatchNormalization);
   assert.match(randomWeightsNotice(back) ?? '', /inceptionv3 base: RANDOM/);
   const x = tf.randomUniform([1, 75, 75, 3], -1, 1, 'float32', 5);
-  assert.deepEqual(Array.from((back.predict(x) as tf.Tensor).dataSync()), Array.from((model.predict(x) as tf.Tensor).dataSync()));
+  assert.deepEqual(
+    Array.from((back.predict(x) as tf.Tensor).dataSync()),
+    Array.from((model.predict(x) as tf.Tensor).dataSync()),
+  );
   unfreeze(back);
   freeze(back, { upTo: 249 });
   assert.equal(back.layers.filter((l) => l.trainable).length, 313 - 249);
   fs.rmSync(path.dirname(dir), { recursive: true, force: true });
-  model.dispose(); back.dispose();
+  model.dispose();
+  back.dispose();
 });

@@ -11,7 +11,11 @@ test('withPreprocessing: raw pixels in, same output as preprocessing then the ba
   const model = withPreprocessing(base, 'caffe');
   assert.equal(model.layers.length, base.layers.length + 1);
   assert.equal(model.layers[1].name, 'preprocess_input');
-  assert.equal(model.layers[2], base.layers[1], 'block1_conv1 is the same layer object (shared weights)');
+  assert.equal(
+    model.layers[2],
+    base.layers[1],
+    'block1_conv1 is the same layer object (shared weights)',
+  );
   assert.equal(model.layers.at(-8)!.name, 'block4_conv1');
   assert.equal(model.countParams(), base.countParams());
   const x = tf.randomUniform([2, 32, 32, 3], 0, 255, 'float32', 1);
@@ -22,7 +26,12 @@ test('withPreprocessing: raw pixels in, same output as preprocessing then the ba
 
 test('withPreprocessing rebuilds a branching graph (ResNet50 shortcuts)', async () => {
   await tf.setBackend('cpu');
-  const base = await resnet50({ includeTop: false, weights: null, inputShape: [32, 32, 3], pooling: 'avg' });
+  const base = await resnet50({
+    includeTop: false,
+    weights: null,
+    inputShape: [32, 32, 3],
+    pooling: 'avg',
+  });
   const model = withPreprocessing(base, 'caffe');
   assert.equal(model.layers.length, base.layers.length + 1);
   const x = tf.randomUniform([1, 32, 32, 3], 0, 255, 'float32', 2);

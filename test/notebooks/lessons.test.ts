@@ -5,15 +5,32 @@ import { lessonFor, reproducible } from './lessons';
 
 test('each walkthrough lesson passes on numbers that show it and names what fails otherwise', () => {
   assert.deepEqual(lessonFor('01-x.ipynb')!({ val_accuracy: 0.5 }), []);
-  assert.match(lessonFor('01-x.ipynb')!({ val_accuracy: 0.1 })[0], /not clearly above chance \(8\.3%\)/);
+  assert.match(
+    lessonFor('01-x.ipynb')!({ val_accuracy: 0.1 })[0],
+    /not clearly above chance \(8\.3%\)/,
+  );
   assert.deepEqual(lessonFor('02-x.ipynb')!({ tl_val_accuracy: 0.42, ft_val_accuracy: 0.44 }), []);
-  assert.match(lessonFor('02-x.ipynb')!({ tl_val_accuracy: 0.427, ft_val_accuracy: 0.302 })[0], /fine-tuning lost accuracy: 42\.7% → 30\.2%/);
-  assert.deepEqual(lessonFor('03-x.ipynb')!({ val_accuracy: 0.56, scratch_val_accuracy: 0.05 }), []);
-  assert.equal(lessonFor('03-x.ipynb')!({ val_accuracy: 0.023, scratch_val_accuracy: 0.043 }).length, 2);
-  assert.throws(() => lessonFor('03-x.ipynb')!({ val_accuracy: 0.5 }), /scratch_val_accuracy is missing/);
+  assert.match(
+    lessonFor('02-x.ipynb')!({ tl_val_accuracy: 0.427, ft_val_accuracy: 0.302 })[0],
+    /fine-tuning lost accuracy: 42\.7% → 30\.2%/,
+  );
+  assert.deepEqual(
+    lessonFor('03-x.ipynb')!({ val_accuracy: 0.56, scratch_val_accuracy: 0.05 }),
+    [],
+  );
+  assert.equal(
+    lessonFor('03-x.ipynb')!({ val_accuracy: 0.023, scratch_val_accuracy: 0.043 }).length,
+    2,
+  );
+  assert.throws(
+    () => lessonFor('03-x.ipynb')!({ val_accuracy: 0.5 }),
+    /scratch_val_accuracy is missing/,
+  );
   assert.equal(lessonFor('99-x.ipynb'), undefined);
 });
 
 test('two runs are compared on everything but timings and the backend', () => {
-  assert.deepEqual(reproducible({ val_accuracy: 0.5, rerun_seconds: 3.1, backend: 'onednn' }), { val_accuracy: 0.5 });
+  assert.deepEqual(reproducible({ val_accuracy: 0.5, rerun_seconds: 3.1, backend: 'onednn' }), {
+    val_accuracy: 0.5,
+  });
 });

@@ -10,7 +10,8 @@ const CHANCE = { '01': 1 / 12, '02': 1 / 12, '03': 1 / 43 } as const;
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 const num = (m: Metrics, key: string): number => {
   const v = m[key];
-  if (typeof v !== 'number') throw new Error(`headline metric ${key} is missing (got ${JSON.stringify(m)})`);
+  if (typeof v !== 'number')
+    throw new Error(`headline metric ${key} is missing (got ${JSON.stringify(m)})`);
   return v;
 };
 
@@ -18,14 +19,21 @@ export const LESSONS: Record<keyof typeof CHANCE, (m: Metrics) => string[]> = {
   // ResNet50 transfer learning: a head on frozen pretrained features learns the classes.
   '01': (m) => {
     const val = num(m, 'val_accuracy');
-    return val >= 3 * CHANCE['01'] ? [] : [`transfer learning reached ${pct(val)} on validation, not clearly above chance (${pct(CHANCE['01'])})`];
+    return val >= 3 * CHANCE['01']
+      ? []
+      : [
+          `transfer learning reached ${pct(val)} on validation, not clearly above chance (${pct(CHANCE['01'])})`,
+        ];
   },
   // InceptionV3: transfer learning beats chance, and fine-tuning the top blocks does not lose accuracy.
   '02': (m) => {
     const tl = num(m, 'tl_val_accuracy');
     const ft = num(m, 'ft_val_accuracy');
     const problems: string[] = [];
-    if (tl < 3 * CHANCE['02']) problems.push(`transfer learning reached ${pct(tl)} on validation, not clearly above chance (${pct(CHANCE['02'])})`);
+    if (tl < 3 * CHANCE['02'])
+      problems.push(
+        `transfer learning reached ${pct(tl)} on validation, not clearly above chance (${pct(CHANCE['02'])})`,
+      );
     if (ft < tl) problems.push(`fine-tuning lost accuracy: ${pct(tl)} → ${pct(ft)} on validation`);
     return problems;
   },
@@ -34,8 +42,14 @@ export const LESSONS: Record<keyof typeof CHANCE, (m: Metrics) => string[]> = {
     const ft = num(m, 'val_accuracy');
     const scratch = num(m, 'scratch_val_accuracy');
     const problems: string[] = [];
-    if (ft < 5 * CHANCE['03']) problems.push(`fine-tuning reached ${pct(ft)} on validation, not clearly above chance (${pct(CHANCE['03'])})`);
-    if (ft - scratch < 0.25) problems.push(`fine-tuning (${pct(ft)}) does not beat training from scratch (${pct(scratch)}) by a wide margin (25 points)`);
+    if (ft < 5 * CHANCE['03'])
+      problems.push(
+        `fine-tuning reached ${pct(ft)} on validation, not clearly above chance (${pct(CHANCE['03'])})`,
+      );
+    if (ft - scratch < 0.25)
+      problems.push(
+        `fine-tuning (${pct(ft)}) does not beat training from scratch (${pct(scratch)}) by a wide margin (25 points)`,
+      );
     return problems;
   },
 };
@@ -47,5 +61,7 @@ export function lessonFor(notebook: string): ((m: Metrics) => string[]) | undefi
 
 /** Headline metrics that must agree between two runs: everything but timings and the backend's name. */
 export function reproducible(m: Metrics): Metrics {
-  return Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'backend' && !k.endsWith('_seconds')));
+  return Object.fromEntries(
+    Object.entries(m).filter(([k]) => k !== 'backend' && !k.endsWith('_seconds')),
+  );
 }

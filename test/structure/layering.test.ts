@@ -18,7 +18,14 @@ import * as path from 'node:path';
 const LIB = path.resolve(__dirname, '..', '..', 'lib');
 
 /** Bottom first; a folder may import folders of lower layers (and the shared units), not its own layer's others. */
-const LAYERS: string[][] = [['backend', 'data'], ['models'], ['train'], ['evaluate'], ['charts'], ['export']];
+const LAYERS: string[][] = [
+  ['backend', 'data'],
+  ['models'],
+  ['train'],
+  ['evaluate'],
+  ['charts'],
+  ['export'],
+];
 const SHARED = ['config', 'display', 'io', 'esm', 'rng', 'seed'];
 
 /** The unit a lib/ file belongs to: its top-level folder, or its own name for a top-level file. */
@@ -38,7 +45,12 @@ function sourceFiles(dir: string): string[] {
 /** Relative specifiers of import/export-from, import() and require() with a string literal. */
 function relativeImports(source: string): string[] {
   const found: string[] = [];
-  const patterns = [/\bfrom\s+'(\.[^']*)'/g, /\bimport\s+'(\.[^']*)'/g, /\bimport\(\s*'(\.[^']*)'\s*\)/g, /\brequire\(\s*'(\.[^']*)'\s*\)/g];
+  const patterns = [
+    /\bfrom\s+'(\.[^']*)'/g,
+    /\bimport\s+'(\.[^']*)'/g,
+    /\bimport\(\s*'(\.[^']*)'\s*\)/g,
+    /\brequire\(\s*'(\.[^']*)'\s*\)/g,
+  ];
   for (const re of patterns) for (const m of source.matchAll(re)) found.push(m[1]);
   return found;
 }
@@ -46,19 +58,27 @@ function relativeImports(source: string): string[] {
 function resolveInLib(fromFile: string, spec: string): string | null {
   const base = path.resolve(path.dirname(fromFile), spec);
   for (const candidate of [base, `${base}.ts`, path.join(base, 'index.ts')]) {
-    if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return path.relative(LIB, candidate).split(path.sep).join('/');
+    if (fs.existsSync(candidate) && fs.statSync(candidate).isFile())
+      return path.relative(LIB, candidate).split(path.sep).join('/');
   }
   return null;
 }
 
-interface Edge { from: string; to: string; spec: string }
+interface Edge {
+  from: string;
+  to: string;
+  spec: string;
+}
 
 function libEdges(): Edge[] {
   return sourceFiles(LIB).flatMap((file) => {
     const from = path.relative(LIB, file).split(path.sep).join('/');
     return relativeImports(fs.readFileSync(file, 'utf8')).map((spec) => {
       const to = resolveInLib(file, spec);
-      assert.ok(to, `lib/${from} imports '${spec}', which is not a file in lib/ (or points outside lib/).`);
+      assert.ok(
+        to,
+        `lib/${from} imports '${spec}', which is not a file in lib/ (or points outside lib/).`,
+      );
       return { from, to, spec };
     });
   });
@@ -67,23 +87,30 @@ function libEdges(): Edge[] {
 /** Why an import between two units breaks the layering, or null when it is allowed. */
 function violation(fromUnit: string, toUnit: string): string | null {
   if (fromUnit === toUnit || fromUnit === 'index') return null;
-  if (toUnit === 'index') return 'nothing in lib/ imports lib/index.ts (it is the notebooks\' entry point)';
+  if (toUnit === 'index')
+    return "nothing in lib/ imports lib/index.ts (it is the notebooks' entry point)";
   if (SHARED.includes(toUnit)) return null;
   if (SHARED.includes(fromUnit)) return `${fromUnit} is shared by every folder, so it imports none`;
   const lf = level(fromUnit);
   const lt = level(toUnit);
-  if (lf < 0 || lt < 0) return `lib/${lf < 0 ? fromUnit : toUnit} is in no layer: add it to LAYERS here and to the README's layering section`;
+  if (lf < 0 || lt < 0)
+    return `lib/${lf < 0 ? fromUnit : toUnit} is in no layer: add it to LAYERS here and to the README's layering section`;
   if (lt < lf) return null;
-  return lt === lf ? `${fromUnit} and ${toUnit} share a layer and must not import each other` : `${toUnit} is above ${fromUnit}`;
+  return lt === lf
+    ? `${fromUnit} and ${toUnit} share a layer and must not import each other`
+    : `${toUnit} is above ${fromUnit}`;
 }
 
 function level(unit: string): number {
   return LAYERS.findIndex((layer) => layer.includes(unit));
 }
 
-test('every import between lib/ folders runs down the layers (the README\'s layering section)', () => {
+test("every import between lib/ folders runs down the layers (the README's layering section)", () => {
   const edges = libEdges();
-  assert.ok(edges.length > 50, `found only ${edges.length} imports in lib/: the import scanner is broken`);
+  assert.ok(
+    edges.length > 50,
+    `found only ${edges.length} imports in lib/: the import scanner is broken`,
+  );
   const bad: string[] = [];
   for (const e of edges) {
     const why = violation(unitOf(e.from), unitOf(e.to));
@@ -103,13 +130,26 @@ test('the layering check catches an upward, a sideways and a shared-to-folder im
   assert.match(violation('display', 'data') ?? '', /imports none/);
   assert.match(violation('train', 'index') ?? '', /entry point/);
   assert.match(violation('plots', 'data') ?? '', /in no layer/);
-  assert.deepEqual(relativeImports(`import a from './a';\nexport { b } from '../b';\nimport './c';\nconst d = require('../d');\nimport * as tf from '@tensorflow/tfjs';`), ['./a', '../b', './c', '../d']);
+  assert.deepEqual(
+    relativeImports(
+      `import a from './a';\nexport { b } from '../b';\nimport './c';\nconst d = require('../d');\nimport * as tf from '@tensorflow/tfjs';`,
+    ),
+    ['./a', '../b', './c', '../d'],
+  );
 });
 
 test('the layers listed here are the folders of lib/', () => {
-  const folders = fs.readdirSync(LIB, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const folders = fs
+    .readdirSync(LIB, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const listed = [...LAYERS.flat(), ...SHARED].filter((u) => folders.includes(u)).sort();
-  assert.deepEqual(folders, listed, 'a new lib/ folder needs a place in LAYERS (or SHARED) and in the README');
+  assert.deepEqual(
+    folders,
+    listed,
+    'a new lib/ folder needs a place in LAYERS (or SHARED) and in the README',
+  );
 });
 
 test("the README's layering table lists these layers and shared modules", () => {
@@ -117,10 +157,24 @@ test("the README's layering table lists these layers and shared modules", () => 
   const start = readme.indexOf('| layer | folders | holds |');
   assert.ok(start >= 0, "README.md has no table headed '| layer | folders | holds |'");
   const lines = readme.slice(start).split('\n');
-  const rows = lines.slice(2, lines.findIndex((l) => !l.startsWith('|'))).map((r) => r.split('|').map((c) => c.trim()));
-  const units = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1].replace(/\/$/, '').replace(/\.(ts|cjs)$/, '')).sort();
-  const layers = rows.filter((r) => /^\d+$/.test(r[1])).sort((a, b) => Number(a[1]) - Number(b[1])).map((r) => units(r[2]));
+  const rows = lines
+    .slice(
+      2,
+      lines.findIndex((l) => !l.startsWith('|')),
+    )
+    .map((r) => r.split('|').map((c) => c.trim()));
+  const units = (cell: string) =>
+    [...cell.matchAll(/`([^`]+)`/g)]
+      .map((m) => m[1].replace(/\/$/, '').replace(/\.(ts|cjs)$/, ''))
+      .sort();
+  const layers = rows
+    .filter((r) => /^\d+$/.test(r[1]))
+    .sort((a, b) => Number(a[1]) - Number(b[1]))
+    .map((r) => units(r[2]));
   const shared = rows.filter((r) => r[1] === 'shared').flatMap((r) => units(r[2]));
-  assert.deepEqual(layers, LAYERS.map((l) => [...l].sort()));
+  assert.deepEqual(
+    layers,
+    LAYERS.map((l) => [...l].sort()),
+  );
   assert.deepEqual(shared, [...SHARED].sort());
 });

@@ -15,9 +15,14 @@ test("every notebook's code cells compile against lib/index.ts as tslab compiles
 
 test('the check sees a cell that calls what lib/index.ts does not export', () => {
   const bad = path.join(ROOT, 'bad-notebook.ipynb.ts');
-  const sources = new Map([[bad, 'export {};\nimport * as nb from "./lib/index";\nawait nb.notACell({ epochs: 3 });']]);
+  const sources = new Map([
+    [bad, 'export {};\nimport * as nb from "./lib/index";\nawait nb.notACell({ epochs: 3 });'],
+  ]);
   const diags = tslabDiagnostics(bad, sources);
-  assert.ok(diags.some((d) => /bad-notebook\.ipynb\.ts:3:.*notACell/.test(d)), diags.join('\n'));
+  assert.ok(
+    diags.some((d) => /bad-notebook\.ipynb\.ts:3:.*notACell/.test(d)),
+    diags.join('\n'),
+  );
 });
 
 test('a config written `as const` passes its sizes to every cell that takes one, without casts', () => {

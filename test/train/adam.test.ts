@@ -5,10 +5,19 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { FusedAdamOptimizer } from '../../lib/train/adam';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 /** Keras (TF2) Adam in float64, the reference. */
-function kerasAdam(w: number[], grads: number[][], lr: number, b1 = 0.9, b2 = 0.999, eps = 1e-7): number[] {
+function kerasAdam(
+  w: number[],
+  grads: number[][],
+  lr: number,
+  b1 = 0.9,
+  b2 = 0.999,
+  eps = 1e-7,
+): number[] {
   const m = w.map(() => 0);
   const v = w.map(() => 0);
   const out = [...w];
@@ -39,20 +48,24 @@ function run(opt: tf.Optimizer, name: string): number[] {
   return out;
 }
 
-test('one-pass Adam follows Keras\' update step by step (float32 against float64)', () => {
+test("one-pass Adam follows Keras' update step by step (float32 against float64)", () => {
   const got = run(new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-7), 'adam_fused_a');
   const want = kerasAdam(start, grads, 0.01);
-  got.forEach((x, j) => assert.ok(Math.abs(x - want[j]) < 1e-6, `w[${j}] ${x} vs Keras ${want[j]}`));
+  got.forEach((x, j) =>
+    assert.ok(Math.abs(x - want[j]) < 1e-6, `w[${j}] ${x} vs Keras ${want[j]}`),
+  );
   // And it moved: a no-op optimizer would fail the comparison above, this says by how much.
   assert.ok(Math.abs(got[0] - start[0]) > 0.02);
 });
 
-test('one-pass Adam matches tfjs\' Adam where √v ≫ ε, and keeps its state in the same place', () => {
+test("one-pass Adam matches tfjs' Adam where √v ≫ ε, and keeps its state in the same place", () => {
   const fused = new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
   const stock = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
   const a = run(fused, 'adam_fused_b');
   const b = run(stock, 'adam_stock_b');
-  [0, 1, 2, 5].forEach((j) => assert.ok(Math.abs(a[j] - b[j]) < 1e-6, `w[${j}] ${a[j]} vs tfjs ${b[j]}`));
+  [0, 1, 2, 5].forEach((j) =>
+    assert.ok(Math.abs(a[j] - b[j]) < 1e-6, `w[${j}] ${a[j]} vs tfjs ${b[j]}`),
+  );
   assert.equal(fused.iterations, 3);
   assert.equal(FusedAdamOptimizer.className, 'Adam');
 });

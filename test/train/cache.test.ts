@@ -3,7 +3,17 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { buildHead, compile, adam, sgd, trainPhase, cachedFeatures, clearFeatureMemory, evaluateLoss, frozenBoundary } from '../../lib/train';
+import {
+  buildHead,
+  compile,
+  adam,
+  sgd,
+  trainPhase,
+  cachedFeatures,
+  clearFeatureMemory,
+  evaluateLoss,
+  frozenBoundary,
+} from '../../lib/train';
 import { freeze, withPreprocessing } from '../../lib/models';
 import { freezeAll } from './util';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
@@ -34,30 +44,45 @@ function maxDiff(a: Float32Array[], b: Float32Array[]): number {
   return m;
 }
 
-for (const bn of [true, 'keras'] as const) test(`head trained on cached features equals head trained through the frozen base (${bn === true ? 'tfjs' : 'Keras, scale=false'} BatchNormalization)`, async () => {
-  const train = fakeDataset({ n: 20, batchSize: 6 });
-  const val = fakeDataset({ n: 9, batchSize: 6, seed: 2 });
-  const a = headModel(5, bn);
-  const b = headModel(5, bn);
-  for (const m of [a, b]) {
-    freezeAll(m.base);
-    compile(m.model, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy', labelSmoothing: 0.1, metrics: ['accuracy'] });
-  }
-  const ha = await trainPhase({ model: a.model, train, validation: val, epochs: 4, verbose: 0 });
-  const trainCache = await cachedFeatures(b.model, train, { dir: null, shuffle: false });
-  const valCache = await cachedFeatures(b.model, val, { dir: null, shuffle: false });
-  assert.equal(trainCache.boundary, 'block2_pool');
-  const hb = await trainPhase({ model: b.model, train: trainCache, validation: valCache, epochs: 4, verbose: 0 });
-  const d = maxDiff(weightsOf(a.model), weightsOf(b.model));
-  assert.ok(d < 1e-5, `weights differ by ${d}`);
-  ha.epochs.forEach((e, i) => {
-    for (const k of ['loss', 'accuracy', 'val_loss', 'val_accuracy']) {
-      assert.ok(Math.abs(e.metrics[k] - hb.epochs[i].metrics[k]) < 1e-5, `epoch ${i} ${k}: ${e.metrics[k]} vs ${hb.epochs[i].metrics[k]}`);
+for (const bn of [true, 'keras'] as const)
+  test(`head trained on cached features equals head trained through the frozen base (${bn === true ? 'tfjs' : 'Keras, scale=false'} BatchNormalization)`, async () => {
+    const train = fakeDataset({ n: 20, batchSize: 6 });
+    const val = fakeDataset({ n: 9, batchSize: 6, seed: 2 });
+    const a = headModel(5, bn);
+    const b = headModel(5, bn);
+    for (const m of [a, b]) {
+      freezeAll(m.base);
+      compile(m.model, {
+        optimizer: adam(0.01),
+        loss: 'sparseCategoricalCrossentropy',
+        labelSmoothing: 0.1,
+        metrics: ['accuracy'],
+      });
     }
+    const ha = await trainPhase({ model: a.model, train, validation: val, epochs: 4, verbose: 0 });
+    const trainCache = await cachedFeatures(b.model, train, { dir: null, shuffle: false });
+    const valCache = await cachedFeatures(b.model, val, { dir: null, shuffle: false });
+    assert.equal(trainCache.boundary, 'block2_pool');
+    const hb = await trainPhase({
+      model: b.model,
+      train: trainCache,
+      validation: valCache,
+      epochs: 4,
+      verbose: 0,
+    });
+    const d = maxDiff(weightsOf(a.model), weightsOf(b.model));
+    assert.ok(d < 1e-5, `weights differ by ${d}`);
+    ha.epochs.forEach((e, i) => {
+      for (const k of ['loss', 'accuracy', 'val_loss', 'val_accuracy']) {
+        assert.ok(
+          Math.abs(e.metrics[k] - hb.epochs[i].metrics[k]) < 1e-5,
+          `epoch ${i} ${k}: ${e.metrics[k]} vs ${hb.epochs[i].metrics[k]}`,
+        );
+      }
+    });
+    // The loss went down, so the comparison is not between two untrained models.
+    assert.ok(ha.epochs[3].metrics.loss < ha.epochs[0].metrics.loss);
   });
-  // The loss went down, so the comparison is not between two untrained models.
-  assert.ok(ha.epochs[3].metrics.loss < ha.epochs[0].metrics.loss);
-});
 
 test('K augmentation draws are computed once, then reused from memory; a new cache object finds them on disk', async () => {
   clearFeatureMemory();
@@ -80,7 +105,11 @@ test('K augmentation draws are computed once, then reused from memory; a new cac
 
   clearFeatureMemory();
   // The notebook re-runs the head cell with another dropout: a new head on the same frozen base.
-  const head2 = buildHead(base, [{ type: 'flatten' }, { type: 'dropout', rate: 0.3 }, { type: 'output', classes: 3 }]);
+  const head2 = buildHead(base, [
+    { type: 'flatten' },
+    { type: 'dropout', rate: 0.3 },
+    { type: 'output', classes: 3 },
+  ]);
   compile(head2, { optimizer: adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
   const again2 = await cachedFeatures(head2, train, { dir, drawsPerImage: 2 });
   await trainPhase({ model: head2, train: again2, epochs: 2, verbose: 0 });
@@ -96,7 +125,9 @@ test('precompute computes every draw up front and reports each through the progr
   freezeAll(base);
   const cache = await cachedFeatures(model, train, { dir: null, drawsPerImage: 2 });
   const lines: string[] = [];
-  t.mock.method(console, 'log', (s: string) => { lines.push(s); });
+  t.mock.method(console, 'log', (s: string) => {
+    lines.push(s);
+  });
   await cache.precompute();
   t.mock.restoreAll();
   assert.equal(cache.stats.computed, 20);
@@ -104,7 +135,10 @@ test('precompute computes every draw up front and reports each through the progr
   for (const d of [1, 2]) {
     const label = `features at "${cache.boundary}", draw ${d}/2`;
     assert.ok(lines.includes(`${label}: 10/10 images (100%)`), lines.join('\n'));
-    assert.ok(lines.some((l) => l.startsWith(`${label}: ready (10 images, `)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.startsWith(`${label}: ready (10 images, `)),
+      lines.join('\n'),
+    );
   }
 });
 
@@ -167,10 +201,18 @@ test('block-boundary cache: fine-tuning the top block on cached block1 features 
   for (const m of [a, b]) {
     freezeAll(m.base);
     m.base.getLayer('block2_conv1').trainable = true; // fine-tune block 2 + head
-    compile(m.model, { optimizer: sgd({ learningRate: 0.05, momentum: 0.9, nesterov: true }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    compile(m.model, {
+      optimizer: sgd({ learningRate: 0.05, momentum: 0.9, nesterov: true }),
+      loss: 'categoricalCrossentropy',
+      metrics: ['accuracy'],
+    });
   }
   await trainPhase({ model: a.model, train, epochs: 3, verbose: 0 });
-  const cache = await cachedFeatures(b.model, train, { layer: 'block1_pool', dir: null, shuffle: false });
+  const cache = await cachedFeatures(b.model, train, {
+    layer: 'block1_pool',
+    dir: null,
+    shuffle: false,
+  });
   assert.deepEqual(cache.featureShape, [4, 4, 4]);
   await trainPhase({ model: b.model, train: cache, epochs: 3, verbose: 0 });
   const d = maxDiff(weightsOf(a.model), weightsOf(b.model));
@@ -186,7 +228,10 @@ test('training on a cache whose bottom is trainable is refused with a fix', asyn
   const { model } = headModel();
   const cache = await cachedFeatures(model, train, { dir: null });
   compile(model, { optimizer: adam(), loss: 'sparseCategoricalCrossentropy' });
-  await assert.rejects(trainPhase({ model, train: cache, epochs: 1, verbose: 0 }), /before it are trainable.*Freeze/);
+  await assert.rejects(
+    trainPhase({ model, train: cache, epochs: 1, verbose: 0 }),
+    /before it are trainable.*Freeze/,
+  );
 });
 
 test('a base nested as one layer (Keras: x = base(inputs, training=False)) trains and caches at its output', async () => {
@@ -205,9 +250,19 @@ test('a base nested as one layer (Keras: x = base(inputs, training=False)) train
   };
   const a = make();
   const b = make();
-  const bnBefore = a.getLayer('tiny_base').getWeights().map((w) => Array.from(w.dataSync()));
+  const bnBefore = a
+    .getLayer('tiny_base')
+    .getWeights()
+    .map((w) => Array.from(w.dataSync()));
   await trainPhase({ model: a, train, epochs: 2, verbose: 0 });
-  assert.deepEqual(a.getLayer('tiny_base').getWeights().map((w) => Array.from(w.dataSync())), bnBefore, 'frozen nested base untouched (BN statistics too)');
+  assert.deepEqual(
+    a
+      .getLayer('tiny_base')
+      .getWeights()
+      .map((w) => Array.from(w.dataSync())),
+    bnBefore,
+    'frozen nested base untouched (BN statistics too)',
+  );
   const cache = await cachedFeatures(b, train, { layer: 'tiny_base', dir: null, shuffle: false });
   await trainPhase({ model: b, train: cache, epochs: 2, verbose: 0 });
   assert.ok(maxDiff(weightsOf(a), weightsOf(b)) < 1e-5);
@@ -215,7 +270,8 @@ test('a base nested as one layer (Keras: x = base(inputs, training=False)) train
 
 test('without layer:, features are cached at the end of the frozen layers', async () => {
   const train = fakeDataset({ n: 6, batchSize: 3 });
-  const at = async (model: tf.LayersModel) => (await cachedFeatures(model, train, { dir: null })).boundary;
+  const at = async (model: tf.LayersModel) =>
+    (await cachedFeatures(model, train, { dir: null })).boundary;
 
   // Keras' model.layers[:3] frozen (input_1, block1_conv1, block1_pool): layer 2, and training accepts it.
   const a = headModel();
@@ -236,7 +292,10 @@ test('without layer:, features are cached at the end of the frozen layers', asyn
   // preprocess_input inside the model (no weights, left trainable) does not end the frozen run.
   const base = tinyBase();
   freeze(base, { upTo: 3 });
-  const withPre = buildHead(withPreprocessing(base, 'tf'), [{ type: 'flatten' }, { type: 'output', classes: 3 }]);
+  const withPre = buildHead(withPreprocessing(base, 'tf'), [
+    { type: 'flatten' },
+    { type: 'output', classes: 3 },
+  ]);
   assert.equal(withPre.layers[1].getClassName(), 'PreprocessInput');
   assert.equal(await at(withPre), 'block1_pool');
 
@@ -247,13 +306,26 @@ test('without layer:, features are cached at the end of the frozen layers', asyn
 
 test('a frozen run that ends where the model cannot be split asks for a block boundary', async () => {
   const input = tf.input({ shape: [8, 8, 3] });
-  const c1 = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c1' }).apply(input) as tf.SymbolicTensor;
-  const c2 = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c2' }).apply(c1) as tf.SymbolicTensor;
+  const c1 = tf.layers
+    .conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c1' })
+    .apply(input) as tf.SymbolicTensor;
+  const c2 = tf.layers
+    .conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c2' })
+    .apply(c1) as tf.SymbolicTensor;
   const sum = tf.layers.add({ name: 'residual' }).apply([c1, c2]) as tf.SymbolicTensor;
   const flat = tf.layers.flatten().apply(sum) as tf.SymbolicTensor;
-  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 3, activation: 'softmax' }).apply(flat) as tf.SymbolicTensor });
+  const model = tf.model({
+    inputs: input,
+    outputs: tf.layers.dense({ units: 3, activation: 'softmax' }).apply(flat) as tf.SymbolicTensor,
+  });
   freeze(model, { upTo: 3 }); // input, c1, c2: c1's output also reaches the sum
-  await assert.rejects(cachedFeatures(model, fakeDataset({ n: 3, batchSize: 3 }), { dir: null }), /end at "c2", where the model cannot be split.*block boundary/);
+  await assert.rejects(
+    cachedFeatures(model, fakeDataset({ n: 3, batchSize: 3 }), { dir: null }),
+    /end at "c2", where the model cannot be split.*block boundary/,
+  );
   freeze(model, { upTo: 4 }); // through the sum: a clean cut
-  assert.equal((await cachedFeatures(model, fakeDataset({ n: 3, batchSize: 3 }), { dir: null })).boundary, 'residual');
+  assert.equal(
+    (await cachedFeatures(model, fakeDataset({ n: 3, batchSize: 3 }), { dir: null })).boundary,
+    'residual',
+  );
 });

@@ -4,7 +4,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, formatCheckpointPath, type TrainCallback, type TrainContext } from '../../lib/train';
+import {
+  EarlyStopping,
+  ReduceLROnPlateau,
+  ModelCheckpoint,
+  CSVLogger,
+  formatCheckpointPath,
+  type TrainCallback,
+  type TrainContext,
+} from '../../lib/train';
 import { tmpDir } from '../helpers';
 
 /** Run callbacks over a sequence of epoch logs like trainPhase does; returns what happened. */
@@ -17,8 +25,12 @@ async function drive(cbs: TrainCallback[], logs: Record<string, number>[], model
     phase: 'test',
     params: { epochs: logs.length, initialEpoch: 0, steps: 1 },
     history: { epochs: [], phases: [] },
-    get learningRate() { return lr; },
-    set learningRate(v: number) { lr = v; },
+    get learningRate() {
+      return lr;
+    },
+    set learningRate(v: number) {
+      lr = v;
+    },
     stopTraining: false,
     log: (m: string) => void messages.push(m),
   } as TrainContext;
@@ -37,41 +49,69 @@ const seq = (...v: number[]) => v.map((val_loss) => ({ val_loss, loss: val_loss 
 
 test('EarlyStopping: patience counts epochs without an improvement larger than minDelta', async () => {
   // best 1.0 at epoch 0; 0.9995 is not an improvement with minDelta 1e-3; stop after 2 epochs without one.
-  const r = await drive([new EarlyStopping({ patience: 2, minDelta: 1e-3 })], seq(1.0, 0.9995, 0.9992, 0.5, 0.4));
+  const r = await drive(
+    [new EarlyStopping({ patience: 2, minDelta: 1e-3 })],
+    seq(1.0, 0.9995, 0.9992, 0.5, 0.4),
+  );
   assert.equal(r.stoppedAt, 2);
-  const r2 = await drive([new EarlyStopping({ patience: 2 })], seq(1.0, 0.9995, 0.9992, 0.9991, 0.99));
+  const r2 = await drive(
+    [new EarlyStopping({ patience: 2 })],
+    seq(1.0, 0.9995, 0.9992, 0.9991, 0.99),
+  );
   assert.equal(r2.stoppedAt, null, 'without minDelta every decrease counts');
 });
 
 test('EarlyStopping: mode auto maximises accuracy; baseline keeps the wait running', async () => {
   const acc = [0.1, 0.2, 0.2, 0.2].map((val_accuracy) => ({ val_accuracy }));
-  assert.equal((await drive([new EarlyStopping({ monitor: 'val_accuracy', patience: 2 })], acc)).stoppedAt, 3);
+  assert.equal(
+    (await drive([new EarlyStopping({ monitor: 'val_accuracy', patience: 2 })], acc)).stoppedAt,
+    3,
+  );
   // An improvement that does not beat the baseline does not reset the wait, so it stops one epoch earlier.
-  assert.equal((await drive([new EarlyStopping({ patience: 2, baseline: 0.5 })], seq(0.9, 0.8, 0.8, 0.8))).stoppedAt, 2);
-  assert.equal((await drive([new EarlyStopping({ patience: 2 })], seq(0.9, 0.8, 0.8, 0.8))).stoppedAt, 3);
+  assert.equal(
+    (await drive([new EarlyStopping({ patience: 2, baseline: 0.5 })], seq(0.9, 0.8, 0.8, 0.8)))
+      .stoppedAt,
+    2,
+  );
+  assert.equal(
+    (await drive([new EarlyStopping({ patience: 2 })], seq(0.9, 0.8, 0.8, 0.8))).stoppedAt,
+    3,
+  );
 });
 
-test('EarlyStopping: restoreBestWeights puts back the best epoch\'s weights when it stops', async () => {
+test("EarlyStopping: restoreBestWeights puts back the best epoch's weights when it stops", async () => {
   const m = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
   const es = new EarlyStopping({ patience: 2, restoreBestWeights: true, verbose: 1 });
   const r = await drive([es], seq(0.9, 0.5, 0.7, 0.8, 0.1), m);
   assert.equal(r.stoppedAt, 3);
   assert.equal(es.bestEpoch, 1);
   assert.equal(m.layers[0].getWeights()[0].dataSync()[0], 1, 'weights of epoch 1');
-  assert.match(r.messages.join('\n'), /Restoring model weights from the end of the best epoch: 2\.[\s\S]*Epoch 4: early stopping/);
+  assert.match(
+    r.messages.join('\n'),
+    /Restoring model weights from the end of the best epoch: 2\.[\s\S]*Epoch 4: early stopping/,
+  );
 });
 
 test('ReduceLROnPlateau: factor, patience, cooldown and minLr as in Keras', async () => {
   const flat = seq(1, 1, 1, 1, 1, 1, 1, 1, 1);
-  const r = await drive([new ReduceLROnPlateau({ factor: 0.5, patience: 2, cooldown: 1, minLr: 0.2, verbose: 1 })], flat);
+  const r = await drive(
+    [new ReduceLROnPlateau({ factor: 0.5, patience: 2, cooldown: 1, minLr: 0.2, verbose: 1 })],
+    flat,
+  );
   // Keras' trace: reduce at the end of epoch 2; epoch 3 ends the cooldown and already counts (wait 1),
   // so epoch 4 reduces again; epoch 6 reduces to max(0.125, minLr) = 0.2, and it stays there.
   assert.deepEqual(r.lrs, [1, 1, 1, 0.5, 0.5, 0.25, 0.25, 0.2, 0.2]);
-  const r2 = await drive([new ReduceLROnPlateau({ factor: 0.5, patience: 2, cooldown: 1, minLr: 0.2 })], seq(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+  const r2 = await drive(
+    [new ReduceLROnPlateau({ factor: 0.5, patience: 2, cooldown: 1, minLr: 0.2 })],
+    seq(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+  );
   assert.equal(r2.lrs[r2.lrs.length - 1], 0.2);
   assert.match(r.messages[0], /Epoch 3: ReduceLROnPlateau reducing learning rate to 0\.5\./);
   // An improvement larger than minDelta resets the wait.
-  const r3 = await drive([new ReduceLROnPlateau({ factor: 0.1, patience: 2 })], seq(1, 1, 0.5, 0.5, 0.5));
+  const r3 = await drive(
+    [new ReduceLROnPlateau({ factor: 0.1, patience: 2 })],
+    seq(1, 1, 0.5, 0.5, 0.5),
+  );
   assert.deepEqual(r3.lrs, [1, 1, 1, 1, 1]);
   assert.throws(() => new ReduceLROnPlateau({ factor: 1 }), /factor must be < 1/);
 });
@@ -80,11 +120,15 @@ test('ModelCheckpoint: saveBestOnly writes only on improvement; path templates l
   const dir = tmpDir('ckpt-');
   const written: string[] = [];
   const mc = new ModelCheckpoint(path.join(dir, 'm-{epoch:02d}-{val_loss:.2f}.keras'), {
-    saveBestOnly: true, writer: async (_m, file) => void written.push(path.basename(file)),
+    saveBestOnly: true,
+    writer: async (_m, file) => void written.push(path.basename(file)),
   });
   await drive([mc], seq(0.9, 0.95, 0.5, 0.5, 0.4));
   assert.deepEqual(written, ['m-01-0.90.keras', 'm-03-0.50.keras', 'm-05-0.40.keras']);
-  assert.equal(formatCheckpointPath('w.{epoch:03d}-{val_accuracy:.3f}.h5', 6, { val_accuracy: 0.98765 }), 'w.007-0.988.h5');
+  assert.equal(
+    formatCheckpointPath('w.{epoch:03d}-{val_accuracy:.3f}.h5', 6, { val_accuracy: 0.98765 }),
+    'w.007-0.988.h5',
+  );
   // Keras keeps `best` across fits when the callback object is reused (phase 2 saves only if better).
   await drive([mc], seq(0.45, 0.3));
   assert.deepEqual(written.slice(3), ['m-02-0.30.keras']);
@@ -96,10 +140,22 @@ test('CSVLogger: Keras header and rows, append keeps earlier rows, file complete
   const csv = new CSVLogger(file);
   const seen: string[] = [];
   const peek: TrainCallback = { onEpochEnd: () => void seen.push(fs.readFileSync(file, 'utf8')) };
-  await drive([csv, peek], [{ loss: 2, accuracy: 0.5, val_loss: 2.5 }, { loss: 1, accuracy: 0.75, val_loss: 2 }]);
+  await drive(
+    [csv, peek],
+    [
+      { loss: 2, accuracy: 0.5, val_loss: 2.5 },
+      { loss: 1, accuracy: 0.75, val_loss: 2 },
+    ],
+  );
   assert.equal(seen[0], 'epoch,accuracy,loss,lr,val_loss\n0,0.5,2,1,2.5\n');
-  await drive([new CSVLogger(file, { append: true })], [{ loss: 0.5, accuracy: 0.8, val_loss: 1.5 }]);
-  assert.equal(fs.readFileSync(file, 'utf8'), 'epoch,accuracy,loss,lr,val_loss\n0,0.5,2,1,2.5\n1,0.75,1,1,2\n0,0.8,0.5,1,1.5\n');
+  await drive(
+    [new CSVLogger(file, { append: true })],
+    [{ loss: 0.5, accuracy: 0.8, val_loss: 1.5 }],
+  );
+  assert.equal(
+    fs.readFileSync(file, 'utf8'),
+    'epoch,accuracy,loss,lr,val_loss\n0,0.5,2,1,2.5\n1,0.75,1,1,2\n0,0.8,0.5,1,1.5\n',
+  );
   await drive([new CSVLogger(file, { separator: ';' })], [{ loss: 0.5 }]);
   assert.equal(fs.readFileSync(file, 'utf8'), 'epoch;loss;lr\n0;0.5;1\n');
 });

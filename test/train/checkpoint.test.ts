@@ -6,7 +6,17 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { saveCheckpoint, loadCheckpoint, loadCheckpointWeights, ModelCheckpoint, fineTune, compile, adam, sgd, type TrainContext } from '../../lib/train';
+import {
+  saveCheckpoint,
+  loadCheckpoint,
+  loadCheckpointWeights,
+  ModelCheckpoint,
+  fineTune,
+  compile,
+  adam,
+  sgd,
+  type TrainContext,
+} from '../../lib/train';
 import { resnet50, saveKerasWeights, freeze } from '../../lib/models';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
 import { ROOT, tmpDir } from '../helpers';
@@ -14,8 +24,12 @@ import { ROOT, tmpDir } from '../helpers';
 /** tinyBase + a dense head, with the base frozen (Keras base.trainable = False). */
 function frozenBaseModel(seed = 5): tf.LayersModel {
   const base = tinyBase();
-  const x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(base.outputs[0]) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: 3, activation: 'softmax', name: 'head' }).apply(x) as tf.SymbolicTensor;
+  const x = tf.layers
+    .globalAveragePooling2d({ name: 'gap' })
+    .apply(base.outputs[0]) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: 3, activation: 'softmax', name: 'head' })
+    .apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: base.inputs, outputs: out, name: 'frozen_base' });
   setDeterministicWeights(model, seed);
   for (const l of model.layers) if (l.name.startsWith('block')) l.trainable = false;
@@ -23,8 +37,10 @@ function frozenBaseModel(seed = 5): tf.LayersModel {
 }
 
 const values = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
-const truncate = (file: string, keep: number) => fs.writeFileSync(file, fs.readFileSync(file).subarray(0, keep));
-const frozenFiles = (dir: string) => fs.readdirSync(dir).filter((n) => n.startsWith('frozen-weights-'));
+const truncate = (file: string, keep: number) =>
+  fs.writeFileSync(file, fs.readFileSync(file).subarray(0, keep));
+const frozenFiles = (dir: string) =>
+  fs.readdirSync(dir).filter((n) => n.startsWith('frozen-weights-'));
 
 // ---------------------------------------------------------------------------------------------
 // Damaged files
@@ -35,12 +51,18 @@ test('a truncated .h5 names the file, says damaged, and prints no HDF5 diagnosti
   await saveKerasWeights(frozenBaseModel(), file);
   truncate(file, Math.floor(fs.statSync(file).size / 2));
   // In a child, so that what HDF5 writes to stderr can be seen.
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'load-h5.ts'), file], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, 'fixtures', 'load-h5.ts'), file],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   assert.equal(r.status, 3, r.stderr);
   assert.ok(r.stdout.startsWith(`${file} is damaged or incomplete`), r.stdout);
   assert.match(r.stdout, /delete it and download it again \(or re-train/);
   assert.doesNotMatch(r.stderr + r.stdout, /HDF5-DIAG|name not defined/);
-  await assert.rejects(loadCheckpointWeights(frozenBaseModel(), file), (e: Error) => e.message.startsWith(`${file} is damaged or incomplete`));
+  await assert.rejects(loadCheckpointWeights(frozenBaseModel(), file), (e: Error) =>
+    e.message.startsWith(`${file} is damaged or incomplete`),
+  );
 });
 
 test('a damaged model folder names the file and says what to do (model.json cut, weights.bin cut or too long)', async () => {
@@ -53,13 +75,25 @@ test('a damaged model folder names the file and says what to do (model.json cut,
   const good = { json: fs.readFileSync(json), bin: fs.readFileSync(bin) };
 
   truncate(json, 200);
-  await assert.rejects(loadCheckpoint(dir), (e: Error) => e.message.includes(`${json} is damaged or incomplete`) && /Save the model again/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(dir),
+    (e: Error) =>
+      e.message.includes(`${json} is damaged or incomplete`) &&
+      /Save the model again/.test(e.message),
+  );
   fs.writeFileSync(json, good.json);
 
   truncate(bin, good.bin.length - 10);
-  await assert.rejects(loadCheckpoint(dir), (e: Error) => e.message.includes(`${bin} (the weights) is incomplete: ${good.bin.length - 10} bytes`) && /Save the model again/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(dir),
+    (e: Error) =>
+      e.message.includes(`${bin} (the weights) is incomplete: ${good.bin.length - 10} bytes`) &&
+      /Save the model again/.test(e.message),
+  );
   fs.writeFileSync(bin, Buffer.concat([good.bin, Buffer.alloc(8)]));
-  await assert.rejects(loadCheckpoint(dir), (e: Error) => e.message.includes(`${bin} (the weights) is damaged (longer than listed)`));
+  await assert.rejects(loadCheckpoint(dir), (e: Error) =>
+    e.message.includes(`${bin} (the weights) is damaged (longer than listed)`),
+  );
   fs.writeFileSync(bin, good.bin);
   assert.deepEqual(values(await loadCheckpoint(dir)), values(model));
 });
@@ -69,10 +103,19 @@ test('a weights-only checkpoint cut short or too long names the file and says wh
   const model = frozenBaseModel();
   await saveCheckpoint(model, file, { weightsOnly: true });
   const good = fs.readFileSync(file);
-  for (const [bytes, what] of [[good.subarray(0, good.length - 4), /is incomplete: .* bytes of weights/], [good.subarray(0, 30), /is damaged or incomplete \(the header is cut off/],
-    [Buffer.concat([good, Buffer.alloc(4)]), /is damaged \(longer than its header says\)/]] as const) {
+  for (const [bytes, what] of [
+    [good.subarray(0, good.length - 4), /is incomplete: .* bytes of weights/],
+    [good.subarray(0, 30), /is damaged or incomplete \(the header is cut off/],
+    [Buffer.concat([good, Buffer.alloc(4)]), /is damaged \(longer than its header says\)/],
+  ] as const) {
     fs.writeFileSync(file, bytes);
-    await assert.rejects(loadCheckpointWeights(frozenBaseModel(), file), (e: Error) => e.message.includes(`Checkpoint ${file} `) && what.test(e.message) && /Train again/.test(e.message));
+    await assert.rejects(
+      loadCheckpointWeights(frozenBaseModel(), file),
+      (e: Error) =>
+        e.message.includes(`Checkpoint ${file} `) &&
+        what.test(e.message) &&
+        /Train again/.test(e.message),
+    );
   }
 });
 
@@ -87,8 +130,14 @@ test('frozen base: each save writes only the trainable layers; the frozen weight
   const [shared] = frozenFiles(dir);
   assert.ok(shared, `a frozen-weights file beside the checkpoint: ${fs.readdirSync(dir)}`);
   const stamp = fs.statSync(path.join(dir, shared)).mtimeMs;
-  const headBytes = model.getLayer('head').weights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1) * 4, 0);
-  assert.equal(fs.statSync(path.join(first, 'weights.bin')).size, headBytes, 'the checkpoint holds only the head');
+  const headBytes = model
+    .getLayer('head')
+    .weights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1) * 4, 0);
+  assert.equal(
+    fs.statSync(path.join(first, 'weights.bin')).size,
+    headBytes,
+    'the checkpoint holds only the head',
+  );
 
   // Train the head a little (the frozen base does not change), save again: same shared file, not rewritten.
   const head = model.getLayer('head');
@@ -100,7 +149,10 @@ test('frozen base: each save writes only the trainable layers; the frozen weight
 
   const back = await loadCheckpoint(second);
   assert.deepEqual(values(back), values(model));
-  assert.deepEqual(back.layers.map((l) => l.trainable), model.layers.map((l) => l.trainable));
+  assert.deepEqual(
+    back.layers.map((l) => l.trainable),
+    model.layers.map((l) => l.trainable),
+  );
   assert.notDeepEqual(values(await loadCheckpoint(first)), values(model));
 
   // Other frozen values (e.g. another base) get their own file.
@@ -117,10 +169,20 @@ test('frozen base: a damaged or missing shared file gives an error naming it', a
   await saveCheckpoint(frozenBaseModel(), file);
   const shared = path.join(dir, frozenFiles(dir)[0]);
   truncate(shared, 100);
-  await assert.rejects(loadCheckpoint(file), (e: Error) => e.message.includes(`${shared} (the frozen layers' weights shared by the checkpoints in ${dir}) is incomplete`) &&
-    /Delete it and the checkpoints that use it/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(file),
+    (e: Error) =>
+      e.message.includes(
+        `${shared} (the frozen layers' weights shared by the checkpoints in ${dir}) is incomplete`,
+      ) && /Delete it and the checkpoints that use it/.test(e.message),
+  );
   fs.rmSync(shared);
-  await assert.rejects(loadCheckpoint(file), (e: Error) => e.message.includes(`${shared} (the frozen layers' weights`) && /is missing\. Copy it along with the checkpoint folder/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(file),
+    (e: Error) =>
+      e.message.includes(`${shared} (the frozen layers' weights`) &&
+      /is missing\. Copy it along with the checkpoint folder/.test(e.message),
+  );
 });
 
 test('ModelCheckpoint with a frozen base, then fineTune({ from: checkpoint }) loads the whole model', async () => {
@@ -136,16 +198,28 @@ test('ModelCheckpoint with a frozen base, then fineTune({ from: checkpoint }) lo
   assert.equal(frozenFiles(dir).length, 1);
   const ds = fakeDataset({ n: 6, classes: 3, batchSize: 3 });
   assert.deepEqual(values(await loadCheckpoint(file)), values(model));
-  const { model: tuned } = await fineTune({ from: file, freezeUpTo: 'block2_conv1', compile: { optimizer: sgd({ learningRate: 1e-9 }), loss: 'sparseCategoricalCrossentropy' }, train: ds, epochs: 1, verbose: 0 });
-  const frozenPart = (m: tf.LayersModel) => Array.from(m.getLayer('block1_conv1').getWeights()[0].dataSync());
+  const { model: tuned } = await fineTune({
+    from: file,
+    freezeUpTo: 'block2_conv1',
+    compile: { optimizer: sgd({ learningRate: 1e-9 }), loss: 'sparseCategoricalCrossentropy' },
+    train: ds,
+    epochs: 1,
+    verbose: 0,
+  });
+  const frozenPart = (m: tf.LayersModel) =>
+    Array.from(m.getLayer('block1_conv1').getWeights()[0].dataSync());
   assert.deepEqual(frozenPart(tuned), frozenPart(model)); // still frozen in phase 2: the values came from the shared file
 });
 
 test('ResNet50 + head with the base frozen: a checkpoint save after the first takes well under 0.5 s', async () => {
   const base = await resnet50({ includeTop: false, weights: null, inputShape: [32, 32, 3] });
   freeze(base);
-  const x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(base.outputs[0]) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: 43, activation: 'softmax', name: 'head' }).apply(x) as tf.SymbolicTensor;
+  const x = tf.layers
+    .globalAveragePooling2d({ name: 'gap' })
+    .apply(base.outputs[0]) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: 43, activation: 'softmax', name: 'head' })
+    .apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: base.inputs, outputs: out });
   compile(model, { optimizer: adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
   const dir = tmpDir('ckpt-');
@@ -156,10 +230,15 @@ test('ResNet50 + head with the base frozen: a checkpoint save after the first ta
     await saveCheckpoint(model, path.join(dir, 'ckpt-0' + i + '.keras'));
     times.push((performance.now() - t0) / 1000);
   }
-  console.log(`ResNet50+head checkpoint saves after the first: ${times.map((t) => t.toFixed(3)).join(', ')} s`);
+  console.log(
+    `ResNet50+head checkpoint saves after the first: ${times.map((t) => t.toFixed(3)).join(', ')} s`,
+  );
   assert.ok(Math.min(...times) < 0.5, `saves took ${times.join(', ')} s`);
   assert.equal(frozenFiles(dir).length, 1);
   const back = await loadCheckpoint(path.join(dir, 'ckpt-04.keras'));
   assert.equal(back.countParams(), model.countParams());
-  assert.deepEqual(Array.from(back.getLayer('conv1_conv').getWeights()[0].dataSync().slice(0, 50)), Array.from(model.getLayer('conv1_conv').getWeights()[0].dataSync().slice(0, 50)));
+  assert.deepEqual(
+    Array.from(back.getLayer('conv1_conv').getWeights()[0].dataSync().slice(0, 50)),
+    Array.from(model.getLayer('conv1_conv').getWeights()[0].dataSync().slice(0, 50)),
+  );
 });

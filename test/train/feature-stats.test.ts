@@ -11,7 +11,7 @@ before(async () => {
   await tf.setBackend('cpu');
 });
 
-test('featureStats matches the mean, std and max |value| of the frozen part\'s output', async () => {
+test("featureStats matches the mean, std and max |value| of the frozen part's output", async () => {
   const base = tinyBase();
   const model = buildHead(base, [{ type: 'flatten' }, { type: 'output', classes: 3 }]);
   setDeterministicWeights(model, 3);

@@ -2,7 +2,19 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { buildHead, HEADS, headBoundary, compile, adam, sgd, crossEntropy, topKCategoricalAccuracy, setLearningRate, getLearningRate, type HeadSpec } from '../../lib/train';
+import {
+  buildHead,
+  HEADS,
+  headBoundary,
+  compile,
+  adam,
+  sgd,
+  crossEntropy,
+  topKCategoricalAccuracy,
+  setLearningRate,
+  getLearningRate,
+  type HeadSpec,
+} from '../../lib/train';
 import { tinyBase } from './fake-dataset';
 
 before(async () => {
@@ -19,8 +31,14 @@ const gapHead = (classes = 5): HeadSpec => [
 function describe(m: tf.LayersModel, from: number): string[] {
   return m.layers.slice(from).map((l) => {
     const c = l.getConfig() as Record<string, unknown>;
-    const extra = [c.units, c.activation, c.rate, (c.kernelRegularizer as { config?: { l2?: number } } | undefined)?.config?.l2]
-      .filter((v) => v !== undefined && v !== null).map((v) => (typeof v === 'number' ? Number(v.toPrecision(6)) : v));
+    const extra = [
+      c.units,
+      c.activation,
+      c.rate,
+      (c.kernelRegularizer as { config?: { l2?: number } } | undefined)?.config?.l2,
+    ]
+      .filter((v) => v !== undefined && v !== null)
+      .map((v) => (typeof v === 'number' ? Number(v.toPrecision(6)) : v));
     return [l.getClassName(), ...extra].join(' ');
   });
 }
@@ -28,7 +46,10 @@ function describe(m: tf.LayersModel, from: number): string[] {
 test('buildHead keeps the base layers and their indices, and records the boundary', () => {
   const base = tinyBase();
   const m = buildHead(base, HEADS.vgg16Gtsrb({ classes: 5 }));
-  assert.deepEqual(m.layers.slice(0, base.layers.length).map((l) => l.name), base.layers.map((l) => l.name));
+  assert.deepEqual(
+    m.layers.slice(0, base.layers.length).map((l) => l.name),
+    base.layers.map((l) => l.name),
+  );
   assert.equal(m.layers[1], base.layers[1], 'same layer objects, shared weights');
   assert.deepEqual(m.outputs[0].shape, [null, 5]);
   assert.equal(headBoundary(m), 'block2_pool');
@@ -37,34 +58,88 @@ test('buildHead keeps the base layers and their indices, and records the boundar
 test("the notebooks' heads", () => {
   const base = tinyBase();
   const n = base.layers.length;
-  assert.deepEqual(describe(buildHead(base, HEADS.vgg16Gtsrb()), n), ['Flatten', 'Dense 128 relu', 'Dropout 0.6', 'Dense 43 softmax']);
+  assert.deepEqual(describe(buildHead(base, HEADS.vgg16Gtsrb()), n), [
+    'Flatten',
+    'Dense 128 relu',
+    'Dropout 0.6',
+    'Dense 43 softmax',
+  ]);
   assert.deepEqual(describe(buildHead(base, HEADS.resnet50Cars()), n), [
-    'GlobalAveragePooling2D', 'BatchNormalization', 'Dense 512 relu 0.0005', 'Dropout 0.6', 'Dense 196 softmax 0.0005',
+    'GlobalAveragePooling2D',
+    'BatchNormalization',
+    'Dense 512 relu 0.0005',
+    'Dropout 0.6',
+    'Dense 196 softmax 0.0005',
   ]);
   assert.deepEqual(describe(buildHead(base, HEADS.inceptionV3Cars()), n), [
-    'GlobalAveragePooling2D', 'Dense 512 linear 0.001', 'BatchNormalization', 'Activation relu', 'Dropout 0.5',
-    'Dense 256 linear 0.001', 'BatchNormalization', 'Activation relu', 'Dropout 0.5', 'Dense 196 softmax 0.001',
+    'GlobalAveragePooling2D',
+    'Dense 512 linear 0.001',
+    'BatchNormalization',
+    'Activation relu',
+    'Dropout 0.5',
+    'Dense 256 linear 0.001',
+    'BatchNormalization',
+    'Activation relu',
+    'Dropout 0.5',
+    'Dense 196 softmax 0.001',
   ]);
   // Sizes straight from an `as const` config cell (readonly tuple).
   const cfg = { units: [64, 32], dropout: 0.4, l2: 1e-4 } as const;
   assert.deepEqual(describe(buildHead(base, HEADS.inceptionV3Cars({ classes: 5, ...cfg })), n), [
-    'GlobalAveragePooling2D', 'Dense 64 linear 0.0001', 'BatchNormalization', 'Activation relu', 'Dropout 0.4',
-    'Dense 32 linear 0.0001', 'BatchNormalization', 'Activation relu', 'Dropout 0.4', 'Dense 5 softmax 0.0001',
+    'GlobalAveragePooling2D',
+    'Dense 64 linear 0.0001',
+    'BatchNormalization',
+    'Activation relu',
+    'Dropout 0.4',
+    'Dense 32 linear 0.0001',
+    'BatchNormalization',
+    'Activation relu',
+    'Dropout 0.4',
+    'Dense 5 softmax 0.0001',
   ]);
 });
 
 test('the ResNet50 head accepts a pooled base (Keras pooling="avg"); bad specs say how to fix them', () => {
   const input = tf.input({ shape: [4] });
-  const pooled = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 6 }).apply(input) as tf.SymbolicTensor });
-  assert.deepEqual(describe(buildHead(pooled, HEADS.resnet50Cars({ classes: 3 })), 2), ['BatchNormalization', 'Dense 512 relu 0.0005', 'Dropout 0.6', 'Dense 3 softmax 0.0005']);
-  assert.throws(() => buildHead(tinyBase(), [{ type: 'dense', units: 3 }, { type: 'output', classes: 2 }]), /globalAveragePooling.*flatten/);
+  const pooled = tf.model({
+    inputs: input,
+    outputs: tf.layers.dense({ units: 6 }).apply(input) as tf.SymbolicTensor,
+  });
+  assert.deepEqual(describe(buildHead(pooled, HEADS.resnet50Cars({ classes: 3 })), 2), [
+    'BatchNormalization',
+    'Dense 512 relu 0.0005',
+    'Dropout 0.6',
+    'Dense 3 softmax 0.0005',
+  ]);
+  assert.throws(
+    () =>
+      buildHead(tinyBase(), [
+        { type: 'dense', units: 3 },
+        { type: 'output', classes: 2 },
+      ]),
+    /globalAveragePooling.*flatten/,
+  );
   assert.throws(() => buildHead(tinyBase(), [{ type: 'flatten' }]), /last layer of a head must be/);
-  assert.throws(() => buildHead(pooled, [{ type: 'globalAveragePooling' }, { type: 'output', classes: 2 }]), /already outputs a vector/);
-  assert.throws(() => buildHead(tinyBase(), [{ type: 'flatten' }, { type: 'dropout', rate: 1.5 }, { type: 'output', classes: 2 }]), /rate must be in/);
+  assert.throws(
+    () => buildHead(pooled, [{ type: 'globalAveragePooling' }, { type: 'output', classes: 2 }]),
+    /already outputs a vector/,
+  );
+  assert.throws(
+    () =>
+      buildHead(tinyBase(), [
+        { type: 'flatten' },
+        { type: 'dropout', rate: 1.5 },
+        { type: 'output', classes: 2 },
+      ]),
+    /rate must be in/,
+  );
 });
 
 test('crossEntropy matches the Keras formula, with label smoothing', () => {
-  const p = tf.tensor2d([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]);
+  const p = tf.tensor2d([
+    [0.7, 0.2, 0.1],
+    [0.1, 0.1, 0.8],
+  ]);
   const labels = tf.tensor1d([0, 1], 'int32');
   const plain = Array.from(crossEntropy(labels, p).dataSync());
   assert.ok(Math.abs(plain[0] + Math.log(0.7)) < 1e-6 && Math.abs(plain[1] + Math.log(0.1)) < 1e-6);
@@ -73,14 +148,20 @@ test('crossEntropy matches the Keras formula, with label smoothing', () => {
   const want0 = -(0.8 * Math.log(0.7) + 0.1 * Math.log(0.2) + 0.1 * Math.log(0.1));
   assert.ok(Math.abs(smooth[0] - want0) < 1e-6);
   const logits = tf.tensor2d([[2, 1, 0]]);
-  const fromLogits = crossEntropy(tf.tensor1d([0], 'int32'), logits, { fromLogits: true }).dataSync()[0];
+  const fromLogits = crossEntropy(tf.tensor1d([0], 'int32'), logits, {
+    fromLogits: true,
+  }).dataSync()[0];
   assert.ok(Math.abs(fromLogits - (Math.log(Math.exp(2) + Math.exp(1) + 1) - 2)) < 1e-6);
   tf.dispose([p, labels, logits]);
 });
 
 test('topKCategoricalAccuracy counts ties in favour, like tf.math.in_top_k', () => {
   const top2 = topKCategoricalAccuracy(2);
-  const p = tf.tensor2d([[0.5, 0.3, 0.2, 0.0], [0.4, 0.3, 0.3, 0.0], [0.1, 0.2, 0.3, 0.4]]);
+  const p = tf.tensor2d([
+    [0.5, 0.3, 0.2, 0.0],
+    [0.4, 0.3, 0.3, 0.0],
+    [0.1, 0.2, 0.3, 0.4],
+  ]);
   const labels = tf.tensor1d([1, 2, 0], 'int32');
   assert.deepEqual(Array.from(top2.fn(labels, p).dataSync()), [1, 1, 0]);
   assert.equal(top2.name, 'top_k_categorical_accuracy');
@@ -92,7 +173,11 @@ test('compile validates options; the learning rate can change between steps for 
   const m = buildHead(tinyBase(), gapHead());
   assert.throws(() => compile(m, { labelSmoothing: 1 }), /labelSmoothing/);
   assert.throws(() => compile(m, { loss: 'mse' as never }), /unknown loss/);
-  assert.throws(() => compile(m, { metrics: ['accuracy', topKCategoricalAccuracy(3), topKCategoricalAccuracy(5)] }), /two metrics named/);
+  assert.throws(
+    () =>
+      compile(m, { metrics: ['accuracy', topKCategoricalAccuracy(3), topKCategoricalAccuracy(5)] }),
+    /two metrics named/,
+  );
   assert.throws(() => compile(m, { optimizer: adam(0) }), /learningRate must be > 0/);
   for (const opt of [tf.train.adam(0.1), tf.train.momentum(0.1, 0.9, true), tf.train.sgd(0.1)]) {
     setLearningRate(opt, 0.025);
@@ -104,7 +189,12 @@ test('compile validates options; the learning rate can change between steps for 
     assert.ok(moved > 0.02 && moved < 0.06, `${opt.getClassName()} moved ${moved}`);
     v.dispose();
   }
-  assert.deepEqual(sgd({ learningRate: 0.1, momentum: 0.9, nesterov: true }), { kind: 'sgd', learningRate: 0.1, momentum: 0.9, nesterov: true });
+  assert.deepEqual(sgd({ learningRate: 0.1, momentum: 0.9, nesterov: true }), {
+    kind: 'sgd',
+    learningRate: 0.1,
+    momentum: 0.9,
+    nesterov: true,
+  });
 });
 
 test('splitModel: bottom then top computes the model, shares its weights, and leaves it saveable', async () => {

@@ -5,8 +5,24 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  buildHead, compile, adam, sgd, trainPhase, evaluateLoss, EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger,
-  loadCheckpoint, loadCheckpointWeights, mergeHistories, headBoundary, historySummary, topKCategoricalAccuracy, fineTune, type TrainCallback,
+  buildHead,
+  compile,
+  adam,
+  sgd,
+  trainPhase,
+  evaluateLoss,
+  EarlyStopping,
+  ReduceLROnPlateau,
+  ModelCheckpoint,
+  CSVLogger,
+  loadCheckpoint,
+  loadCheckpointWeights,
+  mergeHistories,
+  headBoundary,
+  historySummary,
+  topKCategoricalAccuracy,
+  fineTune,
+  type TrainCallback,
   TerminateOnNaN,
 } from '../../lib/train';
 import { planGraph, runPlan } from '../../lib/train/graph';
@@ -33,19 +49,44 @@ function model(opts: { dropout?: number; batchNorm?: boolean } = {}) {
 
 test('trainPhase learns, returns a Keras-keyed History and numbers epochs from initialEpoch', async () => {
   const { model: m } = model();
-  compile(m, { optimizer: adam(0.02), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy', topKCategoricalAccuracy(2)] });
+  compile(m, {
+    optimizer: adam(0.02),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy', topKCategoricalAccuracy(2)],
+  });
   const train = fakeDataset({ n: 24, batchSize: 8, shuffle: true });
   const val = fakeDataset({ n: 12, batchSize: 8, seed: 9 });
-  const h = await trainPhase({ model: m, train, validation: val, initialEpoch: 2, epochs: 8, name: 'head', verbose: 0 });
-  assert.deepEqual(h.epochs.map((e) => e.epoch), [2, 3, 4, 5, 6, 7]);
-  assert.deepEqual(Object.keys(h.epochs[0].metrics).sort(), ['accuracy', 'loss', 'top_k_categorical_accuracy', 'val_accuracy', 'val_loss', 'val_top_k_categorical_accuracy']);
+  const h = await trainPhase({
+    model: m,
+    train,
+    validation: val,
+    initialEpoch: 2,
+    epochs: 8,
+    name: 'head',
+    verbose: 0,
+  });
+  assert.deepEqual(
+    h.epochs.map((e) => e.epoch),
+    [2, 3, 4, 5, 6, 7],
+  );
+  assert.deepEqual(Object.keys(h.epochs[0].metrics).sort(), [
+    'accuracy',
+    'loss',
+    'top_k_categorical_accuracy',
+    'val_accuracy',
+    'val_loss',
+    'val_top_k_categorical_accuracy',
+  ]);
   assert.deepEqual(h.phases, [{ name: 'head', startEpoch: 0 }]);
   assert.ok(h.epochs.every((e) => e.lr === 0.02 && e.seconds > 0));
   assert.ok(h.epochs[5].metrics.loss < h.epochs[0].metrics.loss, 'loss decreases');
   // The last epoch's val_loss is what evaluateLoss reports on the same data.
   const ev = await evaluateLoss(m, val, { verbose: 0 });
   assert.ok(Math.abs(ev.loss - h.epochs[5].metrics.val_loss) < 1e-5);
-  assert.match(historySummary(h, { topK: 2 }), /\[Time\] Total: .* min \| Avg\/epoch: .* s[\s\S]*\[Best\] Epoch \d+ \| val_loss=.*val_acc=.*val_top2_acc=/);
+  assert.match(
+    historySummary(h, { topK: 2 }),
+    /\[Time\] Total: .* min \| Avg\/epoch: .* s[\s\S]*\[Best\] Epoch \d+ \| val_loss=.*val_acc=.*val_top2_acc=/,
+  );
 });
 
 test('an untrained model scores about chance (the baseline call)', async () => {
@@ -73,18 +114,30 @@ test('L2 penalties are part of the reported loss, as in Keras', async () => {
   const withL2 = await evaluateLoss(m, ds, { verbose: 0 });
   const without = await evaluateLoss(plain, ds, { verbose: 0 });
   const kernel = m.layers[m.layers.length - 1].getWeights()[0];
-  const penalty = 0.5 * (tf.sum(tf.square(kernel)).dataSync()[0]);
-  assert.ok(Math.abs(withL2.loss - without.loss - penalty) < 1e-4, `${withL2.loss} - ${without.loss} vs ${penalty}`);
+  const penalty = 0.5 * tf.sum(tf.square(kernel)).dataSync()[0];
+  assert.ok(
+    Math.abs(withL2.loss - without.loss - penalty) < 1e-4,
+    `${withL2.loss} - ${without.loss} vs ${penalty}`,
+  );
 });
 
 test('tf.memory().numTensors is the same after every epoch (callbacks included)', async () => {
   const { model: m } = model({ dropout: 0.3, batchNorm: true });
-  compile(m, { optimizer: sgd({ learningRate: 0.05, momentum: 0.9 }), loss: 'categoricalCrossentropy', labelSmoothing: 0.1, metrics: ['accuracy'] });
+  compile(m, {
+    optimizer: sgd({ learningRate: 0.05, momentum: 0.9 }),
+    loss: 'categoricalCrossentropy',
+    labelSmoothing: 0.1,
+    metrics: ['accuracy'],
+  });
   const dir = tmpDir('mem-');
   const counts: number[] = [];
   const probe: TrainCallback = { onEpochEnd: () => void counts.push(tf.memory().numTensors) };
   await trainPhase({
-    model: m, train: fakeDataset({ n: 16, batchSize: 5 }), validation: fakeDataset({ n: 6, batchSize: 4 }), epochs: 6, verbose: 0,
+    model: m,
+    train: fakeDataset({ n: 16, batchSize: 5 }),
+    validation: fakeDataset({ n: 6, batchSize: 4 }),
+    epochs: 6,
+    verbose: 0,
     callbacks: [
       new EarlyStopping({ patience: 100, restoreBestWeights: true }),
       new ReduceLROnPlateau({ patience: 1, factor: 0.5 }),
@@ -101,7 +154,10 @@ test('tf.memory().numTensors is the same after every epoch (callbacks included)'
 test('a head with the wrong number of classes is refused with the fix', async () => {
   const { model: m } = model();
   compile(m, { loss: 'sparseCategoricalCrossentropy' });
-  await assert.rejects(trainPhase({ model: m, train: fakeDataset({ n: 8, classes: 4 }), epochs: 1, verbose: 0 }), /outputs 3 classes but the dataset .* has 4 \(class0, class1, class2, class3\)\. Build the head with 4 classes/);
+  await assert.rejects(
+    trainPhase({ model: m, train: fakeDataset({ n: 8, classes: 4 }), epochs: 1, verbose: 0 }),
+    /outputs 3 classes but the dataset .* has 4 \(class0, class1, class2, class3\)\. Build the head with 4 classes/,
+  );
 });
 
 test('stopTraining from a batch callback stops after that batch', async () => {
@@ -109,8 +165,18 @@ test('stopTraining from a batch callback stops after that batch', async () => {
   compile(m, { loss: 'sparseCategoricalCrossentropy' });
   let batches = 0;
   const h = await trainPhase({
-    model: m, train: fakeDataset({ n: 40, batchSize: 4 }), epochs: 5, verbose: 0,
-    callbacks: [{ onBatchEnd: (b, _l, ctx) => { batches++; if (b === 2) ctx.stopTraining = true; } }],
+    model: m,
+    train: fakeDataset({ n: 40, batchSize: 4 }),
+    epochs: 5,
+    verbose: 0,
+    callbacks: [
+      {
+        onBatchEnd: (b, _l, ctx) => {
+          batches++;
+          if (b === 2) ctx.stopTraining = true;
+        },
+      },
+    ],
   });
   assert.equal(batches, 3);
   assert.equal(h.epochs.length, 1);
@@ -118,7 +184,11 @@ test('stopTraining from a batch callback stops after that batch', async () => {
 
 test('an exception in a callback leaves the last checkpoint loadable and the CSV complete up to the last epoch', async () => {
   const { model: m } = model();
-  compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  compile(m, {
+    optimizer: adam(0.01),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
   const dir = tmpDir('int-');
   const ckpt = path.join(dir, 'every.keras');
   const wckpt = path.join(dir, 'weights.bin');
@@ -130,41 +200,72 @@ test('an exception in a callback leaves the last checkpoint loadable and the CSV
       snapshot = ctx.model.getWeights().map((w) => w.dataSync() as Float32Array);
     },
     onBatchEnd: (batch, _l, ctx) => {
-      if (ctx.history.epochs.length === 3 && batch === 1) throw new Error('interrupted by the user');
+      if (ctx.history.epochs.length === 3 && batch === 1)
+        throw new Error('interrupted by the user');
     },
   };
   await assert.rejects(
     trainPhase({
-      model: m, train: fakeDataset({ n: 12, batchSize: 4 }), validation: fakeDataset({ n: 6, batchSize: 3 }), epochs: 10, verbose: 0,
-      callbacks: [new ModelCheckpoint(ckpt), new ModelCheckpoint(wckpt, { saveWeightsOnly: true }), new ModelCheckpoint(h5ckpt, { saveWeightsOnly: true }), new CSVLogger(csv), boom],
+      model: m,
+      train: fakeDataset({ n: 12, batchSize: 4 }),
+      validation: fakeDataset({ n: 6, batchSize: 3 }),
+      epochs: 10,
+      verbose: 0,
+      callbacks: [
+        new ModelCheckpoint(ckpt),
+        new ModelCheckpoint(wckpt, { saveWeightsOnly: true }),
+        new ModelCheckpoint(h5ckpt, { saveWeightsOnly: true }),
+        new CSVLogger(csv),
+        boom,
+      ],
     }),
     /interrupted by the user/,
   );
   const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
   assert.equal(rows[0], 'epoch,accuracy,loss,lr,val_accuracy,val_loss');
-  assert.deepEqual(rows.slice(1).map((r) => r.split(',')[0]), ['0', '1', '2']);
+  assert.deepEqual(
+    rows.slice(1).map((r) => r.split(',')[0]),
+    ['0', '1', '2'],
+  );
   // The checkpoint holds the weights of the end of epoch 3 (not the half-trained epoch 4).
   const loaded = await loadCheckpoint(ckpt);
-  loaded.getWeights().forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(snapshot[i])));
+  loaded
+    .getWeights()
+    .forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(snapshot[i])));
   const { model: fresh } = model();
   await loadCheckpointWeights(fresh, wckpt);
-  fresh.getWeights().forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(snapshot[i])));
+  fresh
+    .getWeights()
+    .forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(snapshot[i])));
   const { model: fromH5 } = model();
   await loadCheckpointWeights(fromH5, h5ckpt); // Keras HDF5 layout
-  fromH5.getWeights().forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(snapshot[i])));
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temp files left');
+  fromH5
+    .getWeights()
+    .forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(snapshot[i])));
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.includes('.tmp')),
+    [],
+    'no temp files left',
+  );
   loaded.dispose();
 });
 
 test('a frozen BatchNormalization runs in inference mode while training; Dropout drops only in training', async () => {
   const base = tinyBase({ batchNorm: true });
-  const m = buildHead(base, [{ type: 'flatten' }, { type: 'dropout', rate: 0.5 }, { type: 'output', classes: 3 }]);
+  const m = buildHead(base, [
+    { type: 'flatten' },
+    { type: 'dropout', rate: 0.5 },
+    { type: 'output', classes: 3 },
+  ]);
   setDeterministicWeights(m, 2);
   const bn = base.getLayer('block1_bn');
   bn.trainable = false;
   const xs = (await fakeDataset({ n: 4 }).load([0, 1, 2, 3])).xs;
   const bnPlan = planGraph(m, { to: 'block1_bn' });
-  const [trainOut, inferOut] = tf.tidy(() => [runPlan(bnPlan, [xs], true)[0], runPlan(bnPlan, [xs], false)[0]]);
+  const [trainOut, inferOut] = tf.tidy(() => [
+    runPlan(bnPlan, [xs], true)[0],
+    runPlan(bnPlan, [xs], false)[0],
+  ]);
   assert.deepEqual(Array.from(trainOut.dataSync()), Array.from(inferOut.dataSync()));
   bn.trainable = true; // a trainable BN uses the batch statistics
   const trainable = tf.tidy(() => runPlan(bnPlan, [xs], true)[0]);
@@ -174,7 +275,10 @@ test('a frozen BatchNormalization runs in inference mode while training; Dropout
   const before = bn.getWeights().map((w) => Array.from(w.dataSync()));
   compile(m, { loss: 'sparseCategoricalCrossentropy' });
   await trainPhase({ model: m, train: fakeDataset({ n: 8, batchSize: 4 }), epochs: 2, verbose: 0 });
-  assert.deepEqual(bn.getWeights().map((w) => Array.from(w.dataSync())), before);
+  assert.deepEqual(
+    bn.getWeights().map((w) => Array.from(w.dataSync())),
+    before,
+  );
   // Dropout: training output has zeros where inference has none.
   const dropPlan = planGraph(m, { to: m.layers[m.layers.length - 2].name });
   const dropped = tf.tidy(() => runPlan(dropPlan, [xs], true)[0]);
@@ -191,36 +295,94 @@ test('ReduceLROnPlateau changes the rate the next epoch trains with (History.lr)
   freezeAll(m);
   m.layers[m.layers.length - 1].trainable = true;
   compile(m, { optimizer: sgd({ learningRate: 1e-12 }), loss: 'sparseCategoricalCrossentropy' });
-  const h = await trainPhase({ model: m, train: fakeDataset({ n: 8, batchSize: 4 }), epochs: 6, verbose: 0, callbacks: [new ReduceLROnPlateau({ monitor: 'loss', patience: 2, factor: 0.5, minDelta: 1e-3 })] });
-  assert.deepEqual(h.epochs.map((e) => e.lr / 1e-12).map((v) => Math.round(v * 1000) / 1000), [1, 1, 1, 0.5, 0.5, 0.25]);
+  const h = await trainPhase({
+    model: m,
+    train: fakeDataset({ n: 8, batchSize: 4 }),
+    epochs: 6,
+    verbose: 0,
+    callbacks: [
+      new ReduceLROnPlateau({ monitor: 'loss', patience: 2, factor: 0.5, minDelta: 1e-3 }),
+    ],
+  });
+  assert.deepEqual(
+    h.epochs.map((e) => e.lr / 1e-12).map((v) => Math.round(v * 1000) / 1000),
+    [1, 1, 1, 0.5, 0.5, 0.25],
+  );
 });
 
 test('fineTune: load the best checkpoint, freeze layers[:n], recompile, continue numbering, merge histories', async () => {
   const { model: m } = model();
-  compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  compile(m, {
+    optimizer: adam(0.01),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
   const dir = tmpDir('ft-');
   const ckpt = path.join(dir, 'tl_best.keras');
   const train = fakeDataset({ n: 12, batchSize: 4 });
   const val = fakeDataset({ n: 6, batchSize: 3, seed: 4 });
-  const tl = await trainPhase({ model: m, train, validation: val, epochs: 3, name: 'transfer learning', verbose: 0, callbacks: [new ModelCheckpoint(ckpt, { saveBestOnly: true })] });
-  const { model: ft, history, phase } = await fineTune({
-    from: ckpt, freezeUpTo: 3, compile: { optimizer: adam(5e-7), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] },
-    previous: tl, train, validation: val, epochs: 2, verbose: 0,
+  const tl = await trainPhase({
+    model: m,
+    train,
+    validation: val,
+    epochs: 3,
+    name: 'transfer learning',
+    verbose: 0,
+    callbacks: [new ModelCheckpoint(ckpt, { saveBestOnly: true })],
+  });
+  const {
+    model: ft,
+    history,
+    phase,
+  } = await fineTune({
+    from: ckpt,
+    freezeUpTo: 3,
+    compile: {
+      optimizer: adam(5e-7),
+      loss: 'sparseCategoricalCrossentropy',
+      metrics: ['accuracy'],
+    },
+    previous: tl,
+    train,
+    validation: val,
+    epochs: 2,
+    verbose: 0,
   });
   assert.notEqual(ft, m);
   assert.equal(headBoundary(ft), 'block2_pool', 'the head boundary survives save and load');
-  assert.deepEqual(ft.layers.map((l) => l.trainable), ft.layers.map((_, i) => i >= 3));
-  assert.deepEqual(phase.epochs.map((e) => e.epoch), [3, 4]);
-  assert.deepEqual(history.epochs.map((e) => e.epoch), [0, 1, 2, 3, 4]);
-  assert.deepEqual(history.phases, [{ name: 'transfer learning', startEpoch: 0 }, { name: 'fine-tuning', startEpoch: 3 }]);
+  assert.deepEqual(
+    ft.layers.map((l) => l.trainable),
+    ft.layers.map((_, i) => i >= 3),
+  );
+  assert.deepEqual(
+    phase.epochs.map((e) => e.epoch),
+    [3, 4],
+  );
+  assert.deepEqual(
+    history.epochs.map((e) => e.epoch),
+    [0, 1, 2, 3, 4],
+  );
+  assert.deepEqual(history.phases, [
+    { name: 'transfer learning', startEpoch: 0 },
+    { name: 'fine-tuning', startEpoch: 3 },
+  ]);
   assert.ok(phase.epochs.every((e) => e.lr === 5e-7));
 });
 
 test('mergeHistories renumbers a phase that restarted at 0', () => {
   const e = (epoch: number) => ({ epoch, lr: 1, seconds: 1, metrics: { loss: epoch } });
-  const merged = mergeHistories({ epochs: [e(0), e(1)], phases: [{ name: 'a', startEpoch: 0 }] }, { epochs: [e(0), e(1), e(2)], phases: [{ name: 'b', startEpoch: 0 }] });
-  assert.deepEqual(merged.epochs.map((x) => x.epoch), [0, 1, 2, 3, 4]);
-  assert.deepEqual(merged.phases, [{ name: 'a', startEpoch: 0 }, { name: 'b', startEpoch: 2 }]);
+  const merged = mergeHistories(
+    { epochs: [e(0), e(1)], phases: [{ name: 'a', startEpoch: 0 }] },
+    { epochs: [e(0), e(1), e(2)], phases: [{ name: 'b', startEpoch: 0 }] },
+  );
+  assert.deepEqual(
+    merged.epochs.map((x) => x.epoch),
+    [0, 1, 2, 3, 4],
+  );
+  assert.deepEqual(merged.phases, [
+    { name: 'a', startEpoch: 0 },
+    { name: 'b', startEpoch: 2 },
+  ]);
 });
 
 test('TerminateOnNaN stops at the first batch whose loss is NaN; the summary says every val_loss was NaN', async (t) => {
@@ -234,16 +396,40 @@ test('TerminateOnNaN stops at the first batch whose loss is NaN; the summary say
   const train = fakeDataset({ n: 24, batchSize: 8 });
   const val = fakeDataset({ n: 8, batchSize: 8, seed: 9 });
   const lines: string[] = [];
-  t.mock.method(console, 'log', (s: string) => { lines.push(String(s)); });
+  t.mock.method(console, 'log', (s: string) => {
+    lines.push(String(s));
+  });
   const stopper = new TerminateOnNaN();
-  const h = await trainPhase({ model: diverged(), train, validation: val, epochs: 5, verbose: 1, callbacks: [stopper] });
-  const without = await trainPhase({ model: diverged(), train, validation: val, epochs: 2, verbose: 0 });
+  const h = await trainPhase({
+    model: diverged(),
+    train,
+    validation: val,
+    epochs: 5,
+    verbose: 1,
+    callbacks: [stopper],
+  });
+  const without = await trainPhase({
+    model: diverged(),
+    train,
+    validation: val,
+    epochs: 2,
+    verbose: 0,
+  });
   t.mock.restoreAll();
   assert.equal(h.epochs.length, 1, 'stopped in the first epoch');
   assert.equal(stopper.stoppedAtBatch, 0);
-  assert.ok(lines.some((l) => l.includes('Batch 0: Invalid loss, terminating training')), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => l.includes('Batch 0: Invalid loss, terminating training')),
+    lines.join('\n'),
+  );
   assert.equal(without.epochs.length, 2, 'without the callback the run goes on');
   const summary = historySummary(without);
-  assert.match(summary, /\[Best\] none: val_loss was NaN in every epoch \(and so was the training loss\)\. Training diverged: lower the learning rate/);
-  assert.ok(lines.some((l) => /\[Best\] none: val_loss was NaN in every epoch/.test(l)), 'trainPhase prints it too');
+  assert.match(
+    summary,
+    /\[Best\] none: val_loss was NaN in every epoch \(and so was the training loss\)\. Training diverged: lower the learning rate/,
+  );
+  assert.ok(
+    lines.some((l) => /\[Best\] none: val_loss was NaN in every epoch/.test(l)),
+    'trainPhase prints it too',
+  );
 });

@@ -9,7 +9,11 @@ import { buildHead, compile, adam, trainPhase } from '../../lib/train';
 import { fakeDataset, tinyBase } from './fake-dataset';
 import { freezeAll } from './util';
 
-interface Sent { data: Record<string, unknown>; displayId?: string; update: boolean }
+interface Sent {
+  data: Record<string, unknown>;
+  displayId?: string;
+  update: boolean;
+}
 const sent: Sent[] = [];
 const fakeWriter = path.join(__dirname, 'node_modules', 'tslab', 'dist', 'jupyter.js');
 
@@ -17,8 +21,10 @@ before(async () => {
   await tf.setBackend('cpu');
   require.cache[fakeWriter] = {
     exports: {
-      lastWriteDisplayData: (msg: { data: Record<string, unknown>; transient: { display_id?: string } }, update: boolean) =>
-        void sent.push({ data: msg.data, displayId: msg.transient.display_id, update }),
+      lastWriteDisplayData: (
+        msg: { data: Record<string, unknown>; transient: { display_id?: string } },
+        update: boolean,
+      ) => void sent.push({ data: msg.data, displayId: msg.transient.display_id, update }),
     },
   } as NodeJS.Module;
 });
@@ -30,10 +36,19 @@ test('in a kernel: one in-place line per phase and a live chart redrawn after ev
   const base = tinyBase();
   freezeAll(base);
   const m = buildHead(base, [{ type: 'globalAveragePooling' }, { type: 'output', classes: 3 }]);
-  compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  compile(m, {
+    optimizer: adam(0.01),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
   const charts: number[] = [];
   await trainPhase({
-    model: m, train: fakeDataset({ n: 12, batchSize: 4 }), validation: fakeDataset({ n: 6, batchSize: 3 }), epochs: 3, name: 'head', summary: false,
+    model: m,
+    train: fakeDataset({ n: 12, batchSize: 4 }),
+    validation: fakeDataset({ n: 6, batchSize: 3 }),
+    epochs: 3,
+    name: 'head',
+    summary: false,
     onEpochChart: (h) => {
       charts.push(h.epochs.length);
       return { 'text/plain': `chart of ${h.epochs.length} epochs`, 'image/svg+xml': '<svg/>' };
@@ -43,15 +58,27 @@ test('in a kernel: one in-place line per phase and a live chart redrawn after ev
   assert.equal(ids.length, 2, 'the progress line and the chart');
   const line = sent.filter((s) => s.displayId === ids[0]);
   const chart = sent.filter((s) => s.displayId === ids[1]);
-  assert.deepEqual(line.map((s) => s.update), [false, ...Array(line.length - 1).fill(true)], 'created once, then updated in place');
+  assert.deepEqual(
+    line.map((s) => s.update),
+    [false, ...Array(line.length - 1).fill(true)],
+    'created once, then updated in place',
+  );
   assert.deepEqual(charts, [1, 2, 3]);
   assert.equal(chart.length, 3);
   const last = String(line[line.length - 1].data['text/plain']);
-  assert.match(last, /head · Epoch 3\/3 · done in [\d.]+s\n {2}last: epoch 3 · loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+ · lr 0\.01/);
-  assert.ok(line.some((s) => /Epoch 2\/3 · \[[=>.]+\] \d\/3 · ETA \d+:\d\d · loss/.test(String(s.data['text/plain']))), 'batch updates with bar and ETA');
+  assert.match(
+    last,
+    /head · Epoch 3\/3 · done in [\d.]+s\n {2}last: epoch 3 · loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+ · lr 0\.01/,
+  );
+  assert.ok(
+    line.some((s) =>
+      /Epoch 2\/3 · \[[=>.]+\] \d\/3 · ETA \d+:\d\d · loss/.test(String(s.data['text/plain'])),
+    ),
+    'batch updates with bar and ETA',
+  );
 });
 
-test('in a kernel, Jupyter\'s interrupt (SIGINT) stops after the current batch; logs and checkpoints stay at the last finished epoch', async () => {
+test("in a kernel, Jupyter's interrupt (SIGINT) stops after the current batch; logs and checkpoints stay at the last finished epoch", async () => {
   const fs = await import('node:fs');
   const { CSVLogger, ModelCheckpoint, loadCheckpoint } = await import('../../lib/train');
   const { tmpDir } = await import('../helpers');
@@ -62,14 +89,19 @@ test('in a kernel, Jupyter\'s interrupt (SIGINT) stops after the current batch; 
   const dir = tmpDir('sigint-');
   let batchesAfter = 0;
   const h = await trainPhase({
-    model: m, train: fakeDataset({ n: 16, batchSize: 4 }), epochs: 10, verbose: 0,
+    model: m,
+    train: fakeDataset({ n: 16, batchSize: 4 }),
+    epochs: 10,
+    verbose: 0,
     callbacks: [
       new ModelCheckpoint(path.join(dir, 'last.keras')),
       new CSVLogger(path.join(dir, 'log.csv')),
-      { onBatchEnd: (b, _l, ctx) => {
-        if (ctx.history.epochs.length === 2 && b === 1) process.emit('SIGINT');
-        if (ctx.history.epochs.length === 2 && b > 1) batchesAfter++;
-      } },
+      {
+        onBatchEnd: (b, _l, ctx) => {
+          if (ctx.history.epochs.length === 2 && b === 1) process.emit('SIGINT');
+          if (ctx.history.epochs.length === 2 && b > 1) batchesAfter++;
+        },
+      },
     ],
   });
   assert.equal(h.epochs.length, 2);

@@ -10,7 +10,10 @@ export const COMPLETE_MARKER = '.dataset-complete.json';
 /** The marker's content when `dir` is a completely prepared dataset, else null. */
 export function readCompleteMarker(dir: string): Record<string, unknown> | null {
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, COMPLETE_MARKER), 'utf8')) as Record<string, unknown>;
+    return JSON.parse(fs.readFileSync(path.join(dir, COMPLETE_MARKER), 'utf8')) as Record<
+      string,
+      unknown
+    >;
   } catch {
     return null;
   }
@@ -25,7 +28,12 @@ export function isCompleteDataset(dir: string): boolean {
  * exists and is not one of our complete datasets, unless `overwrite`. Leftover temp folders from
  * a crashed run are removed first.
  */
-export async function buildAtomically(target: string, marker: Record<string, unknown>, build: (tmp: string) => Promise<void>, overwrite = false): Promise<void> {
+export async function buildAtomically(
+  target: string,
+  marker: Record<string, unknown>,
+  build: (tmp: string) => Promise<void>,
+  overwrite = false,
+): Promise<void> {
   target = path.resolve(target);
   removeLeftovers(target); // temp folders of a crashed run
   if (fs.existsSync(target) && !overwrite) {
@@ -35,10 +43,17 @@ export async function buildAtomically(target: string, marker: Record<string, unk
         : `${target} exists but is not a complete prepared dataset (no ${COMPLETE_MARKER}); delete it or choose another folder.`,
     );
   }
-  await replaceAtomically(target, async (tmp) => {
-    await build(tmp);
-    writeFileSynced(path.join(tmp, COMPLETE_MARKER), JSON.stringify({ ...marker, completedAt: new Date().toISOString() }, null, 2));
-  }, { directory: true });
+  await replaceAtomically(
+    target,
+    async (tmp) => {
+      await build(tmp);
+      writeFileSynced(
+        path.join(tmp, COMPLETE_MARKER),
+        JSON.stringify({ ...marker, completedAt: new Date().toISOString() }, null, 2),
+      );
+    },
+    { directory: true },
+  );
 }
 
 /** Same options as the marker (ignoring completedAt)? */

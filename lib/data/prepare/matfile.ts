@@ -10,30 +10,87 @@ import { inflateSync } from 'node:zlib';
 
 // Data types of data elements (miINT8 ...).
 const mi = {
-  INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9,
-  INT64: 12, UINT64: 13, MATRIX: 14, COMPRESSED: 15, UTF8: 16, UTF16: 17, UTF32: 18,
+  INT8: 1,
+  UINT8: 2,
+  INT16: 3,
+  UINT16: 4,
+  INT32: 5,
+  UINT32: 6,
+  SINGLE: 7,
+  DOUBLE: 9,
+  INT64: 12,
+  UINT64: 13,
+  MATRIX: 14,
+  COMPRESSED: 15,
+  UTF8: 16,
+  UTF16: 17,
+  UTF32: 18,
 };
 // Array classes inside an miMATRIX (mxCELL_CLASS ...).
 const mx = { CELL: 1, STRUCT: 2, OBJECT: 3, CHAR: 4, SPARSE: 5, DOUBLE: 6, UINT64: 15 };
-const mxNames = ['?', 'cell', 'struct', 'object', 'char', 'sparse', 'double', 'single', 'int8', 'uint8',
-  'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'function handle', 'opaque (string/table/datetime object)'];
-const FLAG_COMPLEX = 0x0800, FLAG_LOGICAL = 0x0200;
+const mxNames = [
+  '?',
+  'cell',
+  'struct',
+  'object',
+  'char',
+  'sparse',
+  'double',
+  'single',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'function handle',
+  'opaque (string/table/datetime object)',
+];
+const FLAG_COMPLEX = 0x0800,
+  FLAG_LOGICAL = 0x0200;
 
 /** Byte size of one value of each numeric miTYPE. */
-const sizeOf: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8, 16: 1, 17: 2, 18: 4 };
+const sizeOf: Record<number, number> = {
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 2,
+  5: 4,
+  6: 4,
+  7: 4,
+  9: 8,
+  12: 8,
+  13: 8,
+  16: 1,
+  17: 2,
+  18: 4,
+};
 
 /** One data element: its type and where its bytes are. */
-interface Tag { type: number; start: number; nbytes: number; next: number }
+interface Tag {
+  type: number;
+  start: number;
+  nbytes: number;
+  next: number;
+}
 
 /** Bytes being parsed (the file, or one decompressed variable) plus what error messages need. */
 class Bytes {
   readonly view: DataView;
-  constructor(readonly buf: Buffer, readonly le: boolean, readonly file: string) {
+  constructor(
+    readonly buf: Buffer,
+    readonly le: boolean,
+    readonly file: string,
+  ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   truncated(where: string): Error {
-    return new Error(`${this.file} is truncated or corrupt (data ends inside ${where}): download or copy the file again.`);
+    return new Error(
+      `${this.file} is truncated or corrupt (data ends inside ${where}): download or copy the file again.`,
+    );
   }
 
   /** The tag at `pos`; the small format packs type and size into 4 bytes with the data in the next 4. */
@@ -49,7 +106,8 @@ class Bytes {
     const start = pos + 8;
     if (start + nbytes > end) throw this.truncated(where);
     // Elements are padded to 8 bytes, except compressed ones (and the file may end without padding).
-    const next = first === mi.COMPRESSED ? start + nbytes : Math.min(end, start + Math.ceil(nbytes / 8) * 8);
+    const next =
+      first === mi.COMPRESSED ? start + nbytes : Math.min(end, start + Math.ceil(nbytes / 8) * 8);
     return { type: first, start, nbytes, next };
   }
 
@@ -57,21 +115,45 @@ class Bytes {
   numbers(t: Tag, where: string): number[] {
     const size = sizeOf[t.type];
     if (!size || t.type === mi.UTF8 || t.type === mi.UTF16 || t.type === mi.UTF32) {
-      throw new Error(`${this.file}: ${where} has data of unknown type ${t.type}; the file is not a valid MAT-file.`);
+      throw new Error(
+        `${this.file}: ${where} has data of unknown type ${t.type}; the file is not a valid MAT-file.`,
+      );
     }
-    const n = Math.floor(t.nbytes / size), v = this.view, le = this.le, out = new Array<number>(n);
+    const n = Math.floor(t.nbytes / size),
+      v = this.view,
+      le = this.le,
+      out = new Array<number>(n);
     for (let i = 0, p = t.start; i < n; i++, p += size) {
       switch (t.type) {
-        case mi.INT8: out[i] = v.getInt8(p); break;
-        case mi.UINT8: out[i] = v.getUint8(p); break;
-        case mi.INT16: out[i] = v.getInt16(p, le); break;
-        case mi.UINT16: out[i] = v.getUint16(p, le); break;
-        case mi.INT32: out[i] = v.getInt32(p, le); break;
-        case mi.UINT32: out[i] = v.getUint32(p, le); break;
-        case mi.SINGLE: out[i] = v.getFloat32(p, le); break;
-        case mi.DOUBLE: out[i] = v.getFloat64(p, le); break;
-        case mi.INT64: out[i] = Number(v.getBigInt64(p, le)); break; // beyond 2^53 loses precision
-        default: out[i] = Number(v.getBigUint64(p, le));
+        case mi.INT8:
+          out[i] = v.getInt8(p);
+          break;
+        case mi.UINT8:
+          out[i] = v.getUint8(p);
+          break;
+        case mi.INT16:
+          out[i] = v.getInt16(p, le);
+          break;
+        case mi.UINT16:
+          out[i] = v.getUint16(p, le);
+          break;
+        case mi.INT32:
+          out[i] = v.getInt32(p, le);
+          break;
+        case mi.UINT32:
+          out[i] = v.getUint32(p, le);
+          break;
+        case mi.SINGLE:
+          out[i] = v.getFloat32(p, le);
+          break;
+        case mi.DOUBLE:
+          out[i] = v.getFloat64(p, le);
+          break;
+        case mi.INT64:
+          out[i] = Number(v.getBigInt64(p, le));
+          break; // beyond 2^53 loses precision
+        default:
+          out[i] = Number(v.getBigUint64(p, le));
       }
     }
     return out;
@@ -81,11 +163,20 @@ class Bytes {
   chars(t: Tag, where: string): string[] {
     const bytes = this.buf.subarray(t.start, t.start + t.nbytes);
     switch (t.type) {
-      case mi.UTF8: return Array.from(bytes.toString('utf8'));
-      case mi.UINT8: case mi.INT8: return Array.from(bytes.toString('latin1'));
-      case mi.UTF32: return this.numbers({ ...t, type: mi.UINT32 }, where).map((c) => String.fromCodePoint(c));
-      case mi.UTF16: case mi.UINT16: return this.numbers({ ...t, type: mi.UINT16 }, where).map((c) => String.fromCharCode(c));
-      default: throw new Error(`${this.file}: char array ${where} is stored as data type ${t.type}, which is not a character type.`);
+      case mi.UTF8:
+        return Array.from(bytes.toString('utf8'));
+      case mi.UINT8:
+      case mi.INT8:
+        return Array.from(bytes.toString('latin1'));
+      case mi.UTF32:
+        return this.numbers({ ...t, type: mi.UINT32 }, where).map((c) => String.fromCodePoint(c));
+      case mi.UTF16:
+      case mi.UINT16:
+        return this.numbers({ ...t, type: mi.UINT16 }, where).map((c) => String.fromCharCode(c));
+      default:
+        throw new Error(
+          `${this.file}: char array ${where} is stored as data type ${t.type}, which is not a character type.`,
+        );
     }
   }
 
@@ -103,7 +194,9 @@ function readVariables(b: Bytes, pos: number, end: number, out: Record<string, u
       try {
         inflated = inflateSync(b.buf.subarray(t.start, t.start + t.nbytes));
       } catch (e) {
-        throw new Error(`${b.file} is truncated or corrupt (compressed variable at byte ${pos}: ${(e as Error).message}): download or copy the file again.`);
+        throw new Error(
+          `${b.file} is truncated or corrupt (compressed variable at byte ${pos}: ${(e as Error).message}): download or copy the file again.`,
+        );
       }
       const inner = new Bytes(inflated, b.le, b.file);
       readVariables(inner, 0, inflated.length, out);
@@ -118,7 +211,10 @@ function readVariables(b: Bytes, pos: number, end: number, out: Record<string, u
 
 /** Parse one miMATRIX element: array flags, dimensions, name, then the class-specific data. */
 function readMatrix(b: Bytes, m: Tag, where: string): { name: string; value: unknown } {
-  if (m.type !== mi.MATRIX) throw new Error(`${b.file}: ${where} should be a matrix (data type 14) but has type ${m.type}; the file is not a valid MAT-file.`);
+  if (m.type !== mi.MATRIX)
+    throw new Error(
+      `${b.file}: ${where} should be a matrix (data type 14) but has type ${m.type}; the file is not a valid MAT-file.`,
+    );
   if (m.nbytes === 0) return { name: '', value: [] }; // an empty cell or struct field
   const end = m.start + m.nbytes;
   const flagsTag = b.tag(m.start, end, `the array flags of ${where}`);
@@ -138,7 +234,10 @@ function readMatrix(b: Bytes, m: Tag, where: string): { name: string; value: unk
   };
 
   if (cls >= mx.DOUBLE && cls <= mx.UINT64) {
-    if (flags & FLAG_COMPLEX) throw new Error(`${b.file}: variable ${label} is complex, which this reader does not support: save real and imaginary parts separately.`);
+    if (flags & FLAG_COMPLEX)
+      throw new Error(
+        `${b.file}: variable ${label} is complex, which this reader does not support: save real and imaginary parts separately.`,
+      );
     const values = b.numbers(next('the data'), label);
     if (values.length !== count) throw b.truncated(`the data of ${label}`);
     const logical = (flags & FLAG_LOGICAL) !== 0;
@@ -161,7 +260,8 @@ function readMatrix(b: Bytes, m: Tag, where: string): { name: string; value: unk
   }
   if (cls === mx.CELL) {
     const items: unknown[] = [];
-    for (let i = 0; i < count; i++) items.push(readMatrix(b, next(`cell ${i + 1}`), `${label}{${i + 1}}`).value);
+    for (let i = 0; i < count; i++)
+      items.push(readMatrix(b, next(`cell ${i + 1}`), `${label}{${i + 1}}`).value);
     return { name, value: items };
   }
   if (cls === mx.STRUCT || cls === mx.OBJECT) {
@@ -175,7 +275,8 @@ function readMatrix(b: Bytes, m: Tag, where: string): { name: string; value: unk
     const records: Record<string, unknown>[] = [];
     for (let i = 0; i < count; i++) {
       const rec: Record<string, unknown> = {};
-      for (const f of fields) rec[f] = readMatrix(b, next(`field ${f}`), `${label}(${i + 1}).${f}`).value;
+      for (const f of fields)
+        rec[f] = readMatrix(b, next(`field ${f}`), `${label}(${i + 1}).${f}`).value;
       records.push(rec);
     }
     return { name, value: count === 1 && dims.length === 2 ? records[0] : records };
@@ -193,11 +294,15 @@ function readMatrix(b: Bytes, m: Tag, where: string): { name: string; value: unk
 export function parseMatFile(buf: Buffer, file = 'MAT-file'): Record<string, unknown> {
   const hdf5 = buf.length >= 520 && buf.toString('latin1', 513, 516) === 'HDF'; // HDF5 signature after a 512-byte user block
   if (hdf5 || buf.toString('latin1', 0, 10) === 'MATLAB 7.3') {
-    throw new Error(`${file} is a MATLAB v7.3 (HDF5) MAT-file, which this reader does not read: re-save it in MATLAB with save(..., '-v7'), or use the CSV re-packaging of the data.`);
+    throw new Error(
+      `${file} is a MATLAB v7.3 (HDF5) MAT-file, which this reader does not read: re-save it in MATLAB with save(..., '-v7'), or use the CSV re-packaging of the data.`,
+    );
   }
   const endian = buf.length >= 128 ? buf.toString('latin1', 126, 128) : '';
   if (endian !== 'IM' && endian !== 'MI') {
-    throw new Error(`${file} is not a MATLAB Level 5 MAT-file (no 'MATLAB 5.0' header with an IM/MI endian mark): check the path, or re-save it in MATLAB with save(..., '-v7').`);
+    throw new Error(
+      `${file} is not a MATLAB Level 5 MAT-file (no 'MATLAB 5.0' header with an IM/MI endian mark): check the path, or re-save it in MATLAB with save(..., '-v7').`,
+    );
   }
   const out: Record<string, unknown> = {};
   readVariables(new Bytes(buf, endian === 'IM', file), 128, buf.length, out);

@@ -6,14 +6,18 @@ import * as yauzl from 'yauzl';
 
 export async function extractZip(zipFile: string, destDir: string): Promise<void> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(zipFile, { lazyEntries: true }, (err, z) => (err || !z ? reject(err ?? new Error('cannot open')) : resolve(z))));
+    yauzl.open(zipFile, { lazyEntries: true }, (err, z) =>
+      err || !z ? reject(err ?? new Error('cannot open')) : resolve(z),
+    ),
+  );
   const root = path.resolve(destDir);
   await new Promise<void>((resolve, reject) => {
     zip.on('error', reject);
     zip.on('end', () => resolve());
     zip.on('entry', (entry: yauzl.Entry) => {
       const target = path.resolve(root, entry.fileName);
-      if (!target.startsWith(root + path.sep)) return reject(new Error(`${zipFile}: unsafe path ${entry.fileName}`));
+      if (!target.startsWith(root + path.sep))
+        return reject(new Error(`${zipFile}: unsafe path ${entry.fileName}`));
       if (entry.fileName.endsWith('/')) {
         fs.mkdirSync(target, { recursive: true });
         zip.readEntry();

@@ -4,7 +4,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerBuilder } from '../architectures';
 import { KerasBatchNormalization } from '../batchnorm';
-import { type ApplicationOptions, resolveOptions, applyWeights, apply1, gapTopOrPooling, AUTO_POOL_NAMES, KerasNames, kerasConv2d, type SymT } from './common';
+import {
+  type ApplicationOptions,
+  resolveOptions,
+  applyWeights,
+  apply1,
+  gapTopOrPooling,
+  AUTO_POOL_NAMES,
+  KerasNames,
+  kerasConv2d,
+  type SymT,
+} from './common';
 
 type Pad = 'same' | 'valid';
 
@@ -18,17 +28,57 @@ export async function inceptionV3(opts: ApplicationOptions = {}): Promise<tf.Lay
   const names = new KerasNames();
 
   // Keras' conv2d_bn: conv without bias, BN without scale (epsilon 1e-3), ReLU.
-  const convBn = (x: SymT, filters: number, rows: number, cols: number, padding: Pad = 'same', strides = 1, name?: string): SymT => {
-    x = apply1(kerasConv2d({ filters, kernelSize: [rows, cols], strides, padding, useBias: false,
-      name: name ? `${name}_conv` : names.next('conv2d') }), x);
-    x = apply1(new KerasBatchNormalization({ axis: 3, scale: false, epsilon: 1e-3,
-      name: name ? `${name}_bn` : names.next('batch_normalization') }), x);
-    return apply1(tf.layers.activation({ activation: 'relu', name: name ?? names.next('activation') }), x);
+  const convBn = (
+    x: SymT,
+    filters: number,
+    rows: number,
+    cols: number,
+    padding: Pad = 'same',
+    strides = 1,
+    name?: string,
+  ): SymT => {
+    x = apply1(
+      kerasConv2d({
+        filters,
+        kernelSize: [rows, cols],
+        strides,
+        padding,
+        useBias: false,
+        name: name ? `${name}_conv` : names.next('conv2d'),
+      }),
+      x,
+    );
+    x = apply1(
+      new KerasBatchNormalization({
+        axis: 3,
+        scale: false,
+        epsilon: 1e-3,
+        name: name ? `${name}_bn` : names.next('batch_normalization'),
+      }),
+      x,
+    );
+    return apply1(
+      tf.layers.activation({ activation: 'relu', name: name ?? names.next('activation') }),
+      x,
+    );
   };
-  const maxPool = (x: SymT) => apply1(tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: names.next('max_pooling2d') }), x);
-  const avgPool = (x: SymT) => apply1(tf.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same',
-    name: names.next('average_pooling2d') }), x);
-  const concat = (xs: SymT[], name?: string) => apply1(tf.layers.concatenate({ axis: 3, name: name ?? names.next('concatenate') }), xs);
+  const maxPool = (x: SymT) =>
+    apply1(
+      tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: names.next('max_pooling2d') }),
+      x,
+    );
+  const avgPool = (x: SymT) =>
+    apply1(
+      tf.layers.averagePooling2d({
+        poolSize: 3,
+        strides: 1,
+        padding: 'same',
+        name: names.next('average_pooling2d'),
+      }),
+      x,
+    );
+  const concat = (xs: SymT[], name?: string) =>
+    apply1(tf.layers.concatenate({ axis: 3, name: name ?? names.next('concatenate') }), xs);
 
   const input = tf.input({ shape: o.inputShape, name: 'input_1' });
   let x = convBn(input, 32, 3, 3, 'valid', 2);
@@ -40,7 +90,11 @@ export async function inceptionV3(opts: ApplicationOptions = {}): Promise<tf.Lay
   x = maxPool(x);
 
   // mixed0..2: 35 x 35 x 256/288
-  for (const [i, poolFilters] of [[0, 32], [1, 64], [2, 64]]) {
+  for (const [i, poolFilters] of [
+    [0, 32],
+    [1, 64],
+    [2, 64],
+  ]) {
     const b1 = convBn(x, 64, 1, 1);
     let b5 = convBn(x, 48, 1, 1);
     b5 = convBn(b5, 64, 5, 5);
@@ -63,7 +117,12 @@ export async function inceptionV3(opts: ApplicationOptions = {}): Promise<tf.Lay
   }
 
   // mixed4..7: 17 x 17 x 768 with 128, 160, 160, 192 filters in the 7x7 branches
-  for (const [i, f] of [[4, 128], [5, 160], [6, 160], [7, 192]]) {
+  for (const [i, f] of [
+    [4, 128],
+    [5, 160],
+    [6, 160],
+    [7, 192],
+  ]) {
     const b1 = convBn(x, 192, 1, 1);
     let b7 = convBn(x, f, 1, 1);
     b7 = convBn(b7, f, 1, 7);

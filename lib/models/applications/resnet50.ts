@@ -2,17 +2,34 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerBuilder } from '../architectures';
 import { KerasBatchNormalization } from '../batchnorm';
-import { type ApplicationOptions, resolveOptions, applyWeights, apply1, gapTopOrPooling, kerasConv2d, type SymT } from './common';
+import {
+  type ApplicationOptions,
+  resolveOptions,
+  applyWeights,
+  apply1,
+  gapTopOrPooling,
+  kerasConv2d,
+  type SymT,
+} from './common';
 
 const EPS = 1.001e-5; // Keras' ResNet BN epsilon
 const bn = (name: string) => new KerasBatchNormalization({ axis: 3, epsilon: EPS, name });
 const relu = (name: string) => tf.layers.activation({ activation: 'relu', name });
 
 /** Keras' `block1`: bottleneck residual block, with a projection shortcut when `convShortcut`. */
-function block1(x: SymT, filters: number, stride: number, convShortcut: boolean, name: string): SymT {
+function block1(
+  x: SymT,
+  filters: number,
+  stride: number,
+  convShortcut: boolean,
+  name: string,
+): SymT {
   let shortcut = x;
   if (convShortcut) {
-    shortcut = apply1(kerasConv2d({ filters: 4 * filters, kernelSize: 1, strides: stride, name: `${name}_0_conv` }), x);
+    shortcut = apply1(
+      kerasConv2d({ filters: 4 * filters, kernelSize: 1, strides: stride, name: `${name}_0_conv` }),
+      x,
+    );
     shortcut = apply1(bn(`${name}_0_bn`), shortcut);
   }
   x = apply1(kerasConv2d({ filters, kernelSize: 1, strides: stride, name: `${name}_1_conv` }), x);
@@ -41,11 +58,29 @@ function stack1(x: SymT, filters: number, blocks: number, stride1: number, name:
 export async function resnet50(opts: ApplicationOptions = {}): Promise<tf.LayersModel> {
   const o = resolveOptions('resnet50', opts, 224, 32);
   const input = tf.input({ shape: o.inputShape, name: 'input_1' });
-  let x: SymT = apply1(tf.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: 'conv1_pad' }), input);
+  let x: SymT = apply1(
+    tf.layers.zeroPadding2d({
+      padding: [
+        [3, 3],
+        [3, 3],
+      ],
+      name: 'conv1_pad',
+    }),
+    input,
+  );
   x = apply1(kerasConv2d({ filters: 64, kernelSize: 7, strides: 2, name: 'conv1_conv' }), x);
   x = apply1(bn('conv1_bn'), x);
   x = apply1(relu('conv1_relu'), x);
-  x = apply1(tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: 'pool1_pad' }), x);
+  x = apply1(
+    tf.layers.zeroPadding2d({
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      name: 'pool1_pad',
+    }),
+    x,
+  );
   x = apply1(tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: 'pool1_pool' }), x);
   x = stack1(x, 64, 3, 1, 'conv2');
   x = stack1(x, 128, 4, 2, 'conv3');

@@ -1,7 +1,18 @@
 // VGG16 exactly as keras.applications.vgg16.VGG16 builds it (names, order, shapes, params).
 import * as tf from '@tensorflow/tfjs';
 import { registerBuilder } from '../architectures';
-import { type ApplicationOptions, resolveOptions, applyWeights, apply1, globalPool, predictions, AUTO_POOL_NAMES, kerasConv2d, kerasDense, type SymT } from './common';
+import {
+  type ApplicationOptions,
+  resolveOptions,
+  applyWeights,
+  apply1,
+  globalPool,
+  predictions,
+  AUTO_POOL_NAMES,
+  kerasConv2d,
+  kerasDense,
+  type SymT,
+} from './common';
 
 /**
  * Keras' VGG16. `includeTop: false` gives 19 layers (input … block5_pool) and 14,714,688 params;
@@ -11,10 +22,25 @@ export async function vgg16(opts: ApplicationOptions = {}): Promise<tf.LayersMod
   const o = resolveOptions('vgg16', opts, 224, 32);
   const input = tf.input({ shape: o.inputShape, name: 'input_1' });
   let x: SymT = input;
-  const blocks: [number, number][] = [[64, 2], [128, 2], [256, 3], [512, 3], [512, 3]];
+  const blocks: [number, number][] = [
+    [64, 2],
+    [128, 2],
+    [256, 3],
+    [512, 3],
+    [512, 3],
+  ];
   blocks.forEach(([filters, convs], b) => {
     for (let c = 1; c <= convs; c++) {
-      x = apply1(kerasConv2d({ filters, kernelSize: 3, activation: 'relu', padding: 'same', name: `block${b + 1}_conv${c}` }), x);
+      x = apply1(
+        kerasConv2d({
+          filters,
+          kernelSize: 3,
+          activation: 'relu',
+          padding: 'same',
+          name: `block${b + 1}_conv${c}`,
+        }),
+        x,
+      );
     }
     x = apply1(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` }), x);
   });
