@@ -5,6 +5,8 @@
 //   for l in model.layers[:249]: l.trainable=False freeze(model, { upTo: 249 })   (exclusive, like [:249])
 //   for l in model.layers[249:]: l.trainable=True  unfreeze(model, { from: 249 })
 //   for l in base.layers[-8:]: l.trainable=True    unfreeze(base, { lastN: 8 })
+//   for l in model.layers:                         freeze(model, { ofClass: 'BatchNormalization' })
+//     if isinstance(l, BatchNormalization): l.trainable = False
 //
 // As in Keras, a change takes effect for training at the next `compile()`.
 import * as tf from '@tensorflow/tfjs';
@@ -18,7 +20,14 @@ export interface LayerSelection {
   lastN?: number;
   /** Layers with these names. */
   names?: string[];
+  /**
+   * Only layers of this class (Keras `isinstance`), among the selected ones or all when nothing else
+   * is selected: 'BatchNormalization' matches tfjs' layer and the Keras-faithful one.
+   */
+  ofClass?: string;
 }
+
+const classOf = (l: Layer) => l.getClassName().replace(/^Keras(?=BatchNormalization$)/, '');
 
 type Layer = tf.layers.Layer;
 const isContainer = (l: Layer): l is tf.LayersModel => Array.isArray((l as tf.LayersModel).layers);
@@ -70,7 +79,15 @@ export function selectLayers(
     for (let i = Math.max(0, layers.length - sel.lastN); i < layers.length; i++) picked.add(i);
   }
   for (const name of sel.names ?? []) picked.add(indexOf(model, name, fn));
-  return [...picked].sort((a, b) => a - b).map((i) => layers[i]);
+  const chosen = [...picked].sort((a, b) => a - b).map((i) => layers[i]);
+  if (sel.ofClass === undefined) return chosen;
+  const known = new Set(layers.map(classOf));
+  if (!known.has(sel.ofClass))
+    throw new Error(
+      `${fn}: model "${model.name}" has no layer of class "${sel.ofClass}". ` +
+        `Its classes: ${[...known].sort().join(', ')}.`,
+    );
+  return chosen.filter((l) => classOf(l) === sel.ofClass);
 }
 
 /** Sets a layer's flag and, for a nested model, every layer inside it (tfjs' own setter does not). */

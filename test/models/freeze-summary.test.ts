@@ -119,3 +119,19 @@ test('freezing a nested model (a base used as one layer) freezes every layer ins
   assert.equal(trainableSummary(model).trainableParams, 14_714_688 + 512 * 2 + 2);
   model.dispose();
 });
+
+test("freeze({ from, ofClass: 'BatchNormalization' }) freezes only the selected BatchNormalization layers (Keras isinstance)", async () => {
+  const m = await inceptionV3({ includeTop: false, weights: null, inputShape: [75, 75, 3] });
+  freeze(m, { upTo: 249 });
+  const frozenBn = freeze(m, { from: 249, ofClass: 'BatchNormalization' });
+  assert.ok(frozenBn.length > 0);
+  for (const l of frozenBn) assert.ok(l instanceof KerasBatchNormalization, l.name);
+  m.layers.slice(249).forEach((l) => {
+    const isBn = l instanceof KerasBatchNormalization;
+    assert.equal(l.trainable, !isBn, `${l.name}`);
+    if (isBn) assert.equal((l as KerasBatchNormalization).isFrozen(), true, l.name);
+  });
+  // The convolutions of mixed9/mixed10 still train.
+  assert.ok(m.getLayer('conv2d_93').trainable);
+  assert.throws(() => freeze(m, { ofClass: 'LayerNormalization' }), /no layer of class "LayerNormalization".*BatchNormalization/);
+});
