@@ -133,5 +133,8 @@ test("freeze({ from, ofClass: 'BatchNormalization' }) freezes only the selected 
   });
   // The convolutions of mixed9/mixed10 still train.
   assert.ok(m.getLayer('conv2d_93').trainable);
-  assert.throws(() => freeze(m, { ofClass: 'LayerNormalization' }), /no layer of class "LayerNormalization".*BatchNormalization/);
+  assert.throws(
+    () => freeze(m, { ofClass: 'LayerNormalization' }),
+    /no layer of class "LayerNormalization".*BatchNormalization/,
+  );
 });
