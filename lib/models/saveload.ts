@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import './batchnorm';
 import '../data/preprocess';
 import { tagWeightsOrigin, weightsOrigins, type WeightsOrigin } from './origin';
+import { valueHash } from './value-hash';
 import {
   loadable,
   removeLeftovers,
@@ -175,24 +176,6 @@ export function frozenWeights(model: tf.LayersModel): Set<tf.LayerVariable> {
   return out;
 }
 
-// Fingerprint of one variable's value, remembered per tensor data: assigning a variable gives it new
-// data, so an unchanged frozen base is hashed once per process, not at every checkpoint.
-const valueHashes = new WeakMap<object, string>();
-function valueHash(w: tf.LayerVariable): string {
-  const t = w.read();
-  const key = t.dataId as object;
-  let h = valueHashes.get(key);
-  if (!h) {
-    const v = t.dataSync() as Float32Array;
-    h = createHash('sha256')
-      .update(`${t.dtype}[${t.shape}]`)
-      .update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))
-      .digest('hex');
-    valueHashes.set(key, h);
-  }
-  return h;
-}
-
 export interface SaveModelOptions {
   includeOptimizer?: boolean;
   /**
@@ -220,7 +203,7 @@ async function artifactsOf(model: tf.LayersModel, opts: SaveModelOptions): Promi
   };
   if (rest.length) {
     const key = createHash('sha256')
-      .update(rest.map((w) => `${w.originalName}:${valueHash(w)}`).join('\n'))
+      .update(rest.map((w) => `${w.originalName}:${valueHash(w.read())}`).join('\n'))
       .digest('hex')
       .slice(0, 16);
     const name = `${FROZEN_PREFIX}${key}.bin`;

@@ -4,13 +4,20 @@
 // new array: for a head's Dense(2048 → 512) that is ~50 MB of fresh memory per step and most of the
 // step's time, so a head epoch on cached features took seconds. On the CPU backends (cpu, onednn,
 // whose tensors live in JS arrays) this optimizer computes m, v and the new weights in one loop and
-// hands the three arrays to tfjs as they are. Elsewhere (wasm, tfjs-node) it is tfjs' Adam.
+// writes the three arrays in place. Elsewhere (wasm, tfjs-node) it is tfjs' Adam.
 //
 // The update is Keras' (TF2) formula:  alpha = lr · √(1 − β2ᵗ) / (1 − β1ᵗ),
 //   m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²,   w ← w − alpha · m / (√v + ε).
 // (tfjs puts ε inside the bias correction, ε·√(1 − β2ᵗ) here; the two differ only when √v ~ ε.)
 // State (m, v, β1ᵗ, β2ᵗ, iterations) lives where tfjs keeps it, so getWeights/setWeights still work.
 import * as tf from '@tensorflow/tfjs';
+import { valueChanged } from '../models/value-hash';
+
+/** True when no other tensor shares this variable's data (tfjs' clone shares it). */
+function soleOwner(t: tf.Tensor): boolean {
+  const backend = tf.engine().backend as tf.KernelBackend & { refCount?(id: object): number };
+  return typeof backend.refCount === 'function' && backend.refCount(t.dataId) === 1;
+}
 
 /** Backends whose float32 tensors are plain JS arrays (dataSync returns them without copying). */
 const ARRAY_BACKENDS = new Set(['cpu', 'onednn']);
@@ -61,14 +68,19 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const v = state.accumulatedSecondMoment[i].variable;
       const g = gradient.dataSync() as Float32Array;
       const [w0, m0, v0] = [value.dataSync(), m.dataSync(), v.dataSync()] as Float32Array[];
+      // In place when nothing else holds the data (a clone, e.g. EarlyStopping's best weights,
+      // shares it): no fresh arrays, so no allocation and no garbage per step.
+      const own = [value, m, v].map((t) => soleOwner(t));
       const n = w0.length;
-      const [w1, m1, v1] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+      const [w1, m1, v1] = [w0, m0, v0].map((a, k) => (own[k] ? a : new Float32Array(n)));
       adamStep(w0, m0, v0, g, w1, m1, v1, b1, b2, alpha, eps);
-      for (const [variable, values] of [
-        [m, m1],
-        [v, v1],
-        [value, w1],
+      if (own[0]) valueChanged(value);
+      for (const [k, variable, values] of [
+        [0, value, w1],
+        [1, m, m1],
+        [2, v, v1],
       ] as const) {
+        if (own[k]) continue;
         const t = tf.tensor(values, variable.shape, 'float32');
         variable.assign(t);
         t.dispose();

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
+import { valueHash } from '../models/value-hash';
 
 type Layer = tf.layers.Layer;
 
@@ -23,11 +24,7 @@ export function layersFingerprint(layers: Layer[], extra = ''): string {
   h.update(extra);
   for (const layer of layers) {
     h.update(layerSignature(layer));
-    for (const w of layer.weights) {
-      const values = w.read().dataSync() as Float32Array;
-      h.update(`[${w.shape}]`);
-      h.update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-    }
+    for (const w of layer.weights) h.update(valueHash(w.read()));
   }
   return h.digest('hex');
 }

@@ -84,3 +84,25 @@ test('one-pass Adam: getWeights/setWeights carry m, v and the step count to a fr
   const [x, y] = [Array.from(w.dataSync()), Array.from(copy.dataSync())];
   x.forEach((v, j) => assert.ok(Math.abs(v - y[j]) < 1e-7, `w[${j}] ${v} vs restored ${y[j]}`));
 });
+
+test('one-pass Adam updates in place only data nothing else holds: a clone taken before a step keeps its values', () => {
+  const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+  const w = tf.variable(tf.tensor1d(start), true, 'adam_fused_d');
+  opt.applyGradients([{ name: 'adam_fused_d', tensor: tf.tensor1d(grads[0]) }]);
+  const dataBefore = w.dataId;
+  const afterOne = Array.from(w.dataSync());
+  // Sole owner: the step writes into the variable's own array.
+  opt.applyGradients([{ name: 'adam_fused_d', tensor: tf.tensor1d(grads[1]) }]);
+  assert.equal(w.dataId, dataBefore, 'updated in place');
+  // A clone (what EarlyStopping keeps as the best weights) shares the data: the step must not touch it.
+  const snapshot = w.clone();
+  const snapValues = Array.from(snapshot.dataSync());
+  opt.applyGradients([{ name: 'adam_fused_d', tensor: tf.tensor1d(grads[2]) }]);
+  assert.deepEqual(Array.from(snapshot.dataSync()), snapValues, 'the clone is unchanged');
+  assert.notDeepEqual(Array.from(w.dataSync()), snapValues, 'the variable moved');
+  assert.notDeepEqual(snapValues, afterOne);
+  const want = kerasAdam(start, grads, 0.01);
+  Array.from(w.dataSync()).forEach((x, j) => assert.ok(Math.abs(x - want[j]) < 1e-6, `w[${j}]`));
+  snapshot.dispose();
+  w.dispose();
+});

@@ -197,7 +197,8 @@ test('an exception in a callback leaves the last checkpoint loadable and the CSV
   let snapshot: Float32Array[] = [];
   const boom: TrainCallback = {
     onEpochEnd: (epoch, _l, ctx) => {
-      snapshot = ctx.model.getWeights().map((w) => w.dataSync() as Float32Array);
+      // A copy: the optimizer updates the weights' arrays in place (tfjs' getWeights are the live variables).
+      snapshot = ctx.model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
     },
     onBatchEnd: (batch, _l, ctx) => {
       if (ctx.history.epochs.length === 3 && batch === 1)
