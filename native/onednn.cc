@@ -168,12 +168,16 @@ bool adaptiveThreads() {
   }();
   return on && g_allThreads > 1;
 }
+// Op determinism (setDeterministic, on while a random seed is set): every pick is "all threads",
+// since a sum split over another number of threads rounds differently and two seeded runs would
+// drift apart in the last digits (then in the metrics). Slower only when other processes hold a core.
+bool g_deterministic = false;
 struct ThreadPick {
   double ms[2] = {0, 0};  // [1 thread, all threads]
   bool seen[2] = {false, false};
   int64_t calls = 0;
   int pick() {
-    if (!adaptiveThreads()) return 1;
+    if (!adaptiveThreads() || g_deterministic) return 1;
     calls++;
     int best = !seen[1] ? 1 : !seen[0] || ms[0] == 0 ? (ms[1] == 0 ? 1 : 0) : (ms[1] <= ms[0] ? 1 : 0);
     if (ms[0] != 0 && ms[1] != 0 && calls % 16 == 0) best = 1 - best;
@@ -473,6 +477,7 @@ struct EwThreads {
   int pick(char kind, int64_t n) {
     if (fixed) return fixed;
     if (all == 1) return 1;
+    if (g_deterministic) return all;
     Stat &s = at(kind, n);
     s.calls++;
     int best = s.nsPerElem[1] == 0 ? 1 : s.nsPerElem[0] == 0 ? 0 : (s.nsPerElem[1] < s.nsPerElem[0] ? 1 : 0);
@@ -985,6 +990,7 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
                        std::to_string(v->patch));
   o.Set("runtime", "OpenMP");
   o.Set("threads", omp_get_max_threads());
+  o.Set("deterministic", g_deterministic);
   o.Set("isa", isaName(get_effective_cpu_isa()));
   auto impls = Napi::Object::New(env);
   for (auto &kv : g_impls) impls.Set(kv.first, kv.second);
@@ -1003,6 +1009,12 @@ Napi::Value ClearCaches(const Napi::CallbackInfo &info) {
   g_pool.clear();
   g_picks.clear();
   g_ew.stats.clear();
+  return info.Env().Undefined();
+}
+
+// setDeterministic(on): see g_deterministic.
+Napi::Value SetDeterministic(const Napi::CallbackInfo &info) {
+  g_deterministic = info[0].As<Napi::Boolean>().Value();
   return info.Env().Undefined();
 }
 
@@ -1042,6 +1054,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("newWeightCache", Napi::Function::New(env, NewWeightCache));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));
   exports.Set("clearCaches", Napi::Function::New(env, ClearCaches));
+  exports.Set("setDeterministic", Napi::Function::New(env, SetDeterministic));
   return exports;
 }
 

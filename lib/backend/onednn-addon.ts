@@ -150,8 +150,11 @@ export interface OnednnAddon {
     isa: string;
     impls: Record<string, string>;
     cachedPrimitives: number;
+    deterministic: boolean;
   };
   clearCaches(): void;
+  /** Every kernel on all threads (reproducible sums) instead of the adaptive 1-or-all pick. */
+  setDeterministic(on: boolean): void;
 }
 
 export const ONEDNN_ADDON_PATH = path.resolve(

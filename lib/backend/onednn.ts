@@ -7,6 +7,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadOnednnAddon } from './onednn-addon';
 import { onednnKernels } from './onednn-kernels';
 import { OnednnOutputPool } from './onednn-pool';
+import { onOpDeterminism } from '../seed';
 
 export const ONEDNN_BACKEND = 'onednn';
 /** Below tfjs-node's 'tensorflow' (3), above 'wasm' (2) and 'cpu' (1). */
@@ -60,6 +61,7 @@ export function registerOnednnBackend(): { ok: true } | { ok: false; reason: str
     return (registered = { ok: false, reason: `oneDNN addon unusable: ${(e as Error).message}` });
   }
 
+  onOpDeterminism((on) => addon.setDeterministic(on)); // a seed makes runs reproducible
   const pools = new WeakMap<MathBackendCPU, OnednnOutputPool>();
   const poolOf = (b: MathBackendCPU) => {
     let p = pools.get(b);

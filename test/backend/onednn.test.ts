@@ -749,3 +749,59 @@ test(
     assertClose({ ref, got }, 'small net');
   },
 );
+
+// setRandomSeed turns on op determinism: every kernel on all threads instead of the timed 1-or-all
+// pick, so two seeded trainings give the same weights bit for bit (with the pick they drift apart in
+// the last digits whenever the timing picks differently, e.g. on a busy machine).
+test(
+  'a random seed makes onednn deterministic: two seeded conv trainings end bit for bit equal',
+  { skip },
+  async () => {
+    const { setRandomSeed, clearRandomSeed } = await import('../../lib/seed');
+    const addon = (loadOnednnAddon() as { addon: OnednnAddon }).addon;
+    clearRandomSeed();
+    assert.equal(addon.info().deterministic, false);
+    await tf.setBackend('onednn');
+    const train = () => {
+      setRandomSeed(7);
+      const m = tf.sequential({
+        layers: [
+          tf.layers.conv2d({
+            inputShape: [24, 24, 8],
+            filters: 32,
+            kernelSize: 3,
+            activation: 'relu',
+          }),
+          tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
+          tf.layers.globalAveragePooling2d({}),
+          tf.layers.dense({ units: 5 }),
+        ],
+      });
+      const opt = tf.train.adam(1e-2);
+      const x = tf.randomNormal([64, 24, 24, 8], 0, 1, 'float32', 3);
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Array.from({ length: 64 }, (_, i) => i % 5),
+          'int32',
+        ),
+        5,
+      );
+      for (let s = 0; s < 6; s++)
+        opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x) as tf.Tensor) as tf.Scalar);
+      const w = m.getWeights().map((t) => Array.from(t.dataSync()));
+      tf.dispose([x, y]);
+      m.dispose();
+      return w;
+    };
+    try {
+      const a = train();
+      assert.equal(addon.info().deterministic, true, 'setRandomSeed turns determinism on');
+      const b = train();
+      assert.deepEqual(a, b);
+    } finally {
+      clearRandomSeed();
+      await tf.setBackend('cpu');
+    }
+    assert.equal(addon.info().deterministic, false, 'clearRandomSeed turns it off');
+  },
+);
