@@ -14,22 +14,64 @@ const RERUNS = Number(process.env.BENCH_RERUNS ?? 3);
 async function main(): Promise<void> {
   const backend = await nb.backendInfo({ show: false });
   nb.setRandomSeed(42);
-  const data = await nb.carsFolders({ classes: 12, trainPerClass: 24, validPerClass: 8, testPerClass: 8, size: 96 });
-  const augment = new nb.ImageDataGenerator({ horizontalFlip: true, rotationRange: 8, widthShiftRange: 0.1 });
-  const flow = { targetSize: [64, 64] as const, batchSize: 32, classMode: 'categorical' as const, preprocessing: 'resnet50' as const };
-  const train = augment.flowFromDirectory(data.trainDir, { ...flow, targetSize: [64, 64], shuffle: true, seed: 42 });
-  const validation = nb.flowFromDirectory(data.validDir, { ...flow, targetSize: [64, 64], classes: train.classNames, shuffle: false });
-  const base = await nb.resnet50({ includeTop: false, weights: 'auto', pooling: 'avg', inputShape: [64, 64, 3], quiet: true });
+  const data = await nb.carsFolders({
+    classes: 12,
+    trainPerClass: 24,
+    validPerClass: 8,
+    testPerClass: 8,
+    size: 96,
+  });
+  const augment = new nb.ImageDataGenerator({
+    horizontalFlip: true,
+    rotationRange: 8,
+    widthShiftRange: 0.1,
+  });
+  const flow = {
+    targetSize: [64, 64] as const,
+    batchSize: 32,
+    classMode: 'categorical' as const,
+    preprocessing: 'resnet50' as const,
+  };
+  const train = augment.flowFromDirectory(data.trainDir, {
+    ...flow,
+    targetSize: [64, 64],
+    shuffle: true,
+    seed: 42,
+  });
+  const validation = nb.flowFromDirectory(data.validDir, {
+    ...flow,
+    targetSize: [64, 64],
+    classes: train.classNames,
+    shuffle: false,
+  });
+  const base = await nb.resnet50({
+    includeTop: false,
+    weights: 'auto',
+    pooling: 'avg',
+    inputShape: [64, 64, 3],
+    quiet: true,
+  });
   nb.freeze(base);
-  const compileOpts = { optimizer: nb.adam(1e-3), loss: 'categoricalCrossentropy' as const, labelSmoothing: 0.1, metrics: ['accuracy' as const] };
-  const headFor = (dropout: number) => nb.compile(nb.buildHead(base, nb.HEADS.resnet50Cars({ classes: 12, dropout, l2: 5e-4 })), compileOpts);
+  const compileOpts = {
+    optimizer: nb.adam(1e-3),
+    loss: 'categoricalCrossentropy' as const,
+    labelSmoothing: 0.1,
+    metrics: ['accuracy' as const],
+  };
+  const headFor = (dropout: number) =>
+    nb.compile(
+      nb.buildHead(base, nb.HEADS.resnet50Cars({ classes: 12, dropout, l2: 5e-4 })),
+      compileOpts,
+    );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-rerun-'));
   // The first run computes (or finds on disk) the features, as the notebook's training cell does.
   let t = Date.now();
   const first = headFor(0.6);
   await nb.cachedFeatures(first, train, { drawsPerImage: 2 });
   await nb.cachedFeatures(first, validation);
-  console.log(`backend ${backend.backend}; weights: ${nb.weightsLabel(base)}; features ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `backend ${backend.backend}; weights: ${nb.weightsLabel(base)}; features ready in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+  );
   for (let k = 0; k < RERUNS; k++) {
     const dropout = [0.3, 0.4, 0.5][k % 3];
     t = Date.now();
@@ -39,7 +81,18 @@ async function main(): Promise<void> {
       train: await nb.cachedFeatures(model, train, { drawsPerImage: 2 }),
       validation: await nb.cachedFeatures(model, validation),
       epochs: 20,
-      callbacks: [new nb.ModelCheckpoint(path.join(dir, `rerun_${k}`), { monitor: 'val_loss', saveBestOnly: true })],
+      callbacks: [
+        new nb.EarlyStopping({
+          monitor: 'val_loss',
+          patience: 8,
+          minDelta: 1e-3,
+          restoreBestWeights: true,
+        }),
+        new nb.ModelCheckpoint(path.join(dir, `rerun_${k}`), {
+          monitor: 'val_loss',
+          saveBestOnly: true,
+        }),
+      ],
       name: `dropout ${dropout}`,
       verbose: 0,
     });

@@ -107,7 +107,11 @@ export class EarlyStopping implements TrainCallback {
 
   private keepWeights(model: tf.LayersModel): void {
     if (this.bestWeights) tf.dispose(this.bestWeights);
-    this.bestWeights = model.getWeights().map((w) => tf.keep(w.clone()));
+    // A copy of the values, not a clone: a clone shares the variable's data, and the optimizer then
+    // has to allocate fresh arrays every step instead of updating in place.
+    this.bestWeights = model
+      .getWeights()
+      .map((w) => tf.keep(tf.tensor(w.dataSync().slice(), w.shape, w.dtype)));
   }
 
   onTrainBegin(): void {
