@@ -57,15 +57,19 @@ export function randomSeed(): number | null {
 }
 
 /**
- * Run `fn` with its own seeded stream and restore the caller's generator afterwards, so a library
- * step (pretraining, a test) is reproducible without moving the notebook's random stream.
+ * Run `fn` with its own seeded stream (and op determinism) and restore the caller's generator
+ * afterwards, so a library step (pretraining, a test) is reproducible without moving the notebook's
+ * random stream.
  */
 export async function withRandomSeed<T>(seed: number, fn: () => Promise<T>): Promise<T> {
   const saved = Math.random;
+  const savedDeterminism = deterministic;
   Math.random = mulberry32(hashSeed(seed, 0x5eed));
+  setOpDeterminism(true);
   try {
     return await fn();
   } finally {
     Math.random = saved;
+    setOpDeterminism(savedDeterminism);
   }
 }

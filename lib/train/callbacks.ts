@@ -66,7 +66,7 @@ export interface EarlyStoppingOptions {
   mode?: Mode;
   /** Training continues while the monitor does not beat this value (patience still applies). */
   baseline?: number;
-  /** When stopping, put back the weights of the best epoch. */
+  /** At the end of training, stopped early or not, put back the weights of the best epoch (Keras 3). */
   restoreBestWeights?: boolean;
   /** Epochs to wait before watching for improvement at all. */
   startFromEpoch?: number;
@@ -140,17 +140,19 @@ export class EarlyStopping implements TrainCallback {
     if (this.wait >= this.patience && epoch > 0) {
       this.stoppedEpoch = epoch;
       ctx.stopTraining = true;
-      if (this.restoreBestWeights && this.bestWeights) {
-        if (this.verbose > 0)
-          ctx.log(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
-        ctx.model.setWeights(this.bestWeights);
-      }
     }
   }
 
+  // As Keras 3: the best weights come back at the end of training whether it stopped early or ran
+  // all its epochs (Keras 2 restored them only on an early stop).
   onTrainEnd(_logs: Logs | undefined, ctx: TrainContext): void {
     if (this.stoppedEpoch > 0 && this.verbose > 0)
       ctx.log(`Epoch ${this.stoppedEpoch + 1}: early stopping`);
+    if (this.restoreBestWeights && this.bestWeights) {
+      if (this.verbose > 0)
+        ctx.log(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
+      ctx.model.setWeights(this.bestWeights);
+    }
     if (this.bestWeights) tf.dispose(this.bestWeights);
     this.bestWeights = null;
   }

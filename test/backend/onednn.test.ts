@@ -803,5 +803,10 @@ test(
       await tf.setBackend('cpu');
     }
     assert.equal(addon.info().deterministic, false, 'clearRandomSeed turns it off');
+  // withRandomSeed (the pretext pretraining) is deterministic for its duration only.
+  const { withRandomSeed } = await import('../../lib/seed');
+  const inside = await withRandomSeed(1, async () => addon.info().deterministic);
+  assert.equal(inside, true);
+  assert.equal(addon.info().deterministic, false, 'restored after withRandomSeed');
   },
 );

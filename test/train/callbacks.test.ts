@@ -88,8 +88,17 @@ test("EarlyStopping: restoreBestWeights puts back the best epoch's weights when 
   assert.equal(m.layers[0].getWeights()[0].dataSync()[0], 1, 'weights of epoch 1');
   assert.match(
     r.messages.join('\n'),
-    /Restoring model weights from the end of the best epoch: 2\.[\s\S]*Epoch 4: early stopping/,
+    /Epoch 4: early stopping[\s\S]*Restoring model weights from the end of the best epoch: 2\./,
   );
+});
+
+test('EarlyStopping: restoreBestWeights puts back the best weights when the epochs run out too (Keras 3)', async () => {
+  const m = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
+  const es = new EarlyStopping({ patience: 5, restoreBestWeights: true });
+  const r = await drive([es], seq(0.9, 0.5, 0.7, 0.8), m);
+  assert.equal(r.stoppedAt, null, 'ran all its epochs');
+  assert.equal(es.bestEpoch, 1);
+  assert.equal(m.layers[0].getWeights()[0].dataSync()[0], 1, 'weights of epoch 1, not of the last epoch');
 });
 
 test('ReduceLROnPlateau: factor, patience, cooldown and minLr as in Keras', async () => {
