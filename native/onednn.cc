@@ -845,6 +845,38 @@ Napi::Value Step(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// adamStep(w, m, v, g, b1, b2, alpha, eps): Keras' Adam update of one variable, in place:
+// m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2, w -= alpha m / (sqrt(v) + eps), in double as the
+// JavaScript loop of lib/train/adam.ts computes it (same results), split over threads by element
+// (no sums, so the thread count never changes a result).
+Napi::Value AdamStep(const Napi::CallbackInfo &info) {
+  auto wa = info[0].As<Napi::Float32Array>();
+  float *w = wa.Data(), *m = f32(info[1]), *v = f32(info[2]);
+  const float *g = f32(info[3]);
+  const double b1 = info[4].As<Napi::Number>().DoubleValue(), b2 = info[5].As<Napi::Number>().DoubleValue();
+  const double alpha = info[6].As<Napi::Number>().DoubleValue(), eps = info[7].As<Napi::Number>().DoubleValue();
+  int64_t n = static_cast<int64_t>(wa.ElementLength());
+  for (int k = 1; k <= 3; k++)
+    if (info[k].As<Napi::Float32Array>().ElementLength() != size_t(n))
+      throw std::runtime_error("adamStep: w, m, v and g must have the same length");
+  const double c1 = 1 - b1, c2 = 1 - b2;
+  int nt = n > kParallelMin ? g_ew.pick('a', n) : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  ewLoop(n, nt, [=](int64_t lo, int64_t hi) {
+#pragma omp simd
+    for (int64_t j = lo; j < hi; j++) {
+      const double gj = g[j];
+      const double mj = b1 * double(m[j]) + c1 * gj;
+      const double vj = b2 * double(v[j]) + c2 * gj * gj;
+      m[j] = float(mj);
+      v[j] = float(vj);
+      w[j] = float(double(w[j]) - (alpha * mj) / (std::sqrt(vj) + eps));
+    }
+  });
+  if (n > kParallelMin) g_ew.record('a', n, nt, n, t0);
+  return info.Env().Undefined();
+}
+
 // biasActGrad(dy, y|null, dx|null, db, channels): the backward of bias + activation over the last
 // (channel) axis in one pass. With y (a relu's output): dx = dy * step(y), exactly tfjs' ops (so NaN
 // and -0 come out as they give them, and NaN in y gives NaN); db[c] = sum of dx over rows.
@@ -1051,6 +1083,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bnormTrain", Napi::Function::New(env, guarded<BnormTrain>));
   exports.Set("bnormTrainBackward", Napi::Function::New(env, guarded<BnormTrainBackward>));
   exports.Set("biasActGrad", Napi::Function::New(env, guarded<BiasActGrad>));
+  exports.Set("adamStep", Napi::Function::New(env, guarded<AdamStep>));
   exports.Set("newWeightCache", Napi::Function::New(env, NewWeightCache));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));
   exports.Set("clearCaches", Napi::Function::New(env, ClearCaches));

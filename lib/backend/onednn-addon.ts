@@ -94,6 +94,17 @@ export interface OnednnAddon {
   concat(parts: Float32Array[], y: Float32Array, outer: number, widths: Int32Array): void;
   split(x: Float32Array, parts: Float32Array[], outer: number, widths: Int32Array): void;
   step(x: Float32Array, y: Float32Array, alpha: number): void;
+  /** Keras' Adam update of one variable in place (w, m, v), in double like the JS loop. */
+  adamStep(
+    w: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    g: Float32Array,
+    beta1: number,
+    beta2: number,
+    alpha: number,
+    epsilon: number,
+  ): void;
   /** Batch norm with batch statistics over NHWC x (params [N, H, W, C, hasScale, hasShift]); writes y, mean, biased variance. */
   bnormTrain(
     x: Float32Array,

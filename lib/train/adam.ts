@@ -12,6 +12,14 @@
 // State (m, v, β1ᵗ, β2ᵗ, iterations) lives where tfjs keeps it, so getWeights/setWeights still work.
 import * as tf from '@tensorflow/tfjs';
 import { valueChanged } from '../models/value-hash';
+import { loadOnednnAddon, type OnednnAddon } from '../backend/onednn-addon';
+
+/** The oneDNN addon's in-place Adam loop, when the onednn backend runs. */
+function nativeAdam(): OnednnAddon | null {
+  if (tf.getBackend() !== 'onednn') return null;
+  const loaded = loadOnednnAddon();
+  return 'addon' in loaded ? loaded.addon : null;
+}
 
 /** True when no other tensor shares this variable's data (tfjs' clone shares it). */
 function soleOwner(t: tf.Tensor): boolean {
@@ -72,6 +80,12 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       // shares it): no fresh arrays, so no allocation and no garbage per step.
       const own = [value, m, v].map((t) => soleOwner(t));
       const n = w0.length;
+      const native = own.every(Boolean) ? nativeAdam() : null;
+      if (native) {
+        native.adamStep(w0, m0, v0, g, b1, b2, alpha, eps); // the same loop on all cores
+        valueChanged(value);
+        return;
+      }
       const [w1, m1, v1] = [w0, m0, v0].map((a, k) => (own[k] ? a : new Float32Array(n)));
       adamStep(w0, m0, v0, g, w1, m1, v1, b1, b2, alpha, eps);
       if (own[0]) valueChanged(value);

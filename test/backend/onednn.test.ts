@@ -803,10 +803,55 @@ test(
       await tf.setBackend('cpu');
     }
     assert.equal(addon.info().deterministic, false, 'clearRandomSeed turns it off');
-  // withRandomSeed (the pretext pretraining) is deterministic for its duration only.
-  const { withRandomSeed } = await import('../../lib/seed');
-  const inside = await withRandomSeed(1, async () => addon.info().deterministic);
-  assert.equal(inside, true);
-  assert.equal(addon.info().deterministic, false, 'restored after withRandomSeed');
+    // withRandomSeed (the pretext pretraining) is deterministic for its duration only.
+    const { withRandomSeed } = await import('../../lib/seed');
+    const inside = await withRandomSeed(1, async () => addon.info().deterministic);
+    assert.equal(inside, true);
+    assert.equal(addon.info().deterministic, false, 'restored after withRandomSeed');
+  },
+);
+
+// The native Adam loop (all cores, in place) gives exactly what the JavaScript loop gives on cpu.
+test(
+  'Adam on onednn (native loop) equals Adam on cpu (JavaScript loop) bit for bit',
+  { skip },
+  async () => {
+    const { FusedAdamOptimizer } = await import('../../lib/train/adam');
+    const r = mulberry32(11);
+    const n = 200_000; // above the size where the loop is split over threads
+    const start = Float32Array.from({ length: n }, () => r() * 2 - 1);
+    const grads = [0, 1, 2].map(() => Float32Array.from({ length: n }, () => (r() - 0.5) * 0.1));
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+      // Made inside tidy, so the variable alone holds its data (the in-place path from the first step).
+      // (A copy of start: tfjs keeps the array it is given, and Adam updates in place.)
+      const w = tf.tidy(() =>
+        tf.variable(tf.tensor1d(start.slice()), true, `adam_native_${backend}`),
+      );
+      for (const g of grads) opt.applyGradients([{ name: w.name, tensor: tf.tensor1d(g) }]);
+      const out = Array.from(w.dataSync());
+      w.dispose();
+      opt.dispose();
+      return out;
+    };
+    const addon = (loadOnednnAddon() as { addon: OnednnAddon }).addon;
+    const native = addon.adamStep;
+    let calls = 0;
+    addon.adamStep = (...args: Parameters<OnednnAddon['adamStep']>) => {
+      calls++;
+      native.apply(addon, args);
+    };
+    try {
+      const onCpu = await run('cpu');
+      assert.equal(calls, 0, 'cpu runs the JavaScript loop');
+      const onOnednn = await run('onednn');
+      assert.equal(calls, 3, 'onednn runs the native loop');
+      assert.notDeepEqual(onCpu.slice(0, 5), Array.from(start.slice(0, 5)), 'the weights moved');
+      assert.deepEqual(onOnednn, onCpu);
+    } finally {
+      addon.adamStep = native;
+      await tf.setBackend('cpu');
+    }
   },
 );

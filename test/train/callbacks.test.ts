@@ -98,7 +98,11 @@ test('EarlyStopping: restoreBestWeights puts back the best weights when the epoc
   const r = await drive([es], seq(0.9, 0.5, 0.7, 0.8), m);
   assert.equal(r.stoppedAt, null, 'ran all its epochs');
   assert.equal(es.bestEpoch, 1);
-  assert.equal(m.layers[0].getWeights()[0].dataSync()[0], 1, 'weights of epoch 1, not of the last epoch');
+  assert.equal(
+    m.layers[0].getWeights()[0].dataSync()[0],
+    1,
+    'weights of epoch 1, not of the last epoch',
+  );
 });
 
 test('ReduceLROnPlateau: factor, patience, cooldown and minLr as in Keras', async () => {
