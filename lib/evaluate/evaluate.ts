@@ -6,11 +6,15 @@ import type { ImageDataset } from '../data/types';
 import { describeAs, showText } from '../display';
 import { progressReporter } from '../io/progress';
 import { argMax, categoricalCrossentropy, inTopK, topKIndices } from './metrics';
+import { getCompiled, isCompiled } from '../train/compile';
 
 export interface EvaluateOptions {
   /** k of the top-k accuracy (Keras' TopKCategoricalAccuracy default: 5; the InceptionV3 walkthrough uses 3). */
   topK?: number;
-  /** Label smoothing of the loss, as passed to CategoricalCrossentropy when compiling. Default 0. */
+  /**
+   * Label smoothing of the loss. Default: the model's, as given to compile (Keras' evaluate uses the
+   * compiled loss, so its loss is the val_loss training reported), else 0.
+   */
   labelSmoothing?: number;
   /** Add the model's regularization losses (L2 penalties) to the loss, as Keras' evaluate does. Default true. */
   includeRegularization?: boolean;
@@ -134,7 +138,9 @@ export async function evaluate(
   progress.done();
   const n = labels.length;
   const rows = { data: probabilities, numClasses };
-  let loss = categoricalCrossentropy(labels, rows, opts.labelSmoothing ?? 0);
+  const smoothing =
+    opts.labelSmoothing ?? (isCompiled(model) ? getCompiled(model).labelSmoothing : 0);
+  let loss = categoricalCrossentropy(labels, rows, smoothing);
   if (opts.includeRegularization !== false) loss += regularizationLoss(model);
   const predicted: number[] = [];
   const confidence: number[] = [];

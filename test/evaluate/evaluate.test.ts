@@ -68,3 +68,24 @@ test('evaluate: a head with the wrong number of classes is refused with a fix', 
     /outputs 3 classes but the dataset has 4/,
   );
 });
+
+test("evaluate: a compiled model's loss uses its label smoothing, as Keras' evaluate uses the compiled loss", async () => {
+  await tf.setBackend('cpu');
+  const { compile, adam } = await import('../../lib/train');
+  const ds = await tinyDataset({
+    images: [
+      { label: 0, colour: 'red' },
+      { label: 1, colour: 'green' },
+      { label: 2, colour: 'blue' },
+    ],
+    batchSize: 2,
+  });
+  const model = brightestChannelModel();
+  const plain = await evaluate(model, ds, { show: false });
+  compile(model, { optimizer: adam(1e-3), loss: 'categoricalCrossentropy', labelSmoothing: 0.1 });
+  const compiled = await evaluate(model, ds, { show: false });
+  const smoothed = await evaluate(model, ds, { show: false, labelSmoothing: 0.1 });
+  assert.ok(Math.abs(compiled.loss - smoothed.loss) < 1e-12);
+  assert.ok(compiled.loss > plain.loss + 1e-3, `${compiled.loss} vs ${plain.loss}`);
+  assert.equal((await evaluate(model, ds, { show: false, labelSmoothing: 0 })).loss, plain.loss);
+});
