@@ -1,6 +1,6 @@
 // The offline stand-in: a base really pretrained on generated signs, saved in Keras' layout beside
 // Keras' files; weights: 'auto' picks it when ImageNet cannot be had, without waiting.
-import { test } from 'node:test';
+import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,9 +17,16 @@ import {
 } from '../../lib/models/pretext';
 import { resolveAutoWeights, weightsLabel } from '../../lib/models/choose-weights';
 import { vgg16 } from '../../lib/models/applications/vgg16';
+import { registerOnednnBackend } from '../../lib/backend/onednn';
 import { syntheticClassAttributes, SYNTHETIC_ATTRIBUTES } from '../../lib/data/synthetic';
 
 const tiny = { steps: 3, batchSize: 4 };
+
+// On the native backend when it is built (a pretraining step takes ~0.1 s there, ~2 minutes on tfjs'
+// pure-JavaScript cpu backend); the pretraining runs with op determinism, so it repeats exactly.
+before(async () => {
+  if (registerOnednnBackend().ok) await tf.setBackend('onednn');
+});
 
 test("pretext classes never include the notebooks' classes (0..42) and cover every attribute value", () => {
   for (const spec of Object.values(PRETEXT_SPECS)) {
