@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import type { History } from './types';
 import { saveCheckpoint } from './checkpoint';
+import { frozenWeights } from '../models/saveload';
 import { removeLeftovers, writeFileAtomic } from '../io/atomic';
 import { formatValue, monitorMode } from './history';
 
@@ -87,6 +88,7 @@ export class EarlyStopping implements TrainCallback {
   best = Infinity;
   bestEpoch = 0;
   private bestWeights: tf.Tensor[] | null = null;
+  private keptVariables: tf.LayerVariable[] = [];
 
   constructor(opts: EarlyStoppingOptions = {}) {
     this.monitor = opts.monitor ?? 'val_loss';
@@ -107,11 +109,16 @@ export class EarlyStopping implements TrainCallback {
 
   private keepWeights(model: tf.LayersModel): void {
     if (this.bestWeights) tf.dispose(this.bestWeights);
+    // Only what can change: a frozen layer's weights (a whole frozen ResNet50, 94 MB) stay as they are
+    // during training, so copying them at every improvement would only cost time.
+    const frozen = frozenWeights(model);
+    this.keptVariables = model.weights.filter((w) => !frozen.has(w));
     // A copy of the values, not a clone: a clone shares the variable's data, and the optimizer then
     // has to allocate fresh arrays every step instead of updating in place.
-    this.bestWeights = model
-      .getWeights()
-      .map((w) => tf.keep(tf.tensor(w.dataSync().slice(), w.shape, w.dtype)));
+    this.bestWeights = this.keptVariables.map((w) => {
+      const t = w.read();
+      return tf.keep(tf.tensor(t.dataSync().slice(), t.shape, t.dtype));
+    });
   }
 
   onTrainBegin(): void {
@@ -151,7 +158,8 @@ export class EarlyStopping implements TrainCallback {
     if (this.restoreBestWeights && this.bestWeights) {
       if (this.verbose > 0)
         ctx.log(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
-      ctx.model.setWeights(this.bestWeights);
+      const best = this.bestWeights;
+      this.keptVariables.forEach((w, i) => w.write(best[i]));
     }
     if (this.bestWeights) tf.dispose(this.bestWeights);
     this.bestWeights = null;
