@@ -6,7 +6,7 @@ import type { ImageDataset } from '../data/types';
 import { describeAs, showText } from '../display';
 import { progressReporter } from '../io/progress';
 import { argMax, categoricalCrossentropy, inTopK, topKIndices } from './metrics';
-import { getCompiled, isCompiled } from '../train/compile';
+import { getCompiled, isCompiled, regularizationLoss } from '../train/compile';
 
 export interface EvaluateOptions {
   /** k of the top-k accuracy (Keras' TopKCategoricalAccuracy default: 5; the InceptionV3 walkthrough uses 3). */
@@ -103,14 +103,6 @@ export async function predictDataset(
   return { probabilities, numClasses, labels };
 }
 
-/** The model's regularization penalties (sum of kernel_regularizer terms), 0 when none. */
-function regularizationLoss(model: tf.LayersModel): number {
-  return tf.tidy(() => {
-    const losses = model.calculateLosses();
-    return losses.length ? tf.addN(losses).dataSync()[0] : 0;
-  });
-}
-
 /**
  * Keras' `model.evaluate(dataset)` plus what the charts need: loss (categorical cross-entropy of the
  * softmax outputs, with label smoothing and regularization like the compiled Keras loss), accuracy
@@ -141,7 +133,11 @@ export async function evaluate(
   const smoothing =
     opts.labelSmoothing ?? (isCompiled(model) ? getCompiled(model).labelSmoothing : 0);
   let loss = categoricalCrossentropy(labels, rows, smoothing);
-  if (opts.includeRegularization !== false) loss += regularizationLoss(model);
+  if (opts.includeRegularization !== false) {
+    const reg = regularizationLoss(model);
+    if (reg) loss += reg.dataSync()[0];
+    reg?.dispose();
+  }
   const predicted: number[] = [];
   const confidence: number[] = [];
   const topKPredicted: number[][] = [];

@@ -60,6 +60,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const b1t = state.accBeta1.dataSync()[0];
     const b2t = state.accBeta2.dataSync()[0];
     const alpha = (this.learningRate * Math.sqrt(1 - b2t)) / (1 - b1t);
+    const native = nativeAdam();
     named.forEach(({ name, tensor: gradient }, i) => {
       const value = tf.engine().registeredVariables[name];
       if (!value) throw new Error(`Adam: no variable named "${name}" is registered.`);
@@ -80,8 +81,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       // shares it): no fresh arrays, so no allocation and no garbage per step.
       const own = [value, m, v].map((t) => soleOwner(t));
       const n = w0.length;
-      const native = own.every(Boolean) ? nativeAdam() : null;
-      if (native) {
+      if (native && own.every(Boolean)) {
         native.adamStep(w0, m0, v0, g, b1, b2, alpha, eps); // the same loop on all cores
         valueChanged(value);
         return;
