@@ -3,7 +3,9 @@
 // BENCH_QUICK=1: reduced sizes only, one timed batch each.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { vgg16, resnet50, inceptionV3 } from '../lib/models';
+import { vgg16 } from '../lib/models/applications/vgg16';
+import { resnet50 } from '../lib/models/applications/resnet50';
+import { inceptionV3 } from '../lib/models/applications/inceptionV3';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const BATCH = 8;
@@ -19,11 +21,17 @@ const CASES: { name: string; build: Builder; sizes: number[] }[] = [
 async function main(): Promise<void> {
   await tf.setBackend('wasm');
   await tf.ready();
-  console.log(`backend ${tf.getBackend()}, batch ${BATCH}, ${RUNS} timed batch(es) after 1 warm-up, includeTop: false`);
+  console.log(
+    `backend ${tf.getBackend()}, batch ${BATCH}, ${RUNS} timed batch(es) after 1 warm-up, includeTop: false`,
+  );
   console.log('model        input    s/batch   img/s');
   for (const c of CASES) {
     for (const size of c.sizes) {
-      const model = await c.build({ includeTop: false, weights: null, inputShape: [size, size, 3] });
+      const model = await c.build({
+        includeTop: false,
+        weights: null,
+        inputShape: [size, size, 3],
+      });
       const x = tf.randomUniform([BATCH, size, size, 3], -1, 1);
       tf.dispose(model.predict(x) as tf.Tensor); // warm-up: kernel setup, weight packing
       const t0 = performance.now();
@@ -33,7 +41,9 @@ async function main(): Promise<void> {
         y.dispose();
       }
       const s = (performance.now() - t0) / 1000 / RUNS;
-      console.log(`${c.name.padEnd(12)} ${`${size}x${size}`.padEnd(8)} ${s.toFixed(2).padStart(7)}  ${(BATCH / s).toFixed(2).padStart(6)}`);
+      console.log(
+        `${c.name.padEnd(12)} ${`${size}x${size}`.padEnd(8)} ${s.toFixed(2).padStart(7)}  ${(BATCH / s).toFixed(2).padStart(6)}`,
+      );
       x.dispose();
       model.dispose();
     }

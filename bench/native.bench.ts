@@ -29,8 +29,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { vgg16, resnet50, inceptionV3 } from '../lib/models';
-import { freeze } from '../lib/models';
+import { vgg16 } from '../lib/models/applications/vgg16';
+import { resnet50 } from '../lib/models/applications/resnet50';
+import { inceptionV3 } from '../lib/models/applications/inceptionV3';
+import { freeze } from '../lib/models/freeze';
 import { registerOnednnBackend, onednnInfo } from '../lib/backend/onednn';
 import { registerWasmGradientKernels } from '../lib/backend/wasm-gradients';
 import { compile, sgd, adam } from '../lib/train/compile';
@@ -49,11 +51,43 @@ const PYTHON = '/usr/bin/python3';
 const PEER = path.join(__dirname, 'pytorch_peer.py');
 
 type Builder = typeof vgg16;
-interface Base { name: string; peer: string; build: Builder; size: number; minSize: number; tiny: number; topFrom: string | number }
+interface Base {
+  name: string;
+  peer: string;
+  build: Builder;
+  size: number;
+  minSize: number;
+  tiny: number;
+  topFrom: string | number;
+}
 const ALL_BASES: Base[] = [
-  { name: 'VGG16', peer: 'vgg16', build: vgg16, size: QUICK ? 112 : 224, minSize: 32, tiny: 32, topFrom: 'block5_conv1' },
-  { name: 'ResNet50', peer: 'resnet50', build: resnet50, size: QUICK ? 112 : 224, minSize: 32, tiny: 32, topFrom: 'conv5_block3_1_conv' },
-  { name: 'InceptionV3', peer: 'inceptionV3', build: inceptionV3, size: QUICK ? 139 : 299, minSize: 75, tiny: 75, topFrom: 249 },
+  {
+    name: 'VGG16',
+    peer: 'vgg16',
+    build: vgg16,
+    size: QUICK ? 112 : 224,
+    minSize: 32,
+    tiny: 32,
+    topFrom: 'block5_conv1',
+  },
+  {
+    name: 'ResNet50',
+    peer: 'resnet50',
+    build: resnet50,
+    size: QUICK ? 112 : 224,
+    minSize: 32,
+    tiny: 32,
+    topFrom: 'conv5_block3_1_conv',
+  },
+  {
+    name: 'InceptionV3',
+    peer: 'inceptionV3',
+    build: inceptionV3,
+    size: QUICK ? 139 : 299,
+    minSize: 75,
+    tiny: 75,
+    topFrom: 249,
+  },
 ];
 const pickList = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()) : null);
 const onlyModels = pickList(process.env.BENCH_MODELS);
@@ -64,13 +98,21 @@ const wanted = (name: string) => !onlyBackends || onlyBackends.includes(name);
 const rowWanted = (kind: string) => !onlyRows || onlyRows.includes(kind);
 
 type Mode = 'forward' | 'top' | 'full' | 'head';
-interface Row { kind: Mode; base?: Base; size: number; batch: number; target?: number }
+interface Row {
+  kind: Mode;
+  base?: Base;
+  size: number;
+  batch: number;
+  target?: number;
+}
 
 /** Base + new head; `top`: frozen except the base's top block. */
 async function buildModel(b: Base, size: number, mode: Mode): Promise<tf.LayersModel> {
   const base = await b.build({ includeTop: false, weights: null, inputShape: [size, size, 3] });
   const pooled = tf.layers.globalAveragePooling2d({}).apply(base.outputs[0]) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: CLASSES, activation: 'softmax' }).apply(pooled) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: CLASSES, activation: 'softmax' })
+    .apply(pooled) as tf.SymbolicTensor;
   const model = tf.model({ inputs: base.inputs, outputs: out });
   if (mode === 'top') freeze(model, { upTo: b.topFrom });
   compile(model, { optimizer: sgd({ learningRate: 0.01 }) });
@@ -93,7 +135,9 @@ function instrument(backend: string): void {
 function printProfile(label: string, totalMs: number): void {
   const top = [...kernelMs].sort((a, b) => b[1] - a[1]).slice(0, 14);
   const rest = totalMs - top.reduce((s, [, ms]) => s + ms, 0);
-  console.log(`    ${label}: ${top.map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(', ')}, other+overhead ${rest.toFixed(0)} (ms of ${totalMs.toFixed(0)})`);
+  console.log(
+    `    ${label}: ${top.map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(', ')}, other+overhead ${rest.toFixed(0)} (ms of ${totalMs.toFixed(0)})`,
+  );
   kernelMs.clear();
 }
 
@@ -127,14 +171,20 @@ async function ours(backend: string, row: Row, iters: number): Promise<number> {
   let per: number;
   if (row.kind === 'head') {
     const input = tf.input({ shape: [HEAD_FEATURES] });
-    const features = tf.model({ inputs: input, outputs: tf.layers.activation({ activation: 'linear' }).apply(input) as tf.SymbolicTensor });
+    const features = tf.model({
+      inputs: input,
+      outputs: tf.layers.activation({ activation: 'linear' }).apply(input) as tf.SymbolicTensor,
+    });
     const model = buildHead(features, HEADS.resnet50Cars());
     compile(model, { optimizer: adam(1e-4) });
     const xs = tf.randomNormal([HEAD_SAMPLES, HEAD_FEATURES]);
     const labels = Array.from({ length: HEAD_SAMPLES }, (_, i) => i % 196);
     const batches: { x: tf.Tensor; y: number[] }[] = [];
     for (let i = 0; i < HEAD_SAMPLES; i += row.batch) {
-      batches.push({ x: xs.slice([i, 0], [Math.min(row.batch, HEAD_SAMPLES - i), HEAD_FEATURES]), y: labels.slice(i, i + row.batch) });
+      batches.push({
+        x: xs.slice([i, 0], [Math.min(row.batch, HEAD_SAMPLES - i), HEAD_FEATURES]),
+        y: labels.slice(i, i + row.batch),
+      });
     }
     try {
       ms = await best(iters, async () => {
@@ -151,15 +201,18 @@ async function ours(backend: string, row: Row, iters: number): Promise<number> {
     const x = tf.randomUniform([row.batch, row.size, row.size, 3], -1, 1);
     const labels = Array.from({ length: row.batch }, (_, i) => i % CLASSES);
     try {
-      ms = await best(iters, row.kind === 'forward'
-        ? async () => {
-          const out = model.predict(x) as tf.Tensor;
-          await out.data();
-          out.dispose();
-        }
-        : async () => {
-          await trainOnBatch(model, x, labels);
-        });
+      ms = await best(
+        iters,
+        row.kind === 'forward'
+          ? async () => {
+              const out = model.predict(x) as tf.Tensor;
+              await out.data();
+              out.dispose();
+            }
+          : async () => {
+              await trainOnBatch(model, x, labels);
+            },
+      );
     } finally {
       x.dispose();
       model.dispose();
@@ -173,20 +226,49 @@ async function ours(backend: string, row: Row, iters: number): Promise<number> {
 function torchAvailable(): string | null {
   if (!fs.existsSync(PYTHON)) return `${PYTHON} not found`;
   const r = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
-  return r.status === 0 ? null : 'python3 cannot import torch, torchvision (apt-get install python3-torch python3-torchvision)';
+  return r.status === 0
+    ? null
+    : 'python3 cannot import torch, torchvision (apt-get install python3-torch python3-torchvision)';
 }
 
-interface Peer { imgS?: number; config?: string; configs?: Record<string, number>; note?: string }
+interface Peer {
+  imgS?: number;
+  config?: string;
+  configs?: Record<string, number>;
+  note?: string;
+}
 let peerBlas = '';
 let peerTorch = '';
 function pytorch(row: Row, threads: number): Peer {
-  const args = row.kind === 'head'
-    ? ['head', 'resnet50', String(HEAD_FEATURES), String(row.batch), String(ITERS), String(threads), String(HEAD_SAMPLES)]
-    : [row.kind, row.base!.peer, String(row.size), String(row.batch), String(ITERS), String(threads)];
+  const args =
+    row.kind === 'head'
+      ? [
+          'head',
+          'resnet50',
+          String(HEAD_FEATURES),
+          String(row.batch),
+          String(ITERS),
+          String(threads),
+          String(HEAD_SAMPLES),
+        ]
+      : [
+          row.kind,
+          row.base!.peer,
+          String(row.size),
+          String(row.batch),
+          String(ITERS),
+          String(threads),
+        ];
   const r = spawnSync(PYTHON, [PEER, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
   const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   try {
-    const j = JSON.parse(line) as { img_s: number; config: string; configs: Record<string, number>; blas: string; torch: string };
+    const j = JSON.parse(line) as {
+      img_s: number;
+      config: string;
+      configs: Record<string, number>;
+      blas: string;
+      torch: string;
+    };
     [peerBlas, peerTorch] = [j.blas, j.torch];
     return { imgS: j.img_s, config: j.config, configs: j.configs };
   } catch {
@@ -197,36 +279,54 @@ function pytorch(row: Row, threads: number): Peer {
 // CPU time in clock ticks: the whole machine's busy time, and this process's (children included).
 const TICKS = 100; // USER_HZ on Linux
 function machineBusyTicks(): number {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const f = fs
+    .readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   const [user, nice, system, , , irq, softirq, steal] = f;
   return user + nice + system + irq + softirq + (steal ?? 0);
 }
 function ownTicks(): number {
   const s = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ').map(Number); // fields from 3 (state) on
+  const f = s
+    .slice(s.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number); // fields from 3 (state) on
   return f[11] + f[12] + f[13] + f[14]; // utime stime cutime cstime
 }
-interface Load { others: number; loadavg: number }
+interface Load {
+  others: number;
+  loadavg: number;
+}
 function loadSince(start: { busy: number; own: number; t: number }): Load {
   const seconds = (performance.now() - start.t) / 1000;
-  const others = Math.max(0, (machineBusyTicks() - start.busy - (ownTicks() - start.own)) / TICKS / seconds);
+  const others = Math.max(
+    0,
+    (machineBusyTicks() - start.busy - (ownTicks() - start.own)) / TICKS / seconds,
+  );
   return { others, loadavg: os.loadavg()[0] };
 }
 const loadStart = () => ({ busy: machineBusyTicks(), own: ownTicks(), t: performance.now() });
 
-const label = (row: Row) => (row.kind === 'head' ? 'head epoch (cached features)' : `${row.base!.name} ${row.kind}`);
+const label = (row: Row) =>
+  row.kind === 'head' ? 'head epoch (cached features)' : `${row.base!.name} ${row.kind}`;
 const f2 = (v?: number) => (v === undefined ? '-' : v.toFixed(2));
 
 function rowsToRun(): Row[] {
   const rows: Row[] = [];
   for (const b of BASES) {
-    if (rowWanted('forward')) rows.push({ kind: 'forward', base: b, size: b.size, batch: 8, target: 1.2 });
+    if (rowWanted('forward'))
+      rows.push({ kind: 'forward', base: b, size: b.size, batch: 8, target: 1.2 });
     if (rowWanted('top')) rows.push({ kind: 'top', base: b, size: b.size, batch: 8, target: 1.0 });
   }
   if (rowWanted('full')) {
     for (const b of BASES) {
       const sizes = [...new Set((QUICK ? [32] : [32, 64, 112]).map((s) => Math.max(s, b.minSize)))];
-      for (const s of sizes) rows.push({ kind: 'full', base: b, size: s, batch: 32, target: s >= 64 ? 1.0 : 0.8 });
+      for (const s of sizes)
+        rows.push({ kind: 'full', base: b, size: s, batch: 32, target: s >= 64 ? 1.0 : 0.8 });
       if (!QUICK) rows.push({ kind: 'full', base: b, size: b.size, batch: 8, target: 1.0 });
     }
   }
@@ -241,9 +341,11 @@ async function main(): Promise<void> {
   const threads = info.threads ?? os.cpus().length;
   const noTorch = wanted('pytorch') ? torchAvailable() : 'not asked for (BENCH_BACKENDS)';
   if (PROFILE && reg.ok) instrument('onednn');
-  console.log(`oneDNN ${info.version ?? '-'} (${info.isa ?? '-'}, ${threads} ${info.runtime ?? ''} threads); best of ${ITERS} timed runs ` +
-    `after ${WARMUP} warm-ups (PyTorch 1); PyTorch: ${noTorch ?? `same run, ${threads} threads, fastest of NCHW / channels_last`}; ` +
-    `a round counts as quiet when other processes used <= ${MAX_LOAD} cores during it`);
+  console.log(
+    `oneDNN ${info.version ?? '-'} (${info.isa ?? '-'}, ${threads} ${info.runtime ?? ''} threads); best of ${ITERS} timed runs ` +
+      `after ${WARMUP} warm-ups (PyTorch 1); PyTorch: ${noTorch ?? `same run, ${threads} threads, fastest of NCHW / channels_last`}; ` +
+      `a round counts as quiet when other processes used <= ${MAX_LOAD} cores during it`,
+  );
 
   const table: string[][] = [];
   if (reg.ok && wanted('onednn')) {
@@ -265,28 +367,57 @@ async function main(): Promise<void> {
         if (note) p.note = [note, p.note].filter(Boolean).join('; ');
         const load = loadSince(start);
         const quiet = load.others <= MAX_LOAD;
-        console.log(`  ${label(row)} ${row.size} px b${row.batch}: ours ${f2(o)}, PyTorch ${f2(p.imgS)} (${p.config ?? '-'}); ` +
-          `others used ${load.others.toFixed(2)} cores, load avg ${load.loadavg.toFixed(2)}` +
-          (quiet ? '' : attempt < RETRIES ? ' -- too busy, retrying' : ' -- too busy, giving up: figures marked "under load"'));
+        console.log(
+          `  ${label(row)} ${row.size} px b${row.batch}: ours ${f2(o)}, PyTorch ${f2(p.imgS)} (${p.config ?? '-'}); ` +
+            `others used ${load.others.toFixed(2)} cores, load avg ${load.loadavg.toFixed(2)}` +
+            (quiet
+              ? ''
+              : attempt < RETRIES
+                ? ' -- too busy, retrying'
+                : ' -- too busy, giving up: figures marked "under load"'),
+        );
         if (quiet) quietRound = { o, p, load };
         else busy.push({ o, p, load });
       }
-      const bestOf = <T,>(xs: T[], v: (x: T) => number | undefined) =>
-        xs.reduce<T | undefined>((a, x) => ((v(x) ?? -1) > (a === undefined ? -1 : v(a) ?? -1) ? x : a), undefined) ?? xs[0];
+      const bestOf = <T>(xs: T[], v: (x: T) => number | undefined) =>
+        xs.reduce<T | undefined>(
+          (a, x) => ((v(x) ?? -1) > (a === undefined ? -1 : (v(a) ?? -1)) ? x : a),
+          undefined,
+        ) ?? xs[0];
       const chosen = quietRound ?? {
         o: bestOf(busy, (r) => r.o).o,
         p: bestOf(busy, (r) => r.p.imgS).p,
-        load: { others: Math.min(...busy.map((r) => r.load.others)), loadavg: Math.min(...busy.map((r) => r.load.loadavg)) },
+        load: {
+          others: Math.min(...busy.map((r) => r.load.others)),
+          loadavg: Math.min(...busy.map((r) => r.load.loadavg)),
+        },
       };
       const { o, p, load } = chosen;
       const quiet = quietRound !== undefined;
       const ratio = o !== undefined && p.imgS !== undefined ? o / p.imgS : undefined;
-      const configs = p.configs ? Object.entries(p.configs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') : '';
-      table.push([label(row), `${row.size}`, `${row.batch}`, f2(o), f2(p.imgS), p.config ?? '-',
+      const configs = p.configs
+        ? Object.entries(p.configs)
+            .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+            .join(', ')
+        : '';
+      table.push([
+        label(row),
+        `${row.size}`,
+        `${row.batch}`,
+        f2(o),
+        f2(p.imgS),
+        p.config ?? '-',
         ratio === undefined ? '-' : quiet ? `${ratio.toFixed(2)}x` : 'n/a (under load)',
         row.target ? `${row.target.toFixed(1)}x` : '-',
         `${load.others.toFixed(2)} / ${load.loadavg.toFixed(2)}`,
-        [quiet ? '' : `under load (ours/PyTorch ${ratio?.toFixed(2) ?? '-'})`, configs, p.note ?? ''].filter(Boolean).join('; ')]);
+        [
+          quiet ? '' : `under load (ours/PyTorch ${ratio?.toFixed(2) ?? '-'})`,
+          configs,
+          p.note ?? '',
+        ]
+          .filter(Boolean)
+          .join('; '),
+      ]);
     }
   }
   // Other backends, forward only and without a ratio: wasm at native size (batch 8), the pure-JS
@@ -295,7 +426,18 @@ async function main(): Promise<void> {
     if (wanted('wasm') && rowWanted('forward') && !QUICK) {
       const row: Row = { kind: 'forward', base: b, size: b.size, batch: 8 };
       const v = await ours('wasm', row, 1).catch(() => undefined);
-      table.push([`${b.name} forward (wasm)`, `${b.size}`, '8', f2(v), '-', '-', '-', '-', '-', '']);
+      table.push([
+        `${b.name} forward (wasm)`,
+        `${b.size}`,
+        '8',
+        f2(v),
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        '',
+      ]);
     }
     if (wanted('cpu') && rowWanted('forward')) {
       const row: Row = { kind: 'forward', base: b, size: b.tiny, batch: 1 };
@@ -303,19 +445,39 @@ async function main(): Promise<void> {
       table.push([`${b.name} forward (cpu)`, `${b.tiny}`, '1', f2(v), '-', '-', '-', '-', '-', '']);
     }
   }
-  const head = ['row', 'px', 'batch', 'onednn img/s', 'PyTorch img/s', 'PyTorch config', 'ours / PyTorch', 'target', 'others / load avg', 'note'];
+  const head = [
+    'row',
+    'px',
+    'batch',
+    'onednn img/s',
+    'PyTorch img/s',
+    'PyTorch config',
+    'ours / PyTorch',
+    'target',
+    'others / load avg',
+    'note',
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   console.log(line(head));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   table.forEach((r) => console.log(line(r)));
-  console.log('head epoch figures are samples/s; "others" = cores other processes used during the round.');
+  console.log(
+    'head epoch figures are samples/s; "others" = cores other processes used during the round.',
+  );
   if (peerBlas) {
     // Debian's reference BLAS (libblas3) makes PyTorch 1.13's 1x1 convolutions ~10x slower.
     const ref = /(^|, )blas\/libblas/.test(peerBlas);
-    console.log(`PyTorch ${peerTorch}, BLAS: ${peerBlas}${ref ? ' -- the slow reference BLAS: apt-get install libopenblas0-openmp for a fair peer' : ''}`);
+    console.log(
+      `PyTorch ${peerTorch}, BLAS: ${peerBlas}${ref ? ' -- the slow reference BLAS: apt-get install libopenblas0-openmp for a fair peer' : ''}`,
+    );
   }
-  if (reg.ok) console.log(`oneDNN implementations: ${Object.entries(onednnInfo().impls ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  if (reg.ok)
+    console.log(
+      `oneDNN implementations: ${Object.entries(onednnInfo().impls ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
+    );
 }
 
 void main();

@@ -14,7 +14,10 @@ const files = fs
 let failed = 0;
 for (const f of files) {
   console.log(`\n=== ${f} ===`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, f)], { stdio: 'inherit', env: process.env });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, f)], {
+    stdio: 'inherit',
+    env: process.env,
+  });
   if (r.status !== 0) {
     failed++;
     console.log(`(${f} exited with ${r.status})`);

@@ -12,9 +12,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { vgg16, resnet50, inceptionV3, freeze, unfreeze } from '../lib/models';
+import { vgg16 } from '../lib/models/applications/vgg16';
+import { resnet50 } from '../lib/models/applications/resnet50';
+import { inceptionV3 } from '../lib/models/applications/inceptionV3';
+import { freeze, unfreeze } from '../lib/models/freeze';
 import type { Batch, ImageDataset } from '../lib/data/types';
-import { buildHead, HEADS, compile, adam, trainPhase, cachedFeatures, clearFeatureMemory, type HeadSpec } from '../lib/train';
+import { buildHead, HEADS, type HeadSpec } from '../lib/train/heads';
+import { compile, adam } from '../lib/train/compile';
+import { trainPhase } from '../lib/train/loop';
+import { cachedFeatures, clearFeatureMemory } from '../lib/train/cache';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const BATCH = 8;
@@ -35,10 +41,21 @@ function randomImages(n: number, size: number, classes = 10): ImageDataset {
     cacheKey: `bench-random-${size}`,
     async load(indices: number[]): Promise<Batch> {
       const labels = indices.map((i) => ds.labels[i]);
-      return { xs: tf.randomUniform([indices.length, size, size, 3], -1, 1, 'float32', indices[0]) as tf.Tensor4D, labels, indices };
+      return {
+        xs: tf.randomUniform(
+          [indices.length, size, size, 3],
+          -1,
+          1,
+          'float32',
+          indices[0],
+        ) as tf.Tensor4D,
+        labels,
+        indices,
+      };
     },
     async *batches() {
-      for (let s = 0; s < n; s += BATCH) yield ds.load(Array.from({ length: Math.min(BATCH, n - s) }, (_, j) => s + j));
+      for (let s = 0; s < n; s += BATCH)
+        yield ds.load(Array.from({ length: Math.min(BATCH, n - s) }, (_, j) => s + j));
     },
     withoutAugmentation: () => ds,
   };
@@ -46,10 +63,20 @@ function randomImages(n: number, size: number, classes = 10): ImageDataset {
 }
 
 type Builder = typeof vgg16;
-interface Case { name: string; build: Builder; sizes: number[]; topBlockFrom: string | number }
+interface Case {
+  name: string;
+  build: Builder;
+  sizes: number[];
+  topBlockFrom: string | number;
+}
 const CASES: Case[] = [
   { name: 'VGG16', build: vgg16, sizes: QUICK ? [64] : [224, 112], topBlockFrom: 'block5_conv1' },
-  { name: 'ResNet50', build: resnet50, sizes: QUICK ? [64] : [224, 112], topBlockFrom: 'conv5_block3_1_conv' },
+  {
+    name: 'ResNet50',
+    build: resnet50,
+    sizes: QUICK ? [64] : [224, 112],
+    topBlockFrom: 'conv5_block3_1_conv',
+  },
   { name: 'InceptionV3', build: inceptionV3, sizes: QUICK ? [75] : [299, 139], topBlockFrom: 249 },
 ];
 
@@ -77,9 +104,13 @@ async function tryWasmGradients(): Promise<boolean> {
 }
 
 const gapHead: HeadSpec = [{ type: 'globalAveragePooling' }, { type: 'output', classes: 10 }];
-const fmt = (v: number, w = 8) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : 'n/a').padStart(w);
+const fmt = (v: number, w = 8) =>
+  (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : 'n/a').padStart(w);
 
-async function epochSeconds(model: tf.LayersModel, train: Parameters<typeof trainPhase>[0]['train']): Promise<number> {
+async function epochSeconds(
+  model: tf.LayersModel,
+  train: Parameters<typeof trainPhase>[0]['train'],
+): Promise<number> {
   const h = await trainPhase({ model, train, epochs: 1, verbose: 0 });
   return h.epochs[0].seconds;
 }
@@ -87,8 +118,12 @@ async function epochSeconds(model: tf.LayersModel, train: Parameters<typeof trai
 async function main(): Promise<void> {
   const backend = await useBackend();
   const grads = await tryWasmGradients();
-  console.log(`backend ${backend}, batch ${BATCH}, ${N} images per timing, random weights${grads ? '' : ' (no conv gradient kernels on wasm: unfrozen rows n/a)'}`);
-  console.log('model        input    forward img/s   train img/s (frozen)   train img/s (top block)');
+  console.log(
+    `backend ${backend}, batch ${BATCH}, ${N} images per timing, random weights${grads ? '' : ' (no conv gradient kernels on wasm: unfrozen rows n/a)'}`,
+  );
+  console.log(
+    'model        input    forward img/s   train img/s (frozen)   train img/s (top block)',
+  );
   const cacheRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-'));
   const only = process.env.BENCH_MODELS?.split(',').map((s) => s.trim().toLowerCase());
   for (const c of CASES.filter((k) => !only || only.includes(k.name.toLowerCase()))) {
@@ -98,7 +133,9 @@ async function main(): Promise<void> {
       const model = buildHead(base, gapHead);
       const data = randomImages(N, size);
       // 1. frozen-base forward, as the feature cache runs it (warm-up batch first).
-      await (await cachedFeatures(base, randomImages(BATCH, size), { dir: null })).precompute({ verbose: false });
+      await (
+        await cachedFeatures(base, randomImages(BATCH, size), { dir: null })
+      ).precompute({ verbose: false });
       const t0 = performance.now();
       await (await cachedFeatures(base, data, { dir: null })).precompute({ verbose: false });
       const fwd = N / ((performance.now() - t0) / 1000);
@@ -114,7 +151,9 @@ async function main(): Promise<void> {
         await epochSeconds(model, randomImages(BATCH, size));
         top = N / (await epochSeconds(model, data));
       }
-      console.log(`${c.name.padEnd(12)} ${`${size}x${size}`.padEnd(8)} ${fmt(fwd, 13)}   ${fmt(frozen, 20)}   ${fmt(top, 23)}`);
+      console.log(
+        `${c.name.padEnd(12)} ${`${size}x${size}`.padEnd(8)} ${fmt(fwd, 13)}   ${fmt(frozen, 20)}   ${fmt(top, 23)}`,
+      );
       model.dispose();
       clearFeatureMemory();
     }
@@ -130,7 +169,12 @@ async function headline(cacheRoot: string): Promise<void> {
   const base = await vgg16({ includeTop: false, weights: null, inputShape: [size, size, 3] });
   freeze(base);
   const data = randomImages(N, size, 43);
-  const head = (dropout: number) => compile(buildHead(base, HEADS.vgg16Gtsrb({ dropout })), { optimizer: adam(1e-4), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const head = (dropout: number) =>
+    compile(buildHead(base, HEADS.vgg16Gtsrb({ dropout })), {
+      optimizer: adam(1e-4),
+      loss: 'sparseCategoricalCrossentropy',
+      metrics: ['accuracy'],
+    });
   const through = await epochSeconds(head(0.6), data);
   const m = head(0.6);
   const cache = await cachedFeatures(m, data, { dir: cacheRoot });
@@ -144,10 +188,18 @@ async function headline(cacheRoot: string): Promise<void> {
   const rerun = (performance.now() - t0) / 1000;
   console.log(`\nVGG16-GTSRB head, ${size}x${size}, ${N} images, one epoch:`);
   console.log(`  through the frozen base      ${through.toFixed(2)} s`);
-  console.log(`  first epoch with the cache   ${first.toFixed(2)} s (computes and stores the features)`);
-  console.log(`  on cached features (memory)  ${cached.toFixed(3)} s  -> ${(through / cached).toFixed(0)}x faster`);
-  console.log(`  re-run with dropout 0.4      ${rerun.toFixed(3)} s (new head + cache found on disk + epoch ${rerunEpoch.toFixed(3)} s; ${again.stats.fromDisk} from disk, ${again.stats.computed} computed)`);
-  console.log(`  at GTSRB-40 scale (1,204 train images): ~${((through * 1204) / N / 60).toFixed(1)} min/epoch through the base vs ~${((cached * 1204) / N).toFixed(1)} s on the cache`);
+  console.log(
+    `  first epoch with the cache   ${first.toFixed(2)} s (computes and stores the features)`,
+  );
+  console.log(
+    `  on cached features (memory)  ${cached.toFixed(3)} s  -> ${(through / cached).toFixed(0)}x faster`,
+  );
+  console.log(
+    `  re-run with dropout 0.4      ${rerun.toFixed(3)} s (new head + cache found on disk + epoch ${rerunEpoch.toFixed(3)} s; ${again.stats.fromDisk} from disk, ${again.stats.computed} computed)`,
+  );
+  console.log(
+    `  at GTSRB-40 scale (1,204 train images): ~${((through * 1204) / N / 60).toFixed(1)} min/epoch through the base vs ~${((cached * 1204) / N).toFixed(1)} s on the cache`,
+  );
 }
 
 void main().catch((e) => {

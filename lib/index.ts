@@ -3,8 +3,14 @@
 // importable from its module (e.g. `./lib/models/h5` for loadKerasWeights).
 
 // Settings: one config cell per notebook, both profiles side by side.
-export { profileConfig, currentProfile, CACHE_DIR, dataDirFromEnv, runDir } from './config';
-export type { Profile } from './config';
+export {
+  profileConfig,
+  currentProfile,
+  CACHE_DIR,
+  dataDirFromEnv,
+  runDir,
+  type Profile,
+} from './config';
 export { setRandomSeed } from './seed';
 
 // Rich output: HTML, Markdown, SVG, PNG, text, a multi-mime bundle, a display updated in place.
@@ -17,111 +23,91 @@ export {
   showBundle,
   newDisplay,
   headlineMetrics,
+  type MimeBundle,
+  type LiveDisplay,
 } from './display';
-export type { MimeBundle, LiveDisplay } from './display';
 
 // Backend: which tfjs backend runs the notebook, and why.
-export { initBackend, backendInfo } from './backend/index';
-export type { BackendInfo } from './backend/index';
+export { initBackend, backendInfo, type BackendInfo } from './backend/index';
 
 // Data: folder and CSV datasets, augmentation and its preview, the datasets' folders (or the synthetic stand-in).
 export {
   imageDatasetFromDirectory,
   flowFromDirectory,
-  datasetFromCsv,
-  ImageDataGenerator,
-  previewAugmentation,
-} from './data/index';
-export { gtsrbFolders, carsFolders } from './data/sources';
-export type {
-  ImageDatasetFromDirectoryOptions,
-  FlowFromDirectoryOptions,
-  ClassMode,
-  DatasetFromCsvOptions,
-  ImageDataGeneratorOptions,
-  PreviewOptions,
-  PreviewResult,
-} from './data/index';
-export type { DataFolders, SyntheticFallback } from './data/sources';
+  type ImageDatasetFromDirectoryOptions,
+  type FlowFromDirectoryOptions,
+  type ClassMode,
+} from './data/directory';
+export { datasetFromCsv, type DatasetFromCsvOptions } from './data/csv';
+export { ImageDataGenerator, type ImageDataGeneratorOptions } from './data/augment';
+export { previewAugmentation, type PreviewOptions, type PreviewResult } from './data/preview';
+export {
+  gtsrbFolders,
+  carsFolders,
+  type DataFolders,
+  type SyntheticFallback,
+} from './data/sources';
 export type { ImageDataset, Batch, LabelMode, ImageSize } from './data/types';
 
 // Models: the Keras bases, preprocess_input, ImageNet weights, freezing, summaries, save and load.
+export { vgg16 } from './models/applications/vgg16';
+export { resnet50 } from './models/applications/resnet50';
+export { inceptionV3 } from './models/applications/inceptionV3';
+export { preprocessInput, type PreprocessMode } from './data/preprocess';
+export { withPreprocessing } from './models/with-preprocessing';
+export { weightsLabel, type WeightsChoice } from './models/choose-weights';
 export {
-  vgg16,
-  resnet50,
-  inceptionV3,
-  preprocessInput,
-  withPreprocessing,
-  weightsLabel,
   freeze,
   unfreeze,
   trainableSummary,
-  showModelSummary,
-  saveModel,
-  loadModel,
-} from './models/index';
-export type {
-  ApplicationOptions,
-  PreprocessMode,
-  WeightsChoice,
-  LayerSelection,
-  TrainableSummary,
-  ModelSummary,
-} from './models/index';
+  type LayerSelection,
+  type TrainableSummary,
+} from './models/freeze';
+export { showModelSummary, type ModelSummary } from './models/summary';
+export { saveModel, loadModel } from './models/saveload';
+export type { ApplicationOptions } from './models/applications/common';
 
 // Training: heads, compile, trainPhase with Keras callbacks, two-phase fine-tuning, cached features.
+export { buildHead, HEADS, type HeadSpec, type HeadLayerSpec } from './train/heads';
 export {
-  buildHead,
-  HEADS,
   compile,
   adam,
   sgd,
   rmsprop,
   topKCategoricalAccuracy,
-  trainPhase,
-  evaluateLoss,
+  type CompileOptions,
+  type OptimizerSpec,
+  type LossName,
+  type MetricSpec,
+} from './train/compile';
+export { trainPhase, evaluateLoss, type TrainPhaseOptions, type TrainSource } from './train/loop';
+export {
   EarlyStopping,
   ReduceLROnPlateau,
   ModelCheckpoint,
   CSVLogger,
   TerminateOnNaN,
-  fineTune,
-  cachedFeatures,
-  featureStats,
-  mergeHistories,
-  historySeconds,
-} from './train/index';
-export type {
-  HeadSpec,
-  HeadLayerSpec,
-  CompileOptions,
-  OptimizerSpec,
-  LossName,
-  MetricSpec,
-  TrainPhaseOptions,
-  TrainSource,
-  Logs,
-  TrainCallback,
-  EarlyStoppingOptions,
-  ReduceLROnPlateauOptions,
-  ModelCheckpointOptions,
-  CSVLoggerOptions,
-  FineTuneOptions,
-  FineTuneResult,
-  CachedFeaturesOptions,
-  FeatureDataset,
-  FeatureStats,
-} from './train/index';
+  type Logs,
+  type TrainCallback,
+  type EarlyStoppingOptions,
+  type ReduceLROnPlateauOptions,
+  type ModelCheckpointOptions,
+  type CSVLoggerOptions,
+} from './train/callbacks';
+export { fineTune, type FineTuneOptions, type FineTuneResult } from './train/finetune';
+export { cachedFeatures, type CachedFeaturesOptions, type FeatureDataset } from './train/cache';
+export { featureStats, type FeatureStats } from './train/feature-stats';
+export { mergeHistories, historySeconds } from './train/history';
 export type { History, EpochLog, PhaseMark } from './train/types';
 
 // Evaluation: loss, accuracy and top-k on a dataset, sklearn's report and confusion matrix.
-export { evaluate, classificationReport, confusionMatrix } from './evaluate/index';
-export type {
-  EvaluateOptions,
-  EvaluationResult,
-  ClassificationReport,
-  ClassificationReportOptions,
-} from './evaluate/index';
+export { evaluate, type EvaluateOptions, type EvaluationResult } from './evaluate/evaluate';
+export {
+  classificationReport,
+  type ClassificationReport,
+  type ClassificationReportOptions,
+} from './evaluate/report';
+export { confusionMatrix } from './evaluate/metrics';
 
 // Charts: learning curves, confusion matrix, image grids, one-image prediction, results tables,
 // the learning-rate finder, top losses, Grad-CAM.
@@ -131,42 +117,51 @@ export {
   compareHistories,
   plotLearningRate,
   historyChartBundle,
+  type PlotHistoryOptions,
+  type CompareHistoriesOptions,
+} from './charts/history';
+export {
   plotConfusionMatrix,
+  type PlotConfusionMatrixOptions,
+  type ConfusionMatrixChart,
+} from './charts/confusion';
+export {
   predictGrid,
   showBatch,
+  type PredictGridOptions,
+  type PredictGridResult,
+  type ShowBatchOptions,
+} from './charts/grid';
+export {
   predictImage,
+  type PredictImageOptions,
+  type PredictImageResult,
+} from './charts/predict-image';
+export {
   resultsTable,
   PUBLISHED_RESULTS,
+  type ResultRow,
+  type ResultsTableOptions,
+  type ResultsTable,
+  type PublishedResult,
+} from './charts/table';
+export {
   plotTopLosses,
+  type PlotTopLossesOptions,
+  type PlotTopLossesResult,
+  type TopLoss,
+} from './charts/top-losses';
+export {
   gradCam,
   gradCamGrid,
-  lrFind,
-} from './charts/index';
-export type {
-  Chart,
-  PlotHistoryOptions,
-  CompareHistoriesOptions,
-  PlotConfusionMatrixOptions,
-  ConfusionMatrixChart,
-  PredictGridOptions,
-  PredictGridResult,
-  ShowBatchOptions,
-  PredictImageOptions,
-  PredictImageResult,
-  ResultRow,
-  ResultsTableOptions,
-  ResultsTable,
-  PublishedResult,
-} from './charts/index';
-export type { LrFindOptions, LrFindResult } from './charts/lr-find';
-export type { PlotTopLossesOptions, PlotTopLossesResult, TopLoss } from './charts/top-losses';
-export type {
-  GradCamOptions,
-  GradCamResult,
-  GradCamMap,
-  GradCamGridOptions,
-  GradCamGridResult,
+  type GradCamOptions,
+  type GradCamResult,
+  type GradCamMap,
+  type GradCamGridOptions,
+  type GradCamGridResult,
 } from './charts/grad-cam';
+export { lrFind, type LrFindOptions, type LrFindResult } from './charts/lr-find';
+export type { Chart } from './charts/render';
 
 // Shipping: the trained model as a web page (tfjs LayersModel + one self-contained index.html).
-export { exportForWeb } from './export/index';
+export { exportForWeb } from './export/web';

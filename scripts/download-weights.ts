@@ -1,7 +1,11 @@
 // `npm run download-weights -- vgg16 resnet50 inceptionv3 [--top]`: fetch Keras' ImageNet weights
 // into the Keras cache ($KERAS_HOME/models or ~/.keras/models) ahead of time, e.g. before going
 // offline. Files are md5-checked, resumable and placed atomically; ones already cached are kept.
-import { getKerasWeights, kerasWeightsLocation, type KerasApplicationName } from '../lib/models';
+import {
+  getKerasWeights,
+  kerasWeightsLocation,
+  type KerasApplicationName,
+} from '../lib/models/weights';
 
 const NAMES: Record<string, KerasApplicationName> = {
   vgg16: 'vgg16',

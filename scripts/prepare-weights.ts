@@ -3,7 +3,7 @@
 // one-time pretext pretraining on generated data (lib/models/pretext.ts), with progress. Later runs
 // find everything cached and return at once. NB_OFFLINE=1 skips the network.
 import { initBackend } from '../lib/backend/index';
-import { resolveAutoWeights } from '../lib/models/index';
+import { resolveAutoWeights } from '../lib/models/choose-weights';
 import { ARCHITECTURES, type ArchitectureName } from '../lib/models/architectures';
 import { QUICK_PROFILE_SIZES } from '../lib/models/pretext';
 

@@ -13,10 +13,9 @@ type KernelArgs = {
   backend: MathBackendCPU;
   attrs?: Attrs;
 };
-type Impl = (
-  args: KernelArgs,
-  fallback: () => TensorInfo | TensorInfo[],
-) => TensorInfo | TensorInfo[];
+/** Runs the cpu kernel this one replaces, for the cases the native code does not cover. */
+type Fallback = () => TensorInfo | TensorInfo[];
+type Impl = (args: KernelArgs, fallback: Fallback) => TensorInfo | TensorInfo[];
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 type Shape4 = [number, number, number, number];
 
@@ -25,6 +24,28 @@ function f32(backend: MathBackendCPU, t: TensorInfo | undefined): Float32Array |
   if (!t || t.dtype !== 'float32') return null;
   const v = backend.data.get(t.dataId).values;
   return v instanceof Float32Array ? v : null;
+}
+
+/** An input tensor's shape and its float32 contents in the cpu data store. */
+type Float32Input = { shape: number[]; values: Float32Array };
+
+/**
+ * The named inputs with their contents, or null when one is absent or not plain float32 (the
+ * kernel then hands the case to the cpu kernel).
+ */
+function float32Inputs<K extends string>(
+  backend: MathBackendCPU,
+  inputs: KernelArgs['inputs'],
+  names: readonly K[],
+): Record<K, Float32Input> | null {
+  const found = {} as Record<K, Float32Input>;
+  for (const name of names) {
+    const t = inputs[name];
+    const values = f32(backend, t);
+    if (!t || !values) return null;
+    found[name] = { shape: t.shape, values };
+  }
+  return found;
 }
 
 function size(shape: number[]): number {
@@ -48,38 +69,39 @@ function endPad(
   return (outSize - 1) * stride + effFilter - inSize - start;
 }
 
+/** [PB, PR]: oneDNN's bottom and right padding for a window of this (effective) size. */
+function endPads(c: Conv2DInfo, windowHeight: number, windowWidth: number): [number, number] {
+  const p = c.padInfo;
+  return [
+    endPad(c.inHeight, c.outHeight, c.strideHeight, windowHeight, p.top, p.bottom),
+    endPad(c.inWidth, c.outWidth, c.strideWidth, windowWidth, p.left, p.right),
+  ];
+}
+
+/** [N, IH, IW, C, KH, KW]: the input and window sizes both parameter lists start with. */
+function inputAndWindow(c: Conv2DInfo): number[] {
+  return [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth];
+}
+
+/** [OH, OW, SH, SW]. */
+function outputAndStrides(c: Conv2DInfo): number[] {
+  return [c.outHeight, c.outWidth, c.strideHeight, c.strideWidth];
+}
+
 /** [N, IH, IW, IC, KH, KW, OC, OH, OW, SH, SW, DH, DW, PT, PL, PB, PR], or null if unsupported. */
 function convParams(c: Conv2DInfo): Int32Array | null {
   if (c.dataFormat !== 'channelsLast') return null;
   const p = c.padInfo;
-  const pb = endPad(
-    c.inHeight,
-    c.outHeight,
-    c.strideHeight,
-    c.effectiveFilterHeight,
-    p.top,
-    p.bottom,
-  );
-  const pr = endPad(c.inWidth, c.outWidth, c.strideWidth, c.effectiveFilterWidth, p.left, p.right);
+  const [pb, pr] = endPads(c, c.effectiveFilterHeight, c.effectiveFilterWidth);
   if (pb < 0 || pr < 0 || p.top < 0 || p.left < 0) return null;
+  const dilations = [c.dilationHeight, c.dilationWidth];
+  const pads = [p.top, p.left, pb, pr];
   return Int32Array.from([
-    c.batchSize,
-    c.inHeight,
-    c.inWidth,
-    c.inChannels,
-    c.filterHeight,
-    c.filterWidth,
+    ...inputAndWindow(c),
     c.outChannels,
-    c.outHeight,
-    c.outWidth,
-    c.strideHeight,
-    c.strideWidth,
-    c.dilationHeight,
-    c.dilationWidth,
-    p.top,
-    p.left,
-    pb,
-    pr,
+    ...outputAndStrides(c),
+    ...dilations,
+    ...pads,
   ]);
 }
 
@@ -88,34 +110,11 @@ function poolParams(c: Conv2DInfo): Int32Array | null {
   if (c.dataFormat !== 'channelsLast' || c.dilationHeight !== 1 || c.dilationWidth !== 1)
     return null;
   const p = c.padInfo;
-  const pb = endPad(c.inHeight, c.outHeight, c.strideHeight, c.filterHeight, p.top, p.bottom);
-  const pr = endPad(c.inWidth, c.outWidth, c.strideWidth, c.filterWidth, p.left, p.right);
+  const [pb, pr] = endPads(c, c.filterHeight, c.filterWidth);
   // oneDNN wants every window to touch the input: padding smaller than the window.
-  if (
-    pb < 0 ||
-    pr < 0 ||
-    p.top >= c.filterHeight ||
-    p.left >= c.filterWidth ||
-    pb >= c.filterHeight ||
-    pr >= c.filterWidth
-  )
-    return null;
-  return Int32Array.from([
-    c.batchSize,
-    c.inHeight,
-    c.inWidth,
-    c.inChannels,
-    c.filterHeight,
-    c.filterWidth,
-    c.outHeight,
-    c.outWidth,
-    c.strideHeight,
-    c.strideWidth,
-    p.top,
-    p.left,
-    pb,
-    pr,
-  ]);
+  const [kh, kw] = [c.filterHeight, c.filterWidth];
+  if (pb < 0 || pr < 0 || p.top >= kh || p.left >= kw || pb >= kh || pr >= kw) return null;
+  return Int32Array.from([...inputAndWindow(c), ...outputAndStrides(c), p.top, p.left, pb, pr]);
 }
 
 function convInfoOf(
@@ -161,15 +160,37 @@ function activationCode(attrs: Attrs): number | null {
   return name in ONEDNN_ACTIVATIONS ? ONEDNN_ACTIVATIONS[name] : null;
 }
 
-/** The bias as a plain per-channel vector of length n, or null (absent) / undefined (unsupported). */
-function biasVector(
+/** LeakyRelu's alpha for a fused kernel (tfjs' default 0.2). */
+function leakyAlpha(attrs: Attrs): number {
+  return (attrs.leakyreluAlpha as number | undefined) ?? 0.2;
+}
+
+/**
+ * A per-channel vector of length n (a bias; a batch norm's scale, offset, mean, variance): null
+ * when absent, undefined when it is not float32 with n values on its last axis (cpu kernel then).
+ */
+function channelVector(
   backend: MathBackendCPU,
-  bias: TensorInfo | undefined,
+  t: TensorInfo | undefined,
   n: number,
 ): Float32Array | null | undefined {
-  if (!bias) return null;
-  const v = f32(backend, bias);
-  return v && v.length === n && bias.shape[bias.shape.length - 1] === n ? v : undefined;
+  if (!t) return null;
+  const v = f32(backend, t);
+  return v && v.length === n && t.shape[t.shape.length - 1] === n ? v : undefined;
+}
+
+/** A training batch norm's channel count, optional scale and offset, and params; null if unsupported. */
+function bnormOperands(
+  backend: MathBackendCPU,
+  inputs: KernelArgs['inputs'],
+  x: Float32Input | undefined,
+) {
+  if (!x || x.shape.length < 2) return null;
+  const C = x.shape[x.shape.length - 1];
+  const scale = channelVector(backend, inputs.scale, C),
+    offset = channelVector(backend, inputs.offset, C);
+  if (scale === undefined || offset === undefined) return null;
+  return { C, scale, offset, params: bnormParams(x.shape, !!scale, !!offset) };
 }
 
 /**
@@ -241,42 +262,33 @@ export function onednnKernels(
   const wcache = (backend: MathBackendCPU, w: Float32Array) =>
     poolOf(backend).isRecyclable(w) ? undefined : weightCacheFor(addon, w);
 
-  function convForward(
-    { inputs, backend, attrs = {} }: KernelArgs,
-    fallback: () => TensorInfo | TensorInfo[],
-  ) {
-    const { x, filter, bias, preluActivationWeights } = inputs;
-    const xv = f32(backend, x),
-      wv = f32(backend, filter);
+  /** The output tensor of `shape`, filled by `run` (a native call) in a pooled array. */
+  const compute = (backend: MathBackendCPU, shape: number[], run: (y: Float32Array) => void) => {
+    const y = alloc(backend, size(shape));
+    run(y);
+    return out(backend, shape, y);
+  };
+
+  function convForward({ inputs, backend, attrs = {} }: KernelArgs, fallback: Fallback) {
+    const ins = float32Inputs(backend, inputs, ['x', 'filter']);
     const act = activationCode(attrs);
-    if (!x || !filter || !xv || !wv || act === null || preluActivationWeights) return fallback();
+    if (!ins || act === null || inputs.preluActivationWeights) return fallback();
+    const { x, filter } = ins;
     const info = convInfoOf(x.shape, filter.shape, attrs, attrs.dilations ?? 1);
     const params = convParams(info);
-    const bv = biasVector(backend, bias, info.outChannels);
-    if (!params || bv === undefined) return fallback();
-    const y = alloc(backend, size(info.outShape));
-    addon.conv2dForward(
-      xv,
-      wv,
-      bv,
-      y,
-      params,
-      act,
-      (attrs.leakyreluAlpha as number | undefined) ?? 0.2,
-      wcache(backend, wv),
+    const bias = channelVector(backend, inputs.bias, info.outChannels);
+    if (!params || bias === undefined) return fallback();
+    const w = filter.values;
+    return compute(backend, info.outShape, (y) =>
+      addon.conv2dForward(x.values, w, bias, y, params, act, leakyAlpha(attrs), wcache(backend, w)),
     );
-    return out(backend, info.outShape, y);
   }
 
-  function matmul(
-    { inputs, backend, attrs = {} }: KernelArgs,
-    fallback: () => TensorInfo | TensorInfo[],
-  ) {
-    const { a, b, bias, preluActivationWeights } = inputs;
-    const av = f32(backend, a),
-      bv = f32(backend, b);
+  function matmul({ inputs, backend, attrs = {} }: KernelArgs, fallback: Fallback) {
+    const ins = float32Inputs(backend, inputs, ['a', 'b']);
     const act = activationCode(attrs);
-    if (!a || !b || !av || !bv || act === null || preluActivationWeights) return fallback();
+    if (!ins || act === null || inputs.preluActivationWeights) return fallback();
+    const { a, b } = ins;
     const transA = !!attrs.transposeA,
       transB = !!attrs.transposeB;
     const ra = a.shape.length,
@@ -293,104 +305,83 @@ export function onednnKernels(
     const sameBatch = batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i]);
     if (!sameBatch && Ba !== 1 && Bb !== 1) return fallback();
     const outBatch = tf.backend_util.assertAndGetBroadcastShape(batchA, batchB);
-    const biasV = biasVector(backend, bias, N);
-    if (biasV === undefined || M * K * N === 0) return fallback();
-    const shape = [...outBatch, M, N];
-    const c = alloc(backend, size(shape));
-    addon.matmul(
-      av,
-      bv,
-      biasV,
-      c,
-      Int32Array.from([Ba, Bb, M, K, N, transA ? 1 : 0, transB ? 1 : 0]),
-      act,
-      (attrs.leakyreluAlpha as number | undefined) ?? 0.2,
+    const bias = channelVector(backend, inputs.bias, N);
+    if (bias === undefined || M * K * N === 0) return fallback();
+    const dims = Int32Array.from([Ba, Bb, M, K, N, transA ? 1 : 0, transB ? 1 : 0]);
+    return compute(backend, [...outBatch, M, N], (c) =>
+      addon.matmul(a.values, b.values, bias, c, dims, act, leakyAlpha(attrs)),
     );
-    return out(backend, shape, c);
   }
 
-  function pool(isMax: boolean) {
-    return (
-      { inputs, backend, attrs = {} }: KernelArgs,
-      fallback: () => TensorInfo | TensorInfo[],
-    ) => {
-      const { x } = inputs;
-      const xv = f32(backend, x);
-      if (!x || !xv || x.shape.length !== 4) return fallback();
-      const info = poolInfoOf(x.shape, attrs);
-      const params = poolParams(info);
-      if (!params) return fallback();
-      const y = alloc(backend, size(info.outShape));
-      addon.pool(xv, y, params, isMax);
-      return out(backend, info.outShape, y);
+  function pool(isMax: boolean): Impl {
+    return ({ inputs, backend, attrs = {} }, fallback) => {
+      const x = float32Inputs(backend, inputs, ['x'])?.x;
+      const info = x?.shape.length === 4 ? poolInfoOf(x.shape, attrs) : null;
+      const params = info && poolParams(info);
+      if (!x || !info || !params) return fallback();
+      return compute(backend, info.outShape, (y) => addon.pool(x.values, y, params, isMax));
     };
   }
 
-  function poolGrad(isMax: boolean) {
-    return (
-      { inputs, backend, attrs = {} }: KernelArgs,
-      fallback: () => TensorInfo | TensorInfo[],
-    ) => {
-      const { dy, input } = inputs;
-      const dyv = f32(backend, dy),
-        xv = f32(backend, input);
-      if (!dy || !input || !dyv || !xv || input.shape.length !== 4) return fallback();
-      const params = poolParams(poolInfoOf(input.shape, attrs));
-      if (!params) return fallback();
-      const dx = alloc(backend, size(input.shape)); // zeroed by the pool: oneDNN accumulates into it
-      addon.poolBackward(dyv, isMax ? xv : null, dx, params, isMax);
-      return out(backend, input.shape, dx);
+  function poolGrad(isMax: boolean): Impl {
+    return ({ inputs, backend, attrs = {} }, fallback) => {
+      const ins = float32Inputs(backend, inputs, ['dy', 'input']);
+      const params =
+        ins?.input.shape.length === 4 && poolParams(poolInfoOf(ins.input.shape, attrs));
+      if (!ins || !params) return fallback();
+      const { dy, input } = ins;
+      // dx comes zeroed from the pool: oneDNN accumulates into it.
+      return compute(backend, input.shape, (dx) =>
+        addon.poolBackward(dy.values, isMax ? input.values : null, dx, params, isMax),
+      );
     };
   }
 
   // op: 0 add, 1 sub, 2 mul, 3 div (see native Binary).
-  function binary(op: number) {
-    return ({ inputs, backend }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
-      const { a, b } = inputs;
-      const av = f32(backend, a),
-        bv = f32(backend, b);
-      if (!a || !b || !av || !bv) return fallback();
+  function binary(op: number): Impl {
+    return ({ inputs, backend }, fallback) => {
+      const ins = float32Inputs(backend, inputs, ['a', 'b']);
+      if (!ins) return fallback();
+      const { a, b } = ins;
       const swapped =
         size(b.shape) > size(a.shape) ||
         (size(b.shape) === size(a.shape) && b.shape.length > a.shape.length);
-      const [big, small] = swapped ? [a, b].reverse() : [a, b];
-      const [bigV, smallV] = swapped ? [bv, av] : [av, bv];
+      const [big, small] = swapped ? [b, a] : [a, b];
       const plan = broadcastPlan(big.shape, small.shape);
-      if (!plan || bigV.length < MIN_NATIVE) return fallback();
-      const y = allocOverwritten(backend, bigV.length);
-      addon.binary(op, bigV, smallV, y, plan.outer, plan.mid, plan.inner, swapped);
+      if (!plan || big.values.length < MIN_NATIVE) return fallback();
+      const y = allocOverwritten(backend, big.values.length);
+      addon.binary(op, big.values, small.values, y, plan.outer, plan.mid, plan.inner, swapped);
       return out(backend, big.shape, y);
     };
   }
 
-  // op: 0 sqrt, 1 square, 2 rsqrt, 3 neg, 4 abs (see native Unary).
-  function unary(op: number) {
-    return ({ inputs, backend }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]) => {
-      const xv = f32(backend, inputs.x);
-      if (!inputs.x || !xv || xv.length < MIN_NATIVE) return fallback();
-      const y = allocOverwritten(backend, xv.length);
-      addon.unary(op, xv, y);
-      return out(backend, inputs.x.shape, y);
+  /** An element-wise kernel of `x` whose native loop writes every element of the output. */
+  function elementwise(run: (x: Float32Array, y: Float32Array, attrs: Attrs) => void): Impl {
+    return ({ inputs, backend, attrs = {} }, fallback) => {
+      const x = float32Inputs(backend, inputs, ['x'])?.x;
+      if (!x || x.values.length < MIN_NATIVE) return fallback();
+      const y = allocOverwritten(backend, x.values.length);
+      run(x.values, y, attrs);
+      return out(backend, x.shape, y);
     };
   }
 
-  function reduce(op: number) {
-    return (
-      { inputs, backend, attrs = {} }: KernelArgs,
-      fallback: () => TensorInfo | TensorInfo[],
-    ) => {
-      const { x } = inputs;
-      const xv = f32(backend, x);
-      if (!x || !xv || xv.length < MIN_NATIVE) return fallback();
+  // op: 0 sqrt, 1 square, 2 rsqrt, 3 neg, 4 abs (see native Unary).
+  const unary = (op: number) => elementwise((x, y) => addon.unary(op, x, y));
+
+  function reduce(op: number): Impl {
+    return ({ inputs, backend, attrs = {} }, fallback) => {
+      const x = float32Inputs(backend, inputs, ['x'])?.x;
+      if (!x || x.values.length < MIN_NATIVE) return fallback();
       const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
       const block = axisBlock(x.shape, axes);
       if (!block || block.mid === 0) return fallback();
       const shape = attrs.keepDims
         ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
         : x.shape.filter((_, i) => !axes.includes(i));
-      const y = alloc(backend, block.outer * block.inner);
-      addon.reduce(op, xv, y, block.outer, block.mid, block.inner);
-      return out(backend, shape, y);
+      return compute(backend, shape, (y) =>
+        addon.reduce(op, x.values, y, block.outer, block.mid, block.inner),
+      );
     };
   }
 
@@ -399,29 +390,24 @@ export function onednnKernels(
     FusedConv2D: convForward,
 
     Conv2DBackpropInput({ inputs, backend, attrs = {} }, fallback) {
-      const { dy, filter } = inputs;
-      const dyv = f32(backend, dy),
-        wv = f32(backend, filter);
-      if (!dy || !filter || !dyv || !wv) return fallback();
-      const inputShape = attrs.inputShape as number[];
-      const params = convParams(convInfoOf(inputShape, filter.shape, attrs));
-      if (!params) return fallback();
-      const dx = alloc(backend, size(inputShape));
-      addon.conv2dBackwardData(dyv, wv, dx, params, wcache(backend, wv));
-      return out(backend, inputShape, dx);
+      const ins = float32Inputs(backend, inputs, ['dy', 'filter']);
+      const xShape = attrs.inputShape as number[];
+      const params = ins && convParams(convInfoOf(xShape, ins.filter.shape, attrs));
+      if (!ins || !params) return fallback();
+      const w = ins.filter.values;
+      return compute(backend, xShape, (dx) =>
+        addon.conv2dBackwardData(ins.dy.values, w, dx, params, wcache(backend, w)),
+      );
     },
 
     Conv2DBackpropFilter({ inputs, backend, attrs = {} }, fallback) {
-      const { x, dy } = inputs;
-      const xv = f32(backend, x),
-        dyv = f32(backend, dy);
-      if (!x || !dy || !xv || !dyv) return fallback();
-      const filterShape = attrs.filterShape as number[];
-      const params = convParams(convInfoOf(x.shape, filterShape, attrs));
-      if (!params) return fallback();
-      const dw = alloc(backend, size(filterShape));
-      addon.conv2dBackwardWeights(xv, dyv, dw, params);
-      return out(backend, filterShape, dw);
+      const ins = float32Inputs(backend, inputs, ['x', 'dy']);
+      const wShape = attrs.filterShape as number[];
+      const params = ins && convParams(convInfoOf(ins.x.shape, wShape, attrs));
+      if (!ins || !params) return fallback();
+      return compute(backend, wShape, (dw) =>
+        addon.conv2dBackwardWeights(ins.x.values, ins.dy.values, dw, params),
+      );
     },
 
     BatchMatMul: matmul,
@@ -431,14 +417,8 @@ export function onednnKernels(
     MaxPoolGrad: poolGrad(true),
     AvgPoolGrad: poolGrad(false),
 
-    Relu({ inputs, backend }, fallback) {
-      const xv = f32(backend, inputs.x);
-      if (!inputs.x || !xv || xv.length < MIN_NATIVE) return fallback();
-      const y = allocOverwritten(backend, xv.length);
-      addon.relu(xv, y);
-      return out(backend, inputs.x.shape, y);
-    },
-
+    Relu: elementwise((x, y) => addon.relu(x, y)),
+    Step: elementwise((x, y, attrs) => addon.step(x, y, (attrs.alpha as number | undefined) ?? 0)),
     Add: binary(0),
     Sub: binary(1),
     Multiply: binary(2),
@@ -450,14 +430,6 @@ export function onednnKernels(
     Abs: unary(4),
     Sum: reduce(0),
     Mean: reduce(1),
-
-    Step({ inputs, backend, attrs = {} }, fallback) {
-      const xv = f32(backend, inputs.x);
-      if (!inputs.x || !xv || xv.length < MIN_NATIVE) return fallback();
-      const y = allocOverwritten(backend, xv.length);
-      addon.step(xv, y, (attrs.alpha as number | undefined) ?? 0);
-      return out(backend, inputs.x.shape, y);
-    },
 
     Concat({ inputs, backend, attrs = {} }, fallback) {
       const parts = inputs as unknown as TensorInfo[];
@@ -561,76 +533,58 @@ export function onednnKernels(
     },
 
     [BN_TRAIN]({ inputs, backend, attrs = {} }, fallback) {
-      const { x, scale, offset } = inputs;
-      const xv = f32(backend, x);
-      if (!x || !xv || x.shape.length < 2) return fallback();
-      const C = x.shape[x.shape.length - 1];
-      const sv = scale ? f32(backend, scale) : null,
-        ov = offset ? f32(backend, offset) : null;
-      if ((scale && sv?.length !== C) || (offset && ov?.length !== C)) return fallback();
-      const params = bnormParams(x.shape, !!sv, !!ov);
-      const y = alloc(backend, xv.length),
+      const x = float32Inputs(backend, inputs, ['x'])?.x;
+      const bn = bnormOperands(backend, inputs, x);
+      if (!x || !bn) return fallback();
+      const { C, scale, offset, params } = bn;
+      const y = alloc(backend, x.values.length),
         mean = alloc(backend, C),
         variance = alloc(backend, C);
-      addon.bnormTrain(xv, sv, ov, y, mean, variance, params, attrs.epsilon as number);
+      addon.bnormTrain(x.values, scale, offset, y, mean, variance, params, attrs.epsilon as number);
       return [out(backend, x.shape, y), out(backend, [C], mean), out(backend, [C], variance)];
     },
 
     [BN_TRAIN_GRAD]({ inputs, backend, attrs = {} }, fallback) {
-      const { x, dy, mean, variance, scale, offset } = inputs;
-      const [xv, dyv, mv, vv] = [x, dy, mean, variance].map((t) => f32(backend, t));
-      if (!x || !xv || !dyv || !mv || !vv || x.shape.length < 2 || dyv.length !== xv.length)
-        return fallback();
-      const C = x.shape[x.shape.length - 1];
-      const sv = scale ? f32(backend, scale) : null,
-        ov = offset ? f32(backend, offset) : null;
-      if ((scale && sv?.length !== C) || (offset && ov?.length !== C)) return fallback();
-      const params = bnormParams(x.shape, !!sv, !!ov);
-      const dx = alloc(backend, xv.length),
+      const ins = float32Inputs(backend, inputs, ['x', 'dy', 'mean', 'variance']);
+      const bn = bnormOperands(backend, inputs, ins?.x);
+      if (!ins || !bn || ins.dy.values.length !== ins.x.values.length) return fallback();
+      const [x, dy, mean, variance] = [ins.x, ins.dy, ins.mean, ins.variance].map((t) => t.values);
+      const { C, scale, offset, params } = bn;
+      const dx = alloc(backend, x.length),
         dscale = alloc(backend, C),
         doffset = alloc(backend, C);
+      const eps = attrs.epsilon as number;
       addon.bnormTrainBackward(
-        xv,
-        dyv,
-        mv,
-        vv,
-        sv,
-        ov,
+        x,
+        dy,
+        mean,
+        variance,
+        scale,
+        offset,
         dx,
-        sv ? dscale : null,
-        ov ? doffset : null,
+        scale ? dscale : null,
+        offset ? doffset : null,
         params,
-        attrs.epsilon as number,
+        eps,
       );
-      return [out(backend, x.shape, dx), out(backend, [C], dscale), out(backend, [C], doffset)];
+      return [out(backend, ins.x.shape, dx), out(backend, [C], dscale), out(backend, [C], doffset)];
     },
 
     FusedBatchNorm({ inputs, backend, attrs = {} }, fallback) {
-      const { x, mean, variance, offset, scale } = inputs;
-      const xv = f32(backend, x);
-      if (!x || !xv || x.shape.length === 0) return fallback();
+      const x = float32Inputs(backend, inputs, ['x'])?.x;
+      if (!x || x.shape.length === 0) return fallback();
       const C = x.shape[x.shape.length - 1];
-      const perChannel = (t: TensorInfo | undefined) => {
-        const v = f32(backend, t);
-        return v && v.length === C ? v : undefined;
-      };
-      const mv = perChannel(mean),
-        vv = perChannel(variance);
-      const sv = scale ? perChannel(scale) : null,
-        ov = offset ? perChannel(offset) : null;
-      if (!mv || !vv || sv === undefined || ov === undefined) return fallback();
-      const y = alloc(backend, xv.length);
-      addon.batchNorm(
-        xv,
-        mv,
-        vv,
-        sv,
-        ov,
-        y,
-        C,
-        (attrs.varianceEpsilon as number | undefined) ?? 0.001,
+      const [mean, variance, scale, offset] = [
+        inputs.mean,
+        inputs.variance,
+        inputs.scale,
+        inputs.offset,
+      ].map((t) => channelVector(backend, t, C));
+      if (!mean || !variance || scale === undefined || offset === undefined) return fallback();
+      const eps = (attrs.varianceEpsilon as number | undefined) ?? 0.001;
+      return compute(backend, x.shape, (y) =>
+        addon.batchNorm(x.values, mean, variance, scale, offset, y, C, eps),
       );
-      return out(backend, x.shape, y);
     },
   };
 }

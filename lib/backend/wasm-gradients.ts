@@ -86,6 +86,21 @@ function checkNHWC(kernel: string, dataFormat: string | undefined): void {
 }
 
 /**
+ * `dy` padded for the backward-data pass as a stride-1 'valid' convolution with the flipped
+ * filter: effective filter size - 1 - forward padding on the top/left, so that the output has
+ * the forward input's height and width.
+ */
+function padForInputGrad(dy: Tensor4D, g: ConvGeometry, effH: number, effW: number): Tensor4D {
+  return padOrCrop(
+    dy,
+    effH - 1 - g.top,
+    effW - 1 - g.left,
+    g.inHeight + effH - 1,
+    g.inWidth + effW - 1,
+  );
+}
+
+/**
  * Pads (or crops, where the forward pass never read those pixels) `x` so that exactly the rows
  * `[-top, -top + needH)` and columns `[-left, -left + needW)` of the original input remain.
  */
@@ -230,14 +245,7 @@ export function conv2dBackpropInputWasm(
   return tf.tidy(() => {
     const w = phaseFilter(filter, sH, sW);
     if (sH === 1 && sW === 1) {
-      const dyp = padOrCrop(
-        dy,
-        kh - 1 - g.top,
-        kw - 1 - g.left,
-        g.inHeight + kh - 1,
-        g.inWidth + kw - 1,
-      );
-      return tf.conv2d(dyp, w, 1, 'valid', 'NHWC');
+      return tf.conv2d(padForInputGrad(dy, g, kh, kw), w, 1, 'valid', 'NHWC');
     }
     const ph = phaseSplit(kh, sH);
     const pw = phaseSplit(kw, sW);
@@ -331,13 +339,7 @@ export function depthwiseBackpropInputWasm(
   const effW = (kw - 1) * g.dilationWidth + 1;
   return tf.tidy(() => {
     const dyd = dilateSpatial(dy, g.strideHeight, g.strideWidth);
-    const dyp = padOrCrop(
-      dyd,
-      effH - 1 - g.top,
-      effW - 1 - g.left,
-      g.inHeight + effH - 1,
-      g.inWidth + effW - 1,
-    );
+    const dyp = padForInputGrad(dyd, g, effH, effW);
     const wFlipped = tf.reverse(tf.reshape(filter, [kh, kw, c * m, 1]), [0, 1]) as Tensor4D;
     const y = tf.depthwiseConv2d(dyp, wFlipped, 1, 'valid', 'NHWC', [
       g.dilationHeight,

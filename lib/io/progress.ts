@@ -43,6 +43,17 @@ export function progressReporter(label: string, opts: ProgressOptions): Progress
     total
       ? Math.floor((value / total) * per)
       : Math.floor(value / (bytes ? 1e6 * (100 / per) : 100));
+  // Print the line only when that step value moves (not on every tick of a 50,000-image loop).
+  const whenStepMoves = (per: number, print: (line: string) => void) => {
+    let last = -1;
+    return () => {
+      const s = stepOf(per);
+      if (s !== last) {
+        last = s;
+        print(text());
+      }
+    };
+  };
   let show: () => void;
   let finish: (summary?: string) => void = (summary) => {
     if (summary) console.log(`${label}: ${summary}`);
@@ -52,14 +63,7 @@ export function progressReporter(label: string, opts: ProgressOptions): Progress
     finish = () => {};
   } else if (isKernel()) {
     const live = newDisplay();
-    let last = -1;
-    show = () => {
-      const s = stepOf(100);
-      if (s !== last) {
-        last = s;
-        live.text(text());
-      }
-    };
+    show = whenStepMoves(100, (line) => live.text(line));
     finish = (summary) => {
       if (summary) live.text(`${label}: ${summary}`);
     };
@@ -86,14 +90,7 @@ export function progressReporter(label: string, opts: ProgressOptions): Progress
       if (summary) console.log(`${label}: ${summary}`);
     };
   } else {
-    let last = -1;
-    show = () => {
-      const s = stepOf(10);
-      if (s !== last) {
-        last = s;
-        console.log(text());
-      }
-    };
+    show = whenStepMoves(10, (line) => console.log(line));
   }
   return {
     update(done, newTotal) {

@@ -62,22 +62,11 @@ export class KerasBatchNormalization extends tf.layers.Layer {
     // Creation order = Keras weight order: trainable first (gamma, beta), then moving stats.
     if (this.scale) this.gamma = this.addWeight('gamma', [dim], 'float32', tf.initializers.ones());
     if (this.center) this.beta = this.addWeight('beta', [dim], 'float32', tf.initializers.zeros());
-    this.movingMean = this.addWeight(
-      'moving_mean',
-      [dim],
-      'float32',
-      tf.initializers.zeros(),
-      undefined,
-      false,
-    );
-    this.movingVariance = this.addWeight(
-      'moving_variance',
-      [dim],
-      'float32',
-      tf.initializers.ones(),
-      undefined,
-      false,
-    );
+    // The moving statistics are weights too (saved, loaded), but never trained.
+    const statistic = (name: string, init: ReturnType<typeof tf.initializers.zeros>) =>
+      this.addWeight(name, [dim], 'float32', init, undefined, false);
+    this.movingMean = statistic('moving_mean', tf.initializers.zeros());
+    this.movingVariance = statistic('moving_variance', tf.initializers.ones());
     this.built = true;
   }
 

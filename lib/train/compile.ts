@@ -14,44 +14,36 @@ export type OptimizerSpec =
   | { kind: 'sgd'; learningRate: number; momentum: number; nesterov: boolean }
   | { kind: 'rmsprop'; learningRate: number; rho: number; momentum: number; epsilon: number };
 
+// Keras' defaults, named once: an option left out (or undefined) takes its Keras value.
+const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+const SGD_DEFAULTS = { learningRate: 0.01, momentum: 0, nesterov: false };
+const RMSPROP_DEFAULTS = { rho: 0.9, momentum: 0, epsilon: 1e-7 };
+
+function withDefaults<T extends object>(defaults: T, opts: Partial<T>): T {
+  const out = { ...defaults };
+  for (const key of Object.keys(defaults) as (keyof T)[]) out[key] = opts[key] ?? defaults[key];
+  return out;
+}
+
 /** Keras Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7). */
 export function adam(
   learningRate = 0.001,
-  opts: { beta1?: number; beta2?: number; epsilon?: number } = {},
+  opts: Partial<typeof ADAM_DEFAULTS> = {},
 ): OptimizerSpec {
-  return {
-    kind: 'adam',
-    learningRate,
-    beta1: opts.beta1 ?? 0.9,
-    beta2: opts.beta2 ?? 0.999,
-    epsilon: opts.epsilon ?? 1e-7,
-  };
+  return { kind: 'adam', learningRate, ...withDefaults(ADAM_DEFAULTS, opts) };
 }
 
 /** Keras SGD(learning_rate=0.01, momentum=0.0, nesterov=False). */
-export function sgd(
-  opts: { learningRate?: number; momentum?: number; nesterov?: boolean } = {},
-): OptimizerSpec {
-  return {
-    kind: 'sgd',
-    learningRate: opts.learningRate ?? 0.01,
-    momentum: opts.momentum ?? 0,
-    nesterov: opts.nesterov ?? false,
-  };
+export function sgd(opts: Partial<typeof SGD_DEFAULTS> = {}): OptimizerSpec {
+  return { kind: 'sgd', ...withDefaults(SGD_DEFAULTS, opts) };
 }
 
 /** Keras RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7). */
 export function rmsprop(
   learningRate = 0.001,
-  opts: { rho?: number; momentum?: number; epsilon?: number } = {},
+  opts: Partial<typeof RMSPROP_DEFAULTS> = {},
 ): OptimizerSpec {
-  return {
-    kind: 'rmsprop',
-    learningRate,
-    rho: opts.rho ?? 0.9,
-    momentum: opts.momentum ?? 0,
-    epsilon: opts.epsilon ?? 1e-7,
-  };
+  return { kind: 'rmsprop', learningRate, ...withDefaults(RMSPROP_DEFAULTS, opts) };
 }
 
 export function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {

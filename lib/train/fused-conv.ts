@@ -102,21 +102,16 @@ export function fusedConvCall(
         dyAct = act === 'relu' ? tf.mul(dy, tf.step(yOut)) : dy;
         if (wantDb) db = tf.sum(dyAct, [0, 1, 2]);
       }
+      const backprop = (kernel: string, ins: tf.NamedTensorMap, shape: Record<string, number[]>) =>
+        engine.runKernel(kernel, ins, { ...convAttrs, ...shape } as never) as tf.Tensor;
       const grads: tf.Tensor[] = [];
-      if (inputNeedsGrad) {
+      if (inputNeedsGrad)
         grads.push(
-          engine.runKernel('Conv2DBackpropInput', { dy: dyAct, filter: wIn }, {
-            ...convAttrs,
-            inputShape: xIn.shape,
-          } as never) as tf.Tensor,
+          backprop('Conv2DBackpropInput', { dy: dyAct, filter: wIn }, { inputShape: xIn.shape }),
         );
-      }
       if (trainsWeights) {
         grads.push(
-          engine.runKernel('Conv2DBackpropFilter', { x: xIn, dy: dyAct }, {
-            ...convAttrs,
-            filterShape: wIn.shape,
-          } as never) as tf.Tensor,
+          backprop('Conv2DBackpropFilter', { x: xIn, dy: dyAct }, { filterShape: wIn.shape }),
         );
         if (b) grads.push(db!);
       }

@@ -7,7 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { registerOnednnBackend } from '../../lib/backend/onednn';
-import { vgg16, resnet50, inceptionV3, freeze } from '../../lib/models';
+import { vgg16 } from '../../lib/models/applications/vgg16';
+import { resnet50 } from '../../lib/models/applications/resnet50';
+import { inceptionV3 } from '../../lib/models/applications/inceptionV3';
+import { freeze } from '../../lib/models/freeze';
 
 const reg = registerOnednnBackend();
 const skip = reg.ok ? false : `oneDNN addon unavailable: ${reg.reason}`;

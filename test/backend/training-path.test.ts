@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerOnednnBackend } from '../../lib/backend/onednn';
 import { fusedConvCall, reluCall } from '../../lib/train/fused-conv';
 import { frozenBatchNorm, kerasBatchNormalization } from '../../lib/models/batchnorm';
-import { freeze } from '../../lib/models';
+import { freeze } from '../../lib/models/freeze';
 import { compile, sgd, crossEntropy } from '../../lib/train/compile';
 import { trainOnBatch } from '../../lib/train/loop';
 import { planGraph, runPlan, planTrainableVariables } from '../../lib/train/graph';

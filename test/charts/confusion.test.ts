@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { plotConfusionMatrix, topConfusions } from '../../lib/charts';
-import { confusionMatrix } from '../../lib/evaluate';
+import { plotConfusionMatrix, topConfusions } from '../../lib/charts/confusion';
+import { confusionMatrix } from '../../lib/evaluate/metrics';
 
 const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
 /** Rect items of the heatmap (vega draws each cell as a <path> inside the mark-rect group). */
@@ -91,7 +91,7 @@ test('plotConfusionMatrix: 196 classes stay compact, ordered by name, labels rep
 });
 
 test('integer class names (GTSRB) are ordered by value, not as strings, in the matrix and the report', async () => {
-  const { classificationReport } = await import('../../lib/evaluate');
+  const { classificationReport } = await import('../../lib/evaluate/report');
   // Folder order, as Keras lists them: '0', '1', '10', '11', '2', ...
   const names = Array.from({ length: 12 }, (_, i) => String(i)).sort();
   assert.deepEqual(names.slice(0, 4), ['0', '1', '10', '11']);

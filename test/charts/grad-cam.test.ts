@@ -9,8 +9,9 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { gradCam, gradCamGrid, gradCamMaps, lastConvLayer } from '../../lib/charts/grad-cam';
-import { imageDatasetFromDirectory } from '../../lib/data';
-import { kerasBatchNormalization, preprocessInputLayer } from '../../lib/models';
+import { imageDatasetFromDirectory } from '../../lib/data/directory';
+import { kerasBatchNormalization } from '../../lib/models/batchnorm';
+import { preprocessInputLayer } from '../../lib/data/preprocess';
 import { tmpDir } from '../helpers';
 
 before(async () => {

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { predictGrid, sampleIndices, showBatch } from '../../lib/charts';
-import { evaluate } from '../../lib/evaluate';
+import { predictGrid, sampleIndices, showBatch } from '../../lib/charts/grid';
+import { evaluate } from '../../lib/evaluate/evaluate';
 import { brightestChannelModel, tinyDataset } from '../evaluate/tiny-dataset';
 
 /** Count strongly green and strongly red pixels in a rectangle of a PNG. */

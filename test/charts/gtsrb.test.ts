@@ -5,9 +5,12 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { imageDatasetFromDirectory } from '../../lib/data';
-import { classificationReport, confusionMatrix, evaluate } from '../../lib/evaluate';
-import { plotConfusionMatrix, predictGrid } from '../../lib/charts';
+import { imageDatasetFromDirectory } from '../../lib/data/directory';
+import { classificationReport } from '../../lib/evaluate/report';
+import { confusionMatrix } from '../../lib/evaluate/metrics';
+import { evaluate } from '../../lib/evaluate/evaluate';
+import { plotConfusionMatrix } from '../../lib/charts/confusion';
+import { predictGrid } from '../../lib/charts/grid';
 import { GTSRB40, skipUnless } from '../helpers';
 
 test(

@@ -6,7 +6,7 @@ import {
   plotHistory,
   plotLearningRate,
   plotPhases,
-} from '../../lib/charts';
+} from '../../lib/charts/history';
 import { bestEpochIndex, concatHistories } from '../../lib/charts/history';
 import { REPORT_WIDTH } from '../../lib/charts/render';
 import { syntheticHistory } from './fixtures';

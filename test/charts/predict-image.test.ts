@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { predictImage } from '../../lib/charts';
+import { predictImage } from '../../lib/charts/predict-image';
 import { brightestChannelModel, tinyDataset } from '../evaluate/tiny-dataset';
 
 test('predictImage: top-k classes with confidences, image and table in the HTML', async () => {

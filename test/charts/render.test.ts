@@ -5,13 +5,12 @@ import * as vl from 'vega-lite';
 import {
   compareHistories,
   historyChartSpec,
-  plotConfusionMatrix,
   plotLearningRate,
   plotPhases,
-  specToSvg,
-  type VegaLiteSpec,
-} from '../../lib/charts';
-import { confusionMatrix } from '../../lib/evaluate';
+} from '../../lib/charts/history';
+import { plotConfusionMatrix } from '../../lib/charts/confusion';
+import { specToSvg, type VegaLiteSpec } from '../../lib/charts/render';
+import { confusionMatrix } from '../../lib/evaluate/metrics';
 import { syntheticHistory } from './fixtures';
 
 /** vega's own (asynchronous) headless SVG export: the reference for our synchronous renderer. */

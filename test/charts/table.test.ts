@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PUBLISHED_RESULTS, notComparableBecause, resultsTable } from '../../lib/charts';
+import { PUBLISHED_RESULTS, notComparableBecause, resultsTable } from '../../lib/charts/table';
 
 const ROWS = [
   { name: 'baseline', accuracy: 0.0051, topKAccuracy: 0.0153, loss: 5.31, topK: 3 },

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { plotTopLosses } from '../../lib/charts';
-import { evaluate } from '../../lib/evaluate';
-import { cachedFeatures } from '../../lib/train';
+import { plotTopLosses } from '../../lib/charts/top-losses';
+import { evaluate } from '../../lib/evaluate/evaluate';
+import { cachedFeatures } from '../../lib/train/cache';
 import { brightestChannelModel, tinyDataset } from '../evaluate/tiny-dataset';
 
 // Images 1, 3 and 4 carry a label that is not their colour: the model (brightest channel) is wrong there.

@@ -4,14 +4,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  imageDatasetFromDirectory,
-  flowFromDirectory,
-  datasetFromCsv,
-  ImageDataGenerator,
-  decodeImageFile,
-  resizeRgb,
-} from '../../lib/data';
+import { imageDatasetFromDirectory, flowFromDirectory } from '../../lib/data/directory';
+import { datasetFromCsv } from '../../lib/data/csv';
+import { ImageDataGenerator } from '../../lib/data/augment';
+import { decodeImageFile, resizeRgb } from '../../lib/data/decode';
 import type { Batch, ImageDataset } from '../../lib/data/types';
 import { tmpDir } from '../helpers';
 import { colourOf, makeClassTree, writePpm, writeSolid } from './fixtures';

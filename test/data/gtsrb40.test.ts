@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { imageDatasetFromDirectory, datasetFromCsv, flowFromDirectory } from '../../lib/data';
+import { imageDatasetFromDirectory, flowFromDirectory } from '../../lib/data/directory';
+import { datasetFromCsv } from '../../lib/data/csv';
 import { GTSRB40, skipUnless } from '../helpers';
 
 const skip = skipUnless(GTSRB40);

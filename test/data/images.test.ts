@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeImageFile, imageDatasetFromDirectory, MAX_IMAGE_PIXELS } from '../../lib/data';
+import { decodeImageFile, MAX_IMAGE_PIXELS } from '../../lib/data/decode';
+import { imageDatasetFromDirectory } from '../../lib/data/directory';
 import { writeSolid } from './fixtures';
 import { tmpDir } from '../helpers';
 

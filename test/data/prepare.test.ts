@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { downloadFile } from '../../lib/io';
+import { downloadFile } from '../../lib/io/download';
 import { prepareGtsrb, everyNth, isValidationPick } from '../../lib/data/prepare/gtsrb';
 import {
   readCarsDevkit,
@@ -17,7 +17,8 @@ import {
   carsFolderName,
 } from '../../lib/data/prepare/cars';
 import { isCompleteDataset } from '../../lib/data/prepare/atomic';
-import { imageDatasetFromDirectory, datasetFromCsv } from '../../lib/data';
+import { imageDatasetFromDirectory } from '../../lib/data/directory';
+import { datasetFromCsv } from '../../lib/data/csv';
 import { CARS_DEVKIT, skipUnless, tmpDir } from '../helpers';
 import { writePpm, writeSolid } from './fixtures';
 

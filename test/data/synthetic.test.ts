@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { makeSyntheticSigns, syntheticClass } from '../../lib/data/synthetic';
-import { imageDatasetFromDirectory, datasetFromCsv } from '../../lib/data';
+import { imageDatasetFromDirectory } from '../../lib/data/directory';
+import { datasetFromCsv } from '../../lib/data/csv';
 import { isCompleteDataset } from '../../lib/data/prepare/atomic';
 import { tmpDir } from '../helpers';
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { evaluate, categoricalCrossentropy } from '../../lib/evaluate';
+import { evaluate } from '../../lib/evaluate/evaluate';
+import { categoricalCrossentropy } from '../../lib/evaluate/metrics';
 import { brightestChannelModel, tinyDataset } from './tiny-dataset';
 
 test('evaluate: loss, accuracy, top-k and per-image predictions on a known model', async () => {
@@ -71,7 +72,7 @@ test('evaluate: a head with the wrong number of classes is refused with a fix', 
 
 test("evaluate: a compiled model's loss uses its label smoothing, as Keras' evaluate uses the compiled loss", async () => {
   await tf.setBackend('cpu');
-  const { compile, adam } = await import('../../lib/train');
+  const { compile, adam } = await import('../../lib/train/compile');
   const ds = await tinyDataset({
     images: [
       { label: 0, colour: 'red' },

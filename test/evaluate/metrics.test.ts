@@ -4,12 +4,12 @@ import {
   accuracyScore,
   argMax,
   categoricalCrossentropy,
-  classificationReport,
   confusionMatrix,
   inTopK,
   topKAccuracy,
   topKIndices,
-} from '../../lib/evaluate';
+} from '../../lib/evaluate/metrics';
+import { classificationReport } from '../../lib/evaluate/report';
 
 test('argMax takes the first maximum (tf.argMax semantics)', () => {
   assert.equal(argMax([0.1, 0.7, 0.2]), 1);

@@ -8,10 +8,11 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { exportForWeb, preprocessAsConv } from '../../lib/export';
-import { predictImage } from '../../lib/charts';
-import { preprocessInput, withPreprocessing } from '../../lib/models';
-import { buildHead } from '../../lib/train';
+import { exportForWeb, preprocessAsConv } from '../../lib/export/web';
+import { predictImage } from '../../lib/charts/predict-image';
+import { preprocessInput } from '../../lib/data/preprocess';
+import { withPreprocessing } from '../../lib/models/with-preprocessing';
+import { buildHead } from '../../lib/train/heads';
 import { tinyBase, setDeterministicWeights } from '../train/fake-dataset';
 import { tmpDir } from '../helpers';
 

@@ -13,15 +13,11 @@ import {
   writeAllSync,
   removeLeftovers,
   replaceAtomically,
-  ioError,
-} from '../../lib/io';
-import {
-  saveCheckpoint,
-  loadCheckpoint,
-  loadCheckpointWeights,
-  CSVLogger,
-  cachedFeatures,
-} from '../../lib/train';
+} from '../../lib/io/atomic';
+import { ioError } from '../../lib/io/errors';
+import { saveCheckpoint, loadCheckpoint, loadCheckpointWeights } from '../../lib/train/checkpoint';
+import { CSVLogger } from '../../lib/train/callbacks';
+import { cachedFeatures } from '../../lib/train/cache';
 import type { ImageDataset } from '../../lib/data/types';
 import { seededModel } from './fixtures/save';
 import { ROOT, tmpDir } from '../helpers';

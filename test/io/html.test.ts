@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { escapeHtml } from '../../lib/io';
+import { escapeHtml } from '../../lib/io/html';
 
 test('escapeHtml makes any text safe inside an element or a double-quoted attribute', () => {
   assert.equal(escapeHtml('a & b <c> "d"'), 'a &amp; b &lt;c&gt; &quot;d&quot;');

@@ -1,7 +1,7 @@
 // The one progress reporter: plain lines every 10% outside a terminal and a notebook, nothing when disabled.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { progressReporter } from '../../lib/io';
+import { progressReporter } from '../../lib/io/progress';
 
 test('items: a line per tenth, ending at the total; disabled: silent', (t) => {
   const lines: string[] = [];

@@ -2,7 +2,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { vgg16, resnet50, inceptionV3, modelSummary } from '../../lib/models';
+import { vgg16 } from '../../lib/models/applications/vgg16';
+import { resnet50 } from '../../lib/models/applications/resnet50';
+import { inceptionV3 } from '../../lib/models/applications/inceptionV3';
+import { modelSummary } from '../../lib/models/summary';
 import { tmpDir } from '../helpers';
 import { closedPort } from './ports';
 

@@ -2,7 +2,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { KerasBatchNormalization, freeze } from '../../lib/models';
+import { KerasBatchNormalization } from '../../lib/models/batchnorm';
+import { freeze } from '../../lib/models/freeze';
 import { recalibrateBatchNorm } from '../../lib/models/batchnorm';
 
 before(async () => {

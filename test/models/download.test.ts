@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { downloadFile, getKerasWeights, kerasWeightsLocation } from '../../lib/models';
+import { downloadFile } from '../../lib/io/download';
+import { getKerasWeights, kerasWeightsLocation } from '../../lib/models/weights';
 import { tmpDir } from '../helpers';
 import { closedPort } from './ports';
 

@@ -2,16 +2,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import {
-  vgg16,
-  resnet50,
-  inceptionV3,
-  freeze,
-  unfreeze,
-  trainableSummary,
-  modelSummary,
-  KerasBatchNormalization,
-} from '../../lib/models';
+import { vgg16 } from '../../lib/models/applications/vgg16';
+import { resnet50 } from '../../lib/models/applications/resnet50';
+import { inceptionV3 } from '../../lib/models/applications/inceptionV3';
+import { freeze, unfreeze, trainableSummary } from '../../lib/models/freeze';
+import { modelSummary } from '../../lib/models/summary';
+import { KerasBatchNormalization } from '../../lib/models/batchnorm';
 
 before(async () => {
   await tf.setBackend('cpu');

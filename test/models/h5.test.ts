@@ -5,15 +5,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  KerasBatchNormalization,
-  loadKerasWeights,
-  saveKerasWeights,
-  readKerasWeights,
-  resnet50,
-  randomWeightsNotice,
-  weightsOrigins,
-} from '../../lib/models';
+import { KerasBatchNormalization } from '../../lib/models/batchnorm';
+import { loadKerasWeights, saveKerasWeights, readKerasWeights } from '../../lib/models/h5';
+import { resnet50 } from '../../lib/models/applications/resnet50';
+import { randomWeightsNotice, weightsOrigins } from '../../lib/models/origin';
 import { h5wasm as h5wasmForTests } from '../../lib/models/h5';
 import { tmpDir } from '../helpers';
 

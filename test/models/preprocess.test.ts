@@ -6,10 +6,9 @@ import {
   preprocessInput,
   preprocessPixels,
   PreprocessInput,
-  saveModel,
-  loadModel,
   type PreprocessMode,
-} from '../../lib/models';
+} from '../../lib/data/preprocess';
+import { saveModel, loadModel } from '../../lib/models/saveload';
 import { mulberry32 } from '../../lib/rng';
 import { tmpDir } from '../helpers';
 

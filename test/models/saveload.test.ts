@@ -4,16 +4,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  saveModel,
-  loadModel,
-  KerasBatchNormalization,
-  PreprocessInput,
-  freeze,
-  unfreeze,
-  inceptionV3,
-  randomWeightsNotice,
-} from '../../lib/models';
+import { saveModel, loadModel } from '../../lib/models/saveload';
+import { KerasBatchNormalization } from '../../lib/models/batchnorm';
+import { PreprocessInput } from '../../lib/data/preprocess';
+import { freeze, unfreeze } from '../../lib/models/freeze';
+import { inceptionV3 } from '../../lib/models/applications/inceptionV3';
+import { randomWeightsNotice } from '../../lib/models/origin';
 import { tmpDir } from '../helpers';
 
 before(async () => {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { vgg16, resnet50 } from '../../lib/models';
+import { vgg16 } from '../../lib/models/applications/vgg16';
+import { resnet50 } from '../../lib/models/applications/resnet50';
 import { withPreprocessing } from '../../lib/models/with-preprocessing';
 import { preprocessInput } from '../../lib/data/preprocess';
 

@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { findJupyterPython } from '../../scripts/platform/jupyter';
 import { exportNotebook, findChromium, isExecuted } from '../../scripts/platform/execute';
 import { exportSource } from '../../scripts/report';
-import { classificationReport } from '../../lib/evaluate';
-import { resultsTable } from '../../lib/charts';
+import { classificationReport } from '../../lib/evaluate/report';
+import { resultsTable } from '../../lib/charts/table';
 import { tmpDir } from '../helpers';
 import {
   externalReferences,

@@ -3,18 +3,12 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import {
-  buildHead,
-  compile,
-  adam,
-  sgd,
-  trainPhase,
-  cachedFeatures,
-  clearFeatureMemory,
-  evaluateLoss,
-  frozenBoundary,
-} from '../../lib/train';
-import { freeze, withPreprocessing } from '../../lib/models';
+import { buildHead } from '../../lib/train/heads';
+import { compile, adam, sgd } from '../../lib/train/compile';
+import { trainPhase, evaluateLoss } from '../../lib/train/loop';
+import { cachedFeatures, clearFeatureMemory, frozenBoundary } from '../../lib/train/cache';
+import { freeze } from '../../lib/models/freeze';
+import { withPreprocessing } from '../../lib/models/with-preprocessing';
 import { freezeAll } from './util';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
 import { tmpDir } from '../helpers';

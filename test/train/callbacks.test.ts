@@ -12,7 +12,7 @@ import {
   formatCheckpointPath,
   type TrainCallback,
   type TrainContext,
-} from '../../lib/train';
+} from '../../lib/train/callbacks';
 import { tmpDir } from '../helpers';
 
 /** Run callbacks over a sequence of epoch logs like trainPhase does; returns what happened. */

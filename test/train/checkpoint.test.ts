@@ -6,18 +6,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  saveCheckpoint,
-  loadCheckpoint,
-  loadCheckpointWeights,
-  ModelCheckpoint,
-  fineTune,
-  compile,
-  adam,
-  sgd,
-  type TrainContext,
-} from '../../lib/train';
-import { resnet50, saveKerasWeights, freeze } from '../../lib/models';
+import { saveCheckpoint, loadCheckpoint, loadCheckpointWeights } from '../../lib/train/checkpoint';
+import { ModelCheckpoint, type TrainContext } from '../../lib/train/callbacks';
+import { fineTune } from '../../lib/train/finetune';
+import { compile, adam, sgd } from '../../lib/train/compile';
+import { resnet50 } from '../../lib/models/applications/resnet50';
+import { saveKerasWeights } from '../../lib/models/h5';
+import { freeze } from '../../lib/models/freeze';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
 import { ROOT, tmpDir } from '../helpers';
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, ImageDataset, LabelMode } from '../../lib/data/types';
 import { rngFor, shuffled } from '../../lib/rng';
-import { kerasBatchNormalization } from '../../lib/models';
+import { kerasBatchNormalization } from '../../lib/models/batchnorm';
 
 export interface FakeDatasetOptions {
   n?: number;

@@ -3,7 +3,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { buildHead, cachedFeatures, featureStats, bottomModel } from '../../lib/train';
+import { buildHead } from '../../lib/train/heads';
+import { cachedFeatures } from '../../lib/train/cache';
+import { featureStats } from '../../lib/train/feature-stats';
+import { bottomModel } from '../../lib/train/graph';
 import { freezeAll } from './util';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
 

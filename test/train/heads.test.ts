@@ -2,10 +2,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { buildHead, HEADS, headBoundary, type HeadSpec } from '../../lib/train/heads';
 import {
-  buildHead,
-  HEADS,
-  headBoundary,
   compile,
   adam,
   sgd,
@@ -13,8 +11,7 @@ import {
   topKCategoricalAccuracy,
   setLearningRate,
   getLearningRate,
-  type HeadSpec,
-} from '../../lib/train';
+} from '../../lib/train/compile';
 import { tinyBase } from './fake-dataset';
 
 before(async () => {
@@ -198,8 +195,8 @@ test('compile validates options; the learning rate can change between steps for 
 });
 
 test('splitModel: bottom then top computes the model, shares its weights, and leaves it saveable', async () => {
-  const { splitModel } = await import('../../lib/train');
-  const { saveModel, loadModel } = await import('../../lib/models');
+  const { splitModel } = await import('../../lib/train/graph');
+  const { saveModel, loadModel } = await import('../../lib/models/saveload');
   const { tmpDir } = await import('../helpers');
   const m = buildHead(tinyBase({ batchNorm: true }), gapHead(3));
   const { bottom, top } = splitModel(m, 'block1_pool');

@@ -7,22 +7,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { vgg16, freeze, loadModel } from '../../lib/models';
-import { flowFromDirectory, ImageDataGenerator } from '../../lib/data';
+import { vgg16 } from '../../lib/models/applications/vgg16';
+import { freeze } from '../../lib/models/freeze';
+import { loadModel } from '../../lib/models/saveload';
+import { flowFromDirectory } from '../../lib/data/directory';
+import { ImageDataGenerator } from '../../lib/data/augment';
+import { buildHead, HEADS } from '../../lib/train/heads';
+import { compile, adam } from '../../lib/train/compile';
+import { trainPhase, evaluateLoss } from '../../lib/train/loop';
+import { cachedFeatures } from '../../lib/train/cache';
+import { fineTune } from '../../lib/train/finetune';
 import {
-  buildHead,
-  HEADS,
-  compile,
-  adam,
-  trainPhase,
-  evaluateLoss,
-  cachedFeatures,
-  fineTune,
   EarlyStopping,
   ReduceLROnPlateau,
   ModelCheckpoint,
   CSVLogger,
-} from '../../lib/train';
+} from '../../lib/train/callbacks';
 import { GTSRB40, skipUnless, tmpDir } from '../helpers';
 
 const CLASSES = ['0', '1', '2'];

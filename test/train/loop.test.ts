@@ -4,27 +4,20 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { buildHead, headBoundary } from '../../lib/train/heads';
+import { compile, adam, sgd, topKCategoricalAccuracy } from '../../lib/train/compile';
+import { trainPhase, evaluateLoss } from '../../lib/train/loop';
 import {
-  buildHead,
-  compile,
-  adam,
-  sgd,
-  trainPhase,
-  evaluateLoss,
   EarlyStopping,
   ReduceLROnPlateau,
   ModelCheckpoint,
   CSVLogger,
-  loadCheckpoint,
-  loadCheckpointWeights,
-  mergeHistories,
-  headBoundary,
-  historySummary,
-  topKCategoricalAccuracy,
-  fineTune,
   type TrainCallback,
   TerminateOnNaN,
-} from '../../lib/train';
+} from '../../lib/train/callbacks';
+import { loadCheckpoint, loadCheckpointWeights } from '../../lib/train/checkpoint';
+import { mergeHistories, historySummary } from '../../lib/train/history';
+import { fineTune } from '../../lib/train/finetune';
 import { planGraph, runPlan } from '../../lib/train/graph';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
 import { freezeAll } from './util';

@@ -5,7 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { buildHead, compile, adam, trainPhase } from '../../lib/train';
+import { buildHead } from '../../lib/train/heads';
+import { compile, adam } from '../../lib/train/compile';
+import { trainPhase } from '../../lib/train/loop';
 import { fakeDataset, tinyBase } from './fake-dataset';
 import { freezeAll } from './util';
 
@@ -80,7 +82,8 @@ test('in a kernel: one in-place line per phase and a live chart redrawn after ev
 
 test("in a kernel, Jupyter's interrupt (SIGINT) stops after the current batch; logs and checkpoints stay at the last finished epoch", async () => {
   const fs = await import('node:fs');
-  const { CSVLogger, ModelCheckpoint, loadCheckpoint } = await import('../../lib/train');
+  const { CSVLogger, ModelCheckpoint } = await import('../../lib/train/callbacks');
+  const { loadCheckpoint } = await import('../../lib/train/checkpoint');
   const { tmpDir } = await import('../helpers');
   const base = tinyBase();
   freezeAll(base);

@@ -51,21 +51,19 @@ const mxNames = [
 const FLAG_COMPLEX = 0x0800,
   FLAG_LOGICAL = 0x0200;
 
-/** Byte size of one value of each numeric miTYPE. */
-const sizeOf: Record<number, number> = {
-  1: 1,
-  2: 1,
-  3: 2,
-  4: 2,
-  5: 4,
-  6: 4,
-  7: 4,
-  9: 8,
-  12: 8,
-  13: 8,
-  16: 1,
-  17: 2,
-  18: 4,
+// The numeric miTYPEs: bytes per value and how to read one (64-bit integers lose precision past 2^53).
+type ReadValue = (v: DataView, pos: number, littleEndian: boolean) => number;
+const numericTypes: Record<number, [bytes: number, read: ReadValue]> = {
+  [mi.INT8]: [1, (v, p) => v.getInt8(p)],
+  [mi.UINT8]: [1, (v, p) => v.getUint8(p)],
+  [mi.INT16]: [2, (v, p, le) => v.getInt16(p, le)],
+  [mi.UINT16]: [2, (v, p, le) => v.getUint16(p, le)],
+  [mi.INT32]: [4, (v, p, le) => v.getInt32(p, le)],
+  [mi.UINT32]: [4, (v, p, le) => v.getUint32(p, le)],
+  [mi.SINGLE]: [4, (v, p, le) => v.getFloat32(p, le)],
+  [mi.DOUBLE]: [8, (v, p, le) => v.getFloat64(p, le)],
+  [mi.INT64]: [8, (v, p, le) => Number(v.getBigInt64(p, le))],
+  [mi.UINT64]: [8, (v, p, le) => Number(v.getBigUint64(p, le))],
 };
 
 /** One data element: its type and where its bytes are. */
@@ -113,49 +111,16 @@ class Bytes {
 
   /** The values of a numeric data element, whatever miTYPE they were stored as. */
   numbers(t: Tag, where: string): number[] {
-    const size = sizeOf[t.type];
-    if (!size || t.type === mi.UTF8 || t.type === mi.UTF16 || t.type === mi.UTF32) {
+    const numeric = numericTypes[t.type];
+    if (!numeric) {
       throw new Error(
         `${this.file}: ${where} has data of unknown type ${t.type}; the file is not a valid MAT-file.`,
       );
     }
-    const n = Math.floor(t.nbytes / size),
-      v = this.view,
-      le = this.le,
-      out = new Array<number>(n);
-    for (let i = 0, p = t.start; i < n; i++, p += size) {
-      switch (t.type) {
-        case mi.INT8:
-          out[i] = v.getInt8(p);
-          break;
-        case mi.UINT8:
-          out[i] = v.getUint8(p);
-          break;
-        case mi.INT16:
-          out[i] = v.getInt16(p, le);
-          break;
-        case mi.UINT16:
-          out[i] = v.getUint16(p, le);
-          break;
-        case mi.INT32:
-          out[i] = v.getInt32(p, le);
-          break;
-        case mi.UINT32:
-          out[i] = v.getUint32(p, le);
-          break;
-        case mi.SINGLE:
-          out[i] = v.getFloat32(p, le);
-          break;
-        case mi.DOUBLE:
-          out[i] = v.getFloat64(p, le);
-          break;
-        case mi.INT64:
-          out[i] = Number(v.getBigInt64(p, le));
-          break; // beyond 2^53 loses precision
-        default:
-          out[i] = Number(v.getBigUint64(p, le));
-      }
-    }
+    const [size, read] = numeric;
+    const n = Math.floor(t.nbytes / size);
+    const out = new Array<number>(n);
+    for (let i = 0, p = t.start; i < n; i++, p += size) out[i] = read(this.view, p, this.le);
     return out;
   }
 
