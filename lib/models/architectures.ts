@@ -31,13 +31,19 @@ export function registerBuilder(name: ArchitectureName, build: Builder): void {
   builders[name] = build;
 }
 
+// Imported on first use when no application module has been loaded yet (a script that only
+// prepares weights): by then every module is loaded, so the cycle above cannot bite.
+const applicationModules: Record<ArchitectureName, () => Promise<unknown>> = {
+  vgg16: () => import('./applications/vgg16'),
+  resnet50: () => import('./applications/resnet50'),
+  inceptionv3: () => import('./applications/inceptionV3'),
+};
+
 function builder(name: ArchitectureName): Builder {
-  return (opts) => {
+  return async (opts) => {
+    if (!builders[name]) await applicationModules[name]();
     const b = builders[name];
-    if (!b)
-      throw new Error(
-        `No builder registered for ${name}: import lib/models (or lib/models/applications/${name}) first.`,
-      );
+    if (!b) throw new Error(`lib/models/applications did not register a builder for ${name}.`);
     return b(opts);
   };
 }

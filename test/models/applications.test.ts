@@ -1,6 +1,8 @@
 // The three bases match Keras layer for layer: names, order, output shapes, parameter counts.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { vgg16 } from '../../lib/models/applications/vgg16';
 import { resnet50 } from '../../lib/models/applications/resnet50';
@@ -231,4 +233,19 @@ test("weights: 'imagenet' offline with no cached file is an error naming the fil
     err.message,
   );
   assert.ok(err.message.includes(cacheDir), 'names the folder to copy the file into');
+});
+
+test('an architecture record builds its base when only lib/models/architectures was imported (as npm run prepare-weights does)', () => {
+  // A fresh process: this file has already imported (and so registered) every application module.
+  const code =
+    "const { ARCHITECTURES } = require('./lib/models/architectures');" +
+    'ARCHITECTURES.inceptionv3' +
+    '.build({ includeTop: false, weights: null, inputShape: [75, 75, 3] })' +
+    '.then((m) => console.log(m.name, m.layers.length));';
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
+    cwd: path.resolve(__dirname, '..', '..'),
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^inception_v3 311$/m);
 });
