@@ -11,7 +11,8 @@ from jupyter_client.manager import KernelManager
 
 SETUP = """
 import * as tf from '@tensorflow/tfjs';
-import { trainPhase, compile, adam } from './lib/index';
+import { trainPhase } from './lib/train/loop';
+import { compile, adam } from './lib/train/compile';
 const input = tf.input({ shape: [8, 8, 3] });
 const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu' }).apply(input) as tf.SymbolicTensor;
 const pooled = tf.layers.globalAveragePooling2d({}).apply(conv) as tf.SymbolicTensor;
