@@ -11,9 +11,6 @@
 // on the gradient tape (kernelDepth > 0), and a kernel function may return a Tensor, so composing
 // ops is safe; `tf.tidy` frees the intermediates.
 import * as tf from '@tensorflow/tfjs';
-// Load wasm's own kernels first: registering a kernel twice keeps the LAST one, so ours must come
-// after wasm's (its Conv2DBackpropInput and MaxPoolGrad are the ones we replace).
-import '@tensorflow/tfjs-backend-wasm';
 
 type Tensor4D = tf.Tensor4D;
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
@@ -507,6 +504,11 @@ export const WASM_GRADIENT_KERNELS: readonly string[] = [
  */
 export function registerWasmGradientKernels(): void {
   if (registered) return;
+  // Load wasm's own kernels first: registering a kernel twice keeps the LAST one, so ours must come
+  // after wasm's (its Conv2DBackpropInput and MaxPoolGrad are the ones we replace). Loaded here, not
+  // at import: the package registers 'wasm' above 'cpu', and until initBackend() has run, tfjs would
+  // refuse every op of a notebook that imported the library ("backend 'wasm' not yet initialized").
+  require('@tensorflow/tfjs-backend-wasm');
   const all = [
     ...KERNELS,
     ...CPU_FALLBACKS.map((name) => ({ name, kernelFunc: cpuFallback(name) })),

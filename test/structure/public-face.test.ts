@@ -2,6 +2,7 @@
 // the tests) uses must be exported there, and everything it exports must exist.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as nb from '../../lib/index';
@@ -88,4 +89,17 @@ test("the README's table of exported cells is what lib/index.ts exports", () => 
     [],
     "exported by lib/index.ts but missing from the README's table",
   );
+});
+
+test('importing lib/index leaves tfjs usable before initBackend (no backend registered above cpu)', () => {
+  // A fresh process, as a notebook's first cells: import the library, then run a tf op at once.
+  const code =
+    "const tf = require('@tensorflow/tfjs'); require('./lib/index');" +
+    'console.log(tf.tensor([1, 2, 3]).sum().dataSync()[0], tf.getBackend());';
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^6 cpu$/m);
 });
