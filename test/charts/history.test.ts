@@ -6,8 +6,9 @@ import {
   plotHistory,
   plotLearningRate,
   plotPhases,
+  bestEpochIndex,
+  concatHistories,
 } from '../../lib/charts/history';
-import { bestEpochIndex, concatHistories } from '../../lib/charts/history';
 import { REPORT_WIDTH } from '../../lib/charts/render';
 import { syntheticHistory } from './fixtures';
 

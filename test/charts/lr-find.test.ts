@@ -4,11 +4,10 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { buildHead } from '../../lib/train/heads';
-import { compile, adam } from '../../lib/train/compile';
+import { compile, adam, getCompiled } from '../../lib/train/compile';
 import { trainPhase } from '../../lib/train/loop';
 import { cachedFeatures } from '../../lib/train/cache';
 import { lrFind, suggestLearningRates, exponentialLr } from '../../lib/charts/lr-find';
-import { getCompiled } from '../../lib/train/compile';
 import { fakeDataset, tinyBase, setDeterministicWeights } from '../train/fake-dataset';
 import { freezeAll } from '../train/util';
 

@@ -2,9 +2,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { KerasBatchNormalization } from '../../lib/models/batchnorm';
+import { KerasBatchNormalization, recalibrateBatchNorm } from '../../lib/models/batchnorm';
 import { freeze } from '../../lib/models/freeze';
-import { recalibrateBatchNorm } from '../../lib/models/batchnorm';
 
 before(async () => {
   await tf.setBackend('cpu');

@@ -6,10 +6,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { KerasBatchNormalization } from '../../lib/models/batchnorm';
-import { loadKerasWeights, saveKerasWeights, readKerasWeights } from '../../lib/models/h5';
+import {
+  loadKerasWeights,
+  saveKerasWeights,
+  readKerasWeights,
+  h5wasm as h5wasmForTests,
+} from '../../lib/models/h5';
 import { resnet50 } from '../../lib/models/applications/resnet50';
 import { randomWeightsNotice, weightsOrigins } from '../../lib/models/origin';
-import { h5wasm as h5wasmForTests } from '../../lib/models/h5';
 import { tmpDir } from '../helpers';
 
 before(async () => {
