@@ -97,7 +97,7 @@ export {
 export { fineTune, type FineTuneOptions, type FineTuneResult } from './train/finetune';
 export { cachedFeatures, type CachedFeaturesOptions, type FeatureDataset } from './train/cache';
 export { featureStats, type FeatureStats } from './train/feature-stats';
-export { mergeHistories, historySeconds } from './train/history';
+export { mergeHistories, historySeconds, heldEpoch } from './train/history';
 export type { History, EpochLog, PhaseMark } from './train/types';
 
 // Evaluation: loss, accuracy and top-k on a dataset, sklearn's report and confusion matrix.
