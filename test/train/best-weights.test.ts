@@ -284,3 +284,35 @@ test('the [Best] line and the chart mark the restored epoch, not a lower val_los
   assert.match(historySummary(notRestored), /\[Best\] Epoch 4 \| val_loss=0\.9998$/m);
   assert.equal(bestEpochIndex(notRestored).index, 3);
 });
+
+test('property: a checkpoint holds the weights of the moment it was saved, whatever training follows', async () => {
+  await tf.setBackend(onednn.ok ? 'onednn' : 'cpu');
+  const { saveCheckpoint } = await import('../../lib/train/checkpoint');
+  const { mulberry32 } = await import('../../lib/rng');
+  const dir = tmpDir('prop-');
+  for (let trial = 0; trial < 6; trial++) {
+    const random = mulberry32(100 + trial);
+    const [name, optimizer] = OPTIMIZERS[trial % OPTIMIZERS.length];
+    const model = buildModel(20 + trial, 3, onednn.ok ? 64 : 16);
+    compile(model, { optimizer: optimizer(), loss: 'sparseCategoricalCrossentropy' });
+    const xs = tf.randomNormal([8, 8, 8, 3], 0, 1, 'float32', trial);
+    const labels = Array.from({ length: 8 }, () => Math.floor(random() * 3));
+    const before = 1 + Math.floor(random() * 4); // steps before the save
+    const after = 1 + Math.floor(random() * 4); // steps after it
+    for (let i = 0; i < before; i++) await trainOnBatch(model, xs, labels);
+    const file = path.join(dir, `trial${trial}.keras`);
+    await saveCheckpoint(model, file);
+    const atSave = weightHashes(model);
+    const outputAtSave = (model.predict(xs) as tf.Tensor).dataSync().slice();
+    for (let i = 0; i < after; i++) await trainOnBatch(model, xs, labels);
+    assert.notDeepEqual(weightHashes(model), atSave, `${name}: training went on`);
+    const loaded = await loadCheckpoint(file);
+    assert.deepEqual(weightHashes(loaded), atSave, `${name}, ${before}+${after} steps`);
+    // And it computes what the live model computed at the save.
+    const out = (loaded.predict(xs) as tf.Tensor).dataSync();
+    out.forEach((v, i) => assert.ok(Math.abs(v - outputAtSave[i]) < 1e-5, `${name}: output ${i}`));
+    loaded.dispose();
+    model.dispose();
+    xs.dispose();
+  }
+});
