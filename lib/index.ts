@@ -108,6 +108,14 @@ export {
   type ClassificationReportOptions,
 } from './evaluate/report';
 export { confusionMatrix } from './evaluate/metrics';
+export {
+  readHistory,
+  readResult,
+  readComparison,
+  readInitialLoss,
+  readClasses,
+  type Reading,
+} from './evaluate/readings';
 
 // Charts: learning curves, confusion matrix, image grids, one-image prediction, results tables,
 // the learning-rate finder, top losses, Grad-CAM.
