@@ -2,6 +2,7 @@
 // downloads and benches. A new base is its module, one registry line and a test like the last one here.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -177,4 +178,20 @@ test('a new base registered with one line: auto weights give its stand-in, its n
   }
   assert.throws(() => architecture('tinynet'), /Unknown architecture/);
   assert.ok(!benchCases().some((c) => c.name === 'TinyNet'));
+});
+
+test("lib/data names no base: alone it knows Keras' three modes, and a base's name asks for the registry", () => {
+  const code =
+    "const { preprocessPixels } = require('./lib/data/preprocess');" +
+    "try { preprocessPixels(new Float32Array(3), 'resnet50'); console.log('accepted'); }" +
+    'catch (e) { console.log(e.message); }';
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
+    cwd: path.resolve(__dirname, '..', '..'),
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /unknown mode "resnet50".*known once lib\/models\/architectures is loaded/,
+  );
 });
