@@ -14,8 +14,9 @@ export interface ApplicationOptions extends WeightsDownloadOptions {
   /**
    * `'imagenet'` (default): Keras' own ImageNet weights, downloaded on first use into the Keras
    * cache; `null`: random initialisation; or a path to a Keras `.h5` weights file (loaded by order).
-   * `'auto'` (not Keras'; includeTop false): ImageNet when cached or downloadable, otherwise the
-   * offline stand-in pretrained on generated data at this input size (lib/models/pretext.ts).
+   * `'auto'` (not Keras'; includeTop false; the registry's builders resolve it): ImageNet when cached
+   * or downloadable, otherwise the offline stand-in pretrained on generated data at this input
+   * size (lib/models/pretext.ts).
    */
   weights?: 'imagenet' | 'auto' | null | string;
   /** `[height, width, channels]`; defaults to the native size with the top, `[null, null, 3]` without. */
