@@ -68,7 +68,12 @@ export interface Architecture extends KerasWeightFiles {
     /** First layer of the last block (what the benches train as "top"). */
     lastBlockFrom: string | number;
   };
-  /** The offline stand-in (lib/models/pretext.ts): its pretext recipe and the quick profile's input side. */
+  /**
+   * The offline stand-in (lib/models/pretext.ts): its pretext recipe (steps sized so that the three
+   * built-in bases pretrain in about 10 minutes on a 2-core CPU) and the quick profile's input side,
+   * which `npm run prepare-weights` prepares. The recipe, key order included, is part of the cached
+   * file's identity: changing it pretrains anew.
+   */
   standIn: { spec: PretextSpec; quickSize: number };
   /** A reduced input side the benches time beside the native one. */
   benchSize: number;

@@ -54,6 +54,27 @@ test("each built-in record's layer boundaries name the layers its base really ha
     assert.ok(a.standIn.quickSize >= a.minSize && a.benchSize >= a.minSize, a.name);
     m.dispose();
   }
+  // The stand-ins already pretrained in ~/.keras/models are found by name and by this exact JSON.
+  assert.deepEqual(
+    architectures().map((a) => [a.name, a.standIn.quickSize, JSON.stringify(a.standIn.spec)]),
+    [
+      [
+        'vgg16',
+        32,
+        '{"classes":217,"firstClass":43,"steps":300,"batchSize":32,"learningRate":0.0003,"seed":1}',
+      ],
+      [
+        'resnet50',
+        64,
+        '{"classes":217,"firstClass":43,"steps":100,"batchSize":32,"learningRate":0.001,"seed":1}',
+      ],
+      [
+        'inceptionv3',
+        75,
+        '{"classes":217,"firstClass":43,"steps":150,"batchSize":32,"learningRate":0.001,"seed":1}',
+      ],
+    ],
+  );
   assert.equal(architecture('InceptionV3').boundaries.fineTuneFrom, 249);
   assert.equal(architecture('inception_v3').boundaries.cacheAt, 'mixed8');
   assert.throws(
