@@ -1,31 +1,31 @@
-// Forward throughput of the three Keras bases (random weights; speed does not depend on them),
-// wasm backend, batch 8, at the native input size and a reduced one.
+// Forward throughput of every registered Keras base (random weights; speed does not depend on them),
+// wasm backend, batch 8, at the native input size and a reduced one (the record's benchSize).
 // BENCH_QUICK=1: reduced sizes only, one timed batch each.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { vgg16 } from '../lib/models/applications/vgg16';
-import { resnet50 } from '../lib/models/applications/resnet50';
-import { inceptionV3 } from '../lib/models/applications/inceptionV3';
+import { architectures, type Architecture } from '../lib/models/architectures';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const BATCH = 8;
 const RUNS = QUICK ? 1 : 2;
 
-type Builder = typeof vgg16;
-const CASES: { name: string; build: Builder; sizes: number[] }[] = [
-  { name: 'VGG16', build: vgg16, sizes: QUICK ? [112] : [224, 112] },
-  { name: 'ResNet50', build: resnet50, sizes: QUICK ? [112] : [224, 112] },
-  { name: 'InceptionV3', build: inceptionV3, sizes: QUICK ? [139] : [299, 139] },
-];
+/** One row per base and input size, from the registry. */
+export function benchCases(archs: Architecture[] = architectures(), quick = QUICK) {
+  return archs.map((a) => ({
+    name: a.displayName,
+    build: a.build,
+    sizes: quick ? [a.benchSize] : [a.defaultSize, a.benchSize],
+  }));
+}
 
 async function main(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-wasm');
   await tf.setBackend('wasm');
   await tf.ready();
   console.log(
     `backend ${tf.getBackend()}, batch ${BATCH}, ${RUNS} timed batch(es) after 1 warm-up, includeTop: false`,
   );
   console.log('model        input    s/batch   img/s');
-  for (const c of CASES) {
+  for (const c of benchCases()) {
     for (const size of c.sizes) {
       const model = await c.build({
         includeTop: false,
@@ -50,4 +50,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+if (require.main === module) void main();

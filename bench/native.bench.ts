@@ -29,9 +29,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { vgg16 } from '../lib/models/applications/vgg16';
-import { resnet50 } from '../lib/models/applications/resnet50';
-import { inceptionV3 } from '../lib/models/applications/inceptionV3';
+import { architectures, type Architecture } from '../lib/models/architectures';
 import { freeze } from '../lib/models/freeze';
 import { registerOnednnBackend, onednnInfo } from '../lib/backend/onednn';
 import { registerWasmGradientKernels } from '../lib/backend/wasm-gradients';
@@ -50,45 +48,25 @@ const HEAD_FEATURES = 2048;
 const PYTHON = '/usr/bin/python3';
 const PEER = path.join(__dirname, 'pytorch_peer.py');
 
-type Builder = typeof vgg16;
 interface Base {
   name: string;
   peer: string;
-  build: Builder;
+  build: Architecture['build'];
   size: number;
   minSize: number;
   tiny: number;
   topFrom: string | number;
 }
-const ALL_BASES: Base[] = [
-  {
-    name: 'VGG16',
-    peer: 'vgg16',
-    build: vgg16,
-    size: QUICK ? 112 : 224,
-    minSize: 32,
-    tiny: 32,
-    topFrom: 'block5_conv1',
-  },
-  {
-    name: 'ResNet50',
-    peer: 'resnet50',
-    build: resnet50,
-    size: QUICK ? 112 : 224,
-    minSize: 32,
-    tiny: 32,
-    topFrom: 'conv5_block3_1_conv',
-  },
-  {
-    name: 'InceptionV3',
-    peer: 'inceptionV3',
-    build: inceptionV3,
-    size: QUICK ? 139 : 299,
-    minSize: 75,
-    tiny: 75,
-    topFrom: 249,
-  },
-];
+// Every registered base. Its PyTorch peer (bench/pytorch_peer.py) is named as our builder is.
+const ALL_BASES: Base[] = architectures().map((a) => ({
+  name: a.displayName,
+  peer: a.build.name,
+  build: a.build,
+  size: QUICK ? a.benchSize : a.defaultSize,
+  minSize: a.minSize,
+  tiny: a.minSize,
+  topFrom: a.boundaries.lastBlockFrom,
+}));
 const pickList = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()) : null);
 const onlyModels = pickList(process.env.BENCH_MODELS);
 const onlyBackends = pickList(process.env.BENCH_BACKENDS);

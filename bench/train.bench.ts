@@ -13,8 +13,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { vgg16 } from '../lib/models/applications/vgg16';
-import { resnet50 } from '../lib/models/applications/resnet50';
-import { inceptionV3 } from '../lib/models/applications/inceptionV3';
+import { architectures } from '../lib/models/architectures';
 import { freeze, unfreeze } from '../lib/models/freeze';
 import type { Batch, ImageDataset } from '../lib/data/types';
 import { buildHead, HEADS, type HeadSpec } from '../lib/train/heads';
@@ -62,23 +61,14 @@ function randomImages(n: number, size: number, classes = 10): ImageDataset {
   return ds;
 }
 
-type Builder = typeof vgg16;
-interface Case {
-  name: string;
-  build: Builder;
-  sizes: number[];
-  topBlockFrom: string | number;
-}
-const CASES: Case[] = [
-  { name: 'VGG16', build: vgg16, sizes: QUICK ? [64] : [224, 112], topBlockFrom: 'block5_conv1' },
-  {
-    name: 'ResNet50',
-    build: resnet50,
-    sizes: QUICK ? [64] : [224, 112],
-    topBlockFrom: 'conv5_block3_1_conv',
-  },
-  { name: 'InceptionV3', build: inceptionV3, sizes: QUICK ? [75] : [299, 139], topBlockFrom: 249 },
-];
+// Every registered base: native and reduced size (quick: 64 px, or the base's minimum), trained
+// from the first layer of its last block.
+const CASES = architectures().map((a) => ({
+  name: a.displayName,
+  build: a.build,
+  sizes: QUICK ? [Math.max(64, a.minSize)] : [a.defaultSize, a.benchSize],
+  topBlockFrom: a.boundaries.lastBlockFrom,
+}));
 
 async function useBackend(): Promise<string> {
   if (process.env.TFJS_BACKEND) {

@@ -1,5 +1,6 @@
-// Profiles and environment. A notebook's first code cell calls `profileConfig({ quick, full })` so
-// every hyperparameter is visible in one place; NB_PROFILE picks which set is used.
+// Profiles and environment. A notebook's first code cell calls `profileConfig({ shared, quick, full })`
+// so every hyperparameter is visible in one place, and what the profiles do not share stands out;
+// NB_PROFILE picks which set is used.
 import * as path from 'node:path';
 import { showBundle } from './display';
 import { escapeHtml as esc } from './io/html';
@@ -67,7 +68,7 @@ export const SWITCH_PROFILE_HINT =
   'Switch by passing { profile: "full" } to profileConfig and re-running the cells, or set NB_PROFILE=quick|full when starting Jupyter (a running server keeps the value it started with: restart the server, not only the kernel).';
 
 /** Render a settings object as rows "key | quick | full" with the active column marked. */
-function configTable<T extends Record<string, unknown>>(
+export function configTable<T extends Record<string, unknown>>(
   profiles: Record<Profile, T>,
   active: Profile,
 ) {
@@ -101,23 +102,34 @@ function configTable<T extends Record<string, unknown>>(
   return { html, text };
 }
 
+type Settings<T> = { [K in keyof T]: ConfigValue };
+
 /**
  * Choose the settings of the active profile and show all of them (both profiles side by side, the
- * active one in bold). Both profiles must have the same keys and types: the compiler checks it.
+ * active one in bold). `shared` holds what both profiles use, `quick` and `full` only what differs;
+ * those two must have the same keys and types (the compiler checks it), and a key is either shared
+ * or per profile, never both.
  */
-export function profileConfig<T extends { [K in keyof T]: ConfigValue }>(
-  profiles: { quick: T; full: T },
+export function profileConfig<S extends Settings<S>, T extends Settings<T>>(
+  profiles: { shared?: S; quick: T; full: T },
   opts: { show?: boolean; profile?: Profile } = {},
-): T & { profile: Profile } {
+): S & T & { profile: Profile } {
   const profile = opts.profile ?? currentProfile();
-  if (opts.show !== false) {
-    const { html, text } = configTable(
-      profiles as Record<Profile, Record<string, unknown>>,
-      profile,
+  const shared = (profiles.shared ?? {}) as S;
+  const twice = Object.keys(shared).filter((k) => k in profiles.quick || k in profiles.full);
+  if (twice.length)
+    throw new Error(
+      `profileConfig: ${twice.join(', ')} ${twice.length > 1 ? 'are' : 'is'} both in shared and in a profile; keep each setting in one place.`,
     );
+  const merged = {
+    quick: { ...shared, ...profiles.quick },
+    full: { ...shared, ...profiles.full },
+  };
+  if (opts.show !== false) {
+    const { html, text } = configTable(merged as Record<Profile, Record<string, unknown>>, profile);
     showBundle({ 'text/html': html, 'text/plain': text });
   }
-  return { ...profiles[profile], profile };
+  return { ...merged[profile], profile };
 }
 
 /** A data folder from the environment (GTSRB_DIR, CARS_DIR), resolved against the project root. */

@@ -50,9 +50,14 @@ export {
 export type { ImageDataset, Batch, LabelMode, ImageSize } from './data/types';
 
 // Models: the Keras bases, preprocess_input, ImageNet weights, freezing, summaries, save and load.
-export { vgg16 } from './models/applications/vgg16';
-export { resnet50 } from './models/applications/resnet50';
-export { inceptionV3 } from './models/applications/inceptionV3';
+export {
+  vgg16,
+  resnet50,
+  inceptionV3,
+  architecture,
+  architectures,
+  type Architecture,
+} from './models/architectures';
 export { preprocessInput, type PreprocessMode } from './data/preprocess';
 export { withPreprocessing } from './models/with-preprocessing';
 export { weightsLabel, type WeightsChoice } from './models/choose-weights';
@@ -65,7 +70,7 @@ export {
 } from './models/freeze';
 export { showModelSummary, type ModelSummary } from './models/summary';
 export { saveModel, loadModel } from './models/saveload';
-export type { ApplicationOptions } from './models/applications/common';
+export type { ApplicationOptions } from './models/architecture';
 
 // Training: heads, compile, trainPhase with Keras callbacks, two-phase fine-tuning, cached features.
 export { buildHead, HEADS, type HeadSpec, type HeadLayerSpec } from './train/heads';

@@ -6,8 +6,8 @@ import type { History } from '../train/types';
 import { bestEpoch, heldBest, mergeHistories, monitorMode } from '../train/history';
 import type { MimeBundle } from '../display';
 import { metricLabel } from './format';
+import { panel, SPLIT_COLOURS } from './history-panel';
 import {
-  MIN_FONT_SIZE,
   chartBundle,
   renderChart,
   specToSvg,
@@ -17,8 +17,6 @@ import {
   type VegaLiteSpec,
 } from './render';
 
-const SPLIT_COLOURS = { domain: ['training', 'validation'], range: ['#1f77b4', '#ff7f0e'] };
-const PHASE_COLOUR = '#d62728';
 const NOT_METRICS = new Set(['lr', 'learning_rate']);
 
 export interface PlotHistoryOptions extends ShowOption {
@@ -82,164 +80,6 @@ function phaseMarks(history: History): { x: number; name: string }[] {
   return (history.phases ?? [])
     .filter((p) => p.startEpoch > 0 && p.startEpoch < history.epochs.length)
     .map((p) => ({ x: p.startEpoch + 0.5, name: p.name }));
-}
-
-interface PanelOptions {
-  title: string;
-  yTitle: string;
-  rows: Record<string, unknown>[];
-  /** Field that colours the lines; 'split' uses the training/validation palette. */
-  colour: string;
-  /** Order of the colour field's values (legend order); default: as they come. */
-  colourDomain?: string[];
-  dash?: string;
-  phases: { x: number; name: string }[];
-  best?: { epoch: number; points: { epoch: number; value: number }[] };
-  epochs: number;
-  width: number;
-  height: number;
-  logY?: boolean;
-  /** Learning rates change between epochs: draw steps, not slopes. */
-  steps?: boolean;
-}
-
-/** One layered panel: lines, phase lines, best-epoch line and points. */
-function panel(o: PanelOptions): Record<string, unknown> {
-  const x = {
-    field: 'epoch',
-    type: 'quantitative',
-    title: 'epoch',
-    scale: { domain: [1, Math.max(2, o.epochs)], nice: false },
-    axis: { tickMinStep: 1, format: 'd' },
-  };
-  const layers: Record<string, unknown>[] = [
-    {
-      data: { values: o.rows },
-      // Points on short runs; not with dashes, whose legend must show line symbols.
-      mark: {
-        type: 'line',
-        strokeWidth: 2,
-        point: o.epochs <= 30 && !o.dash ? { size: 25 } : false,
-        ...(o.steps ? { interpolate: 'step-after' } : {}),
-      },
-      encoding: {
-        x,
-        y: {
-          field: 'value',
-          type: 'quantitative',
-          title: o.yTitle,
-          scale: o.logY ? { type: 'log' } : { zero: false },
-          ...(o.logY ? { axis: { format: '.0e', tickCount: 6 } } : {}),
-        },
-        color: {
-          field: o.colour,
-          type: 'nominal',
-          title: null,
-          ...(o.colour === 'split'
-            ? { scale: SPLIT_COLOURS }
-            : o.colourDomain
-              ? { scale: { domain: o.colourDomain } }
-              : {}),
-          legend: { orient: 'bottom', direction: o.colour === 'split' ? 'horizontal' : 'vertical' },
-        },
-        ...(o.dash
-          ? {
-              strokeDash: {
-                field: o.dash,
-                type: 'nominal',
-                title: null,
-                scale: {
-                  domain: ['training', 'validation'],
-                  range: [
-                    [1, 0],
-                    [6, 3],
-                  ],
-                },
-                legend: { orient: 'bottom', symbolStrokeColor: '#444' },
-              },
-            }
-          : {}),
-        tooltip: [
-          { field: 'epoch', type: 'quantitative' },
-          { field: 'value', type: 'quantitative', format: '.4f' },
-          { field: o.colour, type: 'nominal' },
-          ...(o.dash ? [{ field: o.dash, type: 'nominal' }] : []),
-        ],
-      },
-    },
-  ];
-  if (o.phases.length) {
-    layers.push(
-      {
-        data: { values: o.phases },
-        mark: { type: 'rule', color: PHASE_COLOUR, strokeDash: [2, 3], strokeWidth: 1.5 },
-        encoding: { x: { field: 'x', type: 'quantitative' } },
-      },
-      // The phase's name beside its line, on the left of it in the right part of the panel, so the
-      // label never runs past the panel (that would widen the chart and shrink its fonts).
-      ...(['left', 'right'] as const)
-        .map((align) => ({
-          align,
-          values: o.phases.filter((p) => p.x > o.epochs * 0.6 === (align === 'right')),
-        }))
-        .filter((l) => l.values.length)
-        .map((l) => ({
-          data: { values: l.values },
-          mark: {
-            type: 'text',
-            color: PHASE_COLOUR,
-            align: l.align,
-            baseline: 'top',
-            dx: l.align === 'left' ? 3 : -3,
-            fontSize: MIN_FONT_SIZE,
-          },
-          encoding: {
-            x: { field: 'x', type: 'quantitative' },
-            y: { value: 3 },
-            text: { field: 'name' },
-          },
-        })),
-    );
-  }
-  if (o.best) {
-    layers.push(
-      {
-        data: { values: [{ epoch: o.best.epoch }] },
-        mark: { type: 'rule', color: '#666', strokeDash: [5, 3] },
-        encoding: { x: { field: 'epoch', type: 'quantitative' } },
-      },
-      // The label twice: a white outline first (a halo, so it stays legible over a curve), then the text.
-      ...[{ stroke: 'white', strokeWidth: 3 }, {}].map((halo) => ({
-        data: { values: [{ epoch: o.best!.epoch, label: `best ${o.best!.epoch}` }] },
-        mark: {
-          type: 'text',
-          color: '#444',
-          align: 'right',
-          baseline: 'bottom',
-          dx: -3,
-          dy: -3,
-          fontSize: MIN_FONT_SIZE,
-          ...halo,
-        },
-        encoding: {
-          x: { field: 'epoch', type: 'quantitative' },
-          y: { value: o.height },
-          text: { field: 'label' },
-        },
-      })),
-    );
-    if (o.best.points.length) {
-      layers.push({
-        data: { values: o.best.points },
-        mark: { type: 'point', filled: true, size: 70, color: '#222', shape: 'diamond' },
-        encoding: {
-          x: { field: 'epoch', type: 'quantitative' },
-          y: { field: 'value', type: 'quantitative' },
-        },
-      });
-    }
-  }
-  return { title: o.title, width: o.width, height: o.height, layer: layers };
 }
 
 /** The vega-lite spec of plotHistory (synchronous: for live charts during training). */

@@ -6,6 +6,7 @@
 import type { RawImage } from './decode';
 import type { FlowFromDirectoryOptions } from './directory';
 import type { ImageDataset } from './types';
+import type { DatasetAugmentation } from './dataset';
 import { uniform, type Rng } from '../rng';
 // A static import (tslab cannot resolve a lazy require of a .ts file); directory.ts needs this module only for types.
 import { flowFromDirectory as flowFromDirectoryImpl } from './directory';
@@ -68,7 +69,7 @@ export const IDENTITY_TRANSFORM: TransformParams = {
   brightness: null,
 };
 
-export class ImageDataGenerator {
+export class ImageDataGenerator implements DatasetAugmentation {
   readonly options: Readonly<Required<Omit<ImageDataGeneratorOptions, 'zoomRange'>>> & {
     zoomRange: [number, number];
   };

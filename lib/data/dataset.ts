@@ -11,9 +11,25 @@ import {
   type Interpolation,
   type RawImage,
 } from './decode';
-import type { ImageDataGenerator } from './augment';
 import { preprocessPixels, type PreprocessMode } from './preprocess';
-import { hashString, randomSeed, rngFor, shuffled } from '../rng';
+import { hashString, randomSeed, rngFor, shuffled, type Rng } from '../rng';
+
+/**
+ * What a dataset needs from an augmentation (ImageDataGenerator implements it). Declared here, where
+ * it is used, so that the generator (which builds datasets) and the dataset do not import each other.
+ */
+export interface DatasetAugmentation {
+  /** True when some parameter draws random transforms (not just rescale/preprocessing). */
+  readonly isRandom: boolean;
+  /** Draw, apply and standardize: one augmented image. */
+  randomTransform(img: RawImage, rng: Rng): RawImage;
+  /** The per-image parts without a random draw (preprocessingFunction, rescale). */
+  standardize(img: RawImage): RawImage;
+  /** The same without random transforms (validation, evaluation). */
+  standardizeOnly(): DatasetAugmentation;
+  /** A stable description of every parameter (for dataset cache keys). */
+  describe(): string;
+}
 
 /** Options shared by every dataset constructor (Keras names where Keras has one). */
 export interface ImageLoadOptions {
@@ -27,7 +43,7 @@ export interface ImageLoadOptions {
   /** Centre-crop to the target aspect ratio instead of stretching. */
   cropToAspectRatio?: boolean;
   /** Random augmentation (plus its rescale / preprocessingFunction). */
-  augment?: ImageDataGenerator | null;
+  augment?: DatasetAugmentation | null;
   /** Multiply pixels by this after augmentation (e.g. 1/255). */
   rescale?: number | null;
   /** A Keras preprocess_input mode or base name ('resnet50'), or a function on the batch tensor (runs inside tf.tidy). */
@@ -182,9 +198,11 @@ class FileImageDataset implements ImageDataset {
       });
       if (gen) {
         // Draws depend on (seed, epoch, file index) only; without an epoch there is no random draw.
-        if (gen.isRandom && epoch !== undefined)
-          img = gen.applyTransform(img, gen.getRandomTransform(h, w, rngFor(this.seed, epoch, i)));
-        img = gen.standardize(img);
+        // img is h x w here, so randomTransform draws for the target size.
+        img =
+          gen.isRandom && epoch !== undefined
+            ? gen.randomTransform(img, rngFor(this.seed, epoch, i))
+            : gen.standardize(img);
       }
       return img;
     });

@@ -1,25 +1,34 @@
 // Keras' `preprocess_input` for the ImageNet bases (keras.applications.imagenet_utils): one mode
 // table and two paths that compute the same thing —
 //   preprocessPixels(data, mode)  float32 RGB 0..255 pixels in place, before batching (lib/data's
-//                                 `preprocessing: 'resnet50'`, no extra tensors);
+//                                 `preprocessing: 'caffe'` or a base's name, no extra tensors);
 //   preprocessInput(x, mode)      a tensor (predictImage), and the PreprocessInput layer that puts it
 //                                 inside a model (withPreprocessing, the VGG16 walkthrough).
 import * as tf from '@tensorflow/tfjs';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 
-/** Keras' three modes: `caffe` (VGG16, ResNet50), `tf` (InceptionV3), `torch`. */
+/** Keras' three modes (imagenet_utils): `caffe` (BGR, mean subtracted), `tf` (-1..1), `torch` (mean/std). */
 export type KerasPreprocessMode = 'caffe' | 'tf' | 'torch';
-/** A Keras mode, or the base whose `preprocess_input` it is ('vgg16', 'resnet50' = caffe; 'inceptionv3' = tf). */
-export type PreprocessMode = KerasPreprocessMode | 'vgg16' | 'resnet50' | 'inceptionv3';
+/**
+ * A Keras mode, or the name of a base whose `preprocess_input` it is ('resnet50'). Which mode a base
+ * wants is written in its architecture record (lib/models/applications/*.ts); the registry above
+ * this folder names it here (nameBasePreprocessing), so this layer never lists the bases.
+ */
+export type PreprocessMode = KerasPreprocessMode | (string & {});
 
-const MODES: Record<PreprocessMode, KerasPreprocessMode> = {
-  caffe: 'caffe',
-  tf: 'tf',
-  torch: 'torch',
-  vgg16: 'caffe',
-  resnet50: 'caffe',
-  inceptionv3: 'tf',
-};
+const MODES = new Map<string, KerasPreprocessMode>([
+  ['caffe', 'caffe'],
+  ['tf', 'tf'],
+  ['torch', 'torch'],
+]);
+
+/** Let `base` stand for its Keras mode (`preprocessing: 'resnet50'`); lib/models/architectures.ts calls it per base. */
+export function nameBasePreprocessing(base: string, mode: KerasPreprocessMode): void {
+  const known = MODES.get(base);
+  if (known && known !== mode)
+    throw new Error(`preprocessInput: "${base}" already names mode '${known}', not '${mode}'.`);
+  MODES.set(base, mode);
+}
 
 /** Caffe: per-channel means in BGR order (after flipping RGB -> BGR). */
 export const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68] as const;
@@ -29,13 +38,14 @@ export const TORCH_STD = [0.229, 0.224, 0.225] as const;
 
 /** The Keras mode of a mode or base name; an unknown name fails with the ones that work. */
 export function resolvePreprocessMode(mode: string): KerasPreprocessMode {
-  const resolved = Object.prototype.hasOwnProperty.call(MODES, mode)
-    ? MODES[mode as PreprocessMode]
-    : undefined;
+  const resolved = MODES.get(mode);
   if (!resolved) {
+    const bases = [...MODES].filter(([k, v]) => k !== v).map(([k, v]) => `'${k}' (${v})`);
     throw new Error(
-      `preprocessInput: unknown mode "${mode}". Use 'caffe', 'tf' or 'torch', ` +
-        `or a base name: 'vgg16' | 'resnet50' (caffe), 'inceptionv3' (tf).`,
+      `preprocessInput: unknown mode "${mode}". Use 'caffe', 'tf' or 'torch'` +
+        (bases.length
+          ? `, or a base name: ${bases.join(', ')}.`
+          : " (base names such as 'resnet50' are known once lib/models/architectures is loaded, as lib/index does)."),
     );
   }
   return resolved;

@@ -1,85 +1,93 @@
-// One record per architecture (fastai's model_meta): how to build it, how it wants its pixels,
-// its native input size and Keras' weight files. Each application file registers its builder here
-// (registerBuilder): importing the builders from this module would close an import cycle
-// (applications -> weights 'auto' -> pretext -> architectures -> applications) that tslab cannot load. Everything else that needs "which base is this?"
-// asks this table, so a notebook names its architecture once — in the builder it calls.
+// The registry of architectures (fastai's model_meta): one list of records that the code reads —
+// the stand-in, preprocessing by base name, downloads, benches and notebooks. A record holds every
+// fact of its base and lives in the base's module (lib/models/applications/*.ts), as Keras keeps each
+// application in its file; a new base is its module, one line in BUILT_IN below, and its test.
+//
+// This module sits above the builders: `weights: 'auto'` (ImageNet, else the pretext stand-in, which
+// is pretrained with the builder itself) is resolved here, so no builder imports the stand-in.
 import type * as tf from '@tensorflow/tfjs';
-import type { ApplicationOptions } from './applications/common';
-import { KERAS_WEIGHTS, type KerasApplicationName } from './weights';
-import type { PreprocessMode } from '../data/preprocess';
+import { VGG16 } from './applications/vgg16';
+import { RESNET50 } from './applications/resnet50';
+import { INCEPTION_V3 } from './applications/inceptionV3';
+import { resolveOptions } from './applications/common';
+import type { ApplicationOptions, Architecture } from './architecture';
+import { resolveAutoWeights } from './choose-weights';
+import { tagWeightsOrigin } from './origin';
+import { nameBasePreprocessing } from '../data/preprocess';
+import { showMarkdown } from '../display';
 
-export type ArchitectureName = KerasApplicationName;
+export type { Architecture } from './architecture';
 
-export interface Architecture {
-  name: ArchitectureName;
-  /** The Keras application builder. */
-  build: (opts?: ApplicationOptions) => Promise<tf.LayersModel>;
-  /** Keras' preprocess_input mode for this family. */
-  preprocessing: PreprocessMode;
-  /** Native input side (Keras' default input shape) and the smallest side it accepts. */
-  defaultSize: number;
-  minSize: number;
-  /** Keras' ImageNet weight files (with and without the top). */
-  weights: (typeof KERAS_WEIGHTS)[KerasApplicationName];
+const BUILT_IN: Architecture[] = [VGG16, RESNET50, INCEPTION_V3];
+
+const registry = new Map<string, Architecture>();
+
+/** The lookup key: 'InceptionV3', 'inception_v3' and 'inceptionv3' are one base. */
+const key = (name: string) => name.toLowerCase().replace(/[_-]/g, '');
+
+/**
+ * Add a base to the registry (the built-in ones are added on import); returns a function that
+ * removes it again (tests). Its name then also names its preprocess_input mode in lib/data.
+ */
+export function registerArchitecture(arch: Architecture): () => void {
+  if (registry.has(key(arch.name)))
+    throw new Error(`An architecture named "${arch.name}" is already registered.`);
+  registry.set(key(arch.name), arch);
+  nameBasePreprocessing(arch.name, arch.preprocessing);
+  return () => void registry.delete(key(arch.name));
+}
+for (const arch of BUILT_IN) registerArchitecture(arch);
+
+/** Every registered base, built-in ones first. */
+export function architectures(): Architecture[] {
+  return [...registry.values()];
 }
 
-type Builder = (opts?: ApplicationOptions) => Promise<tf.LayersModel>;
-const builders: Partial<Record<ArchitectureName, Builder>> = {};
-
-/** Called once by each application module (vgg16.ts, resnet50.ts, inceptionV3.ts). */
-export function registerBuilder(name: ArchitectureName, build: Builder): void {
-  builders[name] = build;
-}
-
-// Imported on first use when no application module has been loaded yet (a script that only
-// prepares weights): by then every module is loaded, so the cycle above cannot bite.
-const applicationModules: Record<ArchitectureName, () => Promise<unknown>> = {
-  vgg16: () => import('./applications/vgg16'),
-  resnet50: () => import('./applications/resnet50'),
-  inceptionv3: () => import('./applications/inceptionV3'),
-};
-
-function builder(name: ArchitectureName): Builder {
-  return async (opts) => {
-    if (!builders[name]) await applicationModules[name]();
-    const b = builders[name];
-    if (!b) throw new Error(`lib/models/applications did not register a builder for ${name}.`);
-    return b(opts);
-  };
-}
-
-export const ARCHITECTURES: Record<ArchitectureName, Architecture> = {
-  vgg16: {
-    name: 'vgg16',
-    build: builder('vgg16'),
-    preprocessing: 'caffe',
-    defaultSize: 224,
-    minSize: 32,
-    weights: KERAS_WEIGHTS.vgg16,
-  },
-  resnet50: {
-    name: 'resnet50',
-    build: builder('resnet50'),
-    preprocessing: 'caffe',
-    defaultSize: 224,
-    minSize: 32,
-    weights: KERAS_WEIGHTS.resnet50,
-  },
-  inceptionv3: {
-    name: 'inceptionv3',
-    build: builder('inceptionv3'),
-    preprocessing: 'tf',
-    defaultSize: 299,
-    minSize: 75,
-    weights: KERAS_WEIGHTS.inceptionv3,
-  },
-};
-
+/** The record of a base by name ('resnet50', 'InceptionV3', 'inception_v3'); an unknown name lists the known ones. */
 export function architecture(name: string): Architecture {
-  const a = ARCHITECTURES[name as ArchitectureName];
+  const a = registry.get(key(name));
   if (!a)
     throw new Error(
-      `Unknown architecture "${name}": use one of ${Object.keys(ARCHITECTURES).join(', ')}.`,
+      `Unknown architecture "${name}": use one of ${architectures()
+        .map((x) => x.name)
+        .join(', ')}.`,
     );
   return a;
 }
+
+/**
+ * `arch`'s Keras builder, plus `weights: 'auto'` (not Keras'; includeTop false, square input): Keras'
+ * ImageNet file when cached or downloadable, otherwise the offline stand-in pretrained on generated
+ * data at this input size (lib/models/pretext.ts), said in one line.
+ */
+export function application(
+  arch: Architecture,
+): (opts?: ApplicationOptions) => Promise<tf.LayersModel> {
+  const fn = arch.build.name || arch.name;
+  return async (opts: ApplicationOptions = {}) => {
+    if (opts.weights !== 'auto') return arch.build(opts);
+    if (opts.includeTop ?? true)
+      throw new Error(
+        `${fn}: weights: 'auto' is for a base without its top (includeTop: false); use 'imagenet' for the ImageNet classifier.`,
+      );
+    // Keras' option and shape checks before any download or pretraining.
+    const [h, w] = resolveOptions(fn, { ...opts, weights: null }, arch).inputShape;
+    if (h == null || h !== w) {
+      throw new Error(
+        `${fn}: weights: 'auto' needs a square inputShape (e.g. [64, 64, 3]): the offline stand-in is pretrained at that size.`,
+      );
+    }
+    const auto = await resolveAutoWeights(arch, h, opts);
+    if (!opts.quiet) showMarkdown(`**Weights (${arch.name}):** ${auto.reason}`);
+    const model = await arch.build({ ...opts, weights: auto.file });
+    tagWeightsOrigin(model, { base: arch.name, weights: auto.origin });
+    return model;
+  };
+}
+
+/** Keras' VGG16: `includeTop: false` gives 19 layers and 14,714,688 params; `weights: 'auto'` as above. */
+export const vgg16 = application(VGG16);
+/** Keras' ResNet50: `includeTop: false` gives 175 layers and 23,587,712 params; `weights: 'auto'` as above. */
+export const resnet50 = application(RESNET50);
+/** Keras' InceptionV3: `includeTop: false` gives 311 layers, `layers[248]` = mixed8; `weights: 'auto'` as above. */
+export const inceptionV3 = application(INCEPTION_V3);

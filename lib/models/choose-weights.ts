@@ -6,10 +6,11 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { getKerasWeights, kerasWeightsLocation, type KerasApplicationName } from './weights';
+import { getKerasWeights, kerasWeightsLocation } from './weights';
 import { getPretextWeights, PRETEXT_LABEL } from './pretext';
 import { weightsOrigins, type WeightsOrigin } from './origin';
 import type * as tf from '@tensorflow/tfjs';
+import type { Architecture } from './architecture';
 
 export type WeightsChoice = 'imagenet' | 'auto' | null;
 
@@ -40,16 +41,17 @@ export function reachable(url: string, timeoutMs = 4000): Promise<boolean> {
   });
 }
 
-/** Resolve `weights: 'auto'` for `app` at a square input of `inputSize` pixels. */
+/** Resolve `weights: 'auto'` for `arch` at a square input of `inputSize` pixels. */
 export async function resolveAutoWeights(
-  app: KerasApplicationName,
+  arch: Architecture,
   inputSize: number,
   opts: { quiet?: boolean } = {},
 ): Promise<AutoWeights> {
-  const loc = kerasWeightsLocation(app, false);
+  const app = arch.name;
+  const loc = kerasWeightsLocation(arch, false);
   if (fs.existsSync(loc.path)) {
     return {
-      file: await getKerasWeights(app, false, opts),
+      file: await getKerasWeights(arch, false, opts),
       origin: 'imagenet',
       reason: `Keras' ImageNet weights from ${loc.path}.`,
     };
@@ -59,7 +61,7 @@ export async function resolveAutoWeights(
   else if (!(await reachable(loc.url))) why = `${new URL(loc.url).host} cannot be reached`;
   else {
     try {
-      const file = await getKerasWeights(app, false, opts);
+      const file = await getKerasWeights(arch, false, opts);
       return {
         file,
         origin: 'imagenet',
@@ -69,7 +71,7 @@ export async function resolveAutoWeights(
       why = `the download failed (${(e as Error).message.split('\n')[0]})`;
     }
   }
-  const pretext = await getPretextWeights(app, inputSize, { progress: !opts.quiet });
+  const pretext = await getPretextWeights(arch, inputSize, { progress: !opts.quiet });
   return {
     file: pretext.path,
     origin: 'pretext',

@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ARCHITECTURES, type ArchitectureName } from './architectures';
+import type { Architecture, PretextSpec } from './architecture';
 import { loadKerasWeights, saveKerasWeights } from './h5';
 import { recalibrateBatchNorm } from './batchnorm';
 import { writeFileAtomic } from '../io/atomic';
@@ -27,17 +27,7 @@ import { rngFor } from '../rng';
 import { withRandomSeed } from '../seed';
 import { progressReporter } from '../io/progress';
 
-/** What "pretrained on generated data" means, exactly; part of the cached file's identity. */
-export interface PretextSpec {
-  /** Number of pretext classes, taken from the generator's classes firstClass..firstClass+classes-1. */
-  classes: number;
-  firstClass: number;
-  /** Optimiser steps of `batchSize` freshly drawn images. */
-  steps: number;
-  batchSize: number;
-  learningRate: number;
-  seed: number;
-}
+export type { PretextSpec } from './architecture';
 
 export const PRETEXT_VERSION = 1;
 
@@ -50,37 +40,6 @@ export const PRETEXT_VERSION = 1;
  */
 const CALIBRATION_BATCHES = 16;
 
-/**
- * Per architecture: steps sized so that all three bases pretrain in about 10 minutes on a 2-core
- * CPU at the quick profile's sizes. VGG16 has no batch normalisation and needs a smaller rate.
- */
-export const PRETEXT_SPECS: Record<ArchitectureName, PretextSpec> = {
-  vgg16: { classes: 217, firstClass: 43, steps: 300, batchSize: 32, learningRate: 3e-4, seed: 1 },
-  resnet50: {
-    classes: 217,
-    firstClass: 43,
-    steps: 100,
-    batchSize: 32,
-    learningRate: 1e-3,
-    seed: 1,
-  },
-  inceptionv3: {
-    classes: 217,
-    firstClass: 43,
-    steps: 150,
-    batchSize: 32,
-    learningRate: 1e-3,
-    seed: 1,
-  },
-};
-
-/** The input sizes of the notebooks' quick profiles: what `npm start` prepares weights for. */
-export const QUICK_PROFILE_SIZES: Record<ArchitectureName, number> = {
-  vgg16: 32,
-  resnet50: 64,
-  inceptionv3: 75,
-};
-
 /** The label charts and tables show for these weights. */
 export const PRETEXT_LABEL = 'pretrained on generated data, not ImageNet';
 
@@ -92,17 +51,18 @@ export interface PretextLocation {
 }
 
 export function pretextWeightsLocation(
-  app: ArchitectureName,
+  arch: Architecture,
   inputSize: number,
   cacheDir = kerasCacheDir(),
 ): PretextLocation {
-  const file = `${app}_pretext_generated_signs_${inputSize}px_notop.h5`;
+  // The name and the spec check in readPretextInfo are what finds a stand-in pretrained earlier.
+  const file = `${arch.name}_pretext_generated_signs_${inputSize}px_notop.h5`;
   return { file, path: path.join(cacheDir, file), infoPath: path.join(cacheDir, `${file}.json`) };
 }
 
 export interface PretextInfo {
   version: number;
-  app: ArchitectureName;
+  app: string;
   inputSize: number;
   spec: PretextSpec;
   seconds: number;
@@ -115,15 +75,15 @@ export interface PretextInfo {
 
 /** The cached info when weights for exactly this spec exist, else null. */
 export function readPretextInfo(
-  app: ArchitectureName,
+  arch: Architecture,
   inputSize: number,
   cacheDir?: string,
 ): PretextInfo | null {
-  const loc = pretextWeightsLocation(app, inputSize, cacheDir);
+  const loc = pretextWeightsLocation(arch, inputSize, cacheDir);
   if (!fs.existsSync(loc.path) || !fs.existsSync(loc.infoPath)) return null;
   try {
     const info = JSON.parse(fs.readFileSync(loc.infoPath, 'utf8')) as PretextInfo;
-    const spec = PRETEXT_SPECS[app];
+    const spec = arch.standIn.spec;
     const same =
       info.version === PRETEXT_VERSION && JSON.stringify(info.spec) === JSON.stringify(spec);
     return same ? info : null;
@@ -140,8 +100,8 @@ export interface PretrainOptions {
   progress?: boolean;
 }
 
-/** One batch of freshly drawn pretext images, preprocessed for `app`, with one-hot labels. */
-function pretextBatch(app: ArchitectureName, size: number, spec: PretextSpec, step: number) {
+/** One batch of freshly drawn pretext images, preprocessed for `arch`, with one-hot labels. */
+function pretextBatch(arch: Architecture, size: number, spec: PretextSpec, step: number) {
   const n = spec.batchSize;
   const pixels = new Float32Array(n * size * size * 3);
   const labels: number[] = [];
@@ -155,7 +115,7 @@ function pretextBatch(app: ArchitectureName, size: number, spec: PretextSpec, st
   // Three labels per image — its shape, colour scheme and symbol — one softmax each.
   const attrs = labels.map((l) => syntheticClassAttributes(spec.firstClass + l));
   return tf.tidy(() => ({
-    xs: preprocessInput(tf.tensor4d(pixels, [n, size, size, 3]), ARCHITECTURES[app].preprocessing),
+    xs: preprocessInput(tf.tensor4d(pixels, [n, size, size, 3]), arch.preprocessing),
     ys: ATTRIBUTES.map((a, j) =>
       tf
         .oneHot(
@@ -172,12 +132,12 @@ function pretextBatch(app: ArchitectureName, size: number, spec: PretextSpec, st
 
 /** Fresh pretext images (steps after the last optimiser step) for recalibrateBatchNorm. */
 function* calibrationBatches(
-  app: ArchitectureName,
+  arch: Architecture,
   size: number,
   spec: PretextSpec,
 ): Generator<tf.Tensor> {
   for (let k = 1; k <= CALIBRATION_BATCHES; k++) {
-    const { xs, ys } = pretextBatch(app, size, spec, spec.steps + k);
+    const { xs, ys } = pretextBatch(arch, size, spec, spec.steps + k);
     tf.dispose(ys);
     try {
       yield xs;
@@ -203,17 +163,16 @@ function heInitialise(model: tf.LayersModel): void {
 }
 
 /**
- * Pretrain `app`'s whole base (includeTop false) at `inputSize` on the generated pretext task and
+ * Pretrain `arch`'s whole base (includeTop false) at `inputSize` on the generated pretext task and
  * save it atomically in Keras' HDF5 layout beside Keras' own weight files. Deterministic.
  */
 export async function pretrainOnGeneratedData(
-  app: ArchitectureName,
+  arch: Architecture,
   inputSize: number,
   opts: PretrainOptions = {},
 ): Promise<PretextInfo> {
-  const spec: PretextSpec = { ...PRETEXT_SPECS[app], ...opts.spec };
-  const arch = ARCHITECTURES[app];
-  const loc = pretextWeightsLocation(app, inputSize, opts.cacheDir);
+  const spec: PretextSpec = { ...arch.standIn.spec, ...opts.spec };
+  const loc = pretextWeightsLocation(arch, inputSize, opts.cacheDir);
   const t0 = Date.now();
   return withRandomSeed(spec.seed, async () => {
     const base = await arch.build({
@@ -232,7 +191,7 @@ export async function pretrainOnGeneratedData(
     const model = tf.model({ inputs: base.inputs, outputs: heads });
     const optimizer = tf.train.adam(spec.learningRate);
     const report = progressReporter(
-      `Pretraining ${app} at ${inputSize}px on generated signs (one time)`,
+      `Pretraining ${arch.name} at ${inputSize}px on generated signs (one time)`,
       { total: spec.steps, unit: 'steps', enabled: opts.progress !== false },
     );
     // Loss and accuracy averaged over the last 20 steps: what the progress line and the info file show.
@@ -240,7 +199,7 @@ export async function pretrainOnGeneratedData(
     const mean = (k: 'loss' | 'acc') => recent.reduce((s, r) => s + r[k], 0) / recent.length;
     try {
       for (let step = 1; step <= spec.steps; step++) {
-        const { xs, ys } = pretextBatch(app, inputSize, spec, step);
+        const { xs, ys } = pretextBatch(arch, inputSize, spec, step);
         let acc = 0;
         const loss = optimizer.minimize(() => {
           const outs = model.apply(xs, { training: true }) as tf.Tensor[];
@@ -259,7 +218,7 @@ export async function pretrainOnGeneratedData(
         tf.dispose([loss, xs, ...ys]);
         if (!Number.isFinite(l))
           throw new Error(
-            `Pretraining ${app} diverged at step ${step} (loss ${l}); delete ${loc.path} and retry, or report a bug.`,
+            `Pretraining ${arch.name} diverged at step ${step} (loss ${l}); delete ${loc.path} and retry, or report a bug.`,
           );
         recent.push({ loss: l, acc });
         if (recent.length > 20) recent.shift();
@@ -269,12 +228,12 @@ export async function pretrainOnGeneratedData(
         );
         report.update(step);
       }
-      recalibrateBatchNorm(base, calibrationBatches(app, inputSize, spec));
+      recalibrateBatchNorm(base, calibrationBatches(arch, inputSize, spec));
       fs.mkdirSync(path.dirname(loc.path), { recursive: true });
       await saveKerasWeights(base, loc.path);
       const info: PretextInfo = {
         version: PRETEXT_VERSION,
-        app,
+        app: arch.name,
         inputSize,
         spec,
         seconds: (Date.now() - t0) / 1000,
@@ -300,13 +259,13 @@ export async function pretrainOnGeneratedData(
  * (seconds) instead of pretraining again (minutes). Deterministic, like a fresh run.
  */
 async function calibrateInPlace(
-  app: ArchitectureName,
+  arch: Architecture,
   inputSize: number,
   info: PretextInfo,
   cacheDir?: string,
 ): Promise<PretextInfo> {
-  const loc = pretextWeightsLocation(app, inputSize, cacheDir);
-  const base = await ARCHITECTURES[app].build({
+  const loc = pretextWeightsLocation(arch, inputSize, cacheDir);
+  const base = await arch.build({
     includeTop: false,
     weights: null,
     inputShape: [inputSize, inputSize, 3],
@@ -314,7 +273,7 @@ async function calibrateInPlace(
   });
   try {
     await loadKerasWeights(base, loc.path);
-    if (recalibrateBatchNorm(base, calibrationBatches(app, inputSize, info.spec)) > 0)
+    if (recalibrateBatchNorm(base, calibrationBatches(arch, inputSize, info.spec)) > 0)
       await saveKerasWeights(base, loc.path);
   } finally {
     base.dispose();
@@ -324,19 +283,19 @@ async function calibrateInPlace(
   return calibrated;
 }
 
-/** Path of the pretext weights for (app, inputSize), pretraining them first when not cached. */
+/** Path of the pretext weights for (arch, inputSize), pretraining them first when not cached. */
 export async function getPretextWeights(
-  app: ArchitectureName,
+  arch: Architecture,
   inputSize: number,
   opts: PretrainOptions = {},
 ): Promise<{ path: string; info: PretextInfo }> {
-  const loc = pretextWeightsLocation(app, inputSize, opts.cacheDir);
-  const info = opts.spec ? null : readPretextInfo(app, inputSize, opts.cacheDir);
-  if (!info) return { path: loc.path, info: await pretrainOnGeneratedData(app, inputSize, opts) };
+  const loc = pretextWeightsLocation(arch, inputSize, opts.cacheDir);
+  const info = opts.spec ? null : readPretextInfo(arch, inputSize, opts.cacheDir);
+  if (!info) return { path: loc.path, info: await pretrainOnGeneratedData(arch, inputSize, opts) };
   return {
     path: loc.path,
     info: info.batchNormCalibrated
       ? info
-      : await calibrateInPlace(app, inputSize, info, opts.cacheDir),
+      : await calibrateInPlace(arch, inputSize, info, opts.cacheDir),
   };
 }

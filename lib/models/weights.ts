@@ -1,61 +1,25 @@
 // Where Keras' ImageNet weights come from and where they are cached: the same URLs, md5 hashes
 // (keras/applications/*.py `file_hash`) and cache folder as Keras, so files Keras already
-// downloaded are reused and files downloaded here work in Keras.
+// downloaded are reused and files downloaded here work in Keras. Which files an architecture has is
+// written in its own module (lib/models/applications/*.ts), as in Keras.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { downloadFile, md5File, type DownloadError } from '../io/download';
 
-export type KerasApplicationName = 'vgg16' | 'resnet50' | 'inceptionv3';
-
 export interface KerasWeightsInfo {
-  file: string;
+  /** Folder under Keras' bucket (keras/applications/*.py `BASE_WEIGHTS_PATH`), e.g. 'resnet'. */
   subdir: string;
+  file: string;
+  /** Keras' `file_hash`. */
   md5: string;
 }
 
-/** Keras' published ImageNet weight files: [with top, without top]. */
-export const KERAS_WEIGHTS: Record<
-  KerasApplicationName,
-  { top: KerasWeightsInfo; notop: KerasWeightsInfo }
-> = {
-  vgg16: {
-    top: {
-      subdir: 'vgg16',
-      file: 'vgg16_weights_tf_dim_ordering_tf_kernels.h5',
-      md5: '64373286793e3c8b2b4e3219cbf3544b',
-    },
-    notop: {
-      subdir: 'vgg16',
-      file: 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5',
-      md5: '6d6bbae143d832006294945121d1f1fc',
-    },
-  },
-  resnet50: {
-    top: {
-      subdir: 'resnet',
-      file: 'resnet50_weights_tf_dim_ordering_tf_kernels.h5',
-      md5: '2cb95161c43110f7111970584f804107',
-    },
-    notop: {
-      subdir: 'resnet',
-      file: 'resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5',
-      md5: '4d473c1dd8becc155b73f8504c6f6626',
-    },
-  },
-  inceptionv3: {
-    top: {
-      subdir: 'inception_v3',
-      file: 'inception_v3_weights_tf_dim_ordering_tf_kernels.h5',
-      md5: '9a0d58056eeedaa3f26cb7ebd46da564',
-    },
-    notop: {
-      subdir: 'inception_v3',
-      file: 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5',
-      md5: 'bcbd6486424b2319ff4ef7d526e38f63',
-    },
-  },
-};
+/** What this module needs of an architecture: its name and Keras' files (with and without the top). */
+export interface KerasWeightFiles {
+  name: string;
+  weights: { top: KerasWeightsInfo; notop: KerasWeightsInfo };
+}
 
 export const KERAS_WEIGHTS_BASE_URL =
   'https://storage.googleapis.com/tensorflow/keras-applications/';
@@ -77,11 +41,11 @@ export function kerasCacheDir(): string {
 
 /** URL and cache path of one weights file. */
 export function kerasWeightsLocation(
-  app: KerasApplicationName,
+  arch: KerasWeightFiles,
   includeTop: boolean,
   opts: WeightsDownloadOptions = {},
 ) {
-  const info = KERAS_WEIGHTS[app][includeTop ? 'top' : 'notop'];
+  const info = arch.weights[includeTop ? 'top' : 'notop'];
   const base = opts.baseUrl ?? process.env.KERAS_WEIGHTS_BASE_URL ?? KERAS_WEIGHTS_BASE_URL;
   const url = `${base.replace(/\/?$/, '/')}${info.subdir}/${info.file}`;
   const cacheDir = opts.cacheDir ?? kerasCacheDir();
@@ -97,11 +61,12 @@ const verified = new Map<string, string>();
  * error names the file, its URL and where to copy it.
  */
 export async function getKerasWeights(
-  app: KerasApplicationName,
+  arch: KerasWeightFiles,
   includeTop: boolean,
   opts: WeightsDownloadOptions = {},
 ): Promise<string> {
-  const loc = kerasWeightsLocation(app, includeTop, opts);
+  const app = arch.name;
+  const loc = kerasWeightsLocation(arch, includeTop, opts);
   let damaged = '';
   if (fs.existsSync(loc.path)) {
     const st = fs.statSync(loc.path);

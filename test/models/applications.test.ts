@@ -235,11 +235,10 @@ test("weights: 'imagenet' offline with no cached file is an error naming the fil
   assert.ok(err.message.includes(cacheDir), 'names the folder to copy the file into');
 });
 
-test('an architecture record builds its base when only lib/models/architectures was imported (as npm run prepare-weights does)', () => {
-  // A fresh process: this file has already imported (and so registered) every application module.
+test('the registry builds a base in a fresh process that imported only lib/models/architectures (as npm run prepare-weights does)', () => {
   const code =
-    "const { ARCHITECTURES } = require('./lib/models/architectures');" +
-    'ARCHITECTURES.inceptionv3' +
+    "const { architecture } = require('./lib/models/architectures');" +
+    "architecture('InceptionV3')" +
     '.build({ includeTop: false, weights: null, inputShape: [75, 75, 3] })' +
     '.then((m) => console.log(m.name, m.layers.length));';
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { downloadFile } from '../../lib/io/download';
 import { getKerasWeights, kerasWeightsLocation } from '../../lib/models/weights';
+import { architecture } from '../../lib/models/architectures';
 import { tmpDir } from '../helpers';
 import { closedPort } from './ports';
 
@@ -147,7 +148,7 @@ test('getKerasWeights: Keras cache layout under KERAS_HOME, and the offline erro
   const old = process.env.KERAS_HOME;
   process.env.KERAS_HOME = home;
   try {
-    const loc = kerasWeightsLocation('inceptionv3', false);
+    const loc = kerasWeightsLocation(architecture('inceptionv3'), false);
     assert.equal(
       loc.path,
       path.join(home, 'models', 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5'),
@@ -159,7 +160,7 @@ test('getKerasWeights: Keras cache layout under KERAS_HOME, and the offline erro
     assert.equal(loc.md5, 'bcbd6486424b2319ff4ef7d526e38f63');
     // Our server serves bytes whose md5 is not Keras' published one: rejected, nothing cached.
     await assert.rejects(
-      getKerasWeights('resnet50', false, { baseUrl: `${base}/`, quiet: true }),
+      getKerasWeights(architecture('resnet50'), false, { baseUrl: `${base}/`, quiet: true }),
       (e: Error) =>
         e.message.includes('4d473c1dd8becc155b73f8504c6f6626') &&
         e.message.includes(path.join(home, 'models')),
@@ -168,7 +169,7 @@ test('getKerasWeights: Keras cache layout under KERAS_HOME, and the offline erro
     // Offline (connection refused): names file, URL and destination.
     const offline = `http://127.0.0.1:${await closedPort()}/`;
     await assert.rejects(
-      getKerasWeights('vgg16', true, { baseUrl: offline, quiet: true }),
+      getKerasWeights(architecture('vgg16'), true, { baseUrl: offline, quiet: true }),
       (e: Error) =>
         /ECONNREFUSED/.test(e.message) &&
         e.message.includes('vgg16_weights_tf_dim_ordering_tf_kernels.h5') &&
@@ -188,12 +189,12 @@ test('getKerasWeights offline with a damaged cached file says "damaged", not "no
   const old = process.env.KERAS_HOME;
   process.env.KERAS_HOME = home;
   try {
-    const loc = kerasWeightsLocation('vgg16', false);
+    const loc = kerasWeightsLocation(architecture('vgg16'), false);
     fs.mkdirSync(path.dirname(loc.path), { recursive: true });
     fs.writeFileSync(loc.path, 'an interrupted copy');
     const offline = `http://127.0.0.1:${await closedPort()}/`;
     await assert.rejects(
-      getKerasWeights('vgg16', false, { baseUrl: offline, quiet: true }),
+      getKerasWeights(architecture('vgg16'), false, { baseUrl: offline, quiet: true }),
       (e: Error) =>
         /the cached copy is damaged \(md5 [0-9a-f]{32}, expected 6d6bbae143d832006294945121d1f1fc\)/.test(
           e.message,
@@ -203,7 +204,7 @@ test('getKerasWeights offline with a damaged cached file says "damaged", not "no
     );
     assert.ok(fs.existsSync(`${loc.path}.bad`), 'the damaged copy is kept aside');
     await assert.rejects(
-      getKerasWeights('vgg16', false, { baseUrl: offline, quiet: true }),
+      getKerasWeights(architecture('vgg16'), false, { baseUrl: offline, quiet: true }),
       (e: Error) =>
         e.message.includes(
           `vgg16 ImageNet weights: the cached copy is damaged (an earlier run found a wrong md5 and kept it as ${loc.path}.bad)`,

@@ -9,6 +9,8 @@ import {
   type PreprocessMode,
 } from '../../lib/data/preprocess';
 import { saveModel, loadModel } from '../../lib/models/saveload';
+// The registry names each base's mode ('vgg16' = caffe, …), from the base's record.
+import '../../lib/models/architectures';
 import { mulberry32 } from '../../lib/rng';
 import { tmpDir } from '../helpers';
 

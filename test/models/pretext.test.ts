@@ -11,12 +11,12 @@ import {
   getPretextWeights,
   pretextWeightsLocation,
   readPretextInfo,
-  PRETEXT_SPECS,
   PRETEXT_VERSION,
   PRETEXT_LABEL,
 } from '../../lib/models/pretext';
 import { resolveAutoWeights, weightsLabel } from '../../lib/models/choose-weights';
-import { vgg16 } from '../../lib/models/applications/vgg16';
+import { architectures, vgg16 } from '../../lib/models/architectures';
+import { VGG16 } from '../../lib/models/applications/vgg16';
 import { registerOnednnBackend } from '../../lib/backend/onednn';
 import { syntheticClassAttributes, SYNTHETIC_ATTRIBUTES } from '../../lib/data/synthetic';
 
@@ -29,7 +29,9 @@ before(async () => {
 });
 
 test("pretext classes never include the notebooks' classes (0..42) and cover every attribute value", () => {
-  for (const spec of Object.values(PRETEXT_SPECS)) {
+  for (const {
+    standIn: { spec },
+  } of architectures()) {
     assert.ok(spec.firstClass >= 43, "pretext classes start after GTSRB's 43 synthetic classes");
     assert.ok(spec.firstClass + spec.classes <= 260, "within the generator's distinct classes");
     const seen = SYNTHETIC_ATTRIBUTES.map(() => new Set<number>());
@@ -44,12 +46,12 @@ test("pretext classes never include the notebooks' classes (0..42) and cover eve
 
 test('pretraining changes the weights, is deterministic, and writes a Keras .h5 the builder loads', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretext-'));
-  const a = await pretrainOnGeneratedData('vgg16', 32, {
+  const a = await pretrainOnGeneratedData(VGG16, 32, {
     cacheDir: dir,
     spec: tiny,
     progress: false,
   });
-  const loc = pretextWeightsLocation('vgg16', 32, dir);
+  const loc = pretextWeightsLocation(VGG16, 32, dir);
   assert.ok(fs.existsSync(loc.path) && fs.existsSync(loc.infoPath));
   assert.equal(a.spec.steps, 3);
   assert.ok(Number.isFinite(a.finalLoss));
@@ -63,25 +65,25 @@ test('pretraining changes the weights, is deterministic, and writes a Keras .h5 
     'loaded weights are not a fresh initialisation',
   );
   // Same spec, same seed: the same file content (weights) again.
-  await pretrainOnGeneratedData('vgg16', 32, { cacheDir: dir, spec: tiny, progress: false });
+  await pretrainOnGeneratedData(VGG16, 32, { cacheDir: dir, spec: tiny, progress: false });
   const again = await vgg16({ includeTop: false, weights: loc.path, inputShape: [32, 32, 3] });
   const k2 = again.getLayer('block1_conv1').getWeights()[0];
   assert.equal(tf.sub(k1, k2).abs().max().dataSync()[0], 0);
   assert.equal(first.length, fs.readFileSync(loc.path).length);
   // A spec other than the published one is not taken for the real stand-in.
-  assert.equal(readPretextInfo('vgg16', 32, dir), null);
+  assert.equal(readPretextInfo(VGG16, 32, dir), null);
 });
 
 test("weights: 'auto' offline uses the cached stand-in at once and labels it", async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-home-'));
   const cacheDir = path.join(home, 'models');
   // A stand-in file in place, with the published spec recorded (what a finished pretraining leaves).
-  await pretrainOnGeneratedData('vgg16', 32, { cacheDir, spec: tiny, progress: false });
-  const loc = pretextWeightsLocation('vgg16', 32, cacheDir);
+  await pretrainOnGeneratedData(VGG16, 32, { cacheDir, spec: tiny, progress: false });
+  const loc = pretextWeightsLocation(VGG16, 32, cacheDir);
   const info = JSON.parse(fs.readFileSync(loc.infoPath, 'utf8'));
   fs.writeFileSync(
     loc.infoPath,
-    JSON.stringify({ ...info, version: PRETEXT_VERSION, spec: PRETEXT_SPECS.vgg16 }),
+    JSON.stringify({ ...info, version: PRETEXT_VERSION, spec: VGG16.standIn.spec }),
   );
   const saved = {
     home: process.env.KERAS_HOME,
@@ -92,7 +94,7 @@ test("weights: 'auto' offline uses the cached stand-in at once and labels it", a
     process.env.KERAS_HOME = home;
     process.env.NB_OFFLINE = '1';
     let t = Date.now();
-    let w = await resolveAutoWeights('vgg16', 32, { quiet: true });
+    let w = await resolveAutoWeights(VGG16, 32, { quiet: true });
     assert.equal(w.origin, 'pretext');
     assert.equal(w.file, loc.path);
     assert.match(w.reason, /NB_OFFLINE/);
@@ -101,7 +103,7 @@ test("weights: 'auto' offline uses the cached stand-in at once and labels it", a
     delete process.env.NB_OFFLINE;
     process.env.KERAS_WEIGHTS_BASE_URL = 'http://127.0.0.1:9/';
     t = Date.now();
-    w = await resolveAutoWeights('vgg16', 32, { quiet: true });
+    w = await resolveAutoWeights(VGG16, 32, { quiet: true });
     assert.equal(w.origin, 'pretext');
     assert.match(w.reason, /cannot be reached/);
     assert.ok(Date.now() - t < 3000, `fell back in ${Date.now() - t} ms`);
@@ -134,16 +136,16 @@ test("weights: 'auto' needs includeTop false and a square input", async () => {
 
 test('a stand-in pretrained before BatchNormalization calibration gets it in place, not pretrained again', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretext-calibrate-'));
-  await pretrainOnGeneratedData('vgg16', 32, { cacheDir: dir, spec: tiny, progress: false });
-  const loc = pretextWeightsLocation('vgg16', 32, dir);
+  await pretrainOnGeneratedData(VGG16, 32, { cacheDir: dir, spec: tiny, progress: false });
+  const loc = pretextWeightsLocation(VGG16, 32, dir);
   const { batchNormCalibrated, ...info } = JSON.parse(fs.readFileSync(loc.infoPath, 'utf8'));
   assert.equal(batchNormCalibrated, true, 'a fresh pretraining records its calibration');
-  fs.writeFileSync(loc.infoPath, JSON.stringify({ ...info, spec: PRETEXT_SPECS.vgg16 }));
+  fs.writeFileSync(loc.infoPath, JSON.stringify({ ...info, spec: VGG16.standIn.spec }));
   const before = await vgg16({ includeTop: false, weights: loc.path, inputShape: [32, 32, 3] });
-  const got = await getPretextWeights('vgg16', 32, { cacheDir: dir, progress: false });
+  const got = await getPretextWeights(VGG16, 32, { cacheDir: dir, progress: false });
   assert.equal(got.info.batchNormCalibrated, true);
   assert.equal(got.info.seconds, info.seconds, 'the recorded pretraining is kept, not redone');
-  assert.equal(readPretextInfo('vgg16', 32, dir)?.batchNormCalibrated, true);
+  assert.equal(readPretextInfo(VGG16, 32, dir)?.batchNormCalibrated, true);
   // VGG16 has no BatchNormalization: its weights come back unchanged.
   const after = await vgg16({ includeTop: false, weights: loc.path, inputShape: [32, 32, 3] });
   const k = (m: tf.LayersModel) => m.getLayer('block5_conv3').getWeights()[0];

@@ -1,36 +1,14 @@
-// What the three Keras application builders share: options, input-shape rules, weight loading.
+// What the Keras application builders share: option checks, input-shape rules, weight loading.
+// Keras' own weight choices only ('imagenet', null, a file): `weights: 'auto'` needs the stand-in,
+// which needs a builder, so it is resolved above the builders (lib/models/architectures.ts).
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { loadKerasWeights } from '../h5';
 import { tagWeightsOrigin } from '../origin';
-import { resolveAutoWeights } from '../choose-weights';
-import { showMarkdown } from '../../display';
-import {
-  getKerasWeights,
-  type WeightsDownloadOptions,
-  type KerasApplicationName,
-} from '../weights';
+import { getKerasWeights, type WeightsDownloadOptions, type KerasWeightFiles } from '../weights';
+import type { ApplicationOptions, Architecture } from '../architecture';
 
-/** Keras' options for `keras.applications.*` (camelCase), plus where downloads go. */
-export interface ApplicationOptions extends WeightsDownloadOptions {
-  /** Keep the 1000-class ImageNet classifier on top (Keras default: true). */
-  includeTop?: boolean;
-  /**
-   * `'imagenet'` (default): Keras' own ImageNet weights, downloaded on first use into the Keras
-   * cache; `null`: random initialisation; or a path to a Keras `.h5` weights file (loaded by order).
-   * `'auto'` (not Keras'; includeTop false): ImageNet when cached or downloadable, otherwise the
-   * offline stand-in pretrained on generated data at this input size (lib/models/pretext.ts).
-   */
-  weights?: 'imagenet' | 'auto' | null | string;
-  /** `[height, width, channels]`; defaults to the native size with the top, `[null, null, 3]` without. */
-  inputShape?: readonly [number | null, number | null, number];
-  /** Without the top: `'avg'` / `'max'` global pooling gives a 2-D output; default none (4-D). */
-  pooling?: 'avg' | 'max' | null;
-  /** Classes of the top classifier (only with `includeTop`, and 1000 with ImageNet weights). */
-  classes?: number;
-  /** Activation of the top classifier (Keras default 'softmax'; null for logits). */
-  classifierActivation?: 'softmax' | 'sigmoid' | 'linear' | null;
-}
+export type { ApplicationOptions } from '../architecture';
 
 export interface ResolvedOptions {
   includeTop: boolean;
@@ -45,8 +23,7 @@ export interface ResolvedOptions {
 export function resolveOptions(
   fn: string,
   opts: ApplicationOptions,
-  defaultSize: number,
-  minSize: number,
+  { defaultSize, minSize }: Pick<Architecture, 'defaultSize' | 'minSize'>,
 ): ResolvedOptions {
   const includeTop = opts.includeTop ?? true;
   const weights = opts.weights === undefined ? 'imagenet' : opts.weights;
@@ -55,9 +32,10 @@ export function resolveOptions(
     opts.classifierActivation === undefined ? 'softmax' : (opts.classifierActivation ?? 'linear');
   const pooling = opts.pooling ?? null;
 
-  if (weights === 'auto' && includeTop) {
+  if (weights === 'auto') {
     throw new Error(
-      `${fn}: weights: 'auto' is for a base without its top (includeTop: false); use 'imagenet' for the ImageNet classifier.`,
+      `${fn}: this is Keras' builder (weights 'imagenet', null or a .h5 file); weights: 'auto' is ` +
+        `resolved by the builders of lib/models/architectures.ts (nb.${fn} in a notebook).`,
     );
   }
   if (weights !== null && weights !== 'imagenet' && weights !== 'auto' && !fs.existsSync(weights)) {
@@ -139,27 +117,14 @@ export function resolveOptions(
 /** Loads the requested weights into a freshly built application model (by order, as Keras does). */
 export async function applyWeights(
   model: tf.LayersModel,
-  app: KerasApplicationName,
+  arch: KerasWeightFiles,
   o: ResolvedOptions,
   opts: WeightsDownloadOptions,
 ): Promise<tf.LayersModel> {
-  if (o.weights === 'auto') {
-    const [h, w] = o.inputShape;
-    if (h == null || h !== w) {
-      throw new Error(
-        `${app}: weights: 'auto' needs a square inputShape (e.g. [64, 64, 3]): the offline stand-in is pretrained at that size.`,
-      );
-    }
-    const auto = await resolveAutoWeights(app, h, opts);
-    if (!opts.quiet) showMarkdown(`**Weights (${app}):** ${auto.reason}`);
-    tagWeightsOrigin(model, { base: app, weights: auto.origin });
-    await loadKerasWeights(model, auto.file, { byName: false });
-    return model;
-  }
-  tagWeightsOrigin(model, { base: app, weights: o.weights ?? 'random' });
+  tagWeightsOrigin(model, { base: arch.name, weights: o.weights ?? 'random' });
   if (o.weights === null) return model;
   const file =
-    o.weights === 'imagenet' ? await getKerasWeights(app, o.includeTop, opts) : o.weights;
+    o.weights === 'imagenet' ? await getKerasWeights(arch, o.includeTop, opts) : o.weights;
   await loadKerasWeights(model, file, { byName: false });
   return model;
 }

@@ -2,7 +2,6 @@
 // Unnamed Keras layers get the names a fresh Keras session gives them (conv2d, conv2d_1, ...,
 // batch_normalization_93, activation_93, average_pooling2d_8, concatenate_1).
 import * as tf from '@tensorflow/tfjs';
-import { registerBuilder } from '../architectures';
 import { KerasBatchNormalization } from '../batchnorm';
 import {
   type ApplicationOptions,
@@ -15,6 +14,7 @@ import {
   kerasConv2d,
   type SymT,
 } from './common';
+import type { Architecture } from '../architecture';
 
 type Pad = 'same' | 'valid';
 
@@ -24,7 +24,7 @@ type Pad = 'same' | 'valid';
  * mixed10 blocks (the walkthrough's fine-tuning range). Minimum input 75x75.
  */
 export async function inceptionV3(opts: ApplicationOptions = {}): Promise<tf.LayersModel> {
-  const o = resolveOptions('inceptionV3', opts, 299, 75);
+  const o = resolveOptions('inceptionV3', opts, INCEPTION_V3);
   const names = new KerasNames();
 
   // Keras' conv2d_bn: conv without bias, BN without scale (epsilon 1e-3), ReLU.
@@ -168,7 +168,34 @@ export async function inceptionV3(opts: ApplicationOptions = {}): Promise<tf.Lay
 
   x = gapTopOrPooling(x, o, AUTO_POOL_NAMES);
   const model = tf.model({ inputs: input, outputs: x, name: 'inception_v3' });
-  return applyWeights(model, 'inceptionv3', o, opts);
+  return applyWeights(model, INCEPTION_V3, o, opts);
 }
 
-registerBuilder('inceptionv3', inceptionV3);
+/** Every fact of InceptionV3 the library uses (keras/src/applications/inception_v3.py). */
+export const INCEPTION_V3: Architecture = {
+  name: 'inceptionv3',
+  displayName: 'InceptionV3',
+  build: inceptionV3,
+  defaultSize: 299,
+  minSize: 75,
+  preprocessing: 'tf',
+  weights: {
+    top: {
+      subdir: 'inception_v3',
+      file: 'inception_v3_weights_tf_dim_ordering_tf_kernels.h5',
+      md5: '9a0d58056eeedaa3f26cb7ebd46da564',
+    },
+    notop: {
+      subdir: 'inception_v3',
+      file: 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5',
+      md5: 'bcbd6486424b2319ff4ef7d526e38f63',
+    },
+  },
+  // The walkthrough's `model.layers[:249]`: mixed9 and mixed10 train, features cached at mixed8.
+  boundaries: { fineTuneFrom: 249, cacheAt: 'mixed8', lastBlockFrom: 249 },
+  standIn: {
+    spec: { classes: 217, firstClass: 43, steps: 150, batchSize: 32, learningRate: 1e-3, seed: 1 },
+    quickSize: 75,
+  },
+  benchSize: 139,
+};

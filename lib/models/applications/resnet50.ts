@@ -1,6 +1,5 @@
 // ResNet50 exactly as keras.applications.resnet.ResNet50 builds it (names, order, shapes, params).
 import * as tf from '@tensorflow/tfjs';
-import { registerBuilder } from '../architectures';
 import { KerasBatchNormalization } from '../batchnorm';
 import {
   type ApplicationOptions,
@@ -11,6 +10,7 @@ import {
   kerasConv2d,
   type SymT,
 } from './common';
+import type { Architecture } from '../architecture';
 
 const EPS = 1.001e-5; // Keras' ResNet BN epsilon
 const bn = (name: string) => new KerasBatchNormalization({ axis: 3, epsilon: EPS, name });
@@ -56,7 +56,7 @@ function stack1(x: SymT, filters: number, blocks: number, stride1: number, name:
  * 23,587,712 params (53,120 of them BN moving statistics). Minimum input 32x32.
  */
 export async function resnet50(opts: ApplicationOptions = {}): Promise<tf.LayersModel> {
-  const o = resolveOptions('resnet50', opts, 224, 32);
+  const o = resolveOptions('resnet50', opts, RESNET50);
   const input = tf.input({ shape: o.inputShape, name: 'input_1' });
   let x: SymT = apply1(
     tf.layers.zeroPadding2d({
@@ -88,7 +88,38 @@ export async function resnet50(opts: ApplicationOptions = {}): Promise<tf.Layers
   x = stack1(x, 512, 3, 2, 'conv5');
   x = gapTopOrPooling(x, o, { avg: 'avg_pool', max: 'max_pool' });
   const model = tf.model({ inputs: input, outputs: x, name: 'resnet50' });
-  return applyWeights(model, 'resnet50', o, opts);
+  return applyWeights(model, RESNET50, o, opts);
 }
 
-registerBuilder('resnet50', resnet50);
+/** Every fact of ResNet50 the library uses (keras/src/applications/resnet.py). */
+export const RESNET50: Architecture = {
+  name: 'resnet50',
+  displayName: 'ResNet50',
+  build: resnet50,
+  defaultSize: 224,
+  minSize: 32,
+  preprocessing: 'caffe',
+  weights: {
+    top: {
+      subdir: 'resnet',
+      file: 'resnet50_weights_tf_dim_ordering_tf_kernels.h5',
+      md5: '2cb95161c43110f7111970584f804107',
+    },
+    notop: {
+      subdir: 'resnet',
+      file: 'resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5',
+      md5: '4d473c1dd8becc155b73f8504c6f6626',
+    },
+  },
+  // The conv5 stage (layers[143:]) after conv4_block6_out.
+  boundaries: {
+    fineTuneFrom: 143,
+    cacheAt: 'conv4_block6_out',
+    lastBlockFrom: 'conv5_block3_1_conv',
+  },
+  standIn: {
+    spec: { classes: 217, firstClass: 43, steps: 100, batchSize: 32, learningRate: 1e-3, seed: 1 },
+    quickSize: 64,
+  },
+  benchSize: 112,
+};

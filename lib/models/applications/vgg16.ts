@@ -1,6 +1,5 @@
 // VGG16 exactly as keras.applications.vgg16.VGG16 builds it (names, order, shapes, params).
 import * as tf from '@tensorflow/tfjs';
-import { registerBuilder } from '../architectures';
 import {
   type ApplicationOptions,
   resolveOptions,
@@ -13,13 +12,14 @@ import {
   kerasDense,
   type SymT,
 } from './common';
+import type { Architecture } from '../architecture';
 
 /**
  * Keras' VGG16. `includeTop: false` gives 19 layers (input … block5_pool) and 14,714,688 params;
  * `layers.slice(-8)` are block4_conv1 … block5_pool, as in Keras. Minimum input 32x32.
  */
 export async function vgg16(opts: ApplicationOptions = {}): Promise<tf.LayersModel> {
-  const o = resolveOptions('vgg16', opts, 224, 32);
+  const o = resolveOptions('vgg16', opts, VGG16);
   const input = tf.input({ shape: o.inputShape, name: 'input_1' });
   let x: SymT = input;
   const blocks: [number, number][] = [
@@ -53,7 +53,35 @@ export async function vgg16(opts: ApplicationOptions = {}): Promise<tf.LayersMod
     x = globalPool(x, o.pooling, AUTO_POOL_NAMES);
   }
   const model = tf.model({ inputs: input, outputs: x, name: 'vgg16' });
-  return applyWeights(model, 'vgg16', o, opts);
+  return applyWeights(model, VGG16, o, opts);
 }
 
-registerBuilder('vgg16', vgg16);
+/** Every fact of VGG16 the library uses (keras/src/applications/vgg16.py). */
+export const VGG16: Architecture = {
+  name: 'vgg16',
+  displayName: 'VGG16',
+  build: vgg16,
+  defaultSize: 224,
+  minSize: 32,
+  preprocessing: 'caffe',
+  weights: {
+    top: {
+      subdir: 'vgg16',
+      file: 'vgg16_weights_tf_dim_ordering_tf_kernels.h5',
+      md5: '64373286793e3c8b2b4e3219cbf3544b',
+    },
+    notop: {
+      subdir: 'vgg16',
+      file: 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5',
+      md5: '6d6bbae143d832006294945121d1f1fc',
+    },
+  },
+  // The GTSRB walkthrough trains the last 8 layers: block4_conv1 … block5_pool.
+  boundaries: { fineTuneFrom: 11, cacheAt: 'block3_pool', lastBlockFrom: 'block5_conv1' },
+  // No batch normalisation: a smaller rate, and more steps to move a deep plain ReLU stack.
+  standIn: {
+    spec: { classes: 217, firstClass: 43, steps: 300, batchSize: 32, learningRate: 3e-4, seed: 1 },
+    quickSize: 32,
+  },
+  benchSize: 112,
+};
