@@ -10,7 +10,7 @@ import { compile, type CompileOptions } from './compile';
 import { loadCheckpoint } from './checkpoint';
 import { mergeHistories } from './history';
 import { trainPhase, type TrainSource } from './loop';
-import type { TrainCallback } from './callbacks';
+import type { TrainCallback } from './types';
 
 /** A source, or a function that makes one for the prepared model (e.g. features cached at 'mixed8'). */
 export type SourceFor =

@@ -6,8 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
 import { isKernel, type MimeBundle } from '../display';
-import type { EpochLog, History } from './types';
-import type { Logs, TrainCallback, TrainContext } from './callbacks';
+import type { EpochLog, History, Logs, TrainCallback, TrainContext } from './types';
 import {
   crossEntropy,
   getCompiled,
