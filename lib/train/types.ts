@@ -37,6 +37,8 @@ export interface TrainContext {
   readonly params: { epochs: number; initialEpoch: number; steps: number };
   /** Epochs finished so far in this phase. */
   readonly history: History;
+  /** The values of the last batch alone (onBatchEnd's logs are the epoch's running means, as in Keras). */
+  readonly batchLogs: Logs;
   /** The optimizer's learning rate; assigning it changes the rate from the next step on. */
   learningRate: number;
   /** Set to true to stop after the current batch (Keras: model.stop_training = True). */

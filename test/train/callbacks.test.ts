@@ -26,6 +26,7 @@ async function drive(cbs: TrainCallback[], logs: Record<string, number>[], model
     phase: 'test',
     params: { epochs: logs.length, initialEpoch: 0, steps: 1 },
     history: { epochs: [], phases: [] },
+    batchLogs: {},
     get learningRate() {
       return lr;
     },
