@@ -14,6 +14,7 @@ import {
 import type { ImageDataGenerator } from './augment';
 import { preprocessPixels, type PreprocessMode } from './preprocess';
 import { hashString, randomSeed, rngFor, shuffled } from '../rng';
+import { checkInterrupt } from '../io/interrupt';
 
 /** Options shared by every dataset constructor (Keras names where Keras has one). */
 export interface ImageLoadOptions {
@@ -160,6 +161,8 @@ class FileImageDataset implements ImageDataset {
     const per = h * w * 3;
     const gen = this.opts.augment ?? null;
     const images = await mapConcurrent(indices, this.opts.concurrency ?? 8, async (i) => {
+      // A batch of full-size photos takes seconds to decode: Jupyter's Interrupt stops it per image.
+      checkInterrupt();
       if (this.skipped.has(i)) return null;
       let decoded = this.decodedCache.get(i);
       if (!decoded) {

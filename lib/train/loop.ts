@@ -387,10 +387,8 @@ export async function fit(opts: TrainPhaseOptions, internal: FitInternals = {}):
   const kept = () => {
     const done = history.epochs.length;
     run.kept = callbacks.map((cb) => cb.describeKept?.()).filter((k): k is string => !!k);
-    return [
-      `epoch ${epoch + 1}/${opts.epochs} reached, ${done} finished epoch(s) in nb.lastRun().history`,
-      ...run.kept,
-    ].join('; ');
+    const reached = `epoch ${epoch + 1}/${opts.epochs} reached, ${done} finished epoch(s) in nb.lastRun().history`;
+    return [...(internal.record === false ? [] : [reached]), ...run.kept].join('; ');
   };
 
   try {
