@@ -57,23 +57,26 @@ function interruptLine(marked: Frame[]): string {
   return `⏹ Interrupted: ${whats.join(', ')} stopped.${kept.length ? ` Kept: ${kept.join('; ')}.` : ''}`;
 }
 
-/** tslab's "Interrupted asynchronously" error with its stack: dropped once, after our own line. */
+/**
+ * tslab's "Interrupted asynchronously" error with its stack (ten lines of tslab and commander
+ * internals): dropped once, after our own line. tslab prints it with the console.error it captured
+ * at start-up, so the filter sits on process.stderr.write (which tslab points at the running cell).
+ */
 function dropTslabInterruptStackOnce(): void {
-  const original = console.error;
-  let restored = false;
+  const stderr = process.stderr as unknown as { write: (...args: unknown[]) => boolean };
+  const original = stderr.write;
   const restore = () => {
-    if (!restored && console.error === filtered) console.error = original;
-    restored = true;
+    if (stderr.write === filtered) stderr.write = original;
   };
-  const filtered = (...args: unknown[]) => {
-    const first = args[0];
-    if (first instanceof Error && first.message === 'Interrupted asynchronously') {
+  const filtered = (...args: unknown[]): boolean => {
+    const chunk = args[0];
+    if (typeof chunk === 'string' && chunk.startsWith('Error: Interrupted asynchronously')) {
       restore();
-      return;
+      return true;
     }
-    original.apply(console, args as []);
+    return original.apply(process.stderr, args);
   };
-  console.error = filtered;
+  stderr.write = filtered;
   // tslab prints it in the microtasks right after the signal; never keep the filter longer.
   setTimeout(restore, 500).unref?.();
 }
