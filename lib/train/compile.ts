@@ -227,6 +227,58 @@ export function compile<M extends tf.LayersModel>(model: M, opts: CompileOptions
   return model;
 }
 
+/**
+ * The compile settings as JSON, saved with a checkpoint so that loadCheckpoint returns the model
+ * compiled as it was trained (Keras' load_model restores the compiled loss and metrics): the
+ * optimizer spec at its current learning rate (after ReduceLROnPlateau), the loss, label smoothing,
+ * from_logits, and the metrics by name (top-k with its k).
+ */
+export interface CompileSettings {
+  optimizer: OptimizerSpec;
+  loss: LossName;
+  labelSmoothing: number;
+  fromLogits: boolean;
+  metrics: { name: string; k?: number }[];
+}
+
+export function compileSettings(model: tf.LayersModel): CompileSettings | null {
+  const c = compiledModels.get(model);
+  if (!c) return null;
+  return {
+    optimizer: { ...c.optimizerSpec, learningRate: getLearningRate(c.optimizer) },
+    loss: c.loss,
+    labelSmoothing: c.labelSmoothing,
+    fromLogits: c.fromLogits,
+    metrics: c.metrics.map((m) =>
+      m.k === undefined ? { name: m.name } : { name: m.name, k: m.k },
+    ),
+  };
+}
+
+/** compile() from saved settings; a metric that is neither accuracy nor top-k is named and left out. */
+export function compileFromSettings<M extends tf.LayersModel>(
+  model: M,
+  s: CompileSettings,
+  source: string,
+): M {
+  const metrics: CompileOptions['metrics'] = [];
+  for (const m of s.metrics) {
+    if (m.k !== undefined) metrics.push(topKCategoricalAccuracy(m.k, m.name));
+    else if (m.name === 'accuracy' || m.name === 'acc') metrics.push(m.name);
+    else
+      console.log(
+        `${source}: metric "${m.name}" is not one this library can rebuild; compile the model again with it to see it.`,
+      );
+  }
+  return compile(model, {
+    optimizer: s.optimizer,
+    loss: s.loss,
+    labelSmoothing: s.labelSmoothing,
+    fromLogits: s.fromLogits,
+    metrics,
+  });
+}
+
 export function getCompiled(model: tf.LayersModel, caller = 'trainPhase'): Compiled {
   const c = compiledModels.get(model);
   if (!c) {
