@@ -75,6 +75,7 @@ export {
   sgd,
   rmsprop,
   topKCategoricalAccuracy,
+  learningRate,
   type CompileOptions,
   type OptimizerSpec,
   type LossName,

@@ -216,7 +216,10 @@ test('ResNet50 + head with the base frozen: a checkpoint save after the first ta
     .dense({ units: 43, activation: 'softmax', name: 'head' })
     .apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: base.inputs, outputs: out });
-  compile(model, { optimizer: adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
+  compile(model, {
+    optimizer: adam({ learningRate: 1e-3 }),
+    loss: 'sparseCategoricalCrossentropy',
+  });
   const dir = tmpDir('ckpt-');
   await saveCheckpoint(model, path.join(dir, 'ckpt-01.keras')); // writes the ~94 MB base once
   const times: number[] = [];
@@ -245,7 +248,7 @@ test('loadCheckpoint returns the model compiled as it was trained: evaluating it
   const dir = tmpDir('ckpt-compiled-');
   const model = frozenBaseModel();
   compile(model, {
-    optimizer: adam(0.05),
+    optimizer: adam({ learningRate: 0.05 }),
     loss: 'sparseCategoricalCrossentropy',
     labelSmoothing: 0.2,
     metrics: ['accuracy', topKCategoricalAccuracy(2, 'top2')],

@@ -39,7 +39,7 @@ test('in a kernel: one in-place line per phase and a live chart redrawn after ev
   freezeAll(base);
   const m = buildHead(base, [{ type: 'globalAveragePooling' }, { type: 'output', classes: 3 }]);
   compile(m, {
-    optimizer: adam(0.01),
+    optimizer: adam({ learningRate: 0.01 }),
     loss: 'sparseCategoricalCrossentropy',
     metrics: ['accuracy'],
   });
@@ -88,7 +88,7 @@ test("in a kernel, Jupyter's interrupt (SIGINT) stops after the current batch; l
   const base = tinyBase();
   freezeAll(base);
   const m = buildHead(base, [{ type: 'globalAveragePooling' }, { type: 'output', classes: 3 }]);
-  compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+  compile(m, { optimizer: adam({ learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
   const dir = tmpDir('sigint-');
   let batchesAfter = 0;
   const { Interrupted } = await import('../../lib/io/interrupt');
