@@ -154,7 +154,7 @@ async function ours(backend: string, row: Row, iters: number): Promise<number> {
       outputs: tf.layers.activation({ activation: 'linear' }).apply(input) as tf.SymbolicTensor,
     });
     const model = buildHead(features, HEADS.resnet50Cars());
-    compile(model, { optimizer: adam(1e-4) });
+    compile(model, { optimizer: adam({ learningRate: 1e-4 }) });
     const xs = tf.randomNormal([HEAD_SAMPLES, HEAD_FEATURES]);
     const labels = Array.from({ length: HEAD_SAMPLES }, (_, i) => i % 196);
     const batches: { x: tf.Tensor; y: number[] }[] = [];

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   });
   nb.freeze(base);
   const compileOpts = {
-    optimizer: nb.adam(1e-3),
+    optimizer: nb.adam({ learningRate: 1e-3 }),
     loss: 'categoricalCrossentropy' as const,
     labelSmoothing: 0.1,
     metrics: ['accuracy' as const],

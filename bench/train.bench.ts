@@ -130,14 +130,20 @@ async function main(): Promise<void> {
       await (await cachedFeatures(base, data, { dir: null })).precompute({ verbose: false });
       const fwd = N / ((performance.now() - t0) / 1000);
       // 2a. training through the frozen base.
-      compile(model, { optimizer: adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
+      compile(model, {
+        optimizer: adam({ learningRate: 1e-3 }),
+        loss: 'sparseCategoricalCrossentropy',
+      });
       await epochSeconds(model, randomImages(BATCH, size));
       const frozen = N / (await epochSeconds(model, data));
       // 2b. top block unfrozen.
       let top = NaN;
       if (grads) {
         unfreeze(model, { from: c.topBlockFrom });
-        compile(model, { optimizer: adam(1e-5), loss: 'sparseCategoricalCrossentropy' });
+        compile(model, {
+          optimizer: adam({ learningRate: 1e-5 }),
+          loss: 'sparseCategoricalCrossentropy',
+        });
         await epochSeconds(model, randomImages(BATCH, size));
         top = N / (await epochSeconds(model, data));
       }
@@ -161,7 +167,7 @@ async function headline(cacheRoot: string): Promise<void> {
   const data = randomImages(N, size, 43);
   const head = (dropout: number) =>
     compile(buildHead(base, HEADS.vgg16Gtsrb({ dropout })), {
-      optimizer: adam(1e-4),
+      optimizer: adam({ learningRate: 1e-4 }),
       loss: 'sparseCategoricalCrossentropy',
       metrics: ['accuracy'],
     });

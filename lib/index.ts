@@ -80,12 +80,21 @@ export {
   sgd,
   rmsprop,
   topKCategoricalAccuracy,
+  learningRate,
   type CompileOptions,
   type OptimizerSpec,
   type LossName,
   type MetricSpec,
 } from './train/compile';
-export { trainPhase, evaluateLoss, type TrainPhaseOptions, type TrainSource } from './train/loop';
+export {
+  trainPhase,
+  evaluateLoss,
+  lastRun,
+  type LastRun,
+  type TrainPhaseOptions,
+  type TrainSource,
+} from './train/loop';
+export { loadCheckpoint } from './train/checkpoint';
 export {
   EarlyStopping,
   ReduceLROnPlateau,

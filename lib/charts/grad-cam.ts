@@ -12,6 +12,7 @@ import { planGraph, runPlan } from '../train/graph';
 import { argMax } from '../evaluate/metrics';
 import { composeGrid, sampleIndices, showGrid, type GridTile } from './grid';
 import { describeAs, kb } from '../display';
+import { chunked, runBatches } from '../io/batches';
 import { imageInput } from './predict-image';
 
 type Layer = tf.layers.Layer;
@@ -295,54 +296,53 @@ export async function gradCam(
   opts: GradCamOptions = {},
 ): Promise<GradCamResult> {
   const xs = await imageInput('gradCam', model, image, opts);
-  try {
-    // Predicted class first; the chosen one (when different) as a second image of the same batch.
-    const first = gradCamMaps(model, xs, null, opts.layer);
-    const predicted = argMax(first.probabilities[0]);
-    const maps: GradCamMap[] = [];
-    const names = opts.classNames ?? [];
-    const entry = (c: number, heatmap: Float32Array): GradCamMap => ({
-      classIndex: c,
-      className: names[c] ?? String(c),
-      probability: first.probabilities[0][c],
-      heatmap,
-      height: first.height,
-      width: first.width,
+  // Predicted class first; the chosen one (when different) from a second backward pass.
+  let first!: ReturnType<typeof gradCamMaps>;
+  let chosen: Float32Array | null = null;
+  await runBatches('gradCam', [{ xs }], (b) => {
+    first = gradCamMaps(model, b.xs, null, opts.layer);
+    const p = argMax(first.probabilities[0]);
+    if (opts.classIndex !== undefined && opts.classIndex !== p)
+      chosen = gradCamMaps(model, b.xs, [opts.classIndex], first.layer).maps[0];
+  });
+  const predicted = argMax(first.probabilities[0]);
+  const maps: GradCamMap[] = [];
+  const names = opts.classNames ?? [];
+  const entry = (c: number, heatmap: Float32Array): GradCamMap => ({
+    classIndex: c,
+    className: names[c] ?? String(c),
+    probability: first.probabilities[0][c],
+    heatmap,
+    height: first.height,
+    width: first.width,
+  });
+  maps.push(entry(predicted, first.maps[0]));
+  if (chosen) maps.push(entry(opts.classIndex!, chosen));
+  const tileSize = opts.tileSize ?? 192;
+  const tiles: GridTile[] = [{ file: image, title: { text: 'image', colour: TITLE_COLOUR } }];
+  for (const [i, m] of maps.entries()) {
+    tiles.push({
+      file: image,
+      image: await overlayHeatmap(image, m.heatmap, m.height, m.width, {
+        size: tileSize,
+        alpha: opts.alpha,
+      }),
+      title: {
+        text: `${i === 0 ? 'predicted' : 'class'}: ${m.className} (${pct(m.probability)})`,
+        colour: TITLE_COLOUR,
+      },
     });
-    maps.push(entry(predicted, first.maps[0]));
-    if (opts.classIndex !== undefined && opts.classIndex !== predicted) {
-      maps.push(
-        entry(opts.classIndex, gradCamMaps(model, xs, [opts.classIndex], first.layer).maps[0]),
-      );
-    }
-    const tileSize = opts.tileSize ?? 192;
-    const tiles: GridTile[] = [{ file: image, title: { text: 'image', colour: TITLE_COLOUR } }];
-    for (const [i, m] of maps.entries()) {
-      tiles.push({
-        file: image,
-        image: await overlayHeatmap(image, m.heatmap, m.height, m.width, {
-          size: tileSize,
-          alpha: opts.alpha,
-        }),
-        title: {
-          text: `${i === 0 ? 'predicted' : 'class'}: ${m.className} (${pct(m.probability)})`,
-          colour: TITLE_COLOUR,
-        },
-      });
-    }
-    const png = await composeGrid(tiles, { cols: tiles.length, tileSize, fontSize: opts.fontSize });
-    const text =
-      `Grad-CAM at "${first.layer}" (${first.height}×${first.width}, ${first.score}): ` +
-      maps.map((m) => `${m.className} ${pct(m.probability)}`).join('; ');
-    if (opts.show !== false) await showGrid(png, text);
-    return describeAs(
-      { layer: first.layer, score: first.score, predicted, maps, png },
-      (r) => `[grad-cam at ${r.layer}: ${r.maps.length} map(s); .maps, .png (${kb(r.png)})]`,
-      { shown: opts.show !== false },
-    );
-  } finally {
-    xs.dispose();
   }
+  const png = await composeGrid(tiles, { cols: tiles.length, tileSize, fontSize: opts.fontSize });
+  const text =
+    `Grad-CAM at "${first.layer}" (${first.height}×${first.width}, ${first.score}): ` +
+    maps.map((m) => `${m.className} ${pct(m.probability)}`).join('; ');
+  if (opts.show !== false) await showGrid(png, text);
+  return describeAs(
+    { layer: first.layer, score: first.score, predicted, maps, png },
+    (r) => `[grad-cam at ${r.layer}: ${r.maps.length} map(s); .maps, .png (${kb(r.png)})]`,
+    { shown: opts.show !== false },
+  );
 }
 
 export interface GradCamGridOptions extends Omit<
@@ -380,16 +380,19 @@ export async function gradCamGrid(
       throw new Error(`gradCamGrid: index ${i} is outside the dataset (0..${dataset.size - 1}).`);
   }
   const names = opts.classNames ?? dataset.classNames;
-  const batch = await dataset.withoutAugmentation().load(indices);
+  const ds = dataset.withoutAugmentation();
   let layer = opts.layer;
   const tiles: GridTile[] = [];
   const predicted: number[] = [];
   const tileSize = opts.tileSize ?? 160;
-  try {
+  // One image at a time through the batch loop: a row costs a forward and two backward passes, and
+  // Jupyter's Interrupt stops the grid between rows.
+  const images = chunked(indices, 1, (chunk) => ds.load(chunk));
+  await runBatches('gradCamGrid', images, async (batch) => {
     const own = gradCamMaps(model, batch.xs, null, layer);
     layer = own.layer;
     const truth = gradCamMaps(model, batch.xs, batch.labels, layer);
-    for (const [j, idx] of indices.entries()) {
+    for (const [j, idx] of batch.indices.entries()) {
       const file = dataset.files[idx];
       const p = argMax(own.probabilities[j]);
       predicted.push(p);
@@ -433,10 +436,7 @@ export async function gradCamGrid(
             },
       );
     }
-  } finally {
-    batch.xs.dispose();
-    batch.ys?.dispose();
-  }
+  });
   const png = await composeGrid(tiles, {
     cols: 3,
     tileSize,

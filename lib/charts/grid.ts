@@ -9,6 +9,7 @@ import { mulberry32 } from '../rng';
 import { describeAs, kb, showBundle } from '../display';
 import { argMax } from '../evaluate/metrics';
 import { escapeHtml } from '../io/html';
+import { chunked, runBatches } from '../io/batches';
 import { FONT } from './render';
 
 export const RIGHT_COLOUR = '#138a36';
@@ -261,21 +262,14 @@ async function predictIndices(
 ): Promise<number[]> {
   const ds = dataset.withoutAugmentation();
   const out: number[] = [];
-  const chunk = Math.max(1, ds.batchSize);
-  for (let s = 0; s < indices.length; s += chunk) {
-    const batch = await ds.load(indices.slice(s, s + chunk));
-    try {
-      const y = model.predict(batch.xs) as tf.Tensor;
-      const data = await y.data();
-      const k = y.shape[y.shape.length - 1] ?? 1;
-      y.dispose();
-      for (let r = 0; r < batch.indices.length; r++)
-        out.push(argMax(data.subarray(r * k, (r + 1) * k)));
-    } finally {
-      batch.xs.dispose();
-      batch.ys?.dispose();
-    }
-  }
+  const load = (chunk: number[]) => ds.load(chunk);
+  await runBatches('predictGrid', chunked(indices, Math.max(1, ds.batchSize), load), async (b) => {
+    const y = model.predict(b.xs) as tf.Tensor;
+    const data = await y.data();
+    const k = y.shape[y.shape.length - 1] ?? 1;
+    y.dispose();
+    for (let r = 0; r < b.indices.length; r++) out.push(argMax(data.subarray(r * k, (r + 1) * k)));
+  });
   return out;
 }
 

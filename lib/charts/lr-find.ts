@@ -4,18 +4,15 @@
 // shows where learning starts and where it blows up; a good rate lies on the steep descent, well
 // before the minimum.
 import * as tf from '@tensorflow/tfjs';
-import { progressReporter } from '../io/progress';
+import { progressReporter, type Progress } from '../io/progress';
+import { interruptible } from '../io/interrupt';
 import { renderChart, withDefaults, type Chart, type ShowOption } from './render';
 import { describeAs } from '../display';
-import { getCompiled, makeOptimizer, setLearningRate } from '../train/compile';
-import {
-  checkInputShape,
-  runnerFor,
-  stepPlanFor,
-  trainStep,
-  type TrainSource,
-} from '../train/loop';
-import { planLayers, planTrainableVariables } from '../train/graph';
+import { getCompiled, makeOptimizer } from '../train/compile';
+import { fit, runnerFor, type TrainSource } from '../train/loop';
+import { planTrainableVariables } from '../train/graph';
+import { frozenWeights } from '../models/saveload';
+import type { Logs, TrainCallback, TrainContext } from '../train/types';
 
 export interface LrFindOptions extends ShowOption {
   /** First learning rate (fastai default 1e-7). */
@@ -86,32 +83,110 @@ export function suggestLearningRates(
   return { lrMin: lrs[best] / 10, lrSteep: lrs[steep] };
 }
 
-/** Copies of every weight (trainable or not: batch-norm statistics move too) of the given layers. */
-function snapshotWeights(
-  layers: tf.layers.Layer[],
-): { variable: tf.LayerVariable; value: tf.Tensor }[] {
-  const seen = new Set<tf.LayerVariable>();
-  const out: { variable: tf.LayerVariable; value: tf.Tensor }[] = [];
-  for (const layer of layers) {
-    for (const w of layer.weights) {
-      if (seen.has(w)) continue;
-      seen.add(w);
-      out.push({ variable: w, value: tf.clone(w.read()) });
-    }
-  }
-  return out;
+const fmt = (v: number) => v.toExponential(1);
+
+export interface LRFinderOptions {
+  startLr?: number;
+  endLr?: number;
+  iterations?: number;
+  divergeFactor?: number;
+  beta?: number;
+  /** Ticked once per step, with the rate and smoothed loss as its note. */
+  progress?: Progress;
 }
 
-const fmt = (v: number) => v.toExponential(1);
+/**
+ * fastai's LRFinder as a callback on the training loop: before each batch it sets the learning rate
+ * of the step (exponential from startLr to endLr over `iterations` steps), after it records the
+ * batch's loss and its smoothed value, and stops training when the smoothed loss diverges (above
+ * divergeFactor × the best) or the steps are done. The weights that can change are copied at the
+ * start and put back at the end (`restore()`, also after an interrupt or an error).
+ */
+export class LRFinder implements TrainCallback {
+  readonly startLr: number;
+  readonly endLr: number;
+  readonly iterations: number;
+  readonly divergeFactor: number;
+  readonly beta: number;
+  readonly lrs: number[] = [];
+  readonly losses: number[] = [];
+  readonly rawLosses: number[] = [];
+  diverged = false;
+  private avg = 0;
+  private best = Infinity;
+  private lr = 0;
+  private saved: { variable: tf.LayerVariable; value: tf.Tensor }[] = [];
+
+  constructor(private readonly opts: LRFinderOptions = {}) {
+    this.startLr = opts.startLr ?? 1e-7;
+    this.endLr = opts.endLr ?? 10;
+    this.iterations = opts.iterations ?? 100;
+    this.divergeFactor = opts.divergeFactor ?? 4;
+    this.beta = opts.beta ?? 0.98;
+    if (!(this.startLr > 0 && this.endLr > this.startLr))
+      throw new Error(
+        `lrFind: need 0 < startLr < endLr (got startLr=${this.startLr}, endLr=${this.endLr}).`,
+      );
+    if (!(Number.isInteger(this.iterations) && this.iterations >= 2))
+      throw new Error(`lrFind: iterations must be an integer >= 2 (got ${this.iterations}).`);
+    if (!(this.beta >= 0 && this.beta < 1))
+      throw new Error(`lrFind: beta must be in [0, 1) (got ${this.beta}).`);
+  }
+
+  onTrainBegin(ctx: TrainContext): void {
+    // Every weight that can change, batch-norm statistics included; a frozen layer's cannot.
+    const frozen = frozenWeights(ctx.model);
+    this.saved = ctx.model.weights
+      .filter((w) => !frozen.has(w))
+      .map((variable) => ({ variable, value: tf.clone(variable.read()) }));
+  }
+
+  onBatchBegin(_batch: number, ctx: TrainContext): void {
+    this.lr = exponentialLr(this.startLr, this.endLr, this.lrs.length, this.iterations);
+    ctx.learningRate = this.lr;
+  }
+
+  onBatchEnd(_batch: number, _logs: Logs, ctx: TrainContext): void {
+    const loss = ctx.batchLogs.loss;
+    this.avg = this.beta * this.avg + (1 - this.beta) * loss;
+    const smooth = this.avg / (1 - Math.pow(this.beta, this.lrs.length + 1));
+    this.lrs.push(this.lr);
+    this.rawLosses.push(loss);
+    this.losses.push(smooth);
+    if (smooth < this.best) this.best = smooth;
+    this.diverged = !Number.isFinite(smooth) || smooth > this.divergeFactor * this.best;
+    this.opts.progress?.note(`lr ${fmt(this.lr)}, smoothed loss ${smooth.toFixed(4)}`);
+    this.opts.progress?.update(this.lrs.length);
+    if (this.diverged || this.lrs.length >= this.iterations) ctx.stopTraining = true;
+  }
+
+  onTrainEnd(): void {
+    this.restore();
+  }
+
+  /** Put the weights back as they were before the test (once; later calls do nothing). */
+  restore(): void {
+    for (const { variable, value } of this.saved) {
+      variable.write(value);
+      value.dispose();
+    }
+    this.saved = [];
+  }
+
+  describeKept(): string {
+    return "the model's weights as they were before lrFind";
+  }
+}
 
 /**
  * fastai's learning-rate range test (`learn.lr_find()`) on a compiled model, from images or from
- * cached features (`cachedFeatures(...)`: then only the head trains, in seconds). The learning rate
- * grows exponentially from `startLr` to `endLr` over `iterations` training steps; the loss is
- * smoothed (moving average, beta 0.98, bias-corrected) and the test stops when it exceeds 4× the
- * best. Afterwards the model's weights are restored, and the compiled optimizer was never used
- * (the test runs a fresh optimizer of the same kind), so training continues as if nothing happened.
- * Plots loss against learning rate on a log axis with the two suggestions marked.
+ * cached features (`cachedFeatures(...)`: then only the head trains, in seconds). It runs the normal
+ * training loop (trainPhase's) with an LRFinder callback, as fastai's lr_find runs fit: the learning
+ * rate grows exponentially from `startLr` to `endLr` over `iterations` training steps (the data
+ * repeated as needed); the loss is smoothed (moving average, beta 0.98, bias-corrected) and the test
+ * stops when it exceeds 4× the best. Afterwards the model's weights are restored, and the compiled
+ * optimizer was never used (the test runs a fresh optimizer of the same kind), so training continues
+ * as if nothing happened. Plots loss against learning rate on a log axis with the two suggestions marked.
  */
 export async function lrFind(
   model: tf.LayersModel,
@@ -119,74 +194,42 @@ export async function lrFind(
   opts: LrFindOptions = {},
 ): Promise<LrFindResult> {
   const compiled = getCompiled(model, 'lrFind');
-  const startLr = opts.startLr ?? 1e-7;
-  const endLr = opts.endLr ?? 10;
   const iterations = opts.iterations ?? 100;
-  const factor = opts.divergeFactor ?? 4;
-  const beta = opts.beta ?? 0.98;
-  if (!(startLr > 0 && endLr > startLr))
-    throw new Error(`lrFind: need 0 < startLr < endLr (got startLr=${startLr}, endLr=${endLr}).`);
-  if (!(Number.isInteger(iterations) && iterations >= 2))
-    throw new Error(`lrFind: iterations must be an integer >= 2 (got ${iterations}).`);
-  if (!(beta >= 0 && beta < 1)) throw new Error(`lrFind: beta must be in [0, 1) (got ${beta}).`);
-  const runner = runnerFor(model, dataset, 'dataset');
-  const vars = planTrainableVariables(runner.plan);
-  if (!vars.length)
-    throw new Error(
-      `lrFind: model "${model.name}" has no trainable weights after the data's starting point; unfreeze the head and compile again.`,
-    );
-  const step = stepPlanFor(runner.plan);
-  if (dataset.numBatches < 1)
-    throw new Error('lrFind: the dataset has no batches; check that its folder has images.');
-
-  const saved = snapshotWeights(planLayers(runner.plan));
-  const optimizer = makeOptimizer(compiled.optimizerSpec);
-  const c = { ...compiled, optimizer };
-  const lrs: number[] = [];
-  const rawLosses: number[] = [];
-  const losses: number[] = [];
-  let avg = 0;
-  let best = Infinity;
-  let diverged = false;
   const progress = progressReporter('lrFind', {
     total: iterations,
     unit: 'steps',
     enabled: opts.show !== false,
   });
+  const finder = new LRFinder({ ...opts, iterations, progress });
+  const runner = runnerFor(model, dataset, 'dataset');
+  if (!planTrainableVariables(runner.plan).length)
+    throw new Error(
+      `lrFind: model "${model.name}" has no trainable weights after the data's starting point; unfreeze the head and compile again.`,
+    );
+  if (dataset.numBatches < 1)
+    throw new Error('lrFind: the dataset has no batches; check that its folder has images.');
+  const optimizer = makeOptimizer(compiled.optimizerSpec);
   const t0 = performance.now();
   try {
-    for (let epoch = 0; lrs.length < iterations && !diverged; epoch++) {
-      for await (const b of runner.source.batches({ epoch })) {
-        const labels = tf.tensor1d(b.labels, 'int32');
-        let out: tf.Tensor1D | undefined;
-        const lr = exponentialLr(startLr, endLr, lrs.length, iterations);
-        try {
-          if (lrs.length === 0) checkInputShape(runner.plan, b.xs, runner.source);
-          setLearningRate(optimizer, lr);
-          out = trainStep(step, c, b.xs, labels);
-          const loss = (await out.data())[0];
-          avg = beta * avg + (1 - beta) * loss;
-          const smooth = avg / (1 - Math.pow(beta, lrs.length + 1));
-          lrs.push(lr);
-          rawLosses.push(loss);
-          losses.push(smooth);
-          if (smooth < best) best = smooth;
-          diverged = !Number.isFinite(smooth) || smooth > factor * best;
-        } finally {
-          tf.dispose([b.xs, b.ys as tf.Tensor, labels, out as tf.Tensor]);
-        }
-        progress.note(`lr ${fmt(lr)}, smoothed loss ${losses[losses.length - 1].toFixed(4)}`);
-        progress.update(lrs.length);
-        if (diverged || lrs.length >= iterations) break;
-      }
-    }
+    await interruptible('lrFind', () =>
+      fit(
+        {
+          model,
+          train: dataset,
+          epochs: Math.ceil(iterations / dataset.numBatches),
+          callbacks: [finder],
+          name: 'lrFind',
+          verbose: 0,
+          summary: false,
+        },
+        { compiled: { ...compiled, optimizer }, record: false },
+      ),
+    );
   } finally {
-    for (const { variable, value } of saved) {
-      variable.write(value);
-      value.dispose();
-    }
+    finder.restore();
     optimizer.dispose();
   }
+  const { lrs, losses, rawLosses, diverged } = finder;
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
   const why = diverged
     ? `stopped when the loss diverged at lr ${fmt(lrs[lrs.length - 1])}`
@@ -194,7 +237,7 @@ export async function lrFind(
   progress.done(`${lrs.length} steps in ${seconds} s, ${why}; weights restored`);
   if (lrs.length < 2)
     throw new Error(
-      `lrFind: the loss diverged at the first step (lr ${fmt(startLr)}); pass a lower startLr.`,
+      `lrFind: the loss diverged at the first step (lr ${fmt(finder.startLr)}); pass a lower startLr.`,
     );
   const { lrMin, lrSteep } = suggestLearningRates(lrs, losses);
   const chart = lrFindChart(lrs, losses, { lrMin, lrSteep }, opts);

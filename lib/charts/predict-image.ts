@@ -10,6 +10,7 @@ import { topKIndices } from '../evaluate/metrics';
 import { escapeHtml } from '../io/html';
 import { formatPercent } from './format';
 import { RIGHT_COLOUR, WRONG_COLOUR } from './grid';
+import { runBatches } from '../io/batches';
 
 export interface PredictImageOptions {
   /** Class names, one per model output (e.g. dataset.classNames). */
@@ -82,10 +83,14 @@ export async function predictImage(
 ): Promise<PredictImageResult> {
   const k = opts.topK ?? 5;
   const input = await imageInput('predictImage', model, imagePath, opts);
-  const probs = model.predict(input) as tf.Tensor;
-  input.dispose();
-  const scores = (await probs.data()) as Float32Array;
-  probs.dispose();
+  let scores = new Float32Array(0);
+  // A batch of one through the one batch loop: freed after the step, and nothing is shown when
+  // Jupyter's Interrupt came during it.
+  await runBatches('predictImage', [{ xs: input }], async (b) => {
+    const probs = model.predict(b.xs) as tf.Tensor;
+    scores = (await probs.data()) as Float32Array;
+    probs.dispose();
+  });
   if (scores.length !== opts.classNames.length) {
     throw new Error(
       `predictImage: the model outputs ${scores.length} classes but ${opts.classNames.length} classNames were given; pass the training dataset's classNames.`,

@@ -9,6 +9,8 @@ import { isFeatureDataset, type FeatureDataset } from '../train/cache';
 import { planGraph, runPlan } from '../train/graph';
 import { composeGrid, showGrid, RIGHT_COLOUR, WRONG_COLOUR } from './grid';
 import { describeAs, kb } from '../display';
+import { forEachBatch } from '../io/batches';
+import { interruptible } from '../io/interrupt';
 
 export interface PlotTopLossesOptions {
   /** How many images (default 9). */
@@ -49,19 +51,14 @@ async function predictFeatures(
   const plan = planGraph(model, { from: features.boundary });
   const numClasses = features.classNames.length;
   const probabilities = new Float32Array(features.size * numClasses);
-  for await (const b of features.batches({ epoch: 0 })) {
-    try {
-      const out = tf.tidy(() => runPlan(plan, [b.xs], false)[0]);
-      const data = (await out.data()) as Float32Array;
-      out.dispose();
-      b.indices.forEach((idx, r) =>
-        probabilities.set(data.subarray(r * numClasses, (r + 1) * numClasses), idx * numClasses),
-      );
-    } finally {
-      b.xs.dispose();
-      b.ys?.dispose();
-    }
-  }
+  await forEachBatch(features.batches({ epoch: 0 }), async (b) => {
+    const out = tf.tidy(() => runPlan(plan, [b.xs], false)[0]);
+    const data = (await out.data()) as Float32Array;
+    out.dispose();
+    b.indices.forEach((idx, r) =>
+      probabilities.set(data.subarray(r * numClasses, (r + 1) * numClasses), idx * numClasses),
+    );
+  });
   return { probabilities, numClasses };
 }
 
@@ -116,9 +113,13 @@ export async function plotTopLosses(
       throw new Error(
         `plotTopLosses: the model outputs ${units} classes but the dataset has ${numClasses}; pass the dataset the model was trained for.`,
       );
-    probabilities = isFeatureDataset(dataset)
-      ? (await predictFeatures(model, dataset)).probabilities
-      : (await predictDataset(model, dataset)).probabilities;
+    probabilities = (
+      await interruptible('plotTopLosses', () =>
+        isFeatureDataset(dataset)
+          ? predictFeatures(model, dataset)
+          : predictDataset(model, dataset),
+      )
+    ).probabilities;
   }
   const names = opts.classNames ?? images.classNames;
   const name = (c: number) => names[c] ?? String(c);

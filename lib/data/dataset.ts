@@ -13,6 +13,7 @@ import {
 } from './decode';
 import { preprocessPixels, type PreprocessMode } from './preprocess';
 import { hashString, randomSeed, rngFor, shuffled, type Rng } from '../rng';
+import { checkInterrupt } from '../io/interrupt';
 
 /**
  * What a dataset needs from an augmentation (ImageDataGenerator implements it). Declared here, where
@@ -176,6 +177,8 @@ class FileImageDataset implements ImageDataset {
     const per = h * w * 3;
     const gen = this.opts.augment ?? null;
     const images = await mapConcurrent(indices, this.opts.concurrency ?? 8, async (i) => {
+      // A batch of full-size photos takes seconds to decode: Jupyter's Interrupt stops it per image.
+      checkInterrupt();
       if (this.skipped.has(i)) return null;
       let decoded = this.decodedCache.get(i);
       if (!decoded) {

@@ -4,7 +4,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
 import { describeAs, showText } from '../display';
-import { progressReporter } from '../io/progress';
+import { progressReporter, type Progress } from '../io/progress';
+import { forEachBatch } from '../io/batches';
+import { interruptible } from '../io/interrupt';
 import { argMax, categoricalCrossentropy, inTopK, topKIndices } from './metrics';
 import { getCompiled, isCompiled, regularizationLoss } from '../train/compile';
 
@@ -54,20 +56,23 @@ export function formatEvaluation(
   return `loss: ${r.loss.toFixed(4)} - accuracy: ${r.accuracy.toFixed(4)} - top-${r.topK} accuracy: ${r.topKAccuracy.toFixed(4)} (${r.size} images, ${r.seconds.toFixed(1)} s)`;
 }
 
-/** Run the model over a dataset (without augmentation, in file order) and return probability rows. */
+/**
+ * Run the model over a dataset (without augmentation, in file order) and return probability rows
+ * (what evaluate, plotTopLosses and the prediction grids read). Stops on Jupyter's Interrupt.
+ */
 export async function predictDataset(
   model: tf.LayersModel,
   dataset: ImageDataset,
-  opts: { onBatch?: (done: number, total: number) => void } = {},
+  opts: { progress?: Pick<Progress, 'tick'> } = {},
 ): Promise<{ probabilities: Float32Array; numClasses: number; labels: number[] }> {
   const ds = dataset.withoutAugmentation();
   const n = ds.size;
   let probabilities: Float32Array | null = null;
   let numClasses = 0;
   const labels = new Array<number>(n).fill(-1);
-  let done = 0;
-  for await (const batch of ds.batches()) {
-    try {
+  await forEachBatch(
+    ds.batches(),
+    async (batch) => {
       const out = model.predict(batch.xs);
       if (Array.isArray(out)) {
         out.forEach((t) => t.dispose());
@@ -91,13 +96,9 @@ export async function predictDataset(
         probabilities!.set(data.subarray(r * numClasses, (r + 1) * numClasses), idx * numClasses);
         labels[idx] = batch.labels[r];
       });
-      done++;
-      opts.onBatch?.(done, ds.numBatches);
-    } finally {
-      batch.xs.dispose();
-      batch.ys?.dispose();
-    }
-  }
+    },
+    { progress: opts.progress },
+  );
   if (!probabilities)
     throw new Error('evaluate: the dataset produced no batches; check that its folder has images.');
   return { probabilities, numClasses, labels };
@@ -124,9 +125,9 @@ export async function evaluate(
     unit: 'batches',
     enabled: show,
   });
-  const { probabilities, numClasses, labels } = await predictDataset(model, dataset, {
-    onBatch: (done, total) => progress.update(done, total),
-  });
+  const { probabilities, numClasses, labels } = await interruptible('evaluate', () =>
+    predictDataset(model, dataset, { progress }),
+  );
   progress.done();
   const n = labels.length;
   const rows = { data: probabilities, numClasses };

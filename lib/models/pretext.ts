@@ -26,6 +26,7 @@ import {
 import { rngFor } from '../rng';
 import { withRandomSeed } from '../seed';
 import { progressReporter } from '../io/progress';
+import { runBatches } from '../io/batches';
 
 export type { PretextSpec } from './architecture';
 
@@ -197,37 +198,50 @@ export async function pretrainOnGeneratedData(
     // Loss and accuracy averaged over the last 20 steps: what the progress line and the info file show.
     const recent: { loss: number; acc: number }[] = [];
     const mean = (k: 'loss' | 'acc') => recent.reduce((s, r) => s + r[k], 0) / recent.length;
-    try {
+    // The generated batches walk the library's one batch loop: freed after each step, and Jupyter's
+    // Interrupt stops the pretraining between steps (nothing is saved then; the next call starts over).
+    function* steps() {
       for (let step = 1; step <= spec.steps; step++) {
         const { xs, ys } = pretextBatch(arch, inputSize, spec, step);
-        let acc = 0;
-        const loss = optimizer.minimize(() => {
-          const outs = model.apply(xs, { training: true }) as tf.Tensor[];
-          // Accuracy: all three attributes right (what "recognised the sign" means).
-          const hits = tf.tidy(() =>
-            tf
-              .stack(outs.map((o, j) => tf.equal(o.argMax(-1), ys[j].argMax(-1))))
-              .all(0)
-              .sum(),
-          );
-          acc = (hits.dataSync()[0] as number) / spec.batchSize;
-          hits.dispose();
-          return tf.addN(outs.map((o, j) => tf.losses.softmaxCrossEntropy(ys[j], o))) as tf.Scalar;
-        }, true)!;
-        const l = (await loss.data())[0];
-        tf.dispose([loss, xs, ...ys]);
-        if (!Number.isFinite(l))
-          throw new Error(
-            `Pretraining ${arch.name} diverged at step ${step} (loss ${l}); delete ${loc.path} and retry, or report a bug.`,
-          );
-        recent.push({ loss: l, acc });
-        if (recent.length > 20) recent.shift();
-        const eta = (((Date.now() - t0) / step) * (spec.steps - step)) / 1000;
-        report.note(
-          `loss ${mean('loss').toFixed(3)} accuracy ${(mean('acc') * 100).toFixed(1)}% ETA ${eta.toFixed(0)} s`,
-        );
-        report.update(step);
+        yield { xs, ys: { dispose: () => tf.dispose(ys) }, targets: ys, step };
       }
+    }
+    try {
+      await runBatches(
+        `pretraining the ${arch.name} stand-in`,
+        steps(),
+        async ({ xs, targets: ys, step }) => {
+          let acc = 0;
+          const loss = optimizer.minimize(() => {
+            const outs = model.apply(xs, { training: true }) as tf.Tensor[];
+            // Accuracy: all three attributes right (what "recognised the sign" means).
+            const hits = tf.tidy(() =>
+              tf
+                .stack(outs.map((o, j) => tf.equal(o.argMax(-1), ys[j].argMax(-1))))
+                .all(0)
+                .sum(),
+            );
+            acc = (hits.dataSync()[0] as number) / spec.batchSize;
+            hits.dispose();
+            return tf.addN(
+              outs.map((o, j) => tf.losses.softmaxCrossEntropy(ys[j], o)),
+            ) as tf.Scalar;
+          }, true)!;
+          const l = (await loss.data())[0];
+          loss.dispose();
+          if (!Number.isFinite(l))
+            throw new Error(
+              `Pretraining ${arch.name} diverged at step ${step} (loss ${l}); delete ${loc.path} and retry, or report a bug.`,
+            );
+          recent.push({ loss: l, acc });
+          if (recent.length > 20) recent.shift();
+          const eta = (((Date.now() - t0) / step) * (spec.steps - step)) / 1000;
+          report.note(
+            `loss ${mean('loss').toFixed(3)} accuracy ${(mean('acc') * 100).toFixed(1)}% ETA ${eta.toFixed(0)} s`,
+          );
+          report.update(step);
+        },
+      );
       recalibrateBatchNorm(base, calibrationBatches(arch, inputSize, spec));
       fs.mkdirSync(path.dirname(loc.path), { recursive: true });
       await saveKerasWeights(base, loc.path);

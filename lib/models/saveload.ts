@@ -184,6 +184,8 @@ export interface SaveModelOptions {
    * Checkpoints of a model with a frozen base then write only the layers that train.
    */
   sharedFrozen?: string;
+  /** Extra entries for model.json's userDefinedMetadata (a checkpoint's compile settings). */
+  metadata?: Record<string, unknown>;
 }
 
 async function artifactsOf(model: tf.LayersModel, opts: SaveModelOptions): Promise<SplitArtifacts> {
@@ -236,10 +238,11 @@ async function artifactsOf(model: tf.LayersModel, opts: SaveModelOptions): Promi
   const meta = model.getUserDefinedMetadata() as Record<string, unknown> | undefined;
   const origins = weightsOrigins(model);
   // Keep "this base had random weights" across checkpoints (stored in model.json's metadata).
-  if (meta || origins.length)
+  if (meta || origins.length || opts.metadata)
     artifacts.userDefinedMetadata = {
       ...(meta ?? {}),
       ...(origins.length ? { [ORIGINS_KEY]: origins } : {}),
+      ...(opts.metadata ?? {}),
     };
   return artifacts;
 }

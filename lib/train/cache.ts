@@ -12,6 +12,8 @@ import type { ImageDataset } from '../data/types';
 import { CACHE_DIR } from '../config';
 import { rngFor, shuffled } from '../rng';
 import { progressReporter } from '../io/progress';
+import { chunked, forEachBatch } from '../io/batches';
+import { interruptible } from '../io/interrupt';
 import { FeatureStore } from './feature-store';
 import { layersFingerprint } from './fingerprint';
 import { planGraph, planLayers, runPlan, type GraphPlan } from './graph';
@@ -244,19 +246,27 @@ class CachedFeatures implements FeatureDataset {
   async precompute(o: { verbose?: boolean } = {}): Promise<void> {
     const all = Array.from({ length: this.size }, (_, i) => i);
     const chunk = this.batchSize * 4;
-    for (let d = 0; d < this.drawsPerImage; d++) {
-      const t0 = Date.now();
-      const progress = progressReporter(
-        `features at "${this.boundary}", draw ${d + 1}/${this.drawsPerImage}`,
-        { total: this.size, unit: 'images', enabled: o.verbose !== false },
-      );
-      for (let s = 0; s < this.size; s += chunk) {
-        const part = all.slice(s, s + chunk);
-        await this.features(part, d);
-        progress.tick(part.length);
-      }
-      progress.done(`ready (${this.size} images, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    }
+    const kept = () =>
+      `the features computed so far are cached (${this.stats.computed} this session) and the next call computes only the rest`;
+    await interruptible(
+      `cachedFeatures at "${this.boundary}"`,
+      async () => {
+        for (let d = 0; d < this.drawsPerImage; d++) {
+          const t0 = Date.now();
+          const progress = progressReporter(
+            `features at "${this.boundary}", draw ${d + 1}/${this.drawsPerImage}`,
+            { total: this.size, unit: 'images', enabled: o.verbose !== false },
+          );
+          for (let s = 0; s < this.size; s += chunk) {
+            const part = all.slice(s, s + chunk);
+            await this.features(part, d);
+            progress.tick(part.length);
+          }
+          progress.done(`ready (${this.size} images, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        }
+      },
+      { kept },
+    );
   }
 
   assertMatches(m: tf.LayersModel): void {
@@ -290,23 +300,22 @@ class CachedFeatures implements FeatureDataset {
   private async compute(indices: number[], draw: number): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     const featureSize = this.store.featureSize;
-    for (let s = 0; s < indices.length; s += this.batchSize) {
-      const chunk = indices.slice(s, s + this.batchSize);
-      const b = await this.dataset.load(chunk, this.dataset.augmented ? { epoch: draw } : {});
-      let feats: tf.Tensor | undefined;
+    const load = (chunk: number[]) =>
+      this.dataset.load(chunk, this.dataset.augmented ? { epoch: draw } : {});
+    await forEachBatch(chunked(indices, this.batchSize, load), async (b) => {
+      const feats = tf.tidy(() => runPlan(this.plan, [b.xs], false)[0]);
       try {
-        feats = tf.tidy(() => runPlan(this.plan, [b.xs], false)[0]);
         const all = (await feats.data()) as Float32Array;
-        chunk.forEach((i, j) => {
+        b.indices.forEach((i, j) => {
           const v = all.slice(j * featureSize, (j + 1) * featureSize);
           this.store.put(i, draw, v);
           out.push(v);
         });
-        this.stats.computed += chunk.length;
+        this.stats.computed += b.indices.length;
       } finally {
-        tf.dispose([b.xs, b.ys as tf.Tensor, feats as tf.Tensor]);
+        feats.dispose();
       }
-    }
+    });
     return out;
   }
 }

@@ -1,59 +1,19 @@
 // Keras callbacks with Keras' options, defaults and semantics (tf.keras 2.x):
-// EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, TerminateOnNaN.
+// EarlyStopping, ReduceLROnPlateau, ModelCheckpoint (on the one monitor base, ./monitor.ts),
+// CSVLogger, TerminateOnNaN.
 import * as fs from 'node:fs';
 
 import * as tf from '@tensorflow/tfjs';
-import type { History } from './types';
+import type { Logs, TrainCallback, TrainContext } from './types';
 import { saveCheckpoint } from './checkpoint';
 import { frozenWeights } from '../models/saveload';
 import { removeLeftovers, writeFileAtomic } from '../io/atomic';
-import { formatValue, monitorMode } from './history';
+import { formatValue } from './history';
+import { MonitorCallback, type MonitorMode } from './monitor';
 
-/** Logs at the end of an epoch: loss, metrics, val_* and lr (the rate used during the epoch). */
-export type Logs = Record<string, number>;
-
-/** What a callback can see and change while a phase runs. */
-export interface TrainContext {
-  readonly model: tf.LayersModel;
-  /** The phase's name (trainPhase's `name`). */
-  readonly phase: string;
-  readonly params: { epochs: number; initialEpoch: number; steps: number };
-  /** Epochs finished so far in this phase. */
-  readonly history: History;
-  /** The optimizer's learning rate; assigning it changes the rate from the next step on. */
-  learningRate: number;
-  /** Set to true to stop after the current batch (Keras: model.stop_training = True). */
-  stopTraining: boolean;
-  /** Print a message without breaking the progress line. */
-  log(message: string): void;
-}
-
-/** Keras' Callback hooks; any of them may be async. Epoch numbers are 0-based. */
-export interface TrainCallback {
-  onTrainBegin?(ctx: TrainContext): void | Promise<void>;
-  onEpochBegin?(epoch: number, ctx: TrainContext): void | Promise<void>;
-  onBatchEnd?(batch: number, logs: Logs, ctx: TrainContext): void | Promise<void>;
-  onEpochEnd?(epoch: number, logs: Logs, ctx: TrainContext): void | Promise<void>;
-  onTrainEnd?(logs: Logs | undefined, ctx: TrainContext): void | Promise<void>;
-}
-
-type Mode = 'auto' | 'min' | 'max';
-
-function monitorValue(
-  name: string,
-  monitor: string,
-  logs: Logs,
-  ctx: TrainContext,
-): number | undefined {
-  const v = logs[monitor];
-  if (v === undefined) {
-    ctx.log(
-      `${name}: "${monitor}" is not in the logs (available: ${Object.keys(logs).join(', ')}); skipping. ` +
-        `Pass a validation set for val_* monitors.`,
-    );
-  }
-  return v;
-}
+// The callback interfaces live in ./types (the loop and the monitor read them too); callbacks are
+// written against them, so they are importable from here as well.
+export type { Logs, TrainCallback, TrainContext } from './types';
 
 // ---------------------------------------------------------------------------------------------
 
@@ -64,7 +24,7 @@ export interface EarlyStoppingOptions {
   /** Epochs without improvement before stopping. */
   patience?: number;
   verbose?: number;
-  mode?: Mode;
+  mode?: MonitorMode;
   /** Training continues while the monitor does not beat this value (patience still applies). */
   baseline?: number;
   /** At the end of training, stopped early or not, put back the weights of the best epoch (Keras 3). */
@@ -74,37 +34,25 @@ export interface EarlyStoppingOptions {
 }
 
 /** Keras EarlyStopping(monitor='val_loss', min_delta=0, patience=0, mode='auto', baseline=None, restore_best_weights=False). */
-export class EarlyStopping implements TrainCallback {
-  readonly monitor: string;
-  readonly minDelta: number;
+export class EarlyStopping extends MonitorCallback implements TrainCallback {
   readonly patience: number;
   readonly verbose: number;
-  readonly mode: 'min' | 'max';
   readonly baseline?: number;
   readonly restoreBestWeights: boolean;
   readonly startFromEpoch: number;
   wait = 0;
   stoppedEpoch = 0;
-  best = Infinity;
   bestEpoch = 0;
   private bestWeights: tf.Tensor[] | null = null;
   private keptVariables: tf.LayerVariable[] = [];
 
   constructor(opts: EarlyStoppingOptions = {}) {
-    this.monitor = opts.monitor ?? 'val_loss';
-    this.minDelta = Math.abs(opts.minDelta ?? 0);
+    super('EarlyStopping', opts);
     this.patience = opts.patience ?? 0;
     this.verbose = opts.verbose ?? 0;
-    this.mode = monitorMode(this.monitor, opts.mode);
     this.baseline = opts.baseline;
     this.restoreBestWeights = opts.restoreBestWeights ?? false;
     this.startFromEpoch = opts.startFromEpoch ?? 0;
-  }
-
-  private improves(current: number, reference: number): boolean {
-    return this.mode === 'min'
-      ? current + this.minDelta < reference
-      : current - this.minDelta > reference;
   }
 
   private keepWeights(model: tf.LayersModel): void {
@@ -124,24 +72,24 @@ export class EarlyStopping implements TrainCallback {
   onTrainBegin(): void {
     this.wait = 0;
     this.stoppedEpoch = 0;
-    this.best = this.mode === 'min' ? Infinity : -Infinity;
+    this.resetBest();
     this.bestEpoch = 0;
     if (this.bestWeights) tf.dispose(this.bestWeights);
     this.bestWeights = null;
   }
 
   onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): void {
-    const current = monitorValue('EarlyStopping', this.monitor, logs, ctx);
+    const current = this.current(logs, ctx);
     if (current === undefined || epoch < this.startFromEpoch) return;
     // Keep the first epoch's weights so there is something to restore if nothing ever improves.
     if (this.restoreBestWeights && this.bestWeights === null) this.keepWeights(ctx.model);
     this.wait += 1;
-    if (this.improves(current, this.best)) {
+    if (this.isImprovement(current, this.best)) {
       this.best = current;
       this.bestEpoch = epoch;
       if (this.restoreBestWeights) this.keepWeights(ctx.model);
       // Only reset the wait when the baseline is beaten too.
-      if (this.baseline === undefined || this.improves(current, this.baseline)) this.wait = 0;
+      if (this.baseline === undefined || this.isImprovement(current, this.baseline)) this.wait = 0;
       return;
     }
     if (this.wait >= this.patience && epoch > 0) {
@@ -175,7 +123,7 @@ export interface ReduceLROnPlateauOptions {
   factor?: number;
   patience?: number;
   verbose?: number;
-  mode?: Mode;
+  mode?: MonitorMode;
   minDelta?: number;
   /** Epochs to wait after a reduction before counting again. */
   cooldown?: number;
@@ -183,21 +131,17 @@ export interface ReduceLROnPlateauOptions {
 }
 
 /** Keras ReduceLROnPlateau(monitor='val_loss', factor=0.1, patience=10, mode='auto', min_delta=1e-4, cooldown=0, min_lr=0). */
-export class ReduceLROnPlateau implements TrainCallback {
-  readonly monitor: string;
+export class ReduceLROnPlateau extends MonitorCallback implements TrainCallback {
   readonly factor: number;
   readonly patience: number;
   readonly verbose: number;
-  readonly mode: 'min' | 'max';
-  readonly minDelta: number;
   readonly cooldown: number;
   readonly minLr: number;
   wait = 0;
   cooldownCounter = 0;
-  best = Infinity;
 
   constructor(opts: ReduceLROnPlateauOptions = {}) {
-    this.monitor = opts.monitor ?? 'val_loss';
+    super('ReduceLROnPlateau', { ...opts, minDelta: opts.minDelta ?? 1e-4 });
     this.factor = opts.factor ?? 0.1;
     if (!(this.factor < 1))
       throw new Error(
@@ -205,36 +149,24 @@ export class ReduceLROnPlateau implements TrainCallback {
       );
     this.patience = opts.patience ?? 10;
     this.verbose = opts.verbose ?? 0;
-    // Keras' ReduceLROnPlateau uses max in auto mode only when "acc" appears in the name.
-    this.mode =
-      opts.mode === 'min' || opts.mode === 'max'
-        ? opts.mode
-        : this.monitor.includes('acc')
-          ? 'max'
-          : 'min';
-    this.minDelta = opts.minDelta ?? 1e-4;
     this.cooldown = opts.cooldown ?? 0;
     this.minLr = opts.minLr ?? 0;
-  }
-
-  private better(a: number, b: number): boolean {
-    return this.mode === 'min' ? a < b - this.minDelta : a > b + this.minDelta;
   }
 
   onTrainBegin(): void {
     this.wait = 0;
     this.cooldownCounter = 0;
-    this.best = this.mode === 'min' ? Infinity : -Infinity;
+    this.resetBest();
   }
 
   onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): void {
-    const current = monitorValue('ReduceLROnPlateau', this.monitor, logs, ctx);
+    const current = this.current(logs, ctx);
     if (current === undefined) return;
     if (this.cooldownCounter > 0) {
       this.cooldownCounter -= 1;
       this.wait = 0;
     }
-    if (this.better(current, this.best)) {
+    if (this.isImprovement(current, this.best)) {
       this.best = current;
       this.wait = 0;
     } else if (this.cooldownCounter === 0) {
@@ -296,7 +228,7 @@ export interface ModelCheckpointOptions {
   /** Save only when the monitor improves on the best value seen (strictly). */
   saveBestOnly?: boolean;
   saveWeightsOnly?: boolean;
-  mode?: Mode;
+  mode?: MonitorMode;
   /** Only save once the monitor beats this value. */
   initialValueThreshold?: number;
   /** Replace the writer (e.g. a lib/models saver); default: one atomic checkpoint file. */
@@ -308,40 +240,45 @@ export interface ModelCheckpointOptions {
  * mode='auto'). Every write is atomic, so the file on disk is always the last complete save.
  * Load with loadCheckpoint(file) (or loadCheckpointWeights(model, file)).
  */
-export class ModelCheckpoint implements TrainCallback {
+export class ModelCheckpoint extends MonitorCallback implements TrainCallback {
   readonly filepath: string;
-  readonly monitor: string;
   readonly verbose: number;
   readonly saveBestOnly: boolean;
   readonly saveWeightsOnly: boolean;
-  readonly mode: 'min' | 'max';
-  best: number;
   /** Files written so far (the newest last). */
   readonly saved: string[] = [];
+  /** The 0-based epoch of the newest file in `saved`. */
+  savedEpoch: number | null = null;
   private readonly writer: CheckpointWriter;
 
   constructor(filepath: string, opts: ModelCheckpointOptions = {}) {
+    // Keras' ModelCheckpoint compares without min_delta; initial_value_threshold is its baseline.
+    super('ModelCheckpoint', { ...opts, minDelta: 0 }, opts.initialValueThreshold);
     if (!filepath)
       throw new Error(
         'ModelCheckpoint: give a file path, e.g. new ModelCheckpoint("checkpoints/tl_best.keras").',
       );
     this.filepath = filepath;
-    this.monitor = opts.monitor ?? 'val_loss';
     this.verbose = opts.verbose ?? 0;
     this.saveBestOnly = opts.saveBestOnly ?? false;
     this.saveWeightsOnly = opts.saveWeightsOnly ?? false;
-    this.mode = monitorMode(this.monitor, opts.mode);
-    this.best = opts.initialValueThreshold ?? (this.mode === 'min' ? Infinity : -Infinity);
     this.writer = opts.writer ?? defaultCheckpointWriter;
+  }
+
+  describeKept(): string | undefined {
+    if (this.savedEpoch === null) return undefined;
+    const which = this.saveBestOnly
+      ? `best checkpoint (${this.monitor} ${formatValue(this.best)})`
+      : 'last checkpoint';
+    return `${which} of epoch ${this.savedEpoch + 1} in ${this.saved[this.saved.length - 1]}`;
   }
 
   async onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): Promise<void> {
     const file = formatCheckpointPath(this.filepath, epoch, logs);
     if (this.saveBestOnly) {
-      const current = monitorValue('ModelCheckpoint', this.monitor, logs, ctx);
+      const current = this.current(logs, ctx);
       if (current === undefined) return;
-      const better = this.mode === 'min' ? current < this.best : current > this.best;
-      if (!better) {
+      if (!this.isImprovement(current, this.best)) {
         if (this.verbose > 0)
           ctx.log(
             `Epoch ${epoch + 1}: ${this.monitor} did not improve from ${formatValue(this.best)}`,
@@ -356,6 +293,7 @@ export class ModelCheckpoint implements TrainCallback {
     } else if (this.verbose > 0) ctx.log(`Epoch ${epoch + 1}: saving model to ${file}`);
     await this.writer(ctx.model, file, { weightsOnly: this.saveWeightsOnly });
     this.saved.push(file);
+    this.savedEpoch = epoch;
   }
 }
 

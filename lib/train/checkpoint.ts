@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { isModelFolder, loadModel, saveModel, frozenWeights } from '../models/saveload';
 import { loadKerasWeights, saveKerasWeights } from '../models/h5';
 import { removeLeftovers, writeFileAtomic } from '../io/atomic';
+import { compileFromSettings, compileSettings, type CompileSettings } from './compile';
 
 /** Keras' weights files: `*.h5` / `*.weights.h5` are written and read in Keras' HDF5 layout. */
 const isKerasH5 = (file: string) => /\.h5$/i.test(file);
@@ -92,16 +93,35 @@ export async function saveCheckpoint(
   }
   // A frozen base cannot change while the head trains: its weights go once into a file beside the
   // checkpoint (named by their fingerprint), so each save writes only the layers that train.
-  await saveModel(
-    model,
-    file,
-    frozenWeights(model).size ? { sharedFrozen: path.dirname(path.resolve(file)) } : {},
-  );
+  const compiled = compileSettings(model);
+  await saveModel(model, file, {
+    ...(frozenWeights(model).size ? { sharedFrozen: path.dirname(path.resolve(file)) } : {}),
+    ...(compiled ? { metadata: { [COMPILE_KEY]: compiled } } : {}),
+  });
 }
 
-/** Load a model saved by saveCheckpoint / ModelCheckpoint (Keras load_model). Recompile it before training. */
+/** Where a checkpoint keeps its compile settings in model.json's userDefinedMetadata. */
+const COMPILE_KEY = 'nb_compile';
+
+/**
+ * Keras' load_model for a checkpoint written by ModelCheckpoint / saveCheckpoint: the model, with its
+ * weights, compiled as it was when saved (optimizer at its rate then, loss, label smoothing,
+ * from_logits, metrics), so evaluating it gives the numbers the training log showed. Compile it
+ * again to train with other settings (a fresh optimizer, as in Keras).
+ */
 export async function loadCheckpoint(file: string): Promise<tf.LayersModel> {
-  if (isModelFolder(file)) return loadModel(file);
+  if (isModelFolder(file)) {
+    const model = await loadModel(file);
+    const meta = model.getUserDefinedMetadata() as Record<string, unknown> | undefined;
+    const settings = meta?.[COMPILE_KEY] as CompileSettings | undefined;
+    if (settings) {
+      compileFromSettings(model, settings, `loadCheckpoint(${file})`);
+      // Only what the checkpoint said: a later save of this model writes its own compile settings.
+      const { [COMPILE_KEY]: _, ...rest } = meta!;
+      model.setUserDefinedMetadata(rest);
+    }
+    return model;
+  }
   decode(file); // throws the right message for a missing or foreign file
   throw new Error(
     `${file} holds weights only (saveWeightsOnly). Build the model, then call loadCheckpointWeights(model, '${file}').`,

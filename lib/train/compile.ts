@@ -1,7 +1,8 @@
 // compile(): optimizer, loss and metrics, with Keras names and defaults.
 //
 // We do not use tfjs' model.compile(): it has no label smoothing, no top-k metric, and its fit()
-// cannot start from cached features. The compiled settings live beside the model (a WeakMap), and
+// cannot start from cached features. The compiled settings live beside the model (a WeakMap), the
+// optimizer also on model.optimizer (where Keras keeps it; learningRate(model) reads its rate), and
 // every compile() creates a fresh optimizer, as recompiling does in Keras.
 import * as tf from '@tensorflow/tfjs';
 import { FusedAdamOptimizer } from './adam';
@@ -25,25 +26,53 @@ function withDefaults<T extends object>(defaults: T, opts: Partial<T>): T {
   return out;
 }
 
+// Every optimizer takes its options one way, as an object with Keras' names:
+// adam({ learningRate: 1e-3 }), sgd({ learningRate: 0.01, momentum: 0.9 }), rmsprop({ learningRate }).
+export type AdamOptions = Partial<typeof ADAM_DEFAULTS> & { learningRate?: number };
+export type SgdOptions = Partial<typeof SGD_DEFAULTS>;
+export type RmspropOptions = Partial<typeof RMSPROP_DEFAULTS> & { learningRate?: number };
+
 /** Keras Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7). */
-export function adam(
-  learningRate = 0.001,
-  opts: Partial<typeof ADAM_DEFAULTS> = {},
-): OptimizerSpec {
-  return { kind: 'adam', learningRate, ...withDefaults(ADAM_DEFAULTS, opts) };
+export function adam(opts: AdamOptions = {}): OptimizerSpec {
+  checkOptions('adam', opts);
+  return {
+    kind: 'adam',
+    learningRate: opts.learningRate ?? 0.001,
+    ...withDefaults(ADAM_DEFAULTS, opts),
+  };
 }
 
 /** Keras SGD(learning_rate=0.01, momentum=0.0, nesterov=False). */
-export function sgd(opts: Partial<typeof SGD_DEFAULTS> = {}): OptimizerSpec {
+export function sgd(opts: SgdOptions = {}): OptimizerSpec {
+  checkOptions('sgd', opts);
   return { kind: 'sgd', ...withDefaults(SGD_DEFAULTS, opts) };
 }
 
 /** Keras RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7). */
-export function rmsprop(
-  learningRate = 0.001,
-  opts: Partial<typeof RMSPROP_DEFAULTS> = {},
-): OptimizerSpec {
-  return { kind: 'rmsprop', learningRate, ...withDefaults(RMSPROP_DEFAULTS, opts) };
+export function rmsprop(opts: RmspropOptions = {}): OptimizerSpec {
+  checkOptions('rmsprop', opts);
+  return {
+    kind: 'rmsprop',
+    learningRate: opts.learningRate ?? 0.001,
+    ...withDefaults(RMSPROP_DEFAULTS, opts),
+  };
+}
+
+/** The positional form of earlier versions (adam(1e-3)) names the one form that works now. */
+function checkOptions(name: string, opts: unknown): void {
+  if (typeof opts !== 'object' || opts === null)
+    throw new Error(
+      `${name}(${JSON.stringify(opts)}): pass the options as an object, e.g. ${name}({ learningRate: ${typeof opts === 'number' ? opts : 0.001} }).`,
+    );
+}
+
+/** The spec compile() uses for its `optimizer` option: a spec as given, a Keras name with its defaults. */
+export function optimizerSpecOf(
+  o: OptimizerSpec | 'adam' | 'sgd' | 'rmsprop' | undefined,
+): OptimizerSpec | undefined {
+  // Written without union narrowing on `o`: tslab compiles without strictNullChecks.
+  const byName: Record<string, () => OptimizerSpec> = { adam, sgd, rmsprop };
+  return typeof o === 'object' ? o : byName[(o as string | undefined) ?? 'adam']?.();
 }
 
 export function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {
@@ -154,7 +183,7 @@ export function topKCategoricalAccuracy(k = 5, name = 'top_k_categorical_accurac
 // compile()
 
 export interface CompileOptions {
-  /** An optimizer spec (adam(1e-3), sgd({...})) or its Keras name with default settings. */
+  /** An optimizer spec (adam({ learningRate: 1e-3 }), sgd({...})) or its Keras name with default settings. */
   optimizer?: OptimizerSpec | 'adam' | 'sgd' | 'rmsprop';
   loss?: LossName;
   /** Keras CategoricalCrossentropy(label_smoothing=...). Also accepted with the sparse loss. */
@@ -180,15 +209,10 @@ const compiledModels = new WeakMap<tf.LayersModel, Compiled>();
  * layers are trainable, as in Keras; each call starts a fresh optimizer (no carried-over moments).
  */
 export function compile<M extends tf.LayersModel>(model: M, opts: CompileOptions = {}): M {
-  // Written without union narrowing on `opts.optimizer`: tslab compiles without strictNullChecks.
-  const byName: Record<string, OptimizerSpec> = { adam: adam(), sgd: sgd(), rmsprop: rmsprop() };
-  const spec: OptimizerSpec | undefined =
-    typeof opts.optimizer === 'object'
-      ? opts.optimizer
-      : byName[(opts.optimizer as string | undefined) ?? 'adam'];
+  const spec = optimizerSpecOf(opts.optimizer);
   if (!spec)
     throw new Error(
-      `compile: unknown optimizer ${JSON.stringify(opts.optimizer)}; use adam(lr), sgd({...}) or rmsprop(lr).`,
+      `compile: unknown optimizer ${JSON.stringify(opts.optimizer)}; use adam({ learningRate }), sgd({ learningRate, momentum }) or rmsprop({ learningRate }).`,
     );
   const loss = opts.loss ?? 'categoricalCrossentropy';
   if (loss !== 'categoricalCrossentropy' && loss !== 'sparseCategoricalCrossentropy') {
@@ -216,9 +240,12 @@ export function compile<M extends tf.LayersModel>(model: M, opts: CompileOptions
     names.add(m.name);
   }
   compiledModels.get(model)?.optimizer.dispose();
+  const optimizer = makeOptimizer(spec);
+  // Where a Keras user looks (model.optimizer); tfjs does not own it, so model.dispose() leaves it.
+  model.optimizer = optimizer;
   compiledModels.set(model, {
     optimizerSpec: spec,
-    optimizer: makeOptimizer(spec),
+    optimizer,
     loss,
     labelSmoothing: ls,
     fromLogits: opts.fromLogits ?? false,
@@ -227,14 +254,74 @@ export function compile<M extends tf.LayersModel>(model: M, opts: CompileOptions
   return model;
 }
 
+/**
+ * The compile settings as JSON, saved with a checkpoint so that loadCheckpoint returns the model
+ * compiled as it was trained (Keras' load_model restores the compiled loss and metrics): the
+ * optimizer spec at its current learning rate (after ReduceLROnPlateau), the loss, label smoothing,
+ * from_logits, and the metrics by name (top-k with its k).
+ */
+export interface CompileSettings {
+  optimizer: OptimizerSpec;
+  loss: LossName;
+  labelSmoothing: number;
+  fromLogits: boolean;
+  metrics: { name: string; k?: number }[];
+}
+
+export function compileSettings(model: tf.LayersModel): CompileSettings | null {
+  const c = compiledModels.get(model);
+  if (!c) return null;
+  return {
+    optimizer: { ...c.optimizerSpec, learningRate: getLearningRate(c.optimizer) },
+    loss: c.loss,
+    labelSmoothing: c.labelSmoothing,
+    fromLogits: c.fromLogits,
+    metrics: c.metrics.map((m) =>
+      m.k === undefined ? { name: m.name } : { name: m.name, k: m.k },
+    ),
+  };
+}
+
+/** compile() from saved settings; a metric that is neither accuracy nor top-k is named and left out. */
+export function compileFromSettings<M extends tf.LayersModel>(
+  model: M,
+  s: CompileSettings,
+  source: string,
+): M {
+  const metrics: CompileOptions['metrics'] = [];
+  for (const m of s.metrics) {
+    if (m.k !== undefined) metrics.push(topKCategoricalAccuracy(m.k, m.name));
+    else if (m.name === 'accuracy' || m.name === 'acc') metrics.push(m.name);
+    else
+      console.log(
+        `${source}: metric "${m.name}" is not one this library can rebuild; compile the model again with it to see it.`,
+      );
+  }
+  return compile(model, {
+    optimizer: s.optimizer,
+    loss: s.loss,
+    labelSmoothing: s.labelSmoothing,
+    fromLogits: s.fromLogits,
+    metrics,
+  });
+}
+
 export function getCompiled(model: tf.LayersModel, caller = 'trainPhase'): Compiled {
   const c = compiledModels.get(model);
   if (!c) {
     throw new Error(
-      `${caller}: model "${model.name}" is not compiled. Call compile(model, { optimizer: adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] }) first.`,
+      `${caller}: model "${model.name}" is not compiled. Call compile(model, { optimizer: adam({ learningRate: 1e-3 }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] }) first.`,
     );
   }
   return c;
+}
+
+/**
+ * Keras' `model.optimizer.learning_rate`: the rate the compiled model's next step uses (after
+ * ReduceLROnPlateau, the reduced one). `model.optimizer` is the optimizer itself, as in Keras.
+ */
+export function learningRate(model: tf.LayersModel): number {
+  return getLearningRate(getCompiled(model, 'learningRate').optimizer);
 }
 
 export function isCompiled(model: tf.LayersModel): boolean {

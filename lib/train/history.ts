@@ -1,5 +1,9 @@
 // History helpers: merge two phases, find the best epoch, print the walkthroughs' summary lines.
 import type { EpochLog, History } from './types';
+import { monitorMode, type MonitorMode } from './monitor';
+
+// Mode inference has one home, the monitor base; charts import it from here too.
+export { monitorMode };
 
 /**
  * One history from two phases (transfer learning then fine-tuning), for the combined chart. The
@@ -32,17 +36,11 @@ export function mergeHistories(a: History, b: History): History {
   };
 }
 
-/** Keras' monitor modes: 'auto' picks max for accuracy-like names, min otherwise. */
-export function monitorMode(monitor: string, mode: 'auto' | 'min' | 'max' = 'auto'): 'min' | 'max' {
-  if (mode === 'min' || mode === 'max') return mode;
-  return /(acc|accuracy|auc)$/.test(monitor) ? 'max' : 'min';
-}
-
 /** The epoch with the best value of `monitor` (default val_loss, lowest), or undefined. */
 export function bestEpoch(
   h: History,
   monitor = 'val_loss',
-  mode: 'auto' | 'min' | 'max' = 'auto',
+  mode: MonitorMode = 'auto',
 ): EpochLog | undefined {
   const dir = monitorMode(monitor, mode);
   let best: EpochLog | undefined;

@@ -5,9 +5,10 @@
 // boundary, change the learning rate between epochs, stop after any batch, and report progress per batch.
 import * as tf from '@tensorflow/tfjs';
 import type { ImageDataset } from '../data/types';
-import { isKernel, type MimeBundle } from '../display';
-import type { EpochLog, History } from './types';
-import type { Logs, TrainCallback, TrainContext } from './callbacks';
+import type { MimeBundle } from '../display';
+import { forEachBatch, STOP } from '../io/batches';
+import { interruptible, Interrupted } from '../io/interrupt';
+import type { EpochLog, History, Logs, TrainCallback, TrainContext } from './types';
 import {
   crossEntropy,
   getCompiled,
@@ -225,24 +226,19 @@ class Averager {
   }
 }
 
-const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 async function evaluateRunner(r: Runner, c: Compiled, prefix: string): Promise<Logs> {
   const avg = new Averager(['loss', ...c.metrics.map((m) => m.name)]);
-  let first = true;
-  for await (const b of r.source.batches()) {
-    let out: tf.Tensor1D | undefined;
+  await forEachBatch(r.source.batches(), async (b, i) => {
     const labels = tf.tensor1d(b.labels, 'int32');
+    let out: tf.Tensor1D | undefined;
     try {
-      if (first) checkInputShape(r.plan, b.xs, r.source);
-      first = false;
+      if (i === 0) checkInputShape(r.plan, b.xs, r.source);
       out = evalStep(r, c, b.xs, labels);
       avg.add(await out.data(), b.labels.length);
     } finally {
-      tf.dispose([b.xs, b.ys as tf.Tensor, labels, out as tf.Tensor]);
+      tf.dispose([labels, out as tf.Tensor]);
     }
-    await nextTick();
-  }
+  });
   return avg.logs(prefix);
 }
 
@@ -258,7 +254,8 @@ export async function evaluateLoss(
   opts: { verbose?: 0 | 1 } = {},
 ): Promise<Logs> {
   const c = getCompiled(model, 'evaluateLoss');
-  const logs = await evaluateRunner(runnerFor(model, dataset, 'dataset'), c, '');
+  const runner = runnerFor(model, dataset, 'dataset');
+  const logs = await interruptible('evaluateLoss', () => evaluateRunner(runner, c, ''));
   if ((opts.verbose ?? 1) > 0)
     console.log(
       `[Evaluate] ${Object.entries(logs)
@@ -278,14 +275,50 @@ export async function evaluateLoss(
  * layers before it must be frozen (checked).
  */
 export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
+  return fit(opts);
+}
+
+/** The last training phase started in this process: kept when its cell is interrupted or fails. */
+export interface LastRun {
+  /** The phase's name. */
+  name: string;
+  model: tf.LayersModel;
+  /** The epochs finished so far (the same object the phase returns when it ends). */
+  history: History;
+  /** 'running', 'finished', 'interrupted' (Jupyter's ■) or 'failed' (an error; see `error`). */
+  state: 'running' | 'finished' | 'interrupted' | 'failed';
+  error?: Error;
+  /** What the callbacks kept (checkpoints), as in the interrupt line. */
+  kept: string[];
+}
+
+let lastRunRecord: LastRun | null = null;
+
+/**
+ * The last training phase of this kernel, finished or not. tslab forgets every name declared in a
+ * cell that is interrupted or fails (`const history = await nb.trainPhase(...)` never gets its value),
+ * so the phase is kept here: `nb.lastRun().history` holds the epochs it finished, `.model` the model.
+ */
+export function lastRun(): LastRun | null {
+  return lastRunRecord;
+}
+
+/** Internal settings of a run: the LR finder trains with its own optimizer and leaves lastRun alone. */
+export interface FitInternals {
+  compiled?: Compiled;
+  record?: boolean;
+}
+
+/** trainPhase's body; `internal` is for the library's own runs on the loop (lrFind). */
+export async function fit(opts: TrainPhaseOptions, internal: FitInternals = {}): Promise<History> {
   const { model } = opts;
-  const c = getCompiled(model);
+  const c = internal.compiled ?? getCompiled(model);
   const initialEpoch = opts.initialEpoch ?? 0;
   const verbose = opts.verbose ?? 1;
   const name = opts.name ?? 'training';
   if (!(Number.isInteger(opts.epochs) && opts.epochs > initialEpoch)) {
     throw new Error(
-      `trainPhase: epochs (${opts.epochs}) must be an integer greater than initialEpoch (${initialEpoch}); Keras counts epochs up to this index.`,
+      `trainPhase: epochs (${opts.epochs}) must be an integer greater than initialEpoch (${initialEpoch}): as in Keras' fit, epochs is the index to train up to, initialEpoch + the number of epochs to run.`,
     );
   }
   const train = runnerFor(model, opts.train, 'train');
@@ -313,6 +346,8 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
   const steps = Math.min(opts.train.numBatches, opts.stepsPerEpoch ?? Infinity);
   const callbacks = opts.callbacks ?? [];
   const history: History = { epochs: [], phases: [{ name, startEpoch: 0 }] };
+  const run: LastRun = { name, model, history, state: 'running', kept: [] };
+  if (internal.record !== false) lastRunRecord = run;
   const progress = new PhaseProgress({
     phase: name,
     epochs: opts.epochs,
@@ -322,11 +357,15 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
     onEpochChart: opts.onEpochChart,
   });
   model.stopTraining = false;
+  let batchLogs: Logs = {};
   const ctx: TrainContext = {
     model,
     phase: name,
     params: { epochs: opts.epochs, initialEpoch, steps },
     history,
+    get batchLogs() {
+      return batchLogs;
+    },
     get learningRate() {
       return getLearningRate(c.optimizer);
     },
@@ -341,68 +380,68 @@ export async function trainPhase(opts: TrainPhaseOptions): Promise<History> {
     },
     log: (m) => (verbose > 0 ? progress.message(m) : undefined),
   };
-
-  // Jupyter's "interrupt" sends SIGINT; tslab then abandons the cell's promise but the loop would go on
-  // training in the background. Stop after the current batch instead, leaving the partial epoch out
-  // of the History, the CSV log and the checkpoints (they stay at the last finished epoch).
-  let interrupted = false;
-  const onInterrupt = () => {
-    interrupted = true;
+  let epoch = initialEpoch;
+  // What survives an interrupt, said at the moment it comes (see lib/io/interrupt.ts): the partial
+  // epoch is left out of the History, the CSV log and the checkpoints (they stay at the last
+  // finished epoch), and the model keeps the weights of its last batch.
+  const kept = () => {
+    const done = history.epochs.length;
+    run.kept = callbacks.map((cb) => cb.describeKept?.()).filter((k): k is string => !!k);
+    const reached = `epoch ${epoch + 1}/${opts.epochs} reached, ${done} finished epoch(s) in nb.lastRun().history`;
+    return [...(internal.record === false ? [] : [reached]), ...run.kept].join('; ');
   };
-  const kernel = isKernel();
+
   try {
-    // Not synchronously: tslab runs a cell's synchronous part in vm.runInThisContext(..., { breakOnSigint: true }),
-    // and a SIGINT listener added there is dropped when it returns, leaving Node's default (exit): the next
-    // Interrupt would kill the kernel. One setImmediate tick later the cell's synchronous part is over.
-    if (kernel) {
-      await nextTick();
-      process.on('SIGINT', onInterrupt);
-    }
-    for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
-    let lastLogs: Logs | undefined;
-    for (let epoch = initialEpoch; epoch < opts.epochs; epoch++) {
-      const t0 = performance.now();
-      const lr = ctx.learningRate;
-      progress.epochBegin(epoch);
-      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
-      const avg = new Averager(names);
-      let batch = 0;
-      for await (const b of train.source.batches({ epoch })) {
-        let out: tf.Tensor1D | undefined;
-        const labels = tf.tensor1d(b.labels, 'int32');
-        try {
-          if (batch === 0) checkInputShape(train.plan, b.xs, train.source);
-          out = trainStep(step, c, b.xs, labels);
-          avg.add(await out.data(), b.labels.length);
-        } finally {
-          tf.dispose([b.xs, b.ys as tf.Tensor, labels, out as tf.Tensor]);
+    await interruptible(
+      `${name} (trainPhase)`,
+      async () => {
+        for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+        let lastLogs: Logs | undefined;
+        for (; epoch < opts.epochs; epoch++) {
+          const t0 = performance.now();
+          const lr = ctx.learningRate;
+          progress.epochBegin(epoch);
+          for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+          const avg = new Averager(names);
+          const e = epoch;
+          await forEachBatch(train.source.batches({ epoch }), async (b, batch) => {
+            for (const cb of callbacks) await cb.onBatchBegin?.(batch, ctx);
+            const labels = tf.tensor1d(b.labels, 'int32');
+            let out: tf.Tensor1D | undefined;
+            try {
+              if (batch === 0) checkInputShape(train.plan, b.xs, train.source);
+              out = trainStep(step, c, b.xs, labels);
+              const values = await out.data();
+              avg.add(values, b.labels.length);
+              batchLogs = Object.fromEntries(names.map((k, i) => [k, values[i]]));
+            } finally {
+              tf.dispose([labels, out as tf.Tensor]);
+            }
+            const logs = avg.logs();
+            progress.batch(e, batch, logs);
+            for (const cb of callbacks) await cb.onBatchEnd?.(batch, logs, ctx);
+            return ctx.stopTraining || batch + 1 >= steps ? STOP : undefined;
+          });
+          let logs = avg.logs();
+          if (validation) logs = { ...logs, ...(await evaluateRunner(validation, c, 'val_')) };
+          const seconds = (performance.now() - t0) / 1000;
+          const entry: EpochLog = { epoch, lr, seconds, metrics: { ...logs } };
+          history.epochs.push(entry);
+          lastLogs = { ...logs, lr };
+          progress.epochEnd(epoch, lastLogs, seconds, history);
+          for (const cb of callbacks) await cb.onEpochEnd?.(epoch, { ...lastLogs }, ctx);
+          if (ctx.stopTraining) break;
         }
-        const logs = avg.logs();
-        progress.batch(epoch, batch, logs);
-        for (const cb of callbacks) await cb.onBatchEnd?.(batch, logs, ctx);
-        batch++;
-        await nextTick(); // let the kernel send display updates, and a stop request arrive
-        if (ctx.stopTraining || interrupted || batch >= steps) break;
-      }
-      if (interrupted) {
-        progress.message(
-          `${name}: interrupted during epoch ${epoch + 1}; History, CSV log and checkpoints hold the ${history.epochs.length} finished epoch(s).`,
-        );
-        break;
-      }
-      let logs = avg.logs();
-      if (validation) logs = { ...logs, ...(await evaluateRunner(validation, c, 'val_')) };
-      const seconds = (performance.now() - t0) / 1000;
-      const entry: EpochLog = { epoch, lr, seconds, metrics: { ...logs } };
-      history.epochs.push(entry);
-      lastLogs = { ...logs, lr };
-      progress.epochEnd(epoch, lastLogs, seconds, history);
-      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, { ...lastLogs }, ctx);
-      if (ctx.stopTraining) break;
-    }
-    for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs, ctx);
+        for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs, ctx);
+      },
+      { kept },
+    );
+    run.state = 'finished';
+  } catch (e) {
+    run.state = e instanceof Interrupted ? 'interrupted' : 'failed';
+    if (!(e instanceof Interrupted)) run.error = e as Error;
+    throw e;
   } finally {
-    if (kernel) process.off('SIGINT', onInterrupt);
     progress.close();
   }
   if (opts.summary ?? verbose > 0) {

@@ -6,8 +6,7 @@
 // Keras' training progress bar, with its metrics and kept epoch lines; one long step without epochs
 // (a download, evaluate, lrFind) reports through lib/io/progress instead.
 import { isKernel, newDisplay, type LiveDisplay, type MimeBundle } from '../display';
-import type { History } from './types';
-import type { Logs } from './callbacks';
+import type { History, Logs } from './types';
 import { formatValue } from './history';
 import { escapeHtml } from '../io/html';
 

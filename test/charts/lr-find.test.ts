@@ -26,7 +26,7 @@ function model() {
   ]);
   setDeterministicWeights(m, 11);
   return compile(m, {
-    optimizer: adam(1e-3),
+    optimizer: adam({ learningRate: 1e-3 }),
     loss: 'sparseCategoricalCrossentropy',
     metrics: ['accuracy'],
   });

@@ -83,7 +83,11 @@ test("evaluate: a compiled model's loss uses its label smoothing, as Keras' eval
   });
   const model = brightestChannelModel();
   const plain = await evaluate(model, ds, { show: false });
-  compile(model, { optimizer: adam(1e-3), loss: 'categoricalCrossentropy', labelSmoothing: 0.1 });
+  compile(model, {
+    optimizer: adam({ learningRate: 1e-3 }),
+    loss: 'categoricalCrossentropy',
+    labelSmoothing: 0.1,
+  });
   const compiled = await evaluate(model, ds, { show: false });
   const smoothed = await evaluate(model, ds, { show: false, labelSmoothing: 0.1 });
   assert.ok(Math.abs(compiled.loss - smoothed.loss) < 1e-12);

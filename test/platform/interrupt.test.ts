@@ -36,3 +36,47 @@ test(
     assert.equal(out.alive_after_idle_interrupt, true);
   },
 );
+
+test(
+  'interrupting feature extraction or evaluate stops the work within 2 s, prints one line and nothing later',
+  { skip },
+  () => {
+    registerKernel();
+    const r = spawnSync(python!, [path.join(__dirname, 'interrupt_work.py')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: jupyterEnv(),
+      timeout: 400_000,
+    });
+    assert.equal(r.status, 0, r.stderr.slice(-3000));
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    for (const [call, line] of [
+      [
+        'features',
+        /^stdout: ⏹ Interrupted: cachedFeatures at "\w+" stopped\. Kept: the features computed so far are cached/,
+      ],
+      ['evaluate', /^stdout: ⏹ Interrupted: evaluate stopped\./],
+    ] as const) {
+      const o = out[call];
+      const said = JSON.stringify(o, null, 1);
+      assert.equal(o.interrupted, true, `${call} never started: ${said}`);
+      assert.equal(o.alive, true, `the kernel died: ${said}`);
+      // The kernel's own CPU time from 2 s to 3 s after Interrupt: the work stopped (a busy batch loop
+      // uses ~1 s of CPU per second there).
+      assert.ok(o.cpu_2s_to_3s < 0.1, `${call} still computing 2 s after Interrupt: ${said}`);
+      const printed = o.cell_output.filter((s: string) => !s.startsWith('display_data'));
+      assert.equal(printed.length, 1, `one line, no tslab stack: ${said}`);
+      assert.match(printed[0], line);
+      assert.doesNotMatch(
+        JSON.stringify(o.cell_output),
+        /LATE|Interrupted asynchronously|executor\.js/,
+      );
+      assert.deepEqual(o.late_messages, [], `output of the interrupted call came later: ${said}`);
+      assert.deepEqual(
+        o.next_cell,
+        ['stdout: next cell: 4\n'],
+        `leaked into the next cell: ${said}`,
+      );
+    }
+  },
+);

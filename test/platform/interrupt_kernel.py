@@ -29,7 +29,7 @@ console.log('setup done');
 # trainPhase is the cell's first await: its synchronous part runs inside tslab's
 # vm.runInThisContext(..., { breakOnSigint: true }).
 TRAIN = """
-compile(model, { optimizer: adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
+compile(model, { optimizer: adam({ learningRate: 1e-3 }), loss: 'sparseCategoricalCrossentropy' });
 const history = await trainPhase({ model: model, train: ds, epochs: 100000, verbose: 0, summary: false,
   callbacks: [{ onBatchEnd: () => { if (++batches === 1) console.log('training started'); } }] });
 console.log(`cell ended after ${history.epochs.length} epochs, ${batches} batches`);

@@ -103,9 +103,9 @@ class Recorder implements TrainCallback {
 }
 
 const OPTIMIZERS: [string, () => OptimizerSpec][] = [
-  ['Adam', () => adam(3e-3)],
+  ['Adam', () => adam({ learningRate: 3e-3 })],
   ['SGD with momentum', () => sgd({ learningRate: 0.05, momentum: 0.9 })],
-  ['RMSprop', () => rmsprop(1e-3)],
+  ['RMSprop', () => rmsprop({ learningRate: 1e-3 })],
 ];
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(b));
@@ -212,7 +212,7 @@ test(
   async () => {
     await tf.setBackend('onednn');
     const model = buildModel(5, 3);
-    compile(model, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+    compile(model, { optimizer: adam({ learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
     const xs = tf.randomNormal([8, 8, 8, 3], 0, 1, 'float32', 1);
     for (let i = 0; i < 5; i++) await trainOnBatch(model, xs, [0, 1, 2, 0, 1, 2, 0, 1]);
     // A second model over copies of the same weights: nothing cached for its arrays.

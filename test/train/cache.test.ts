@@ -47,7 +47,7 @@ for (const bn of [true, 'keras'] as const)
     for (const m of [a, b]) {
       freezeAll(m.base);
       compile(m.model, {
-        optimizer: adam(0.01),
+        optimizer: adam({ learningRate: 0.01 }),
         loss: 'sparseCategoricalCrossentropy',
         labelSmoothing: 0.1,
         metrics: ['accuracy'],
@@ -104,7 +104,10 @@ test('K augmentation draws are computed once, then reused from memory; a new cac
     { type: 'dropout', rate: 0.3 },
     { type: 'output', classes: 3 },
   ]);
-  compile(head2, { optimizer: adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
+  compile(head2, {
+    optimizer: adam({ learningRate: 1e-3 }),
+    loss: 'sparseCategoricalCrossentropy',
+  });
   const again2 = await cachedFeatures(head2, train, { dir, drawsPerImage: 2 });
   await trainPhase({ model: head2, train: again2, epochs: 2, verbose: 0 });
   assert.equal(train.loaded, 20, 'a re-run with another head loads no image');
@@ -239,7 +242,10 @@ test('a base nested as one layer (Keras: x = base(inputs, training=False)) train
     const model = tf.model({ inputs, outputs: out });
     setDeterministicWeights(model, 9);
     base.trainable = false;
-    compile(model, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+    compile(model, {
+      optimizer: adam({ learningRate: 0.01 }),
+      loss: 'sparseCategoricalCrossentropy',
+    });
     return model;
   };
   const a = make();

@@ -13,6 +13,7 @@ import {
   type TrainCallback,
   type TrainContext,
 } from '../../lib/train/callbacks';
+import { MonitorCallback, monitorMode } from '../../lib/train/monitor';
 import { tmpDir } from '../helpers';
 
 /** Run callbacks over a sequence of epoch logs like trainPhase does; returns what happened. */
@@ -25,6 +26,7 @@ async function drive(cbs: TrainCallback[], logs: Record<string, number>[], model
     phase: 'test',
     params: { epochs: logs.length, initialEpoch: 0, steps: 1 },
     history: { epochs: [], phases: [] },
+    batchLogs: {},
     get learningRate() {
       return lr;
     },
@@ -171,4 +173,38 @@ test('CSVLogger: Keras header and rows, append keeps earlier rows, file complete
   );
   await drive([new CSVLogger(file, { separator: ';' })], [{ loss: 0.5 }]);
   assert.equal(fs.readFileSync(file, 'utf8'), 'epoch;loss;lr\n0;0.5;1\n');
+});
+
+test('One monitor: mode inference, minDelta and the improvement test are shared by the three callbacks', async () => {
+  // Keras' names: losses fall, accuracy-like names and AUC rise, other names fall (Keras 2's default).
+  for (const [name, mode] of [
+    ['val_loss', 'min'],
+    ['loss', 'min'],
+    ['val_accuracy', 'max'],
+    ['acc', 'max'],
+    ['val_top_k_categorical_accuracy', 'max'],
+    ['val_top3_acc', 'max'],
+    ['val_auc', 'max'],
+    ['val_mse', 'min'],
+  ] as const) {
+    assert.equal(monitorMode(name), mode, name);
+    for (const cb of [
+      new EarlyStopping({ monitor: name }),
+      new ReduceLROnPlateau({ monitor: name }),
+      new ModelCheckpoint('x.keras', { monitor: name }),
+    ])
+      assert.equal(cb.mode, mode, `${cb.constructor.name} on ${name}`);
+  }
+  assert.ok(new EarlyStopping() instanceof MonitorCallback);
+  // One improvement test: better by more than minDelta in the monitor's direction.
+  const es = new EarlyStopping({ minDelta: -0.1 }); // the sign is ignored, as in Keras
+  assert.equal(es.isImprovement(0.85, 1), true);
+  assert.equal(es.isImprovement(0.95, 1), false);
+  const rl = new ReduceLROnPlateau({ monitor: 'val_accuracy' });
+  assert.equal(rl.minDelta, 1e-4, "ReduceLROnPlateau's Keras default");
+  assert.equal(rl.isImprovement(0.50005, 0.5), false);
+  assert.equal(rl.isImprovement(0.5002, 0.5), true);
+  // ModelCheckpoint's initialValueThreshold is the monitor's baseline; mode max starts at -Infinity.
+  assert.equal(new ModelCheckpoint('x.keras', { initialValueThreshold: 0.7 }).best, 0.7);
+  assert.equal(new ModelCheckpoint('x.keras', { monitor: 'val_accuracy' }).best, -Infinity);
 });

@@ -216,7 +216,10 @@ test('ResNet50 + head with the base frozen: a checkpoint save after the first ta
     .dense({ units: 43, activation: 'softmax', name: 'head' })
     .apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: base.inputs, outputs: out });
-  compile(model, { optimizer: adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
+  compile(model, {
+    optimizer: adam({ learningRate: 1e-3 }),
+    loss: 'sparseCategoricalCrossentropy',
+  });
   const dir = tmpDir('ckpt-');
   await saveCheckpoint(model, path.join(dir, 'ckpt-01.keras')); // writes the ~94 MB base once
   const times: number[] = [];
@@ -235,5 +238,55 @@ test('ResNet50 + head with the base frozen: a checkpoint save after the first ta
   assert.deepEqual(
     Array.from(back.getLayer('conv1_conv').getWeights()[0].dataSync().slice(0, 50)),
     Array.from(model.getLayer('conv1_conv').getWeights()[0].dataSync().slice(0, 50)),
+  );
+});
+
+test('loadCheckpoint returns the model compiled as it was trained: evaluating it gives the logged val_loss (label smoothing)', async () => {
+  const { trainPhase, evaluateLoss } = await import('../../lib/train/loop');
+  const { evaluate } = await import('../../lib/evaluate/evaluate');
+  const { getCompiled, topKCategoricalAccuracy } = await import('../../lib/train/compile');
+  const dir = tmpDir('ckpt-compiled-');
+  const model = frozenBaseModel();
+  compile(model, {
+    optimizer: adam({ learningRate: 0.05 }),
+    loss: 'sparseCategoricalCrossentropy',
+    labelSmoothing: 0.2,
+    metrics: ['accuracy', topKCategoricalAccuracy(2, 'top2')],
+  });
+  const train = fakeDataset({ n: 24, batchSize: 8 });
+  const validation = fakeDataset({ n: 12, batchSize: 4, seed: 9 });
+  const mc = new ModelCheckpoint(path.join(dir, 'best.keras'), { saveBestOnly: true });
+  const h = await trainPhase({ model, train, validation, epochs: 3, verbose: 0, callbacks: [mc] });
+  const best = h.epochs[mc.savedEpoch! - h.epochs[0].epoch];
+  const loaded = await loadCheckpoint(path.join(dir, 'best.keras'));
+  const c = getCompiled(loaded, 'test');
+  assert.equal(c.labelSmoothing, 0.2);
+  assert.equal(c.loss, 'sparseCategoricalCrossentropy');
+  assert.deepEqual(
+    c.metrics.map((m) => [m.name, m.k]),
+    [
+      ['accuracy', undefined],
+      ['top2', 2],
+    ],
+  );
+  assert.equal(c.optimizerSpec.kind, 'adam');
+  const logs = await evaluateLoss(loaded, validation, { verbose: 0 });
+  assert.ok(
+    Math.abs(logs.loss - best.metrics.val_loss) < 1e-5,
+    `${logs.loss} vs ${best.metrics.val_loss}`,
+  );
+  assert.equal(logs.top2, best.metrics.val_top2);
+  // lib/evaluate's evaluate reads the compiled label smoothing too.
+  const ev = await evaluate(loaded, validation, { show: false });
+  assert.ok(
+    Math.abs(ev.loss - best.metrics.val_loss) < 1e-5,
+    `${ev.loss} vs ${best.metrics.val_loss}`,
+  );
+  // The smoothing matters: without it the loss differs (what the issue saw: 1.14 against 1.46).
+  const plain = compile(await loadCheckpoint(path.join(dir, 'best.keras')), {
+    loss: 'sparseCategoricalCrossentropy',
+  });
+  assert.ok(
+    Math.abs((await evaluateLoss(plain, validation, { verbose: 0 })).loss - logs.loss) > 1e-3,
   );
 });

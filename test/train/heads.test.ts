@@ -175,7 +175,10 @@ test('compile validates options; the learning rate can change between steps for 
       compile(m, { metrics: ['accuracy', topKCategoricalAccuracy(3), topKCategoricalAccuracy(5)] }),
     /two metrics named/,
   );
-  assert.throws(() => compile(m, { optimizer: adam(0) }), /learningRate must be > 0/);
+  assert.throws(
+    () => compile(m, { optimizer: adam({ learningRate: 0 }) }),
+    /learningRate must be > 0/,
+  );
   for (const opt of [tf.train.adam(0.1), tf.train.momentum(0.1, 0.9, true), tf.train.sgd(0.1)]) {
     setLearningRate(opt, 0.025);
     assert.equal(getLearningRate(opt), 0.025);

@@ -58,7 +58,7 @@ test(
     freeze(base);
     const model = buildHead(base, HEADS.vgg16Gtsrb({ classes: 3, units: 32 }));
     compile(model, {
-      optimizer: adam(1e-3),
+      optimizer: adam({ learningRate: 1e-3 }),
       loss: 'sparseCategoricalCrossentropy',
       metrics: ['accuracy'],
     });
@@ -113,14 +113,14 @@ test(
       from: best,
       freezeUpTo: 'block5_conv3',
       compile: {
-        optimizer: adam(1e-5),
+        optimizer: adam({ learningRate: 1e-5 }),
         loss: 'sparseCategoricalCrossentropy',
         metrics: ['accuracy'],
       },
       previous: tl,
       train: ftTrain,
       validation: ftValid,
-      epochs: 1,
+      epochs: 5, // Keras' total_epochs: 4 before, 1 now
       stepsPerEpoch: 1,
       verbose: 0, // one step: cpu backprop is slow
     });

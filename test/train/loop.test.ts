@@ -5,7 +5,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildHead, headBoundary } from '../../lib/train/heads';
-import { compile, adam, sgd, topKCategoricalAccuracy } from '../../lib/train/compile';
+import {
+  compile,
+  adam,
+  sgd,
+  rmsprop,
+  topKCategoricalAccuracy,
+  learningRate,
+  getCompiled,
+} from '../../lib/train/compile';
 import { trainPhase, evaluateLoss } from '../../lib/train/loop';
 import {
   EarlyStopping,
@@ -43,7 +51,7 @@ function model(opts: { dropout?: number; batchNorm?: boolean } = {}) {
 test('trainPhase learns, returns a Keras-keyed History and numbers epochs from initialEpoch', async () => {
   const { model: m } = model();
   compile(m, {
-    optimizer: adam(0.02),
+    optimizer: adam({ learningRate: 0.02 }),
     loss: 'sparseCategoricalCrossentropy',
     metrics: ['accuracy', topKCategoricalAccuracy(2)],
   });
@@ -178,7 +186,7 @@ test('stopTraining from a batch callback stops after that batch', async () => {
 test('an exception in a callback leaves the last checkpoint loadable and the CSV complete up to the last epoch', async () => {
   const { model: m } = model();
   compile(m, {
-    optimizer: adam(0.01),
+    optimizer: adam({ learningRate: 0.01 }),
     loss: 'sparseCategoricalCrossentropy',
     metrics: ['accuracy'],
   });
@@ -284,7 +292,7 @@ test('a frozen BatchNormalization runs in inference mode while training; Dropout
 
 test('ReduceLROnPlateau changes the rate the next epoch trains with (History.lr)', async () => {
   const { model: m } = model();
-  compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+  compile(m, { optimizer: adam({ learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
   // Monitor a metric that never improves: the training loss of a frozen model is constant.
   freezeAll(m);
   m.layers[m.layers.length - 1].trainable = true;
@@ -307,7 +315,7 @@ test('ReduceLROnPlateau changes the rate the next epoch trains with (History.lr)
 test('fineTune: load the best checkpoint, freeze layers[:n], recompile, continue numbering, merge histories', async () => {
   const { model: m } = model();
   compile(m, {
-    optimizer: adam(0.01),
+    optimizer: adam({ learningRate: 0.01 }),
     loss: 'sparseCategoricalCrossentropy',
     metrics: ['accuracy'],
   });
@@ -332,14 +340,14 @@ test('fineTune: load the best checkpoint, freeze layers[:n], recompile, continue
     from: ckpt,
     freezeUpTo: 3,
     compile: {
-      optimizer: adam(5e-7),
+      optimizer: adam({ learningRate: 5e-7 }),
       loss: 'sparseCategoricalCrossentropy',
       metrics: ['accuracy'],
     },
     previous: tl,
     train,
     validation: val,
-    epochs: 2,
+    epochs: 5, // Keras' total_epochs: 3 before, 2 now
     verbose: 0,
   });
   assert.notEqual(ft, m);
@@ -384,7 +392,7 @@ test('TerminateOnNaN stops at the first batch whose loss is NaN; the summary say
     const { model: m } = model();
     const head = m.layers[m.layers.length - 1];
     head.setWeights(head.getWeights().map((w) => tf.fill(w.shape, NaN))); // what a diverged run ends with
-    compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+    compile(m, { optimizer: adam({ learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
     return m;
   };
   const train = fakeDataset({ n: 24, batchSize: 8 });
@@ -425,5 +433,84 @@ test('TerminateOnNaN stops at the first batch whose loss is NaN; the summary say
   assert.ok(
     lines.some((l) => /\[Best\] none: val_loss was NaN in every epoch/.test(l)),
     'trainPhase prints it too',
+  );
+});
+
+test('fineTune in one call (fastai fine_tune): head epochs with the base frozen, then unfreeze to a boundary at a lower rate; epochs as in Keras fit', async () => {
+  const { model: m } = model({ batchNorm: true });
+  const train = fakeDataset({ n: 12, batchSize: 4 });
+  const val = fakeDataset({ n: 6, batchSize: 3, seed: 4 });
+  const trainableDuring: boolean[][] = [];
+  const seen: TrainCallback = {
+    onTrainBegin: (ctx) => void trainableDuring.push(ctx.model.layers.map((l) => l.trainable)),
+  };
+  const {
+    model: ft,
+    history,
+    phase,
+  } = await fineTune({
+    from: m,
+    headEpochs: 2,
+    freezeUpTo: 3,
+    keepBatchNormFrozen: true,
+    compile: {
+      optimizer: adam({ learningRate: 0.01 }),
+      loss: 'sparseCategoricalCrossentropy',
+      metrics: ['accuracy'],
+    },
+    train,
+    validation: val,
+    epochs: 5, // Keras' total_epochs: 2 head epochs, then 3 fine-tuning epochs
+    callbacks: [seen],
+    verbose: 0,
+  });
+  assert.equal(ft, m);
+  const boundary = m.layers.findIndex((l) => l.name === headBoundary(m));
+  // Phase 1: everything up to the head boundary frozen; phase 2: layers[:3] and every BN of the base.
+  assert.deepEqual(
+    trainableDuring[0],
+    m.layers.map((_, i) => i > boundary),
+  );
+  assert.deepEqual(
+    trainableDuring[1],
+    m.layers.map(
+      (l, i) => i >= 3 && !(i <= boundary && l.getClassName().includes('BatchNormalization')),
+    ),
+  );
+  assert.deepEqual(
+    history.epochs.map((e) => e.epoch),
+    [0, 1, 2, 3, 4],
+  );
+  assert.deepEqual(history.phases, [
+    { name: 'transfer learning', startEpoch: 0 },
+    { name: 'fine-tuning', startEpoch: 2 },
+  ]);
+  assert.ok(history.epochs.slice(0, 2).every((e) => e.lr === 0.01));
+  assert.ok(
+    phase.epochs.every((e) => Math.abs(e.lr - 0.001) < 1e-12),
+    'the fine-tuning rate defaults to a tenth of the head rate',
+  );
+  // The rate is readable from the compiled model, as Keras' model.optimizer.learning_rate.
+  assert.ok(Math.abs(learningRate(ft) - 0.001) < 1e-12);
+  assert.equal(ft.optimizer, getCompiled(ft).optimizer);
+  await assert.rejects(
+    fineTune({ from: m, compile: { optimizer: 'adam' }, previous: history, train, epochs: 2 }),
+    /epochs \(2\) is the epoch index to train up to, as in Keras' fit.*pass epochs: 7/,
+  );
+});
+
+test('optimizers take their options one way: an object with Keras names', () => {
+  assert.deepEqual(adam({ learningRate: 0.01 }), {
+    kind: 'adam',
+    learningRate: 0.01,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-7,
+  });
+  assert.equal(rmsprop({ learningRate: 0.02 }).learningRate, 0.02);
+  assert.equal(sgd({ learningRate: 0.03, momentum: 0.9 }).learningRate, 0.03);
+  assert.throws(
+    () => adam(0.01 as unknown as object),
+    /pass the options as an object, e.g. adam\(\{ learningRate: 0.01 \}\)/,
   );
 });

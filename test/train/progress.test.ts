@@ -39,7 +39,7 @@ test('in a kernel: one in-place line per phase and a live chart redrawn after ev
   freezeAll(base);
   const m = buildHead(base, [{ type: 'globalAveragePooling' }, { type: 'output', classes: 3 }]);
   compile(m, {
-    optimizer: adam(0.01),
+    optimizer: adam({ learningRate: 0.01 }),
     loss: 'sparseCategoricalCrossentropy',
     metrics: ['accuracy'],
   });
@@ -88,10 +88,15 @@ test("in a kernel, Jupyter's interrupt (SIGINT) stops after the current batch; l
   const base = tinyBase();
   freezeAll(base);
   const m = buildHead(base, [{ type: 'globalAveragePooling' }, { type: 'output', classes: 3 }]);
-  compile(m, { optimizer: adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+  compile(m, { optimizer: adam({ learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
   const dir = tmpDir('sigint-');
   let batchesAfter = 0;
-  const h = await trainPhase({
+  const { Interrupted } = await import('../../lib/io/interrupt');
+  const { lastRun } = await import('../../lib/train/loop');
+  const printed: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void printed.push(a.join(' '));
+  const run = trainPhase({
     model: m,
     train: fakeDataset({ n: 16, batchSize: 4 }),
     epochs: 10,
@@ -107,8 +112,18 @@ test("in a kernel, Jupyter's interrupt (SIGINT) stops after the current batch; l
       },
     ],
   });
+  // As Python's KeyboardInterrupt: the call rejects, so an abandoned cell runs no further line.
+  await assert.rejects(run, Interrupted).finally(() => (console.log = log));
+  const h = lastRun()!.history;
+  assert.equal(lastRun()!.state, 'interrupted');
   assert.equal(h.epochs.length, 2);
   assert.equal(batchesAfter, 0);
+  // One line, printed when the interrupt came: what stopped and what was kept.
+  assert.equal(printed.length, 1, printed.join('\n'));
+  assert.match(
+    printed[0],
+    /^⏹ Interrupted: training \(trainPhase\) stopped\. Kept: epoch 3\/10 reached, 2 finished epoch\(s\) in nb\.lastRun\(\)\.history; last checkpoint of epoch 2 in .*last\.keras\.$/,
+  );
   assert.equal(fs.readFileSync(path.join(dir, 'log.csv'), 'utf8').trim().split('\n').length, 3);
   assert.equal((await loadCheckpoint(path.join(dir, 'last.keras'))).layers.length, m.layers.length);
   assert.equal(process.listenerCount('SIGINT'), 0, 'the handler is removed after the phase');
