@@ -5,6 +5,7 @@
 import os
 
 from notebook.services.sessions.sessionmanager import SessionManager
+from notebook.utils import maybe_future
 from tornado import gen
 
 
@@ -13,7 +14,11 @@ class SessionNameSessionManager(SessionManager):
     def start_kernel_for_session(self, session_id, path, name, type, kernel_name):
         kernel_path = self.contents_manager.get_kernel_path(path=path)
         env = dict(os.environ, JPY_SESSION_NAME=path or name or "")
-        kernel_id = yield gen.maybe_future(
+        # Notebook 6.4's start_kernel is `async def`: notebook.utils.maybe_future wraps the
+        # coroutine in an asyncio task that this yield awaits (as SessionManager itself does).
+        # tornado's gen.maybe_future passes a coroutine through un-awaited, so the session row got
+        # a coroutine for a kernel id and POST /api/sessions (every notebook the UI opens) failed.
+        kernel_id = yield maybe_future(
             self.kernel_manager.start_kernel(path=kernel_path, kernel_name=kernel_name, env=env)
         )
         raise gen.Return(kernel_id)
