@@ -20,7 +20,7 @@ function tslabPid(kernelId: string): number {
 }
 
 test(
-  'npm run notebook serves the project kernel behind a token; POST /api/sessions starts it with JPY_SESSION_NAME',
+  'npm run notebook: token, POST /api/sessions starts the kernel with JPY_SESSION_NAME, an edited notebook reopens trusted',
   { skip, timeout: 120_000 },
   async () => {
     const port = 18000 + Math.floor(Math.random() * 1000);
@@ -82,6 +82,51 @@ test(
         `the kernel's JPY_SESSION_NAME: ${env.find((e) => e.startsWith('JPY_SESSION_NAME=')) ?? '(unset)'}`,
       );
       assert.doesNotMatch(log, /was never awaited|ProgrammingError/);
+
+      // Trusted after editing: the page saves a cell it inserted without an id (Notebook 6.4's
+      // page does); reopened, the notebook's cells must be trusted, or its charts are hidden.
+      const saved = path.join('build', `server-test-${process.pid}.ipynb`);
+      fs.mkdirSync(path.join(ROOT, 'build'), { recursive: true });
+      try {
+        const svg = '<svg width="8" height="8"><circle cx="4" cy="4" r="3"/></svg>';
+        const cell = (id?: string) => ({
+          ...(id ? { id } : {}),
+          cell_type: 'code',
+          metadata: { trusted: true },
+          source: 'nb.plotHistory(history)',
+          execution_count: 1,
+          outputs: [{ output_type: 'display_data', data: { 'image/svg+xml': svg }, metadata: {} }],
+        });
+        const content = {
+          cells: [cell('c01'), cell()],
+          metadata: {},
+          nbformat: 4,
+          nbformat_minor: 5,
+        };
+        const put = await fetch(`${base}/api/contents/${saved}?token=${token}`, {
+          method: 'PUT',
+          body: JSON.stringify({ type: 'notebook', content }),
+        });
+        assert.equal(put.status, 201, await put.text());
+        const reopened = (await (
+          await fetch(`${base}/api/contents/${saved}?token=${token}&content=1`)
+        ).json()) as { content: { cells: { id: string; metadata: { trusted?: boolean } }[] } };
+        assert.deepEqual(
+          reopened.content.cells.map((c) => c.metadata.trusted),
+          [true, true],
+          `the saved notebook reopened untrusted:\n${log}`,
+        );
+        // The committed notebooks (no outputs) open trusted too: nothing in them to hide.
+        const tutorial = (await (
+          await fetch(`${base}/api/contents/${nbPath}?token=${token}&content=1`)
+        ).json()) as {
+          content: { cells: { cell_type: string; metadata: { trusted?: boolean } }[] };
+        };
+        for (const c of tutorial.content.cells.filter((c) => c.cell_type === 'code'))
+          assert.equal(c.metadata.trusted, true, `${nbPath} opened untrusted`);
+      } finally {
+        fs.rmSync(path.join(ROOT, saved), { force: true });
+      }
     } finally {
       child.kill('SIGINT');
       await new Promise((r) => child.once('exit', r));
