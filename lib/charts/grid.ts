@@ -8,6 +8,7 @@ import type { ImageDataset } from '../data/types';
 import { mulberry32 } from '../rng';
 import { describeAs, kb, showBundle } from '../display';
 import { argMax } from '../evaluate/metrics';
+import { checkModelInput } from '../models/input-shape';
 import { escapeHtml } from '../io/html';
 import { FONT } from './render';
 
@@ -265,6 +266,7 @@ async function predictIndices(
   for (let s = 0; s < indices.length; s += chunk) {
     const batch = await ds.load(indices.slice(s, s + chunk));
     try {
+      checkModelInput(model, batch.xs, 'predictGrid');
       const y = model.predict(batch.xs) as tf.Tensor;
       const data = await y.data();
       const k = y.shape[y.shape.length - 1] ?? 1;

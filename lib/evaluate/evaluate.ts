@@ -7,6 +7,7 @@ import { describeAs, showText } from '../display';
 import { progressReporter } from '../io/progress';
 import { argMax, categoricalCrossentropy, inTopK, topKIndices } from './metrics';
 import { getCompiled, isCompiled, regularizationLoss } from '../train/compile';
+import { checkModelInput } from '../models/input-shape';
 
 export interface EvaluateOptions {
   /** k of the top-k accuracy (Keras' TopKCategoricalAccuracy default: 5; the InceptionV3 walkthrough uses 3). */
@@ -68,6 +69,7 @@ export async function predictDataset(
   let done = 0;
   for await (const batch of ds.batches()) {
     try {
+      checkModelInput(model, batch.xs, 'evaluate');
       const out = model.predict(batch.xs);
       if (Array.isArray(out)) {
         out.forEach((t) => t.dispose());
