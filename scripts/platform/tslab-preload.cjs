@@ -194,6 +194,10 @@ function patchExecutor() {
         if (args.length === 1 && isTslabInterrupt(args[0])) {
           return console.error('Interrupted (Kernel > Interrupt).');
         }
+        // The library's own "stopped on Interrupt" error (Python's name for it): its message only.
+        if (args.length === 1 && args[0] instanceof Error && args[0].name === 'KeyboardInterrupt') {
+          return console.error(args[0].message);
+        }
         if (args.length === 1 && args[0] instanceof Error)
           return console.error(formatError(args[0]));
         return console.error(...args);
