@@ -12,7 +12,7 @@
 //
 // Skips with a message when chromium, Jupyter or puppeteer-core is missing. Takes about the time
 // `npm start` takes for the notebooks, plus ~1 min per notebook. BROWSER_SCREENSHOT=docs/x.png
-// writes the README's screenshot (notebook 01's learning curves) on the way.
+// writes the README's screenshot (the first notebook's learning curves) on the way.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -115,12 +115,13 @@ async function checkNotebook(
       assert.match(first, /^starting the backend…/);
       assert.match(first, /Backend: \w+ .*ready in \d+\.\d s/);
       t.diagnostic(`${name}: Run All ${((Date.now() - t0) / 1000).toFixed(0)} s, ${charts} charts`);
-      if (name.startsWith('01') && process.env.BROWSER_SCREENSHOT) {
+      if (name === NOTEBOOKS[0][0] && process.env.BROWSER_SCREENSHOT) {
         const i = await page.findCell(/nb\.plotHistory\(/);
+        // The cell above the chart (its code) at the top of the page, then the chart below it.
         await page.page.evaluate((i) => {
-          const el = document.querySelectorAll('.cell')[i] as HTMLElement;
-          window.scrollTo(0, 0);
-          document.querySelector('#notebook')!.scrollTop = el.offsetTop - 120;
+          const site = document.querySelector<HTMLElement>('#site')!;
+          const el = document.querySelectorAll<HTMLElement>('.cell')[i];
+          site.scrollTop += el.getBoundingClientRect().top - site.getBoundingClientRect().top - 60;
         }, i);
         await sleep(500);
         await page.page.screenshot({ path: path.resolve(ROOT, process.env.BROWSER_SCREENSHOT) });
