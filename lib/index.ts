@@ -108,6 +108,8 @@ export {
   type ModelCheckpointOptions,
   type CSVLoggerOptions,
 } from './train/callbacks';
+// Named by ModelCheckpoint's messages (a weights-only checkpoint loads into a model built again).
+export { saveCheckpoint, loadCheckpointWeights } from './train/checkpoint';
 export { fineTune, type FineTuneOptions, type FineTuneResult } from './train/finetune';
 export { cachedFeatures, type CachedFeaturesOptions, type FeatureDataset } from './train/cache';
 export { featureStats, type FeatureStats } from './train/feature-stats';

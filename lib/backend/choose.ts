@@ -146,6 +146,11 @@ export interface BackendInfo {
 
 let current: BackendInfo | null = null;
 
+/** The backend this process started, or null before the first initBackend(). */
+export function startedBackend(): BackendInfo | null {
+  return current;
+}
+
 /**
  * Start the backend once per process (later calls return the same info). Call it at the top of a
  * notebook; every lib function that needs tfjs calls it too, so forgetting it only costs speed.

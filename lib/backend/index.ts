@@ -1,11 +1,15 @@
 // Backend cells: which tfjs backend runs the notebook, and why.
-import { initBackend, type BackendInfo } from './choose';
+import {
+  initBackend as startBackend,
+  startedBackend,
+  type BackendInfo,
+  type BackendName,
+} from './choose';
 import { onednnInfo } from './onednn';
-import { describeAs, showBundle } from '../display';
+import { describeAs, isKernel, showBundle } from '../display';
 import { escapeHtml as esc } from '../io/html';
 
 export {
-  initBackend,
   chooseBackend,
   defaultCandidates,
   silenceNodeBackendBanner,
@@ -46,11 +50,49 @@ export function backendLine(info: BackendInfo): string {
 }
 
 /**
+ * Set by the kernel's preload (scripts/platform/tslab-preload.cjs) when the first cell importing
+ * the library starts, before tslab compiles it: the time a user waited for the first cell.
+ */
+const FIRST_CELL_MARK = Symbol.for('tfjs-finetune-notebooks.firstCellStartedAt');
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * Start the fastest backend here once per process (later calls return the same info; every lib
+ * function that needs tfjs calls it too, so forgetting it only costs speed). In a kernel the call
+ * that starts it shows the backend line and the time taken, under the "starting the backend…" line
+ * the kernel printed when the cell began (the first cell also compiles the library).
+ */
+export async function initBackend(opts: { backend?: BackendName } = {}): Promise<BackendInfo> {
+  const fresh = startedBackend() === null;
+  const t0 = Date.now();
+  const info = await startBackend(opts);
+  if (fresh && isKernel()) {
+    const now = Date.now();
+    const marks = globalThis as unknown as Record<symbol, number | undefined>;
+    const cellStart = marks[FIRST_CELL_MARK];
+    marks[FIRST_CELL_MARK] = undefined;
+    const took =
+      cellStart !== undefined && cellStart <= t0
+        ? `ready in ${seconds(now - cellStart)} (library compiled and loaded in ${seconds(t0 - cellStart)}, backend started in ${seconds(now - t0)})`
+        : `started in ${seconds(now - t0)}`;
+    const line = `${backendLine(info)} · ${took}`;
+    showBundle({
+      'text/html': `<p style="color:#555;font-size:smaller">${esc(line)}</p>`,
+      'text/plain': line,
+    });
+  }
+  return info;
+}
+
+/**
  * Start the backend (if not yet) and show what runs the notebook: one short line by default
  * (put it at the end of a notebook, with the environment), or `{ format: 'table' }` for why.
  */
 export async function backendInfo(opts: BackendInfoOptions = {}): Promise<BackendInfo> {
-  const info = await initBackend();
+  const info = await startBackend();
   const shown = opts.show !== false;
   if (shown && opts.format === 'table') {
     const rows: [string, string][] = [

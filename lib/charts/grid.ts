@@ -8,6 +8,7 @@ import type { ImageDataset } from '../data/types';
 import { mulberry32 } from '../rng';
 import { describeAs, kb, showBundle } from '../display';
 import { argMax } from '../evaluate/metrics';
+import { checkModelInput } from '../models/input-shape';
 import { escapeHtml } from '../io/html';
 import { chunked, runBatches } from '../io/batches';
 import { FONT } from './render';
@@ -264,6 +265,7 @@ async function predictIndices(
   const out: number[] = [];
   const load = (chunk: number[]) => ds.load(chunk);
   await runBatches('predictGrid', chunked(indices, Math.max(1, ds.batchSize), load), async (b) => {
+    checkModelInput(model, b.xs, 'predictGrid');
     const y = model.predict(b.xs) as tf.Tensor;
     const data = await y.data();
     const k = y.shape[y.shape.length - 1] ?? 1;

@@ -51,7 +51,7 @@ export function listClassFolders(
   const root = path.resolve(dir);
   if (!fs.existsSync(root)) {
     throw new Error(
-      `Image folder not found: ${root}. Check the path, or prepare the data first (npm run prepare-gtsrb / prepare-cars, or makeSyntheticSigns for an offline dataset).`,
+      `Image folder not found: ${root}. Check the path, or prepare the data first: npm run prepare-gtsrb / npm run prepare-cars (the real datasets), or gtsrbFolders() / carsFolders(), which generate a synthetic stand-in when a dataset is absent.`,
     );
   }
   if (!fs.statSync(root).isDirectory())

@@ -9,6 +9,7 @@ import { forEachBatch } from '../io/batches';
 import { interruptible } from '../io/interrupt';
 import { argMax, categoricalCrossentropy, inTopK, topKIndices } from './metrics';
 import { getCompiled, isCompiled, regularizationLoss } from '../train/compile';
+import { checkModelInput } from '../models/input-shape';
 
 export interface EvaluateOptions {
   /** k of the top-k accuracy (Keras' TopKCategoricalAccuracy default: 5; the InceptionV3 walkthrough uses 3). */
@@ -73,6 +74,7 @@ export async function predictDataset(
   await forEachBatch(
     ds.batches(),
     async (batch) => {
+      checkModelInput(model, batch.xs, 'evaluate');
       const out = model.predict(batch.xs);
       if (Array.isArray(out)) {
         out.forEach((t) => t.dispose());

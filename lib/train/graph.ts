@@ -6,6 +6,7 @@
 // rest trains) and lets training start at a block boundary, from cached features.
 import * as tf from '@tensorflow/tfjs';
 import { fusableConv, fusedConvCall, isReluLayer, reluCall } from './fused-conv';
+import { checkBatchShape } from '../models/input-shape';
 
 type Layer = tf.layers.Layer;
 type SymbolicTensor = tf.SymbolicTensor;
@@ -125,6 +126,7 @@ export function runPlan(plan: GraphPlan, inputs: tf.Tensor[], training: boolean)
   if (inputs.length !== plan.feeds.length) {
     throw new Error(`runPlan: ${plan.feeds.length} input(s) expected, got ${inputs.length}.`);
   }
+  plan.feeds.forEach((t, i) => checkBatchShape(t.shape.slice(1), inputs[i], '', plan.model.name));
   const values = new Map<number, tf.Tensor>();
   plan.feeds.forEach((t, i) => values.set(t.id, inputs[i]));
   // On a gradient tape: which tensors depend on a trainable weight (the feeds are constants).

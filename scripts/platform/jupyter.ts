@@ -153,18 +153,20 @@ export function ensureJupyter(log: (s: string) => void = console.log): string {
 }
 
 /**
- * The kernelspec. The kernel first changes to the project root: tslab makes the kernel's working
+ * The kernelspec. tslab starts with scripts/platform/tslab-preload.cjs loaded (`{ model }` across
+ * cells, errors without tslab's frames, the first cell's line). The kernel first changes to the project root: tslab makes the kernel's working
  * directory its TypeScript root, and files outside that root cannot be imported. Starting at the
  * root lets every notebook `import ... from "./lib"`, the same in the Jupyter UI and headless.
  */
 export function kernelSpec(root = ROOT) {
   const tslabMain = path.join(root, 'node_modules', 'tslab', 'bin', 'tslab');
+  const preload = path.join(root, 'scripts', 'platform', 'tslab-preload.cjs');
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   return {
     argv: [
       '/bin/sh',
       '-c',
-      `cd ${q(root)} && exec ${q(process.execPath)} ${q(tslabMain)} kernel --config-path "$0"`,
+      `cd ${q(root)} && exec ${q(process.execPath)} --require ${q(preload)} ${q(tslabMain)} kernel --config-path "$0"`,
       '{connection_file}',
     ],
     display_name: KERNEL_DISPLAY,

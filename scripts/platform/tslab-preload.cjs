@@ -1,0 +1,230 @@
+// Loaded into the project's tslab kernel before tslab itself (`node --require` in the kernelspec,
+// scripts/platform/jupyter.ts). It changes three things a notebook user meets, at the one step the
+// project controls, and leaves tslab's files untouched (tslab is pinned to 1.0.22; each patch
+// checks the shape it relies on and stands aside, with one line on stderr, when it differs):
+//
+//  1. Shorthand properties: `{ model }` naming another cell's variable. tslab rewrites a name from
+//     an earlier cell to `exports.name`, but its rewrite asks the checker for the symbol at the
+//     name, and at a shorthand property that is the property, not the variable: the name stayed
+//     bare and threw "model is not defined" at run time. Each shorthand property is written out
+//     (`{ model: model }`, the same object in JavaScript) before tslab compiles the cell, and the
+//     positions of compile errors are mapped back to the cell as typed.
+//  2. Errors: tslab prints a failing cell's error with Node's inspector, so every error carried
+//     ~8 frames of tslab and Node internals (vm, executor.js, jupyter.js). It is printed as its
+//     message plus the frames of the cell and the project (file names relative to the project).
+//  3. The first cell: importing the library compiles it (several seconds, nothing shown). A line
+//     appears at once; the library's initBackend() then shows the backend with the time taken.
+'use strict';
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+/** Where the first lib-importing cell started (lib/backend reads it for "ready in N s"). */
+const FIRST_CELL_MARK = Symbol.for('tfjs-finetune-notebooks.firstCellStartedAt');
+
+function warn(what, why) {
+  process.stderr.write(`tslab-preload: ${what} left as tslab has it (${why})\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Shorthand properties
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `src` with every shorthand property assignment written out (`{ a }` -> `{ a: a }`,
+ * `{ a = 1 } = o` -> `{ a: a = 1 } = o`), and the offsets where text was inserted.
+ */
+function expandShorthand(ts, src) {
+  const file = ts.createSourceFile('cell.ts', src, ts.ScriptTarget.ES2022, true);
+  const inserts = []; // { at: offset in src, text }
+  const visit = (node) => {
+    if (ts.isShorthandPropertyAssignment(node)) {
+      inserts.push({
+        at: node.name.getEnd(),
+        name: node.name.getStart(),
+        text: `: ${node.name.text}`,
+      });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  if (inserts.length === 0) return { src, inserts };
+  inserts.sort((a, b) => a.at - b.at);
+  let out = '';
+  let last = 0;
+  for (const ins of inserts) {
+    out += src.slice(last, ins.at) + ins.text;
+    last = ins.at;
+  }
+  return { src: out + src.slice(last), inserts };
+}
+
+/**
+ * Map an offset in the expanded text back to the cell as typed; an offset inside a written-out
+ * value (where the compiler reports an unknown name) maps to the shorthand name (`end`: its end).
+ */
+function originalOffset(offset, inserts, end = false) {
+  let shift = 0;
+  for (const ins of inserts) {
+    const at = ins.at + shift; // where the insert sits in the expanded text
+    if (offset <= at) break;
+    if (offset < at + ins.text.length || (end && offset === at + ins.text.length))
+      return end ? ins.at : ins.name;
+    shift += ins.text.length;
+  }
+  return offset - shift;
+}
+
+function position(src, offset) {
+  const before = src.slice(0, offset).split('\n');
+  return { offset, line: before.length - 1, character: before[before.length - 1].length };
+}
+
+function patchConverter() {
+  let converter;
+  let ts;
+  try {
+    converter = require('tslab/dist/converter');
+    ts = require(
+      require.resolve('@tslab/typescript-for-tslab', { paths: [require.resolve('tslab')] }),
+    );
+  } catch (e) {
+    return warn('shorthand properties', e.message);
+  }
+  const create = converter.createConverter;
+  if (typeof create !== 'function' || typeof ts.isShorthandPropertyAssignment !== 'function') {
+    return warn('shorthand properties', 'tslab/dist/converter has no createConverter');
+  }
+  converter.createConverter = function createConverter(...args) {
+    const conv = create.apply(this, args);
+    const convert = conv.convert;
+    conv.convert = function (prevDecl, src) {
+      let expanded;
+      try {
+        expanded = expandShorthand(ts, src);
+      } catch {
+        return convert.call(this, prevDecl, src); // tslab reports the syntax error itself
+      }
+      const result = convert.call(this, prevDecl, expanded.src);
+      if (expanded.inserts.length && result.diagnostics) {
+        for (const d of result.diagnostics) {
+          if (d.fileName) continue; // an error in another file: not shifted
+          d.start = position(src, originalOffset(d.start.offset, expanded.inserts));
+          d.end = position(src, originalOffset(d.end.offset, expanded.inserts, true));
+        }
+      }
+      return result;
+    };
+    return conv;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Errors without tslab's frames, 3. the first cell's line
+// ---------------------------------------------------------------------------------------------
+
+/** A stack frame that belongs to tslab, Node or the cell wrapper rather than to the user's code. */
+const INTERNAL_FRAME = [
+  /\(node:/,
+  /^\s*at node:/,
+  /[\\/]node_modules[\\/]tslab[\\/]/,
+  /sigintHandlersWrap/,
+  /runInThisContext/,
+  /tslab-preload\.cjs/,
+];
+
+function cleanFrame(line) {
+  if (INTERNAL_FRAME.some((re) => re.test(line))) return null;
+  // The cell is compiled to an anonymous vm script: its line numbers are of tslab's output.
+  if (/evalmachine\.<anonymous>/.test(line)) {
+    const fn = /^\s*at (?:async )?([^\s(]+) \(evalmachine/.exec(line);
+    return fn ? `    at ${fn[1]} (in a cell)` : null;
+  }
+  // Library files run as tslab's JavaScript output (lib/x.js); name the file as written.
+  return line.replace(
+    /\(([^()]+?):(\d+):(\d+)\)$|at ([^()\s]+?):(\d+):(\d+)$/,
+    (m, f1, _l, _c, f2) => {
+      const file = f1 ?? f2;
+      let rel = path.relative(ROOT, file);
+      if (rel.startsWith('..')) rel = file;
+      else rel = rel.replace(/\.js$/, '.ts');
+      return f1 ? `(${rel})` : `at ${rel}`;
+    },
+  );
+}
+
+/** "Name: message" and the frames that are the user's or the project's; `cause` below it. */
+function formatError(e, depth = 0) {
+  const stack = typeof e.stack === 'string' ? e.stack : `${e.name}: ${e.message}`;
+  let lines = stack.split('\n');
+  // Node puts the failing line of tslab's compiled cell (with a caret) above a vm error's stack.
+  if (/^evalmachine\.<anonymous>:\d+$/.test(lines[0]) && lines.indexOf('') > 0) {
+    lines = lines.slice(lines.indexOf('') + 1);
+  }
+  const frameAt = lines.findIndex((l) => /^\s+at /.test(l));
+  const head = frameAt < 0 ? lines : lines.slice(0, frameAt);
+  const frames = frameAt < 0 ? [] : lines.slice(frameAt).map(cleanFrame).filter(Boolean);
+  let text = [...head, ...frames].join('\n');
+  if (e.cause instanceof Error && depth < 3)
+    text += `\nCaused by: ${formatError(e.cause, depth + 1)}`;
+  return text;
+}
+
+/** tslab's own error for an interrupted cell: its stack is all tslab. */
+function isTslabInterrupt(e) {
+  return e instanceof Error && e.message === 'Interrupted asynchronously';
+}
+
+const LIB_IMPORT = /(?:from\s+|require\(\s*|import\(\s*)['"]\.\/lib(?:\/index)?['"]/;
+
+function patchExecutor() {
+  let executor;
+  try {
+    executor = require('tslab/dist/executor');
+  } catch (e) {
+    return warn('error output and first-cell line', e.message);
+  }
+  const create = executor.createExecutor;
+  if (typeof create !== 'function') {
+    return warn('error output and first-cell line', 'tslab/dist/executor has no createExecutor');
+  }
+  executor.createExecutor = function createExecutor(rootDir, convs, console) {
+    const cleanConsole = {
+      log: console.log,
+      error: (...args) => {
+        if (args.length === 1 && isTslabInterrupt(args[0])) {
+          return console.error('Interrupted (Kernel > Interrupt).');
+        }
+        // The library's own "stopped on Interrupt" error (Python's name for it): its message only.
+        if (args.length === 1 && args[0] instanceof Error && args[0].name === 'KeyboardInterrupt') {
+          return console.error(args[0].message);
+        }
+        if (args.length === 1 && args[0] instanceof Error)
+          return console.error(formatError(args[0]));
+        return console.error(...args);
+      },
+    };
+    const ex = create.call(this, rootDir, convs, cleanConsole);
+    const execute = ex.execute;
+    let libLoaded = false;
+    ex.execute = async function (src) {
+      if (!libLoaded && LIB_IMPORT.test(src)) {
+        libLoaded = true;
+        globalThis[FIRST_CELL_MARK] = Date.now();
+        process.stdout.write(
+          'starting the backend… (the first cell also compiles the library; later cells start at once)\n',
+        );
+        // tslab compiles the cell synchronously next: let the line leave for the browser first.
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return execute.call(this, src);
+    };
+    return ex;
+  };
+}
+
+module.exports = { expandShorthand, originalOffset, formatError, FIRST_CELL_MARK };
+
+if (!process.env.TSLAB_PRELOAD_OFF) {
+  patchConverter();
+  patchExecutor();
+}
