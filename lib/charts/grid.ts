@@ -10,6 +10,7 @@ import { describeAs, kb, showBundle } from '../display';
 import { argMax } from '../evaluate/metrics';
 import { escapeHtml } from '../io/html';
 import { FONT } from './render';
+import { sharpOfImageFile } from '../data/decode';
 
 export const RIGHT_COLOUR = '#138a36';
 export const WRONG_COLOUR = '#d32f2f';
@@ -35,6 +36,8 @@ export interface GridTile {
   file: string;
   /** Encoded image (PNG/JPEG) drawn instead of reading `file` (e.g. a heatmap overlay). */
   image?: Buffer;
+  /** Apply `file`'s EXIF orientation (its dataset's exifTranspose); default: the policy in force. */
+  exifTranspose?: boolean;
   /** Title lines drawn above the image; long text is shortened with an ellipsis. */
   title: { text: string; colour: string } | { lines: { text: string; colour: string }[] };
 }
@@ -152,6 +155,7 @@ export async function composeGrid(
       return {
         file: t.file,
         image: t.image,
+        exifTranspose: t.exifTranspose,
         lines: [{ text: joinedOf(t), colour: parts[0].colour }],
       };
     const lines = parts.flatMap((p) =>
@@ -160,7 +164,7 @@ export async function composeGrid(
         colour: p.colour,
       })),
     );
-    return { file: t.file, image: t.image, lines };
+    return { file: t.file, image: t.image, exifTranspose: t.exifTranspose, lines };
   });
   const titleH = Math.max(...titled.map((t) => t.lines.length)) * lineH + 4;
   const cellH = titleH + tile + pad;
@@ -175,8 +179,11 @@ export async function composeGrid(
       throw new Error(
         `image grid: ${t.file} does not exist; was the dataset folder moved? Re-create the dataset from its folder.`,
       );
-    const img = await sharp(t.image ?? t.file)
-      .rotate()
+    // The pixels the model is given (lib/data/decode's EXIF policy), not the photo turned upright.
+    const source = t.image
+      ? sharp(t.image)
+      : await sharpOfImageFile(t.file, { exifTranspose: t.exifTranspose });
+    const img = await source
       .resize(tile, tile, { fit: 'contain', background: { r: 255, g: 255, b: 255, alpha: 1 } })
       .flatten({ background: '#ffffff' })
       .png()
@@ -216,6 +223,7 @@ export async function showBatch(
   const names = opts.classNames ?? dataset.classNames;
   const tiles = indices.map((i) => ({
     file: dataset.files[i],
+    exifTranspose: dataset.exifTranspose,
     title: { text: names[dataset.labels[i]] ?? String(dataset.labels[i]), colour: TEXT_COLOUR },
   }));
   const png = await composeGrid(tiles, {
@@ -326,6 +334,7 @@ export async function predictGrid(
     const colour = ok ? RIGHT_COLOUR : WRONG_COLOUR;
     return {
       file: dataset.files[i],
+      exifTranspose: dataset.exifTranspose,
       title: {
         lines: [
           { text: `T: ${name(dataset.labels[i])}`, colour },
