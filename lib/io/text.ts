@@ -3,6 +3,7 @@
 // may be named anything a file system allows: `<img src=x onerror=alert(1)>`, `a|b`, `*bold*`,
 // a newline, an ANSI escape that recolours a terminal, a right-to-left override that reverses
 // what follows it.
+import { escapeHtml } from './html';
 
 /**
  * Text for Markdown (a table cell, a caption): HTML-significant characters as entities (Markdown
@@ -10,11 +11,7 @@
  * newline would end a table row), control characters made visible.
  */
 export function escapeMarkdown(s: string): string {
-  return toPlainText(s.replace(/\r\n?|\n/g, ' '))
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/[\\`*_[\]|~#!()]/g, '\\$&');
+  return escapeHtml(s.replace(/\r\n?|\n/g, ' ')).replace(/[\\`*_[\]|~#!()]/g, '\\$&');
 }
 
 // C0 controls but tab, DEL and C1 controls, the bidirectional overrides and isolates, and the line
