@@ -120,8 +120,8 @@ export function profileConfig<T extends { [K in keyof T]: ConfigValue }>(
   return { ...profiles[profile], profile };
 }
 
-/** A data folder from the environment (GTSRB_DIR, CARS_DIR), resolved against the project root. */
-export function dataDirFromEnv(name: 'GTSRB_DIR' | 'CARS_DIR'): string | undefined {
+/** A data folder from the environment (GTSRB_DIR, CARS_DIR, IMAGES_DIR), resolved against the project root. */
+export function dataDirFromEnv(name: 'GTSRB_DIR' | 'CARS_DIR' | 'IMAGES_DIR'): string | undefined {
   const v = process.env[name];
   return v ? path.resolve(PROJECT_ROOT, v) : undefined;
 }

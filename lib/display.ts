@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { escapeControls } from './io/text';
+import { escapeControls } from './io/controls';
 
 /** A display bundle: mime type -> data. Binary data (PNG, JPEG) is a Buffer/Uint8Array. */
 export type MimeBundle = {

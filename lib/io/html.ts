@@ -1,6 +1,6 @@
 // HTML/XML escaping for text put into tables, titles and SVG labels.
 
-import { escapeControls } from './text';
+import { escapeControls } from './controls';
 
 /**
  * Escape `& < > "` so any text can go inside an element or a double-quoted attribute. Control

@@ -3,7 +3,10 @@
 // may be named anything a file system allows: `<img src=x onerror=alert(1)>`, `a|b`, `*bold*`,
 // a newline, an ANSI escape that recolours a terminal, a right-to-left override that reverses
 // what follows it.
+import { escapeControls } from './controls';
 import { escapeHtml } from './html';
+
+export { escapeControls };
 
 /**
  * Text for Markdown (a table cell, a caption): HTML-significant characters as entities (Markdown
@@ -14,11 +17,6 @@ export function escapeMarkdown(s: string): string {
   return escapeHtml(s.replace(/\r\n?|\n/g, ' ')).replace(/[\\`*_[\]|~#!()]/g, '\\$&');
 }
 
-// C0 controls but tab, DEL and C1 controls, the bidirectional overrides and isolates, and the line
-// and paragraph separators: invisible, or they move or recolour the text around them.
-const INVISIBLE =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff]/g;
-
 /**
  * Text for a terminal or a text/plain output: control and direction characters shown as `\u{…}`
  * (an ESC would start a terminal escape sequence, U+202E would reverse the rest of the line),
@@ -26,14 +24,6 @@ const INVISIBLE =
  */
 export function toPlainText(s: string): string {
   return escapeControls(s.replace(/\n/g, '\\n'));
-}
-
-/**
- * A whole text output (several lines) made safe for a terminal: line breaks and tabs kept, every
- * other control or direction character shown as `\u{…}`. Every text/plain output goes through it.
- */
-export function escapeControls(s: string): string {
-  return s.replace(INVISIBLE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 }
 
 /**
