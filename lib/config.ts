@@ -132,8 +132,8 @@ export function profileConfig<S extends Settings<S>, T extends Settings<T>>(
   return { ...merged[profile], profile };
 }
 
-/** A data folder from the environment (GTSRB_DIR, CARS_DIR), resolved against the project root. */
-export function dataDirFromEnv(name: 'GTSRB_DIR' | 'CARS_DIR'): string | undefined {
+/** A data folder from the environment (GTSRB_DIR, CARS_DIR, IMAGES_DIR), resolved against the project root. */
+export function dataDirFromEnv(name: 'GTSRB_DIR' | 'CARS_DIR' | 'IMAGES_DIR'): string | undefined {
   const v = process.env[name];
   return v ? path.resolve(PROJECT_ROOT, v) : undefined;
 }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { randomSeed } from './seed';
+import { escapeControls } from './io/controls';
 
 /** A display bundle: mime type -> data. Binary data (PNG, JPEG) is a Buffer/Uint8Array. */
 export type MimeBundle = {
@@ -94,6 +95,9 @@ function encode(bundle: MimeBundle): Record<string, unknown> {
 }
 
 function send(bundle: MimeBundle, displayId: string | undefined, update: boolean): void {
+  // A class or file name in a text output must not be able to recolour or rewrite the terminal.
+  const plain = bundle['text/plain'];
+  if (typeof plain === 'string') bundle = { ...bundle, 'text/plain': escapeControls(plain) };
   const write = kernelWriter();
   if (write) {
     write(

@@ -48,6 +48,16 @@ export {
   type SyntheticFallback,
 } from './data/sources';
 export type { ImageDataset, Batch, LabelMode, ImageSize } from './data/types';
+// Your own images (notebook 04): where they are, what is wrong with them, leaks between splits; the EXIF policy.
+export {
+  imagesFromEnv,
+  checkImages,
+  findDuplicates,
+  type ImagesSource,
+  type ImageCheck,
+  type SplitLeak,
+} from './data/own-images';
+export { setExifTranspose, exifTranspose } from './data/decode';
 
 // Models: the Keras bases, preprocess_input, ImageNet weights, freezing, summaries, save and load.
 export {

@@ -3,6 +3,7 @@
 // drawn, classes in a chosen order, and the largest off-diagonal confusions listed in a table.
 import { showHtml } from '../display';
 import { escapeHtml } from '../io/html';
+import { toPlainText } from '../io/text';
 import { formatPercent } from './format';
 import { classOrder, defaultClassOrder, type ClassOrder } from '../evaluate/order';
 import {
@@ -94,7 +95,7 @@ function confusionsText(list: Confusion[]): string {
   return list
     .map(
       (c, i) =>
-        `${String(i + 1).padStart(3)}. ${c.trueClass} -> ${c.predictedClass}: ${c.count} (${formatPercent(c.fraction, 1)})`,
+        `${String(i + 1).padStart(3)}. ${toPlainText(c.trueClass)} -> ${toPlainText(c.predictedClass)}: ${c.count} (${formatPercent(c.fraction, 1)})`,
     )
     .join('\n');
 }

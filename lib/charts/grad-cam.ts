@@ -250,11 +250,12 @@ export async function overlayHeatmap(
   map: Float32Array,
   mapH: number,
   mapW: number,
-  opts: { size?: number; alpha?: number } = {},
+  opts: { size?: number; alpha?: number; exifTranspose?: boolean } = {},
 ): Promise<Buffer> {
   const size = opts.size ?? 192;
   const alpha = opts.alpha ?? 0.45;
-  const img = await decodeImageFile(file); // the pixels the model saw (no EXIF rotation)
+  // The pixels the model saw: the EXIF policy of lib/data/decode (or of the image's dataset).
+  const img = await decodeImageFile(file, { exifTranspose: opts.exifTranspose });
   const scale = size / Math.max(img.width, img.height);
   const [W, H] = [
     Math.max(1, Math.round(img.width * scale)),
@@ -400,8 +401,10 @@ export async function gradCamGrid(
       const probs = own.probabilities[j];
       const ok = p === actual;
       const colour = ok ? '#138a36' : '#d32f2f';
+      const exifTranspose = dataset.exifTranspose;
       tiles.push({
         file,
+        exifTranspose,
         title: { text: `actual: ${names[actual] ?? actual}`, colour: TITLE_COLOUR },
       });
       tiles.push({
@@ -409,6 +412,7 @@ export async function gradCamGrid(
         image: await overlayHeatmap(file, own.maps[j], own.height, own.width, {
           size: tileSize,
           alpha: opts.alpha,
+          exifTranspose,
         }),
         title: { text: `predicted: ${names[p] ?? p} (${pct(probs[p])})`, colour },
       });
@@ -428,6 +432,7 @@ export async function gradCamGrid(
               image: await overlayHeatmap(file, truth.maps[j], truth.height, truth.width, {
                 size: tileSize,
                 alpha: opts.alpha,
+                exifTranspose,
               }),
               title: {
                 text: `actual: ${names[actual] ?? actual} (${pct(probs[actual])})`,

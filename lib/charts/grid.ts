@@ -12,6 +12,7 @@ import { checkModelInput } from '../models/input-shape';
 import { escapeHtml } from '../io/html';
 import { chunked, runBatches } from '../io/batches';
 import { FONT } from './render';
+import { sharpOfImageFile } from '../data/decode';
 
 export const RIGHT_COLOUR = '#138a36';
 export const WRONG_COLOUR = '#d32f2f';
@@ -37,6 +38,8 @@ export interface GridTile {
   file: string;
   /** Encoded image (PNG/JPEG) drawn instead of reading `file` (e.g. a heatmap overlay). */
   image?: Buffer;
+  /** Apply `file`'s EXIF orientation (its dataset's exifTranspose); default: the policy in force. */
+  exifTranspose?: boolean;
   /** Title lines drawn above the image; long text is shortened with an ellipsis. */
   title: { text: string; colour: string } | { lines: { text: string; colour: string }[] };
 }
@@ -154,6 +157,7 @@ export async function composeGrid(
       return {
         file: t.file,
         image: t.image,
+        exifTranspose: t.exifTranspose,
         lines: [{ text: joinedOf(t), colour: parts[0].colour }],
       };
     const lines = parts.flatMap((p) =>
@@ -162,7 +166,7 @@ export async function composeGrid(
         colour: p.colour,
       })),
     );
-    return { file: t.file, image: t.image, lines };
+    return { file: t.file, image: t.image, exifTranspose: t.exifTranspose, lines };
   });
   const titleH = Math.max(...titled.map((t) => t.lines.length)) * lineH + 4;
   const cellH = titleH + tile + pad;
@@ -177,8 +181,11 @@ export async function composeGrid(
       throw new Error(
         `image grid: ${t.file} does not exist; was the dataset folder moved? Re-create the dataset from its folder.`,
       );
-    const img = await sharp(t.image ?? t.file)
-      .rotate()
+    // The pixels the model is given (lib/data/decode's EXIF policy), not the photo turned upright.
+    const source = t.image
+      ? sharp(t.image)
+      : await sharpOfImageFile(t.file, { exifTranspose: t.exifTranspose });
+    const img = await source
       .resize(tile, tile, { fit: 'contain', background: { r: 255, g: 255, b: 255, alpha: 1 } })
       .flatten({ background: '#ffffff' })
       .png()
@@ -218,6 +225,7 @@ export async function showBatch(
   const names = opts.classNames ?? dataset.classNames;
   const tiles = indices.map((i) => ({
     file: dataset.files[i],
+    exifTranspose: dataset.exifTranspose,
     title: { text: names[dataset.labels[i]] ?? String(dataset.labels[i]), colour: TEXT_COLOUR },
   }));
   const png = await composeGrid(tiles, {
@@ -322,6 +330,7 @@ export async function predictGrid(
     const colour = ok ? RIGHT_COLOUR : WRONG_COLOUR;
     return {
       file: dataset.files[i],
+      exifTranspose: dataset.exifTranspose,
       title: {
         lines: [
           { text: `T: ${name(dataset.labels[i])}`, colour },

@@ -1,8 +1,7 @@
 // One new image through the classifier: the image beside a table of its top-k classes with
 // confidences (the walkthrough's "new, unseen car image" cell).
-import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { loadImageFile, type Interpolation } from '../data/decode';
+import { loadImageFile, sharpOfImageFile, type Interpolation } from '../data/decode';
 import { preprocessInput, type PreprocessMode } from '../data/preprocess';
 import type { ImageSize } from '../data/types';
 import { describeAs, showBundle } from '../display';
@@ -134,8 +133,10 @@ export async function predictImage(
     verdict,
   ].join('\n');
   const thumbSize = opts.thumbnailSize ?? 256;
-  const thumb = await sharp(imagePath)
-    .rotate()
+  // The pixels the model was given (the EXIF policy of lib/data/decode), not the photo turned upright.
+  const thumb = await (
+    await sharpOfImageFile(imagePath)
+  )
     .resize(thumbSize, thumbSize, { fit: 'inside' })
     .jpeg({ quality: 85 })
     .toBuffer();

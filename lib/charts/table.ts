@@ -3,6 +3,7 @@
 // notebook, markdown for reports, aligned text in a terminal.
 import { describeAs, showBundle } from '../display';
 import { escapeHtml } from '../io/html';
+import { escapeMarkdown, toPlainText } from '../io/text';
 import { formatPercent, formatPoints, formatSeconds } from './format';
 
 export interface ResultRow {
@@ -274,17 +275,18 @@ export function resultsTable(rows: ResultRow[], opts: ResultsTableOptions = {}):
     `<thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>` +
     (footer ? `<p style="font-size:smaller;color:#555">${escapeHtml(footer)}</p>` : '');
 
-  const mdEscape = (s: string) => s.replace(/\|/g, '\\|');
   const markdown = [
-    ...captionLines.flatMap((l) => [`**${mdEscape(l)}**`, '']),
-    `| ${cols.map((c) => mdEscape(c.header)).join(' | ')} |`,
+    ...captionLines.flatMap((l) => [`**${escapeMarkdown(l)}**`, '']),
+    `| ${cols.map((c) => escapeMarkdown(c.header)).join(' | ')} |`,
     `|${cols.map((c) => (c.align === 'right' ? ' ---: ' : ' :--- ')).join('|')}|`,
-    ...cells.map((row) => `| ${row.map(mdEscape).join(' | ')} |`),
-    ...(footer ? ['', `_${mdEscape(footer)}_`] : []),
+    ...cells.map((row) => `| ${row.map(escapeMarkdown).join(' | ')} |`),
+    ...(footer ? ['', `_${escapeMarkdown(footer)}_`] : []),
   ].join('\n');
 
+  // Plain text: one name stays on one line, control characters shown, not obeyed.
+  const plainCells = cells.map((row) => row.map(toPlainText));
   const widths = cols.map((c, i) =>
-    Math.max(c.header.length, ...cells.map((row) => row[i].length)),
+    Math.max(c.header.length, ...plainCells.map((row) => row[i].length)),
   );
   const line = (vals: string[]) =>
     vals
@@ -292,11 +294,11 @@ export function resultsTable(rows: ResultRow[], opts: ResultsTableOptions = {}):
       .join('  ')
       .trimEnd();
   const text = [
-    ...captionLines,
+    ...captionLines.map(toPlainText),
     line(cols.map((c) => c.header)),
     line(widths.map((w) => '-'.repeat(w))),
-    ...cells.map(line),
-    ...(footer ? [footer] : []),
+    ...plainCells.map(line),
+    ...(footer ? [toPlainText(footer)] : []),
   ].join('\n');
 
   if (opts.show !== false)

@@ -131,6 +131,7 @@ export async function plotTopLosses(
     const colour = t.predicted === t.actual ? RIGHT_COLOUR : WRONG_COLOUR;
     return {
       file: t.file,
+      exifTranspose: images.exifTranspose,
       title: {
         lines: [
           { text: `P: ${name(t.predicted)}`, colour },

@@ -6,6 +6,9 @@ import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { ImageDataset, LabelMode } from './types';
 import { createImageDataset, type ImageLoadOptions } from './dataset';
+import { checkSplit, splitItems, type Subset } from './directory';
+import { checkClassNames, pythonSorted } from './names';
+import { printDatasetSummary, summarizeDataset } from './summary';
 
 export interface DatasetFromCsvOptions extends ImageLoadOptions {
   /** Column with the image path, relative to baseDir. Default: 'Path' if present, else 'Filename'. */
@@ -14,8 +17,12 @@ export interface DatasetFromCsvOptions extends ImageLoadOptions {
   labelColumn?: string;
   /** Field separator; by default detected from the header line (',' or ';'). */
   delimiter?: string;
-  /** The training set's class names (e.g. trainDs.classNames); labels are mapped by name into it. */
-  classNames?: string[];
+  /**
+   * The training set's class names (e.g. trainDs.classNames); labels are mapped by name into it.
+   * 'inferred': the CSV defines the classes (a training CSV): its distinct labels, in numeric order
+   * when every label is an integer, else in Python's sorted() order (as Keras sorts given labels).
+   */
+  classNames?: string[] | 'inferred';
   /**
    * 'name' (default): label value → index of that name in classNames.
    * 'raw': use the integer label value directly as the index — the walkthrough's pitfall, for showing it.
@@ -26,10 +33,31 @@ export interface DatasetFromCsvOptions extends ImageLoadOptions {
   /** Crop each image to its Roi.X1/Roi.Y1/Roi.X2/Roi.Y2 columns (GTSRB) before resizing. */
   cropToRoi?: boolean;
   labelMode?: LabelMode;
+  /**
+   * Read image paths that lead outside baseDir ('../other/x.jpg', '/home/x.jpg'). Default false: a
+   * CSV from elsewhere cannot make the notebook read (and show, and export) any file on the disk.
+   */
+  allowPathsOutside?: boolean;
+  /** Fraction held out (with subset and seed), as imageDatasetFromDirectory. */
+  validationSplit?: number | null;
+  subset?: Subset | null;
+  /** Split each class separately (see imageDatasetFromDirectory). */
+  stratify?: boolean;
+}
+
+/** A data row and the line of the CSV file it ends on (csv-parse counts quoted line breaks). */
+export interface CsvRecord {
+  record: Record<string, string>;
+  line: number;
 }
 
 /** Read a delimited file into records, detecting ',' vs ';' from the header line. */
 export function readCsvRecords(csvPath: string, delimiter?: string): Record<string, string>[] {
+  return readCsvLines(csvPath, delimiter).map((r) => r.record);
+}
+
+/** readCsvRecords with each record's line number in the file, for errors that name the line. */
+export function readCsvLines(csvPath: string, delimiter?: string): CsvRecord[] {
   if (!fs.existsSync(csvPath))
     throw new Error(
       `CSV file not found: ${csvPath}. Check the path (GTSRB's labels are Test.csv or GT-<class>.csv).`,
@@ -38,13 +66,15 @@ export function readCsvRecords(csvPath: string, delimiter?: string): Record<stri
   const header = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length);
   const sep = delimiter ?? (header.split(';').length > header.split(',').length ? ';' : ',');
   try {
-    return parse(text, {
+    const rows = parse(text, {
       columns: true,
       delimiter: sep,
       skip_empty_lines: true,
       trim: true,
       bom: true,
-    }) as Record<string, string>[];
+      info: true,
+    }) as unknown as { record: Record<string, string>; info: { lines: number } }[];
+    return rows.map((r) => ({ record: r.record, line: r.info.lines }));
   } catch (e) {
     throw new Error(`Cannot parse ${csvPath} as CSV (delimiter '${sep}'): ${(e as Error).message}`);
   }
@@ -69,9 +99,9 @@ export function datasetFromCsv(
     roi: [number, number, number, number] | null;
   }[] = [];
   for (const csv of csvs) {
-    const records = readCsvRecords(csv, opts.delimiter);
+    const records = readCsvLines(csv, opts.delimiter);
     if (!records.length) throw new Error(`${csv} has no data rows.`);
-    const columns = Object.keys(records[0]);
+    const columns = Object.keys(records[0].record);
     const imageColumn = opts.imageColumn ?? (columns.includes('Path') ? 'Path' : 'Filename');
     for (const c of [imageColumn, labelColumn]) {
       if (!columns.includes(c))
@@ -79,8 +109,22 @@ export function datasetFromCsv(
           `${csv} has no column '${c}' (columns: ${columns.join(', ')}). Pass imageColumn / labelColumn.`,
         );
     }
-    const base = opts.baseDir ?? path.dirname(path.resolve(csv));
-    records.forEach((r, k) => {
+    const base = path.resolve(opts.baseDir ?? path.dirname(path.resolve(csv)));
+    for (const { record: r, line } of records) {
+      const where = `${csv} line ${line}`;
+      const value = r[imageColumn] ?? '';
+      if (!value)
+        throw new Error(
+          `${where}: the '${imageColumn}' column is empty; give each row an image path.`,
+        );
+      const file = path.resolve(base, value);
+      const rel = path.relative(base, file);
+      if (!opts.allowPathsOutside && (rel.startsWith('..') || path.isAbsolute(rel))) {
+        throw new Error(
+          `${where}: the image path ${JSON.stringify(value)} leads outside the dataset folder ${base}. ` +
+            `Move the image into that folder and give its path relative to it, set baseDir to a folder that holds every image, or pass allowPathsOutside: true if the CSV is yours.`,
+        );
+      }
       const roi = opts.cropToRoi
         ? (['Roi.X1', 'Roi.Y1', 'Roi.X2', 'Roi.Y2'].map((c) => Number(r[c])) as [
             number,
@@ -91,17 +135,12 @@ export function datasetFromCsv(
         : null;
       if (roi && roi.some((v) => !Number.isFinite(v)))
         throw new Error(
-          `${csv} row ${k + 2}: cropToRoi needs numeric Roi.X1, Roi.Y1, Roi.X2, Roi.Y2 columns.`,
+          `${where}: cropToRoi needs numeric Roi.X1, Roi.Y1, Roi.X2, Roi.Y2 columns.`,
         );
-      rows.push({
-        file: path.resolve(base, r[imageColumn]),
-        label: String(r[labelColumn]).trim(),
-        where: `${csv} row ${k + 2}`,
-        roi,
-      });
-    });
+      rows.push({ file, label: String(r[labelColumn] ?? '').trim(), where, roi });
+    }
   }
-  let classNames = opts.classNames;
+  let classNames = opts.classNames === 'inferred' ? inferClassNames(rows) : opts.classNames;
   if (!classNames) {
     if (mapping === 'name') {
       throw new Error(
@@ -111,8 +150,13 @@ export function datasetFromCsv(
     const max = Math.max(...rows.map((r) => Number(r.label)));
     classNames = Array.from({ length: max + 1 }, (_, i) => String(i));
   }
+  checkClassNames(
+    classNames,
+    `datasetFromCsv(${csvs[0]})`,
+    "Pass the training set's classNames (each class once, none empty).",
+  );
   const index = new Map(classNames.map((c, i) => [c, i]));
-  const labels = rows.map((r) => {
+  let labels = rows.map((r) => {
     if (mapping === 'raw') {
       const v = Number(r.label);
       if (!Number.isInteger(v) || v < 0 || v >= classNames!.length) {
@@ -136,20 +180,53 @@ export function datasetFromCsv(
       `${missing[0].where}: image ${missing[0].file} not found${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}. Check baseDir (image paths are relative to it).`,
     );
   }
-  if (opts.verbose ?? true)
+  const split = checkSplit(opts.validationSplit, opts.subset, 'datasetFromCsv');
+  let kept = rows.map((r, i) => ({ ...r, label: labels[i] }));
+  if (split) {
+    if (opts.seed === undefined)
+      throw new Error(
+        'datasetFromCsv: with validationSplit, pass a seed so the subsets do not overlap.',
+      );
+    kept = splitItems(kept, {
+      validationSplit: opts.validationSplit!,
+      subset: opts.subset!,
+      seed: opts.seed,
+      stratify: opts.stratify,
+    });
+  }
+  labels = kept.map((r) => r.label);
+  if (opts.verbose ?? true) {
     console.log(
-      `Found ${rows.length} images in ${csvs.length === 1 ? path.basename(csvs[0]) : `${csvs.length} CSV files`} belonging to ${new Set(labels).size} classes.`,
+      `Found ${rows.length} images in ${csvs.length === 1 ? path.basename(csvs[0]) : `${csvs.length} CSV files`} belonging to ${new Set(rows.map((r) => r.label)).size} classes.`,
     );
-  return createImageDataset(
+    if (split) console.log(`Using ${kept.length} files for ${opts.subset}.`);
+  }
+  const ds = createImageDataset(
     {
-      files: rows.map((r) => r.file),
+      files: kept.map((r) => r.file),
       labels,
       classNames,
       labelMode: opts.labelMode === undefined ? 'int' : opts.labelMode,
-      crops: opts.cropToRoi ? rows.map((r) => r.roi) : undefined,
+      crops: opts.cropToRoi ? kept.map((r) => r.roi) : undefined,
       defaultImageSize: [256, 256],
       defaultInterpolation: 'bilinear',
     },
     { ...opts, shuffle: opts.shuffle ?? false },
   );
+  if (opts.verbose ?? true)
+    printDatasetSummary(
+      summarizeDataset(ds.files, ds.labels, ds.classNames, {}, ds.exifTranspose),
+      true,
+    );
+  return ds;
+}
+
+/** The classes a training CSV defines: numeric order when every label is an integer, else sorted(). */
+function inferClassNames(rows: { label: string; where: string }[]): string[] {
+  const empty = rows.find((r) => r.label === '');
+  if (empty) throw new Error(`${empty.where}: the label is empty; give every row a class.`);
+  const distinct = [...new Set(rows.map((r) => r.label))];
+  return distinct.every((l) => /^\d+$/.test(l))
+    ? distinct.sort((a, b) => Number(a) - Number(b))
+    : pythonSorted(distinct);
 }

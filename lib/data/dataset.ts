@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch, ImageDataset, ImageSize, LabelMode } from './types';
 import {
   decodeImageFile,
+  exifTranspose,
   mapConcurrent,
   resizeDecoded,
   type DecodedRgb,
@@ -57,8 +58,14 @@ export interface ImageLoadOptions {
   prefetch?: boolean;
   /** Keep decoded (not yet resized) images in memory: worth it for small datasets like GTSRB-40. */
   cacheDecoded?: boolean;
-  /** Print "Found N files belonging to C classes." like Keras. Default true. */
+  /** Print "Found N files belonging to C classes." like Keras, and the dataset's summary line. Default true. */
   verbose?: boolean;
+  /**
+   * Apply each photo's EXIF orientation tag. Default: the policy in force (`setExifTranspose`,
+   * NB_EXIF_TRANSPOSE), which is false: pixels as stored, as Keras. Grids and Grad-CAM of this
+   * dataset follow the dataset's value.
+   */
+  exifTranspose?: boolean;
 }
 
 export interface DatasetSource {
@@ -89,6 +96,7 @@ class FileImageDataset implements ImageDataset {
   readonly augmented: boolean;
   readonly cacheKey: string;
   readonly seed: number;
+  readonly exifTranspose: boolean;
   private readonly skipped = new Set<number>();
   private readonly decodedCache = new Map<number, DecodedRgb>();
 
@@ -113,6 +121,8 @@ class FileImageDataset implements ImageDataset {
     this.numBatches = Math.ceil(this.size / this.batchSize);
     this.augmented = !!opts.augment?.isRandom;
     this.seed = opts.seed ?? randomSeed();
+    // Fixed when the dataset is made: a later setExifTranspose does not change its pixels midway.
+    this.exifTranspose = opts.exifTranspose ?? exifTranspose();
     const pre = opts.preprocessing;
     this.cacheKey = hashString(
       JSON.stringify({
@@ -124,6 +134,8 @@ class FileImageDataset implements ImageDataset {
         seed: this.augmented ? this.seed : null,
         rescale: opts.rescale ?? null,
         preprocessing: typeof pre === 'function' ? hashString(pre.toString()) : (pre ?? null),
+        // Only when on, so caches made before the policy existed stay valid.
+        ...(this.exifTranspose ? { exifTranspose: true } : {}),
       }),
     );
   }
@@ -137,6 +149,7 @@ class FileImageDataset implements ImageDataset {
     for (let i = 0; i < order.length; i += this.batchSize)
       chunks.push(order.slice(i, i + this.batchSize));
     const prefetch = this.opts.prefetch ?? true;
+    const skippedBefore = this.skipped.size;
     let pending: Promise<LoadedImages> | null = chunks.length
       ? this.loadPixels(chunks[0], epoch)
       : null;
@@ -147,6 +160,7 @@ class FileImageDataset implements ImageDataset {
         pending = prefetch && b + 1 < chunks.length ? this.loadPixels(chunks[b + 1], epoch) : null;
         if (current.indices.length) yield this.toBatch(current);
       }
+      if (this.skipped.size > skippedBefore) console.warn(this.skippedReport());
     } finally {
       // The consumer stopped early: let a prefetch finish quietly (it holds no tensors).
       pending?.catch(() => undefined);
@@ -161,6 +175,22 @@ class FileImageDataset implements ImageDataset {
     return this.toBatch(await this.loadPixels(indices, o.epoch));
   }
 
+  /** The files onCorrupt: 'skip' has left out so far (each is tried once, then never again). */
+  get skippedFiles(): string[] {
+    return [...this.skipped].sort((a, b) => a - b).map((i) => this.files[i]);
+  }
+
+  /** One line: how many files were skipped, which, and what to do about them. */
+  private skippedReport(): string {
+    const files = this.skippedFiles;
+    const shown = files.slice(0, 5).join(', ');
+    return (
+      `onCorrupt 'skip': ${files.length} of ${this.size} files could not be decoded and are left out ` +
+      `(${shown}${files.length > 5 ? `, +${files.length - 5} more` : ''}; the list is dataset.skippedFiles). ` +
+      `Replace or delete them to train on every image.`
+    );
+  }
+
   withoutAugmentation(): ImageDataset {
     return new FileImageDataset(this.src, {
       ...this.opts,
@@ -168,6 +198,7 @@ class FileImageDataset implements ImageDataset {
       shuffle: false,
       seed: this.seed,
       verbose: false,
+      exifTranspose: this.exifTranspose,
     });
   }
 
@@ -183,7 +214,7 @@ class FileImageDataset implements ImageDataset {
       let decoded = this.decodedCache.get(i);
       if (!decoded) {
         try {
-          decoded = await decodeImageFile(this.files[i]);
+          decoded = await decodeImageFile(this.files[i], { exifTranspose: this.exifTranspose });
         } catch (e) {
           if ((this.opts.onCorrupt ?? 'error') === 'skip') {
             this.skipped.add(i);

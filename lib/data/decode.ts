@@ -1,7 +1,7 @@
 // Decoding image files (sharp; our own PPM reader) and resizing them the way Keras does.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { decodeNetpbm, isNetpbm, netpbmSize, type DecodedRgb } from './ppm';
 import { bmpSize, decodeBmp, isBmp } from './bmp';
 import type { ImageSize } from './types';
@@ -65,8 +65,44 @@ export function isImageFile(file: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(file).toLowerCase());
 }
 
+/**
+ * The one EXIF orientation policy, for every place a pixel goes (datasets, evaluation, grids,
+ * Grad-CAM, predictImage, the exported web page). A phone stores a portrait photo as landscape
+ * pixels plus an EXIF tag "rotate 90°". Keras ignores the tag: `tf.io.decode_image`
+ * (image_dataset_from_directory) and PIL's `load_img` (flow_from_directory) hand the model the
+ * pixels as stored. So does this library by default, and every display shows those same pixels,
+ * so what a user looks at is what the model saw. `setExifTranspose(true)` (or NB_EXIF_TRANSPOSE=1)
+ * applies the tag everywhere instead, like PIL's `ImageOps.exif_transpose`: a model trained that
+ * way sees photos upright, but is no longer fed what Keras would feed it.
+ */
+let exifTransposeSetting: boolean | null = null;
+
+/** Apply EXIF orientation from now on (true), or use pixels as stored, as Keras (false, the default). */
+export function setExifTranspose(on: boolean): void {
+  exifTransposeSetting = !!on;
+}
+
+/** The EXIF policy in force: setExifTranspose's value, else NB_EXIF_TRANSPOSE=1, else false (Keras). */
+export function exifTranspose(): boolean {
+  return exifTransposeSetting ?? process.env.NB_EXIF_TRANSPOSE === '1';
+}
+
+export interface DecodeOptions {
+  /** Apply the EXIF orientation tag (default: the policy in force, see exifTranspose()). */
+  exifTranspose?: boolean;
+}
+
+/**
+ * An image file as a sharp pipeline of the decoded RGB pixels, under the EXIF policy: what grids
+ * and thumbnails draw, so they show exactly the pixels the model is given.
+ */
+export async function sharpOfImageFile(file: string, opts: DecodeOptions = {}): Promise<Sharp> {
+  const img = await decodeImageFile(file, opts);
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
+}
+
 /** Decode any supported image file to RGB bytes (alpha dropped, grey expanded, first GIF frame). */
-export async function decodeImageFile(file: string): Promise<DecodedRgb> {
+export async function decodeImageFile(file: string, opts: DecodeOptions = {}): Promise<DecodedRgb> {
   let buf: Buffer;
   try {
     buf = await fs.promises.readFile(file);
@@ -76,7 +112,7 @@ export async function decodeImageFile(file: string): Promise<DecodedRgb> {
     );
   }
   try {
-    return await decodeImageBuffer(buf);
+    return await decodeImageBuffer(buf, opts);
   } catch (e) {
     if ((e as { tooLarge?: boolean }).tooLarge)
       throw new Error(
@@ -89,7 +125,10 @@ export async function decodeImageFile(file: string): Promise<DecodedRgb> {
   }
 }
 
-export async function decodeImageBuffer(buf: Uint8Array): Promise<DecodedRgb> {
+export async function decodeImageBuffer(
+  buf: Uint8Array,
+  opts: DecodeOptions = {},
+): Promise<DecodedRgb> {
   if (isNetpbm(buf)) {
     const { width, height } = netpbmSize(buf);
     checkPixels(width, height);
@@ -104,7 +143,10 @@ export async function decodeImageBuffer(buf: Uint8Array): Promise<DecodedRgb> {
   const meta = await sharp(buf, { failOn: 'error', limitInputPixels: false }).metadata();
   checkPixels(meta.width ?? 0, meta.height ?? 0);
   // removeAlpha drops alpha without compositing, like PIL's convert('RGB') in Keras' load_img.
-  const { data, info } = await sharp(buf, { failOn: 'error', limitInputPixels: maxImagePixels() })
+  let pipeline = sharp(buf, { failOn: 'error', limitInputPixels: maxImagePixels() });
+  // sharp, like tf.io.decode_image and PIL, ignores the EXIF tag unless asked to rotate.
+  if (opts.exifTranspose ?? exifTranspose()) pipeline = pipeline.rotate();
+  const { data, info } = await pipeline
     .removeAlpha()
     .toColourspace('srgb')
     .raw()
@@ -199,7 +241,7 @@ export function resizeRgb(
   return out;
 }
 
-export interface LoadImageOptions {
+export interface LoadImageOptions extends DecodeOptions {
   /** [height, width]; omit to keep the original size. */
   imageSize?: ImageSize | null;
   interpolation?: Interpolation;
@@ -209,7 +251,7 @@ export interface LoadImageOptions {
 
 /** Decode and resize one file to float32 RGB 0..255. */
 export async function loadImageFile(file: string, opts: LoadImageOptions = {}): Promise<RawImage> {
-  return resizeDecoded(await decodeImageFile(file), opts);
+  return resizeDecoded(await decodeImageFile(file, opts), opts);
 }
 
 export async function resizeDecoded(

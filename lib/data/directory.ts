@@ -7,6 +7,8 @@ import type { ImageDataset, ImageSize, LabelMode } from './types';
 import { createImageDataset, type ImageLoadOptions } from './dataset';
 import { isImageFile, IMAGE_EXTENSIONS } from './decode';
 import { rngFor, shuffled } from '../rng';
+import { checkClassNames, compareCodePoints } from './names';
+import { printDatasetSummary, summarizeDataset } from './summary';
 
 export type Subset = 'training' | 'validation';
 
@@ -18,6 +20,12 @@ export interface ImageDatasetFromDirectoryOptions extends ImageLoadOptions {
   /** Fraction of files held out; pick the half with `subset` (needs a seed when shuffling). */
   validationSplit?: number | null;
   subset?: Subset | null;
+  /**
+   * Split each class separately (stratified; not in Keras, whose split is over the whole shuffled
+   * list), so a small class is in both subsets in proportion. Default false (Keras).
+   */
+  stratify?: boolean;
+  /** Enter linked sub-folders inside a class (os.walk's followlinks); linked class folders are always read. */
   followLinks?: boolean;
 }
 
@@ -35,37 +43,96 @@ export interface FlowFromDirectoryOptions extends ImageLoadOptions {
   followLinks?: boolean;
 }
 
-interface Listing {
-  classNames: string[];
-  /** Per class, its image files (absolute, sorted). */
-  perClass: string[][];
+/** What a folder listing left out, and why: the summary line and the warnings report it. */
+export interface ListingSkips {
+  /** Hidden files and folders (names starting with '.'): AppleDouble `._IMG_0001.JPG`, `.DS_Store`, `.thumbnails/`. */
+  hidden: string[];
+  /** Files without an image extension (`notes.txt`, `Thumbs.db`, `IMG_0002.HEIC`). */
+  notImages: string[];
+  /** Links whose target does not exist (named in a warning). */
+  danglingLinks: string[];
+  /** Linked folders that lead back to a folder above them (not followed twice; named in a warning). */
+  loops: string[];
+  /** Linked sub-folders inside a class, not followed since followLinks is false (as Keras). */
+  unfollowedLinks: string[];
 }
 
-/** List class folders and their images, with the errors a newcomer needs. */
+export interface Listing {
+  classNames: string[];
+  /** Per class, its image files (absolute, in Keras' order). */
+  perClass: string[][];
+  skips: ListingSkips;
+}
+
+const emptySkips = (): ListingSkips => ({
+  hidden: [],
+  notImages: [],
+  danglingLinks: [],
+  loops: [],
+  unfollowedLinks: [],
+});
+
+/** stat that follows links; null for a dangling link (or a link that points at itself). */
+function statFollow(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
+function linkTarget(p: string): string {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return '?';
+  }
+}
+
+/** One entry of a folder: what it is once links are followed. */
+function kindOf(dir: string, e: fs.Dirent): { kind: 'dir' | 'file' | 'dangling'; link: boolean } {
+  const p = path.join(dir, e.name);
+  if (e.isSymbolicLink()) {
+    const st = statFollow(p);
+    return { kind: st ? (st.isDirectory() ? 'dir' : 'file') : 'dangling', link: true };
+  }
+  return { kind: e.isDirectory() ? 'dir' : 'file', link: false };
+}
+
+/**
+ * List class folders and their images as Keras' `index_directory` does: class folders are the
+ * sub-folders whose names do not start with '.', in Python's `sorted()` order; a linked class folder
+ * counts (Keras' os.path.isdir follows links). Hidden files (macOS' AppleDouble `._*` copies are not
+ * images) are skipped and counted, dangling links and link loops are named in a warning.
+ */
 export function listClassFolders(
   dir: string,
   classes: string[] | null | undefined,
   exact: boolean,
   followLinks = false,
+  where = 'imageDatasetFromDirectory',
 ): Listing {
   const root = path.resolve(dir);
-  if (!fs.existsSync(root)) {
+  const rootStat = statFollow(root);
+  if (!rootStat) {
     throw new Error(
       `Image folder not found: ${root}. Check the path, or prepare the data first: npm run prepare-gtsrb / npm run prepare-cars (the real datasets), or gtsrbFolders() / carsFolders(), which generate a synthetic stand-in when a dataset is absent.`,
     );
   }
-  if (!fs.statSync(root).isDirectory())
+  if (!rootStat.isDirectory())
     throw new Error(`${root} is a file; pass the folder that holds one sub-folder per class.`);
-  const folders = fs
-    .readdirSync(root, { withFileTypes: true })
-    .filter(
-      (e) =>
-        e.isDirectory() ||
-        (followLinks && e.isSymbolicLink() && fs.statSync(path.join(root, e.name)).isDirectory()),
-    )
-    .map((e) => e.name)
-    .filter((n) => !n.startsWith('.'))
-    .sort(); // string order, as Keras
+  const skips = emptySkips();
+  const folders: string[] = [];
+  for (const e of fs.readdirSync(root, { withFileTypes: true })) {
+    const p = path.join(root, e.name);
+    const { kind } = kindOf(root, e);
+    if (kind === 'dangling') skips.danglingLinks.push(p);
+    else if (e.name.startsWith('.')) skips.hidden.push(p);
+    else if (kind === 'dir') folders.push(e.name);
+  }
+  folders.sort(compareCodePoints); // Python's sorted(os.listdir(...)), as Keras
   if (!folders.length) {
     throw new Error(
       `No class sub-folders in ${root}: expected one folder per class, e.g. ${path.join(root, '<class name>', 'image.png')}.`,
@@ -73,10 +140,9 @@ export function listClassFolders(
   }
   let classNames = folders;
   if (classes && classes.length) {
+    checkClassNames(classes, `${where}(${root})`, 'Pass each class once, spelled as its folder.');
     const missing = classes.filter((c) => !folders.includes(c));
     const extra = folders.filter((f) => !classes.includes(f));
-    if (new Set(classes).size !== classes.length)
-      throw new Error(`The class list has duplicates: ${JSON.stringify(classes)}.`);
     if (missing.length || (exact && extra.length)) {
       throw new Error(
         `The class list does not match the sub-folders of ${root}: ` +
@@ -99,7 +165,7 @@ export function listClassFolders(
     classNames = classes.slice();
   }
   const perClass = classNames.map((c) => {
-    const files = walkImages(path.join(root, c), followLinks);
+    const files = walkImages(path.join(root, c), followLinks, skips);
     if (!files.length) {
       throw new Error(
         `Class folder ${path.join(root, c)} has no images (looked for ${IMAGE_EXTENSIONS.join(' ')}). Add images or remove the folder.`,
@@ -107,25 +173,90 @@ export function listClassFolders(
     }
     return files;
   });
-  return { classNames, perClass };
+  for (const l of skips.danglingLinks)
+    console.warn(
+      `${where}: ${l} is a link to ${linkTarget(l)}, which does not exist; left out. Fix or delete the link.`,
+    );
+  for (const l of skips.loops)
+    console.warn(
+      `${where}: ${l} links back to a folder above it (${fs.realpathSync(l)}); not followed again. Delete the link or point it elsewhere.`,
+    );
+  return { classNames, perClass, skips };
 }
 
-/** Image files under a folder, recursively, sorted (Keras also descends into sub-folders). */
-function walkImages(dir: string, followLinks: boolean): string[] {
-  const out: string[] = [];
-  const entries = fs
-    .readdirSync(dir, { withFileTypes: true })
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory() || (followLinks && e.isSymbolicLink() && fs.statSync(p).isDirectory()))
-      out.push(...walkImages(p, followLinks));
-    else if ((e.isFile() || e.isSymbolicLink()) && isImageFile(e.name)) out.push(p);
-  }
-  return out;
+/**
+ * Image files under a class folder in Keras' order (`iter_valid_files`): os.walk's folders sorted by
+ * their path, then each folder's files sorted by name, so all of a folder's own files come before
+ * its sub-folders' and 'a-b/' comes before 'a/x' ('-' < '/'). Linked sub-folders are entered only
+ * with followLinks (os.walk's followlinks); a link back to a folder above is a loop and skipped.
+ */
+function walkImages(classDir: string, followLinks: boolean, skips: ListingSkips): string[] {
+  const folders: { rel: string; files: string[] }[] = [];
+  const visit = (dir: string, rel: string, ancestors: Set<string>) => {
+    const files: string[] = [];
+    folders.push({ rel, files });
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      const { kind, link } = kindOf(dir, e);
+      if (kind === 'dangling') skips.danglingLinks.push(p);
+      else if (e.name.startsWith('.')) skips.hidden.push(p);
+      else if (kind === 'dir') {
+        if (link && !followLinks) {
+          skips.unfollowedLinks.push(p);
+          continue;
+        }
+        const real = fs.realpathSync(p);
+        if (ancestors.has(real)) {
+          skips.loops.push(p);
+          continue;
+        }
+        visit(p, rel ? `${rel}/${e.name}` : e.name, new Set([...ancestors, real]));
+      } else if (isImageFile(e.name)) files.push(e.name);
+      else skips.notImages.push(p);
+    }
+  };
+  visit(classDir, '', new Set([fs.realpathSync(classDir)]));
+  folders.sort((a, b) => compareCodePoints(a.rel, b.rel));
+  return folders.flatMap((f) =>
+    f.files.sort(compareCodePoints).map((name) => path.join(classDir, f.rel, name)),
+  );
 }
 
-function checkSplit(
+/**
+ * The training or validation part of a file list. Keras (`image_dataset_from_directory`): shuffle
+ * the whole list once with the seed, the last `floor(validationSplit × n)` files are validation.
+ * Stratified: the same per class (each class's files shuffled with the seed, the last
+ * `floor(validationSplit × n_class)` held out), so every class is in both parts in proportion;
+ * Keras' split can leave a small class out of the validation part entirely.
+ */
+export function splitItems<T extends { label: number }>(
+  items: T[],
+  o: {
+    validationSplit: number;
+    subset: Subset;
+    seed?: number;
+    shuffle?: boolean;
+    stratify?: boolean;
+  },
+): T[] {
+  const take = (list: T[], rng: () => number) => {
+    const order = (o.shuffle ?? true) ? shuffled(list, rng) : list;
+    const numVal = Math.floor(o.validationSplit * order.length);
+    return o.subset === 'training'
+      ? order.slice(0, order.length - numVal)
+      : order.slice(order.length - numVal);
+  };
+  if (!o.stratify) return take(items, rngFor(o.seed ?? 0, -1, 0x59117));
+  const labels = [...new Set(items.map((i) => i.label))].sort((a, b) => a - b);
+  return labels.flatMap((l) =>
+    take(
+      items.filter((i) => i.label === l),
+      rngFor(o.seed ?? 0, -1 - l, 0x57a7),
+    ),
+  );
+}
+
+export function checkSplit(
   validationSplit: number | null | undefined,
   subset: Subset | null | undefined,
   where: string,
@@ -156,18 +287,22 @@ export function imageDatasetFromDirectory(
       'imageDatasetFromDirectory: with validationSplit and shuffle, pass a seed so training and validation subsets do not overlap (as Keras requires).',
     );
   }
-  const { classNames, perClass } = listClassFolders(dir, opts.classNames, true, opts.followLinks);
+  const { classNames, perClass, skips } = listClassFolders(
+    dir,
+    opts.classNames,
+    true,
+    opts.followLinks,
+  );
   let items = perClass.flatMap((files, label) => files.map((file) => ({ file, label })));
   const total = items.length;
-  if (split) {
-    // Keras shuffles the file list once with the seed, then takes the last fraction as validation.
-    if (shuffle) items = shuffled(items, rngFor(opts.seed!, -1, 0x59117));
-    const numVal = Math.floor(opts.validationSplit! * items.length);
-    items =
-      opts.subset === 'training'
-        ? items.slice(0, items.length - numVal)
-        : items.slice(items.length - numVal);
-  }
+  if (split)
+    items = splitItems(items, {
+      validationSplit: opts.validationSplit!,
+      subset: opts.subset!,
+      seed: opts.seed,
+      shuffle,
+      stratify: opts.stratify,
+    });
   if (opts.verbose ?? true) {
     console.log(`Found ${total} files belonging to ${classNames.length} classes.`);
     if (split) console.log(`Using ${items.length} files for ${opts.subset}.`);
@@ -178,7 +313,7 @@ export function imageDatasetFromDirectory(
       `imageDatasetFromDirectory: labelMode must be 'int', 'categorical' or null, got '${labelMode}'.`,
     );
   }
-  return createImageDataset(
+  const ds = createImageDataset(
     {
       files: items.map((i) => i.file),
       labels: items.map((i) => i.label),
@@ -189,6 +324,8 @@ export function imageDatasetFromDirectory(
     },
     { ...opts, shuffle },
   );
+  summarize(ds, skips, opts.verbose);
+  return ds;
 }
 
 /**
@@ -198,7 +335,13 @@ export function imageDatasetFromDirectory(
  */
 export function flowFromDirectory(dir: string, opts: FlowFromDirectoryOptions = {}): ImageDataset {
   const split = checkSplit(opts.validationSplit, opts.subset, 'flowFromDirectory');
-  const { classNames, perClass } = listClassFolders(dir, opts.classes, false, opts.followLinks);
+  const { classNames, perClass, skips } = listClassFolders(
+    dir,
+    opts.classes,
+    false,
+    opts.followLinks,
+    'flowFromDirectory',
+  );
   const files: string[] = [];
   const labels: number[] = [];
   perClass.forEach((list, label) => {
@@ -222,7 +365,7 @@ export function flowFromDirectory(dir: string, opts: FlowFromDirectoryOptions = 
     console.log(`Found ${files.length} images belonging to ${classNames.length} classes.`);
   const labelMode: LabelMode =
     classMode === 'categorical' ? 'categorical' : classMode === 'sparse' ? 'int' : null;
-  return createImageDataset(
+  const ds = createImageDataset(
     {
       files,
       labels,
@@ -233,5 +376,16 @@ export function flowFromDirectory(dir: string, opts: FlowFromDirectoryOptions = 
       defaultInterpolation: 'nearest',
     },
     { ...opts, imageSize: opts.imageSize ?? opts.targetSize },
+  );
+  summarize(ds, skips, opts.verbose);
+  return ds;
+}
+
+/** The dataset's summary line (after Keras' "Found ..." line). */
+function summarize(ds: ImageDataset, skips: ListingSkips, verbose: boolean | undefined): void {
+  if (verbose === false) return;
+  printDatasetSummary(
+    summarizeDataset(ds.files, ds.labels, ds.classNames, skips, ds.exifTranspose),
+    verbose,
   );
 }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CACHE_DIR, dataDirFromEnv } from '../config';
 import { showMarkdown } from '../display';
+import { markdownCode } from '../io/text';
 import { makeSyntheticSigns } from './synthetic';
 
 export interface DataFolders {
@@ -56,8 +57,8 @@ const LAYOUTS: Record<'gtsrb' | 'cars', Layout> = {
     syntheticLabel: 'synthetic signs (offline stand-in for GTSRB)',
     notice: (r) =>
       r.source === 'real'
-        ? `**Data:** real GTSRB images from \`${r.root}\`.`
-        : `**Data:** GTSRB_DIR is not set, so this run uses **synthetic traffic signs** generated offline in \`${path.relative(process.cwd(), r.root)}\` (same folder layout). Set \`GTSRB_DIR\` (e.g. \`GTSRB_DIR=../shared/data/gtsrb-40\`, or \`npm run prepare-gtsrb\`) for the real dataset.`,
+        ? `**Data:** real GTSRB images from ${markdownCode(r.root)}.`
+        : `**Data:** GTSRB_DIR is not set, so this run uses **synthetic traffic signs** generated offline in ${markdownCode(path.relative(process.cwd(), r.root))} (same folder layout). Set \`GTSRB_DIR\` (e.g. \`GTSRB_DIR=../shared/data/gtsrb-40\`, or \`npm run prepare-gtsrb\`) for the real dataset.`,
   },
   cars: {
     env: 'CARS_DIR',
@@ -69,8 +70,8 @@ const LAYOUTS: Record<'gtsrb' | 'cars', Layout> = {
     syntheticLabel: 'synthetic images (offline stand-in for Stanford Cars)',
     notice: (r, f) =>
       r.source === 'real'
-        ? `**Data:** Stanford Cars from \`${r.root}\`.`
-        : `**Data:** CARS_DIR is not set, so this run uses a **synthetic stand-in** (generated offline in \`${path.relative(process.cwd(), r.root)}\`, same train/validation/test class-folder layout, ${f.classes} classes). Prepare the real dataset with \`npm run prepare-cars\` and set \`CARS_DIR\`.`,
+        ? `**Data:** Stanford Cars from ${markdownCode(r.root)}.`
+        : `**Data:** CARS_DIR is not set, so this run uses a **synthetic stand-in** (generated offline in ${markdownCode(path.relative(process.cwd(), r.root))}, same train/validation/test class-folder layout, ${f.classes} classes). Prepare the real dataset with \`npm run prepare-cars\` and set \`CARS_DIR\`.`,
   },
 };
 

@@ -44,6 +44,13 @@ export interface ImageDataset {
   batches(opts?: { epoch?: number }): AsyncIterable<Batch>;
   /** Load given images (by index into files) as one batch, with the augmentation draw of `epoch` (none when omitted). */
   load(indices: number[], opts?: { epoch?: number }): Promise<Batch>;
+  /**
+   * Whether this dataset applies EXIF orientation tags (false: pixels as stored, as Keras). Displays
+   * of its images follow it; absent means the policy in force (lib/data/decode's exifTranspose()).
+   */
+  readonly exifTranspose?: boolean;
+  /** Files that onCorrupt: 'skip' left out so far (absent for datasets that cannot skip). */
+  readonly skippedFiles?: string[];
   /** Same files and labels, without augmentation and without shuffling (for evaluation, caching). */
   withoutAugmentation(): ImageDataset;
 }

@@ -14,6 +14,8 @@ export interface WebPageConfig {
   imageSize: ImageSize;
   interpolation: 'bilinear' | 'nearest';
   topK: number;
+  /** Apply photos' EXIF orientation (as the training data did) or use pixels as stored (Keras). */
+  exifTranspose: boolean;
 }
 
 /** JSON that is safe inside a <script> element. */
@@ -60,19 +62,67 @@ function pixelsOf(img) {
   return ctx.getImageData(0, 0, canvas.width, canvas.height);
 }
 
-function loadImage(url) {
-  return new Promise((resolve, reject) => {
-    const img = new Image();
-    img.onload = () => resolve(img);
-    img.onerror = () => reject(new Error('cannot load image ' + url));
-    img.src = url;
+// The EXIF orientation (tag 0x0112) of a JPEG's bytes, 1 when it has none.
+function exifOrientation(bytes) {
+  const v = new DataView(bytes);
+  if (v.byteLength < 4 || v.getUint16(0) !== 0xffd8) return 1;
+  for (let p = 2; p + 4 <= v.byteLength; ) {
+    const marker = v.getUint16(p), len = v.getUint16(p + 2);
+    if (marker === 0xffe1 && v.getUint32(p + 4) === 0x45786966) {
+      const t = p + 10, le = v.getUint16(t) === 0x4949;
+      const ifd = t + v.getUint32(t + 4, le);
+      for (let k = 0; k < v.getUint16(ifd, le); k++)
+        if (v.getUint16(ifd + 2 + 12 * k, le) === 0x0112) return v.getUint16(ifd + 10 + 12 * k, le);
+      return 1;
+    }
+    if ((marker & 0xff00) !== 0xff00 || marker === 0xffda) return 1;
+    p += 2 + len;
+  }
+  return 1;
+}
+
+// Browsers draw a photo turned by its EXIF tag (createImageBitmap's imageOrientation 'none' and CSS
+// image-orientation: none no longer stop that). Keras, and the notebook by default, give the model
+// the pixels as stored, so turn them back: stored pixel (xs, ys) is displayed pixel (xd, yd).
+function storedPixels(shown, o) {
+  if (!(o >= 2 && o <= 8)) return shown;
+  const sw = o >= 5 ? shown.height : shown.width, sh = o >= 5 ? shown.width : shown.height;
+  const out = new ImageData(sw, sh);
+  for (let ys = 0; ys < sh; ys++) for (let xs = 0; xs < sw; xs++) {
+    const [xd, yd] = [null, [sw - 1 - xs, ys], [sw - 1 - xs, sh - 1 - ys], [xs, sh - 1 - ys],
+      [ys, xs], [sh - 1 - ys, xs], [sh - 1 - ys, sw - 1 - xs], [ys, sw - 1 - xs]][o - 1];
+    const s = (yd * shown.width + xd) * 4, d = (ys * sw + xs) * 4;
+    for (let c = 0; c < 4; c++) out.data[d + c] = shown.data[s + c];
+  }
+  return out;
+}
+
+async function loadImage(url) {
+  const response = await fetch(url).catch(() => null);
+  if (!response || !response.ok) throw new Error('cannot load image ' + url);
+  const bytes = await response.arrayBuffer();
+  const src = URL.createObjectURL(new Blob([bytes]));
+  const img = await new Promise((resolve, reject) => {
+    const im = new Image();
+    im.onload = () => resolve(im);
+    im.onerror = () => reject(new Error('cannot decode image ' + url));
+    im.src = src;
   });
+  img.orientation = exifOrientation(bytes);
+  return img;
 }
 
 async function classify(img) {
-  $('preview').src = img.src;
+  const shown = pixelsOf(img);
+  const pixels = CONFIG.exifTranspose ? shown : storedPixels(shown, img.orientation);
+  // The preview shows the pixels the model is given, not the photo as the browser turns it.
+  const canvas = document.createElement('canvas');
+  canvas.width = pixels.width;
+  canvas.height = pixels.height;
+  canvas.getContext('2d').putImageData(pixels, 0, 0);
+  $('preview').src = canvas.toDataURL();
   $('preview').hidden = false;
-  const x = preprocess(pixelsOf(img));
+  const x = preprocess(pixels);
   const y = model.predict(x);
   const probabilities = Array.from(await y.data());
   tf.dispose([x, y]);
@@ -206,7 +256,8 @@ export function webPage(c: WebPageConfig): string {
 </div>
 <pre id="result"></pre>
 <footer>Runs in your browser with TensorFlow.js (tf.min.js beside this page); images never leave this computer.
-Input ${c.imageSize[0]}×${c.imageSize[1]}, ${c.interpolation} resize, ${pre}; ${c.classNames.length} classes.</footer>
+Input ${c.imageSize[0]}×${c.imageSize[1]}, ${c.interpolation} resize, ${pre}; ${c.classNames.length} classes;
+${c.exifTranspose ? 'photos turned upright by their EXIF orientation, as in training' : 'photos read as stored, their EXIF orientation ignored, as Keras and the training data did'}.</footer>
 <script>
 const CONFIG = ${scriptJson(config)};
 ${SCRIPT}

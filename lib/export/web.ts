@@ -22,6 +22,9 @@ import {
 import { describeAs } from '../display';
 import type { ImageSize } from '../data/types';
 import { webPage } from './web-page';
+import { exifTranspose } from '../data/decode';
+import { checkClassNames } from '../data/names';
+import { shellQuote, toPlainText } from '../io/text';
 
 export interface WebPreprocessing {
   /** Keras preprocess_input mode or base name ('caffe' | 'tf' | 'torch' | 'resnet50' | …), or 'none' when the model preprocesses itself. */
@@ -41,6 +44,11 @@ export interface ExportForWebOptions {
   title?: string;
   /** Classes listed (default 5). */
   topK?: number;
+  /**
+   * Turn photos by their EXIF orientation in the page. Default: the policy in force when exporting
+   * (lib/data/decode's exifTranspose(), false: pixels as stored, as Keras); use the training data's.
+   */
+  exifTranspose?: boolean;
 }
 
 export interface ExportForWebResult {
@@ -229,6 +237,11 @@ export async function exportForWeb(
       `exportForWeb: the model outputs ${units} classes; pass classNames with one name per class (e.g. train.classNames), got ${opts?.classNames?.length ?? 'none'}.`,
     );
   }
+  checkClassNames(
+    opts.classNames,
+    'exportForWeb',
+    "Pass the training dataset's classNames (e.g. train.classNames): the page shows each prediction by its name.",
+  );
   const pre: WebPreprocessing =
     typeof opts.preprocessing === 'string' ? { mode: opts.preprocessing } : opts.preprocessing;
   if (!pre || typeof pre.mode !== 'string') {
@@ -288,18 +301,20 @@ export async function exportForWeb(
     imageSize,
     interpolation,
     topK: opts.topK ?? 5,
+    exifTranspose: opts.exifTranspose ?? exifTranspose(),
   });
   atomicWriteFile(path.join(dir, 'index.html'), html);
   const files = ['index.html', 'model.json', WEIGHTS_FILE, 'tf.min.js'];
   const mb = (artifacts.weightData as ArrayBuffer).byteLength / 1e6;
   console.log(
-    `exportForWeb: wrote ${dir}/{${files.join(',')}} (weights ${mb.toFixed(1)} MB` +
+    `exportForWeb: wrote ${toPlainText(dir)}/{${files.join(',')}} (weights ${mb.toFixed(1)} MB` +
       `${folded.length ? `; ${folded.length} custom layer(s) folded into standard ones` : ''}). ` +
-      `Serve it with: python3 -m http.server -d ${dir} 8000, then open http://127.0.0.1:8000/`,
+      `Serve it with: python3 -m http.server -d ${shellQuote(dir)} 8000, then open http://127.0.0.1:8000/`,
   );
   return describeAs(
     { dir, files, folded, maxDifference },
-    (r) => `[web export: ${r.dir} (${r.files.join(', ')}); ${r.folded.length} layer(s) folded]`,
+    (r) =>
+      `[web export: ${toPlainText(r.dir)} (${r.files.join(', ')}); ${r.folded.length} layer(s) folded]`,
     { shown: true },
   );
 }

@@ -234,8 +234,14 @@ test('a corrupt image is an error naming the file, or skipped with a warning', a
     const got = await collect(skip);
     assert.equal(got.indices.length, 2);
     await collect(skip);
-    assert.equal(warnings.length, 1, 'warned once');
+    // The file once, and once the epoch that skipped it: how many, which, what to do.
+    assert.equal(warnings.length, 2, 'warned once per file, reported once');
     assert.match(warnings[0], /bad\.png/);
+    assert.match(
+      warnings[1],
+      /onCorrupt 'skip': 1 of 3 files could not be decoded .*bad\.png.*skippedFiles/,
+    );
+    assert.deepEqual(skip.skippedFiles, [path.join(dir, 'a', 'bad.png')]);
   } finally {
     console.warn = warn;
   }
@@ -462,7 +468,7 @@ test('datasetFromCsv maps label names into the training class order; raw mode sh
   assert.deepEqual(raw.labels, [2, 2], "raw label 2 points at class '10': the pitfall");
   assert.throws(
     () => datasetFromCsv(path.join(dir, 'Test.csv'), { ...quiet, classNames: ['0', '1', '2'] }),
-    /row 2: label '10' is not one of the 3 training classes/,
+    /Test\.csv line 2: label '10' is not one of the 3 training classes/,
   );
   assert.throws(() => datasetFromCsv(path.join(dir, 'Test.csv'), quiet), /pass classNames/);
   assert.throws(

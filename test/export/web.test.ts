@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { exportForWeb, preprocessAsConv } from '../../lib/export/web';
 import { predictImage } from '../../lib/charts/predict-image';
+import { setExifTranspose } from '../../lib/data/decode';
 import { preprocessInput } from '../../lib/data/preprocess';
 import { withPreprocessing } from '../../lib/models/with-preprocessing';
 import { buildHead } from '../../lib/train/heads';
@@ -268,3 +269,71 @@ for (const variant of [
     },
   );
 }
+
+test(
+  'in headless Chromium a photo with an EXIF rotation is classified from its stored pixels, as predictImage and Keras do (or turned, with exifTranspose)',
+  { skip: CHROMIUM ? false : 'needs Chromium (/usr/bin/chromium)', timeout: 240_000 },
+  async () => {
+    // Flatten keeps where things are, so a turned image gives other probabilities.
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [...SIZE, 3],
+          filters: 4,
+          kernelSize: 3,
+          activation: 'relu',
+        }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: CLASSES.length, activation: 'softmax' }),
+      ],
+    });
+    setDeterministicWeights(model, 5);
+    const dir = tmpDir('web-exif-');
+    const png = path.join(dir, 'pattern.png');
+    await testImage(png);
+    // The same asymmetric pattern as a JPEG whose EXIF says "turn 90° clockwise".
+    await sharp(png)
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toFile(path.join(dir, 'photo.jpg'));
+    for (const exifTranspose of [false, true]) {
+      await exportForWeb(model, dir, { classNames: CLASSES, preprocessing: 'tf', exifTranspose });
+      setExifTranspose(exifTranspose);
+      let expected: Awaited<ReturnType<typeof predictImage>>;
+      try {
+        expected = await predictImage(model, path.join(dir, 'photo.jpg'), {
+          classNames: CLASSES,
+          preprocess: 'tf',
+          show: false,
+        });
+      } finally {
+        setExifTranspose(false);
+      }
+      const got = await pageResult(dir, 'photo.jpg');
+      assert.equal(got.error, undefined);
+      got.top.forEach((t, i) => {
+        assert.equal(t.className, expected.top[i].className);
+        assert.ok(
+          Math.abs(t.probability - expected.top[i].probability) < 2e-3,
+          `exifTranspose ${exifTranspose}, ${t.className}: ${t.probability} vs ${expected.top[i].probability}`,
+        );
+      });
+    }
+    // The two policies give different inputs, so the comparison above can fail.
+    const stored = await predictImage(model, path.join(dir, 'photo.jpg'), {
+      classNames: CLASSES,
+      preprocess: 'tf',
+      show: false,
+    });
+    setExifTranspose(true);
+    const turned = await predictImage(model, path.join(dir, 'photo.jpg'), {
+      classNames: CLASSES,
+      preprocess: 'tf',
+      show: false,
+    }).finally(() => setExifTranspose(false));
+    assert.ok(
+      stored.top.some((t, i) => Math.abs(t.probability - turned.top[i].probability) > 1e-2),
+      'the model sees the difference',
+    );
+  },
+);
