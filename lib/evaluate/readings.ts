@@ -5,7 +5,7 @@
 // states the method and what the walkthrough reported, and every sentence about what this run did
 // comes from one of these functions, which read the History or the evaluation and say only what the
 // numbers support — with the uncertainty that this many validation images leave.
-import { showMarkdown } from '../display';
+import { describeAs, showMarkdown } from '../display';
 import type { EpochLog, History } from '../train/types';
 import { formatValue } from '../train/history';
 
@@ -33,8 +33,10 @@ function reading(
   opts: ShowOption,
 ): Reading {
   const r = { verdict, sentences, text: sentences.join(' '), facts };
-  if (opts.show !== false) showMarkdown(r.text);
-  return r;
+  const shown = opts.show !== false;
+  if (shown) showMarkdown(r.text);
+  // As a cell's last value: nothing more under the shown sentences (else tslab dumps the object).
+  return describeAs(r, (v) => v.text, { shown });
 }
 
 // ---------------------------------------------------------------------------------------------
