@@ -20,8 +20,7 @@ import * as path from 'node:path';
 import { findJupyterPython, ROOT } from '../../scripts/platform/jupyter';
 import { initBackend } from '../../lib/backend/index';
 import { resolveAutoWeights } from '../../lib/models/choose-weights';
-import type { ArchitectureName } from '../../lib/models/architectures';
-import { QUICK_PROFILE_SIZES } from '../../lib/models/pretext';
+import { architecture } from '../../lib/models/architectures';
 import {
   cpuSeconds,
   errorOutputs,
@@ -51,7 +50,7 @@ const skip = !chromium
       : false;
 
 /** The notebooks, their base, and the variable that holds their learning curves (for the added chart cell). */
-const ALL: [string, ArchitectureName, string][] = [
+const ALL: [string, string, string][] = [
   ['01-resnet50-stanford-cars-transfer-learning', 'resnet50', 'history'],
   ['02-inceptionv3-stanford-cars-fine-tuning', 'inceptionv3', 'history'],
   ['03-vgg16-gtsrb-fine-tuning', 'vgg16', 'historyFineTune'],
@@ -91,7 +90,7 @@ async function checkNotebook(
   t: TestContext,
   server: Server,
   browser: import('puppeteer-core').Browser,
-  [name, , history]: [string, ArchitectureName, string],
+  [name, , history]: [string, string, string],
 ) {
   const copy = path.join(COPIES, `browser-${name}.ipynb`);
   fs.copyFileSync(path.join(ROOT, 'notebooks', `${name}.ipynb`), path.join(ROOT, copy));
@@ -264,7 +263,8 @@ test(
     // the stand-ins once, with progress), so that Run All measures the notebooks.
     if (QUICK) {
       await initBackend();
-      for (const [, app] of NOTEBOOKS) await resolveAutoWeights(app, QUICK_PROFILE_SIZES[app]);
+      for (const [, app] of NOTEBOOKS)
+        await resolveAutoWeights(architecture(app), architecture(app).standIn.quickSize);
     }
     fs.rmSync(path.join(ROOT, COPIES), { recursive: true, force: true });
     fs.mkdirSync(path.join(ROOT, COPIES), { recursive: true });
