@@ -40,6 +40,7 @@ export async function forEachBatch<B extends OwnedBatch>(
   for await (const batch of batches) {
     let result: unknown;
     try {
+      checkInterrupt(); // came while this batch loaded: no step on it
       result = await step(batch, index);
     } finally {
       batch.xs.dispose();
