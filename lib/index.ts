@@ -98,7 +98,7 @@ export {
 } from './train/compile';
 export {
   trainPhase,
-  evaluateLoss,
+  evaluateMetrics,
   lastRun,
   type LastRun,
   type TrainPhaseOptions,
@@ -127,7 +127,11 @@ export { mergeHistories, historySeconds, heldEpoch } from './train/history';
 export type { History, EpochLog, PhaseMark } from './train/types';
 
 // Evaluation: loss, accuracy and top-k on a dataset, sklearn's report and confusion matrix.
-export { evaluate, type EvaluateOptions, type EvaluationResult } from './evaluate/evaluate';
+export {
+  evaluateWithPredictions,
+  type EvaluateOptions,
+  type EvaluationResult,
+} from './evaluate/evaluate';
 export {
   classificationReport,
   type ClassificationReport,

@@ -248,7 +248,7 @@ export async function showBatch(
 
 export interface PredictGridOptions extends GridLayoutOptions {
   classNames?: string[];
-  /** Predicted class per dataset image (e.g. evaluate(...).predicted): skips running the model again. */
+  /** Predicted class per dataset image (e.g. evaluateWithPredictions(...).predicted): skips running the model again. */
   predicted?: number[];
   /** Which images to sample: any (default), only misclassified ('wrong') or only correct ('right'); needs `predicted`. */
   select?: 'any' | 'wrong' | 'right';
@@ -285,7 +285,7 @@ async function predictIndices(
 
 /**
  * A grid of images titled "T: <true> / P: <predicted>", green when right and red when wrong, as in
- * the walkthroughs. Pass `predicted` (from evaluate) to reuse predictions; otherwise the model runs
+ * the walkthroughs. Pass `predicted` (from evaluateWithPredictions) to reuse predictions; otherwise the model runs
  * on the chosen images only.
  */
 export async function predictGrid(
@@ -295,14 +295,14 @@ export async function predictGrid(
 ): Promise<PredictGridResult> {
   if (opts.predicted && opts.predicted.length !== dataset.size) {
     throw new Error(
-      `predictGrid: predicted has ${opts.predicted.length} entries but the dataset has ${dataset.size} images; pass evaluate(model, sameDataset).predicted.`,
+      `predictGrid: predicted has ${opts.predicted.length} entries but the dataset has ${dataset.size} images; pass evaluateWithPredictions(model, sameDataset).predicted.`,
     );
   }
   let pool: number[] | undefined;
   if (opts.select && opts.select !== 'any') {
     if (!opts.predicted)
       throw new Error(
-        `predictGrid: select: '${opts.select}' needs the predictions of the whole dataset; pass predicted: evaluate(model, dataset).predicted.`,
+        `predictGrid: select: '${opts.select}' needs the predictions of the whole dataset; pass predicted: evaluateWithPredictions(model, dataset).predicted.`,
       );
     const wantWrong = opts.select === 'wrong';
     pool = dataset.labels
@@ -319,7 +319,10 @@ export async function predictGrid(
   if (opts.predicted) {
     predicted = indices.map((i) => opts.predicted![i]);
   } else {
-    if (!model) throw new Error('predictGrid: pass a model, or opts.predicted from evaluate().');
+    if (!model)
+      throw new Error(
+        'predictGrid: pass a model, or opts.predicted from evaluateWithPredictions().',
+      );
     predicted = await predictIndices(model, dataset, indices);
   }
   const name = (c: number) => names[c] ?? String(c);

@@ -20,7 +20,7 @@ export interface PlotTopLossesOptions {
   tileSize?: number;
   fontSize?: number;
   classNames?: string[];
-  /** Row-major [images × classes] outputs of the model for this dataset (evaluate(...).probabilities): skips running the model. */
+  /** Row-major [images × classes] outputs of the model for this dataset (evaluateWithPredictions(...).probabilities): skips running the model. */
   probabilities?: Float32Array;
   show?: boolean;
 }
@@ -102,12 +102,14 @@ export async function plotTopLosses(
   if (probabilities) {
     if (probabilities.length !== images.size * numClasses) {
       throw new Error(
-        `plotTopLosses: probabilities has ${probabilities.length} values but the dataset needs ${images.size} × ${numClasses}; pass evaluate(model, sameDataset).probabilities.`,
+        `plotTopLosses: probabilities has ${probabilities.length} values but the dataset needs ${images.size} × ${numClasses}; pass evaluateWithPredictions(model, sameDataset).probabilities.`,
       );
     }
   } else {
     if (!model)
-      throw new Error('plotTopLosses: pass a model, or opts.probabilities from evaluate().');
+      throw new Error(
+        'plotTopLosses: pass a model, or opts.probabilities from evaluateWithPredictions().',
+      );
     const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
     if (units !== numClasses)
       throw new Error(

@@ -59,7 +59,7 @@ export function formatEvaluation(
 
 /**
  * Run the model over a dataset (without augmentation, in file order) and return probability rows
- * (what evaluate, plotTopLosses and the prediction grids read). Stops on Jupyter's Interrupt.
+ * (what evaluateWithPredictions, plotTopLosses and the prediction grids read). Stops on Jupyter's Interrupt.
  */
 export async function predictDataset(
   model: tf.LayersModel,
@@ -79,7 +79,7 @@ export async function predictDataset(
       if (Array.isArray(out)) {
         out.forEach((t) => t.dispose());
         throw new Error(
-          'evaluate: the model has several outputs; pass a single-output classifier (softmax over classes).',
+          'evaluateWithPredictions: the model has several outputs; pass a single-output classifier (softmax over classes).',
         );
       }
       const data = (await out.data()) as Float32Array;
@@ -89,7 +89,7 @@ export async function predictDataset(
         numClasses = width;
         if (numClasses !== ds.classNames.length) {
           throw new Error(
-            `evaluate: the model outputs ${numClasses} classes but the dataset has ${ds.classNames.length}; build the head with one unit per class of this dataset.`,
+            `evaluateWithPredictions: the model outputs ${numClasses} classes but the dataset has ${ds.classNames.length}; build the head with one unit per class of this dataset.`,
           );
         }
         probabilities = new Float32Array(n * numClasses);
@@ -102,7 +102,9 @@ export async function predictDataset(
     { progress: opts.progress },
   );
   if (!probabilities)
-    throw new Error('evaluate: the dataset produced no batches; check that its folder has images.');
+    throw new Error(
+      'evaluateWithPredictions: the dataset produced no batches; check that its folder has images.',
+    );
   return { probabilities, numClasses, labels };
 }
 
@@ -112,22 +114,22 @@ export async function predictDataset(
  * (argmax), top-k accuracy (tf.math.in_top_k: ties at the k-th place count as hits), and the
  * per-image predictions.
  */
-export async function evaluate(
+export async function evaluateWithPredictions(
   model: tf.LayersModel,
   dataset: ImageDataset,
   opts: EvaluateOptions = {},
 ): Promise<EvaluationResult> {
   const k = opts.topK ?? 5;
   if (!(Number.isInteger(k) && k >= 1))
-    throw new Error(`evaluate: topK=${opts.topK} must be an integer >= 1.`);
+    throw new Error(`evaluateWithPredictions: topK=${opts.topK} must be an integer >= 1.`);
   const show = opts.show !== false;
   const start = performance.now();
-  const progress = progressReporter('evaluate', {
+  const progress = progressReporter('evaluateWithPredictions', {
     total: dataset.numBatches,
     unit: 'batches',
     enabled: show,
   });
-  const { probabilities, numClasses, labels } = await interruptible('evaluate', () =>
+  const { probabilities, numClasses, labels } = await interruptible('evaluateWithPredictions', () =>
     predictDataset(model, dataset, { progress }),
   );
   progress.done();

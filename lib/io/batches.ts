@@ -1,4 +1,4 @@
-// The one batch loop. Training epochs, validation, evaluate, predictions (grids, top losses,
+// The one batch loop. Training epochs, validation, evaluateMetrics, evaluateWithPredictions, predictions (grids, top losses,
 // predictImage, Grad-CAM), feature extraction, the LR finder and the stand-in's pretraining all walk
 // their batches through forEachBatch, so three things are done in one place for all of them:
 //  - the batch's tensors are freed whatever the step does (an exception included);
@@ -40,6 +40,7 @@ export async function forEachBatch<B extends OwnedBatch>(
   for await (const batch of batches) {
     let result: unknown;
     try {
+      checkInterrupt(); // came while this batch loaded: no step on it
       result = await step(batch, index);
     } finally {
       batch.xs.dispose();

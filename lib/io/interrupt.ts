@@ -8,7 +8,7 @@
 // output is shown) prints ONE line — what stopped and what was kept — and marks the open frames. The
 // batch loop (./batches.ts) checks its frame between batches and throws `Interrupted`, so the work
 // stops after the current batch, nothing after it prints, and the abandoned cell's later lines (an
-// evaluate after an interrupted training) do not run either: the rejection travels up like Python's
+// evaluateWithPredictions after an interrupted training) do not run either: the rejection travels up like Python's
 // KeyboardInterrupt. tslab's own stack for the interrupt is left out (our line says it better).
 //
 // Frames are found through AsyncLocalStorage, not a global flag: a cell run after the interrupt opens
@@ -115,10 +115,10 @@ export function checkInterrupt(): void {
 }
 
 /**
- * Run one long call (`what`: how the line names it, e.g. "evaluate", "training 'fine-tuning'") so
+ * Run one long call (`what`: how the line names it, e.g. "evaluateWithPredictions", "training 'fine-tuning'") so
  * that Jupyter's Interrupt stops it between batches. `kept` says, at the moment of the interrupt,
  * what survives (the epochs done, a checkpoint); it is called synchronously from the signal handler.
- * Calls nest: an evaluate inside a training phase is stopped with it.
+ * Calls nest: a validation pass inside a training phase is stopped with it.
  */
 export async function interruptible<T>(
   what: string,

@@ -36,7 +36,7 @@ export interface FeatureCacheStats {
   fromDisk: number;
 }
 
-/** A dataset of features cached at `boundary`: what trainPhase / evaluateLoss accept instead of images. */
+/** A dataset of features cached at `boundary`: what trainPhase / evaluateMetrics accept instead of images. */
 export interface FeatureDataset {
   readonly kind: 'features';
   /** The layer whose output is cached; training runs the layers after it. */
@@ -133,7 +133,7 @@ function bottomPlanOf(
 
 /**
  * Features of `dataset` at a layer of `model`, cached in memory and on disk, ready for trainPhase /
- * evaluateLoss in place of the images.
+ * evaluateMetrics in place of the images.
  *
  *   cachedFeatures(base, train)                          // the base's output (head training)
  *   cachedFeatures(model, train)                         // the end of the frozen layers

@@ -1,4 +1,4 @@
-// trainPhase(): Keras model.fit() for one phase, as a custom loop, and evaluateLoss(): model.evaluate().
+// trainPhase(): Keras model.fit() for one phase, as a custom loop, and evaluateMetrics(): model.evaluate().
 //
 // A custom loop (rather than tfjs' fit) because it must: pass `training` to every layer (tfjs' apply
 // drops it), run a frozen BatchNormalization in inference mode, start from cached features at a block
@@ -31,7 +31,7 @@ import { historySummary, formatValue } from './history';
 import { PhaseProgress } from './progress';
 import { isFeatureDataset, type FeatureDataset } from './cache';
 
-/** What trainPhase and evaluateLoss read from: images, or features cached at a layer of the model. */
+/** What trainPhase and evaluateMetrics read from: images, or features cached at a layer of the model. */
 export type TrainSource = ImageDataset | FeatureDataset;
 
 export interface TrainPhaseOptions {
@@ -245,17 +245,17 @@ async function evaluateRunner(r: Runner, c: Compiled, prefix: string): Promise<L
 /**
  * Keras model.evaluate(): loss (with regularization penalties) and the compiled metrics on a
  * dataset or on cached features. On an untrained head this is the walkthroughs' baseline (accuracy ≈
- * 1/classes, loss ≈ ln(classes)). Named evaluateLoss so it does not clash with lib/evaluate's
- * evaluate() (predictions, classification report).
+ * 1/classes, loss ≈ ln(classes)). Returns Keras' logs ({ loss, accuracy, ... }), hence the name;
+ * lib/evaluate's evaluateWithPredictions() adds every image's prediction (reports, grids).
  */
-export async function evaluateLoss(
+export async function evaluateMetrics(
   model: tf.LayersModel,
   dataset: TrainSource,
   opts: { verbose?: 0 | 1 } = {},
 ): Promise<Logs> {
-  const c = getCompiled(model, 'evaluateLoss');
+  const c = getCompiled(model, 'evaluateMetrics');
   const runner = runnerFor(model, dataset, 'dataset');
-  const logs = await interruptible('evaluateLoss', () => evaluateRunner(runner, c, ''));
+  const logs = await interruptible('evaluateMetrics', () => evaluateRunner(runner, c, ''));
   if ((opts.verbose ?? 1) > 0)
     console.log(
       `[Evaluate] ${Object.entries(logs)

@@ -4,7 +4,7 @@
 //  - In a terminal: a Keras-like progress bar per epoch, rewritten in place, kept when the epoch ends.
 //  - In a log file / CI (stdout not a TTY): one line per epoch.
 // Keras' training progress bar, with its metrics and kept epoch lines; one long step without epochs
-// (a download, evaluate, lrFind) reports through lib/io/progress instead.
+// (a download, evaluateWithPredictions, lrFind) reports through lib/io/progress instead.
 import { isKernel, newDisplay, type LiveDisplay, type MimeBundle } from '../display';
 import type { History, Logs } from './types';
 import { formatValue } from './history';

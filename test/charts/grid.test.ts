@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { predictGrid, sampleIndices, showBatch } from '../../lib/charts/grid';
-import { evaluate } from '../../lib/evaluate/evaluate';
+import { evaluateWithPredictions } from '../../lib/evaluate/evaluate';
 import { brightestChannelModel, tinyDataset } from '../evaluate/tiny-dataset';
 
 /** Count strongly green and strongly red pixels in a rectangle of a PNG. */
@@ -67,8 +67,8 @@ test('predictGrid: PNG of the expected size, green titles when right and red whe
     .toBuffer();
   assert.ok(tile3[2] > 200 && tile3[0] < 60, `tile 3 pixel is blue: ${[...tile3]}`);
 
-  // Reusing evaluate()'s predictions gives the same grid without a model.
-  const ev = await evaluate(model, ds, { show: false });
+  // Reusing evaluateWithPredictions()'s predictions gives the same grid without a model.
+  const ev = await evaluateWithPredictions(model, ds, { show: false });
   const again = await predictGrid(null, ds, {
     rows: 2,
     cols: 2,

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { imageDatasetFromDirectory } from '../../lib/data/directory';
 import { classificationReport } from '../../lib/evaluate/report';
 import { confusionMatrix } from '../../lib/evaluate/metrics';
-import { evaluate } from '../../lib/evaluate/evaluate';
+import { evaluateWithPredictions } from '../../lib/evaluate/evaluate';
 import { plotConfusionMatrix } from '../../lib/charts/confusion';
 import { predictGrid } from '../../lib/charts/grid';
 import { GTSRB40, skipUnless } from '../helpers';
@@ -36,7 +36,7 @@ test(
         }),
       ],
     });
-    const ev = await evaluate(model, ds, { topK: 5, show: false });
+    const ev = await evaluateWithPredictions(model, ds, { topK: 5, show: false });
     assert.equal(ev.size, 516);
     assert.equal(ev.labels.filter((l) => l === 0).length, 12, '12 validation images per class');
     assert.ok(ev.topKAccuracy >= ev.accuracy && ev.loss > 0);

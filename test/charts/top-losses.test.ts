@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { plotTopLosses } from '../../lib/charts/top-losses';
-import { evaluate } from '../../lib/evaluate/evaluate';
+import { evaluateWithPredictions } from '../../lib/evaluate/evaluate';
 import { cachedFeatures } from '../../lib/train/cache';
 import { brightestChannelModel, tinyDataset } from '../evaluate/tiny-dataset';
 
@@ -49,7 +49,7 @@ test('plotTopLosses ranks images by -ln p(actual) and titles them in red when wr
   assert.ok(red > 50 && green > 50, `red ${red}, green ${green}`);
 });
 
-test('plotTopLosses agrees from cached features and from evaluate() probabilities', async () => {
+test('plotTopLosses agrees from cached features and from evaluateWithPredictions() probabilities', async () => {
   const ds = await tinyDataset({ images });
   const model = brightestChannelModel();
   const fromImages = await plotTopLosses(model, ds, { k: 6, show: false });
@@ -59,7 +59,7 @@ test('plotTopLosses agrees from cached features and from evaluate() probabilitie
     shuffle: false,
   });
   const fromFeatures = await plotTopLosses(model, feats, { k: 6, show: false });
-  const ev = await evaluate(model, ds, { show: false });
+  const ev = await evaluateWithPredictions(model, ds, { show: false });
   const fromEval = await plotTopLosses(null, ds, {
     k: 6,
     probabilities: ev.probabilities,
@@ -74,7 +74,7 @@ test('plotTopLosses agrees from cached features and from evaluate() probabilitie
   }
   await assert.rejects(
     plotTopLosses(null, ds, { probabilities: new Float32Array(5), show: false }),
-    /evaluate\(model, sameDataset\)/,
+    /evaluateWithPredictions\(model, sameDataset\)/,
   );
   await assert.rejects(plotTopLosses(model, ds, { k: 0, show: false }), /positive integer/);
 });

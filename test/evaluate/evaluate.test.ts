@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { evaluate } from '../../lib/evaluate/evaluate';
+import { evaluateWithPredictions } from '../../lib/evaluate/evaluate';
 import { categoricalCrossentropy } from '../../lib/evaluate/metrics';
 import { brightestChannelModel, tinyDataset } from './tiny-dataset';
 
@@ -20,7 +20,7 @@ test('evaluate: loss, accuracy, top-k and per-image predictions on a known model
   });
   const model = brightestChannelModel();
   const before = tf.memory().numTensors;
-  const r = await evaluate(model, ds, { topK: 2, show: false });
+  const r = await evaluateWithPredictions(model, ds, { topK: 2, show: false });
   assert.equal(tf.memory().numTensors, before, 'evaluate leaks no tensors');
   assert.equal(r.size, 5);
   assert.deepEqual(r.labels, [0, 1, 2, 0, 1]);
@@ -43,8 +43,8 @@ test('evaluate: loss, accuracy, top-k and per-image predictions on a known model
 
   // L2 penalties are added to the loss like Keras (and can be left out).
   const reg = brightestChannelModel([8, 8], { l2: 0.01 });
-  const withReg = await evaluate(reg, ds, { topK: 2, show: false });
-  const without = await evaluate(reg, ds, {
+  const withReg = await evaluateWithPredictions(reg, ds, { topK: 2, show: false });
+  const without = await evaluateWithPredictions(reg, ds, {
     topK: 2,
     show: false,
     includeRegularization: false,
@@ -65,7 +65,7 @@ test('evaluate: a head with the wrong number of classes is refused with a fix', 
   });
   const model = brightestChannelModel();
   await assert.rejects(
-    evaluate(model, ds, { show: false }),
+    evaluateWithPredictions(model, ds, { show: false }),
     /outputs 3 classes but the dataset has 4/,
   );
 });
@@ -82,15 +82,18 @@ test("evaluate: a compiled model's loss uses its label smoothing, as Keras' eval
     batchSize: 2,
   });
   const model = brightestChannelModel();
-  const plain = await evaluate(model, ds, { show: false });
+  const plain = await evaluateWithPredictions(model, ds, { show: false });
   compile(model, {
     optimizer: adam({ learningRate: 1e-3 }),
     loss: 'categoricalCrossentropy',
     labelSmoothing: 0.1,
   });
-  const compiled = await evaluate(model, ds, { show: false });
-  const smoothed = await evaluate(model, ds, { show: false, labelSmoothing: 0.1 });
+  const compiled = await evaluateWithPredictions(model, ds, { show: false });
+  const smoothed = await evaluateWithPredictions(model, ds, { show: false, labelSmoothing: 0.1 });
   assert.ok(Math.abs(compiled.loss - smoothed.loss) < 1e-12);
   assert.ok(compiled.loss > plain.loss + 1e-3, `${compiled.loss} vs ${plain.loss}`);
-  assert.equal((await evaluate(model, ds, { show: false, labelSmoothing: 0 })).loss, plain.loss);
+  assert.equal(
+    (await evaluateWithPredictions(model, ds, { show: false, labelSmoothing: 0 })).loss,
+    plain.loss,
+  );
 });

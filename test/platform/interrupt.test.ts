@@ -38,7 +38,7 @@ test(
 );
 
 test(
-  'interrupting feature extraction or evaluate stops the work within 2 s, prints one line and nothing later',
+  'interrupting feature extraction or evaluateWithPredictions stops the work within 2 s, prints one line and nothing later',
   { skip },
   () => {
     registerKernel();
@@ -55,7 +55,7 @@ test(
         'features',
         /^stdout: ⏹ Interrupted: cachedFeatures at "\w+" stopped\. Kept: the features computed so far are cached/,
       ],
-      ['evaluate', /^stdout: ⏹ Interrupted: evaluate stopped\./],
+      ['evaluate', /^stdout: ⏹ Interrupted: evaluateWithPredictions stopped\./],
     ] as const) {
       const o = out[call];
       const said = JSON.stringify(o, null, 1);

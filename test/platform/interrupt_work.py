@@ -19,7 +19,7 @@ SETUP = """
 import * as tf from '@tensorflow/tfjs';
 import { fakeDataset } from './test/train/fake-dataset';
 import { cachedFeatures } from './lib/train/cache';
-import { evaluate } from './lib/evaluate/evaluate';
+import { evaluateWithPredictions } from './lib/evaluate/evaluate';
 const input = tf.input({ shape: [32, 32, 3] });
 let x = input as tf.SymbolicTensor;
 for (let i = 0; i < 2; i++)
@@ -38,8 +38,8 @@ await feats.precompute();
 console.log('LATE: features done');
 """,
     "evaluate": """
-const ev = await evaluate(model, ds, { topK: 2 });
-console.log('LATE: evaluate done');
+const ev = await evaluateWithPredictions(model, ds, { topK: 2 });
+console.log('LATE: evaluateWithPredictions done');
 """,
 }
 

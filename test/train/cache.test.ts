@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { buildHead } from '../../lib/train/heads';
 import { compile, adam, sgd } from '../../lib/train/compile';
-import { trainPhase, evaluateLoss } from '../../lib/train/loop';
+import { trainPhase, evaluateMetrics } from '../../lib/train/loop';
 import { cachedFeatures, clearFeatureMemory, frozenBoundary } from '../../lib/train/cache';
 import { freeze } from '../../lib/models/freeze';
 import { withPreprocessing } from '../../lib/models/with-preprocessing';
@@ -215,8 +215,8 @@ test('block-boundary cache: fine-tuning the top block on cached block1 features 
   const d = maxDiff(weightsOf(a.model), weightsOf(b.model));
   assert.ok(d < 1e-5, `weights differ by ${d}`);
   // The conv weights of block 2 did change (it trained), and evaluation on cache matches images.
-  const ea = await evaluateLoss(a.model, train, { verbose: 0 });
-  const eb = await evaluateLoss(b.model, cache, { verbose: 0 });
+  const ea = await evaluateMetrics(a.model, train, { verbose: 0 });
+  const eb = await evaluateMetrics(b.model, cache, { verbose: 0 });
   assert.ok(Math.abs(ea.loss - eb.loss) < 1e-5);
 });
 

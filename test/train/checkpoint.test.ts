@@ -242,8 +242,8 @@ test('ResNet50 + head with the base frozen: a checkpoint save after the first ta
 });
 
 test('loadCheckpoint returns the model compiled as it was trained: evaluating it gives the logged val_loss (label smoothing)', async () => {
-  const { trainPhase, evaluateLoss } = await import('../../lib/train/loop');
-  const { evaluate } = await import('../../lib/evaluate/evaluate');
+  const { trainPhase, evaluateMetrics } = await import('../../lib/train/loop');
+  const { evaluateWithPredictions } = await import('../../lib/evaluate/evaluate');
   const { getCompiled, topKCategoricalAccuracy } = await import('../../lib/train/compile');
   const dir = tmpDir('ckpt-compiled-');
   const model = frozenBaseModel();
@@ -270,14 +270,14 @@ test('loadCheckpoint returns the model compiled as it was trained: evaluating it
     ],
   );
   assert.equal(c.optimizerSpec.kind, 'adam');
-  const logs = await evaluateLoss(loaded, validation, { verbose: 0 });
+  const logs = await evaluateMetrics(loaded, validation, { verbose: 0 });
   assert.ok(
     Math.abs(logs.loss - best.metrics.val_loss) < 1e-5,
     `${logs.loss} vs ${best.metrics.val_loss}`,
   );
   assert.equal(logs.top2, best.metrics.val_top2);
-  // lib/evaluate's evaluate reads the compiled label smoothing too.
-  const ev = await evaluate(loaded, validation, { show: false });
+  // lib/evaluate's evaluateWithPredictions reads the compiled label smoothing too.
+  const ev = await evaluateWithPredictions(loaded, validation, { show: false });
   assert.ok(
     Math.abs(ev.loss - best.metrics.val_loss) < 1e-5,
     `${ev.loss} vs ${best.metrics.val_loss}`,
@@ -287,6 +287,6 @@ test('loadCheckpoint returns the model compiled as it was trained: evaluating it
     loss: 'sparseCategoricalCrossentropy',
   });
   assert.ok(
-    Math.abs((await evaluateLoss(plain, validation, { verbose: 0 })).loss - logs.loss) > 1e-3,
+    Math.abs((await evaluateMetrics(plain, validation, { verbose: 0 })).loss - logs.loss) > 1e-3,
   );
 });

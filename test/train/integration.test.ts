@@ -14,7 +14,7 @@ import { flowFromDirectory } from '../../lib/data/directory';
 import { ImageDataGenerator } from '../../lib/data/augment';
 import { buildHead, HEADS } from '../../lib/train/heads';
 import { compile, adam } from '../../lib/train/compile';
-import { trainPhase, evaluateLoss } from '../../lib/train/loop';
+import { trainPhase, evaluateMetrics } from '../../lib/train/loop';
 import { cachedFeatures } from '../../lib/train/cache';
 import { fineTune } from '../../lib/train/finetune';
 import {
@@ -68,7 +68,7 @@ test(
     });
     const validCache = await cachedFeatures(model, valid, { dir: path.join(dir, 'cache') });
     assert.equal(trainCache.boundary, 'block5_pool');
-    const baseline = await evaluateLoss(model, validCache, { verbose: 0 });
+    const baseline = await evaluateMetrics(model, validCache, { verbose: 0 });
     assert.ok(Math.abs(baseline.loss - Math.log(3)) < 1, 'an untrained head is near chance');
 
     const ckpt = path.join(dir, 'tl_best.keras');

@@ -14,7 +14,7 @@ import {
   learningRate,
   getCompiled,
 } from '../../lib/train/compile';
-import { trainPhase, evaluateLoss } from '../../lib/train/loop';
+import { trainPhase, evaluateMetrics } from '../../lib/train/loop';
 import {
   EarlyStopping,
   ReduceLROnPlateau,
@@ -81,8 +81,8 @@ test('trainPhase learns, returns a Keras-keyed History and numbers epochs from i
   assert.deepEqual(h.phases, [{ name: 'head', startEpoch: 0 }]);
   assert.ok(h.epochs.every((e) => e.lr === 0.02 && e.seconds > 0));
   assert.ok(h.epochs[5].metrics.loss < h.epochs[0].metrics.loss, 'loss decreases');
-  // The last epoch's val_loss is what evaluateLoss reports on the same data.
-  const ev = await evaluateLoss(m, val, { verbose: 0 });
+  // The last epoch's val_loss is what evaluateMetrics reports on the same data.
+  const ev = await evaluateMetrics(m, val, { verbose: 0 });
   assert.ok(Math.abs(ev.loss - h.epochs[5].metrics.val_loss) < 1e-5);
   assert.match(
     historySummary(h, { topK: 2 }),
@@ -98,7 +98,7 @@ test('an untrained model scores about chance (the baseline call)', async () => {
   out.setWeights(zeros);
   tf.dispose(zeros);
   compile(m, { loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-  const ev = await evaluateLoss(m, fakeDataset({ n: 9, batchSize: 4 }), { verbose: 0 });
+  const ev = await evaluateMetrics(m, fakeDataset({ n: 9, batchSize: 4 }), { verbose: 0 });
   assert.ok(Math.abs(ev.loss - Math.log(3)) < 1e-6, String(ev.loss));
 });
 
@@ -112,8 +112,8 @@ test('L2 penalties are part of the reported loss, as in Keras', async () => {
   compile(m, { loss: 'sparseCategoricalCrossentropy' });
   compile(plain, { loss: 'sparseCategoricalCrossentropy' });
   const ds = fakeDataset({ n: 6, batchSize: 6 });
-  const withL2 = await evaluateLoss(m, ds, { verbose: 0 });
-  const without = await evaluateLoss(plain, ds, { verbose: 0 });
+  const withL2 = await evaluateMetrics(m, ds, { verbose: 0 });
+  const without = await evaluateMetrics(plain, ds, { verbose: 0 });
   const kernel = m.layers[m.layers.length - 1].getWeights()[0];
   const penalty = 0.5 * tf.sum(tf.square(kernel)).dataSync()[0];
   assert.ok(
