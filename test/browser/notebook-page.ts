@@ -175,14 +175,24 @@ export class NotebookPage {
     );
   }
 
-  /** Wait until no code cell is queued or running and the kernel is idle. */
+  /**
+   * Wait until no code cell is queued or running and the kernel is idle. Polled from here, one short
+   * call at a time: a page-side waitForFunction is one protocol call, cut off after 180 s.
+   */
   async waitIdle(timeoutMs: number): Promise<void> {
-    await this.page.waitForFunction(
-      () =>
-        document.querySelectorAll('.code_cell.running').length === 0 &&
-        !!document.querySelector('#kernel_indicator_icon.kernel_idle_icon'),
-      { timeout: timeoutMs, polling: 250 },
-    );
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const idle = await this.page.evaluate(
+        () =>
+          document.querySelectorAll('.code_cell.running').length === 0 &&
+          !!document.querySelector('#kernel_indicator_icon.kernel_idle_icon'),
+      );
+      if (idle) return;
+      if (Date.now() > deadline) {
+        throw new Error(`${this.nbPath}: still running after ${timeoutMs / 1000} s`);
+      }
+      await sleep(250);
+    }
   }
 
   async cells(): Promise<PageCell[]> {
