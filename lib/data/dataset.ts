@@ -218,7 +218,8 @@ class FileImageDataset implements ImageDataset {
         } catch (e) {
           if ((this.opts.onCorrupt ?? 'error') === 'skip') {
             this.skipped.add(i);
-            console.warn(`Skipping ${this.files[i]}: ${(e as Error).message}`);
+            const why = (e as { reason?: string }).reason ?? (e as Error).message;
+            console.warn(`onCorrupt 'skip': leaving out ${this.files[i]} (${why}).`);
             return null;
           }
           throw e;

@@ -114,13 +114,21 @@ export async function decodeImageFile(file: string, opts: DecodeOptions = {}): P
   try {
     return await decodeImageBuffer(buf, opts);
   } catch (e) {
+    // `reason` without the advice, for onCorrupt: 'skip', which has already taken it.
     if ((e as { tooLarge?: boolean }).tooLarge)
-      throw new Error(
-        `Image ${file} is too large: ${(e as Error).message}, or delete it (onCorrupt: 'skip' skips it).`,
+      throw Object.assign(
+        new Error(
+          `Image ${file} is too large: ${(e as Error).message}, or delete it (onCorrupt: 'skip' skips it).`,
+        ),
+        { reason: 'too large' },
       );
-    throw new Error(
-      `Cannot decode image ${file} (${(e as Error).message.split('\n')[0]}). ` +
-        `The file is corrupt or not an image: replace or delete it, or pass onCorrupt: 'skip'.`,
+    const reason = (e as Error).message.split('\n')[0];
+    throw Object.assign(
+      new Error(
+        `Cannot decode image ${file} (${reason}). ` +
+          `The file is corrupt or not an image: replace or delete it, or pass onCorrupt: 'skip'.`,
+      ),
+      { reason: `corrupt or not an image: ${reason}` },
     );
   }
 }

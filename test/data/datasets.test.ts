@@ -235,7 +235,11 @@ test('a corrupt image is an error naming the file, or skipped with a warning', a
     assert.equal(got.indices.length, 2);
     await collect(skip);
     // The file once, and once the epoch that skipped it: how many, which, what to do.
-    assert.equal(warnings.length, 2, 'warned once per file, reported once');
+    assert.equal(
+      warnings.length,
+      2,
+      'warned once per file, reported once: ' + warnings.join(' | '),
+    );
     assert.match(warnings[0], /bad\.png/);
     assert.match(
       warnings[1],
