@@ -74,7 +74,7 @@ export async function predictDataset(
   await forEachBatch(
     ds.batches(),
     async (batch) => {
-      checkModelInput(model, batch.xs, 'evaluate');
+      checkModelInput(model, batch.xs, 'evaluateWithPredictions');
       const out = model.predict(batch.xs);
       if (Array.isArray(out)) {
         out.forEach((t) => t.dispose());

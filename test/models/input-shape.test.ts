@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { evaluate } from '../../lib/evaluate/evaluate';
+import { evaluateWithPredictions } from '../../lib/evaluate/evaluate';
 import { predictGrid } from '../../lib/charts/grid';
 import { planGraph, runPlan } from '../../lib/train/graph';
 import { brightestChannelModel, tinyDataset } from '../evaluate/tiny-dataset';
@@ -22,8 +22,8 @@ test('a batch of another size than the model takes: the message names the size a
     ],
     size: [12, 12],
   });
-  await assert.rejects(evaluate(model, ds, { show: false }), (e: Error) => {
-    assert.match(e.message, /^evaluate: /);
+  await assert.rejects(evaluateWithPredictions(model, ds, { show: false }), (e: Error) => {
+    assert.match(e.message, /^evaluateWithPredictions: /);
     assert.match(e.message, CLEAR);
     return true;
   });

@@ -21,7 +21,7 @@ import { wroteInPlace } from '../../lib/backend/in-place';
 import { valueHash } from '../../lib/models/value-hash';
 import { kerasBatchNormalization } from '../../lib/models/batchnorm';
 import { compile, adam, sgd, rmsprop, type OptimizerSpec } from '../../lib/train/compile';
-import { trainPhase, evaluateLoss, trainOnBatch } from '../../lib/train/loop';
+import { trainPhase, evaluateMetrics, trainOnBatch } from '../../lib/train/loop';
 import { cachedFeatures } from '../../lib/train/cache';
 import { EarlyStopping, ModelCheckpoint, type TrainCallback } from '../../lib/train/callbacks';
 import { loadCheckpoint } from '../../lib/train/checkpoint';
@@ -174,7 +174,7 @@ for (const backend of ['onednn', 'cpu', 'wasm'] as const) {
 
           // EarlyStopping's restore: bit for bit the best epoch's weights, evaluating to its log.
           assert.deepEqual(weightHashes(model), recorder.epochs[best].hashes);
-          const restored = await evaluateLoss(model, validSrc, { verbose: 0 });
+          const restored = await evaluateMetrics(model, validSrc, { verbose: 0 });
           assert.ok(
             close(restored.loss, valLoss[best]),
             `restored model: val_loss ${restored.loss}, the log said ${valLoss[best]} at epoch ${best + 1}` +
@@ -191,7 +191,7 @@ for (const backend of ['onednn', 'cpu', 'wasm'] as const) {
             labelSmoothing: 0.1,
             metrics: ['accuracy'],
           });
-          const fromFile = await evaluateLoss(loaded, source === 'images' ? valid : validSrc, {
+          const fromFile = await evaluateMetrics(loaded, source === 'images' ? valid : validSrc, {
             verbose: 0,
           });
           assert.ok(
@@ -212,7 +212,10 @@ test(
   async () => {
     await tf.setBackend('onednn');
     const model = buildModel(5, 3);
-    compile(model, { optimizer: adam({ learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
+    compile(model, {
+      optimizer: adam({ learningRate: 0.01 }),
+      loss: 'sparseCategoricalCrossentropy',
+    });
     const xs = tf.randomNormal([8, 8, 8, 3], 0, 1, 'float32', 1);
     for (let i = 0; i < 5; i++) await trainOnBatch(model, xs, [0, 1, 2, 0, 1, 2, 0, 1]);
     // A second model over copies of the same weights: nothing cached for its arrays.
