@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { randomSeed } from './seed';
 
 /** A display bundle: mime type -> data. Binary data (PNG, JPEG) is a Buffer/Uint8Array. */
 export type MimeBundle = {
@@ -174,7 +175,10 @@ export function headlineMetrics(metrics: Record<string, number | string>): void 
   // The backend travels with the numbers: `npm start` prints it in each notebook's summary line.
   // Before any tensor exists no backend is chosen yet: then there is no backend to report.
   const backend = tf.getBackend();
-  const values = backend ? { ...metrics, backend } : { ...metrics };
+  const values: Record<string, number | string> = backend ? { ...metrics, backend } : { ...metrics };
+  // The seed too: the report's provenance line names it.
+  const seed = randomSeed();
+  if (seed !== null) values.seed = seed;
   const fmt = (v: number | string) =>
     typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v;
   const rows = Object.entries(values);

@@ -106,7 +106,7 @@ export {
 export { fineTune, type FineTuneOptions, type FineTuneResult } from './train/finetune';
 export { cachedFeatures, type CachedFeaturesOptions, type FeatureDataset } from './train/cache';
 export { featureStats, type FeatureStats } from './train/feature-stats';
-export { mergeHistories, historySeconds } from './train/history';
+export { mergeHistories, historySeconds, heldEpoch } from './train/history';
 export type { History, EpochLog, PhaseMark } from './train/types';
 
 // Evaluation: loss, accuracy and top-k on a dataset, sklearn's report and confusion matrix.
@@ -121,6 +121,14 @@ export {
   type ClassificationReportOptions,
 } from './evaluate/report';
 export { confusionMatrix } from './evaluate/metrics';
+export {
+  readHistory,
+  readResult,
+  readComparison,
+  readInitialLoss,
+  readClasses,
+  type Reading,
+} from './evaluate/readings';
 
 // Charts: learning curves, confusion matrix, image grids, one-image prediction, results tables,
 // the learning-rate finder, top losses, Grad-CAM.

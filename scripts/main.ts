@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setup, ROOT } from './platform/jupyter';
-import { executeNotebook, formatSummary } from './platform/execute';
+import { executeNotebook, formatSummary, type RunSummary } from './platform/execute';
+import { writeReportIndex } from './platform/report-index';
 import { prepareWeights } from './prepare-weights';
 
 async function main() {
@@ -25,13 +26,18 @@ async function main() {
     .sort();
   console.log(`Running ${notebooks.length} notebooks (profile ${profile}) -> reports/`);
   let failed = 0;
+  const runs: RunSummary[] = [];
   for (const nb of notebooks) {
-    const s = await executeNotebook(path.join(dir, nb), { python, profile });
+    // Each report twice: with the code, and without it (outputs and text only).
+    const s = await executeNotebook(path.join(dir, nb), { python, profile, noCode: true });
     console.log(formatSummary(s));
+    runs.push(s);
     if (!s.ok) failed++;
   }
+  const seconds = (Date.now() - t0) / 1000;
+  const index = writeReportIndex(runs, path.join(ROOT, 'reports'), { profile, seconds });
   console.log(
-    `${notebooks.length - failed}/${notebooks.length} notebooks OK in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    `${notebooks.length - failed}/${notebooks.length} notebooks OK in ${seconds.toFixed(0)} s -> ${path.relative(ROOT, index)}`,
   );
   if (failed) process.exit(1);
 }

@@ -6,11 +6,12 @@ import { parseArgs } from 'node:util';
 import { ROOT, findJupyterPython, setup } from './platform/jupyter';
 import { executeNotebook, exportNotebook, formatSummary, isExecuted } from './platform/execute';
 
-const USAGE = `usage: npm run report -- <notebook.ipynb> [--profile quick|full] [--pdf] [--out DIR] [--no-execute]
+const USAGE = `usage: npm run report -- <notebook.ipynb> [--profile quick|full] [--pdf] [--no-code] [--out DIR] [--no-execute]
 
   notebooks/<name>.ipynb                 execute it, write reports/<name>.ipynb + .html (+ .pdf)
   notebooks/<name>.ipynb --no-execute    export reports/<name>.ipynb as it is (no kernel)
-  reports/<name>.ipynb                   an executed notebook: export it as it is (no kernel)`;
+  reports/<name>.ipynb                   an executed notebook: export it as it is (no kernel)
+  --no-code                              also write <name>.nocode.html: the report without the code`;
 
 /** The executed notebook to export when nothing should run, or null to execute `notebook`. */
 export function exportSource(notebook: string, noExecute: boolean, outDir?: string): string | null {
@@ -37,6 +38,7 @@ async function main() {
       out: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       'no-execute': { type: 'boolean', default: false },
+      'no-code': { type: 'boolean', default: false },
     },
   });
   if (positionals.length !== 1) {
@@ -62,6 +64,8 @@ async function main() {
       pdf: values.pdf,
       outDir: values.out,
       verbose: values.verbose,
+      noCode: values['no-code'],
+      profile,
     });
   } else {
     const { python } = setup();
@@ -71,6 +75,7 @@ async function main() {
       pdf: values.pdf,
       outDir: values.out,
       verbose: values.verbose,
+      noCode: values['no-code'],
     });
   }
   console.log(formatSummary(s));

@@ -2,6 +2,7 @@
 // and keeps the per-weight-array caches of oneDNN's reordered weights.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { onInPlaceWrite } from './in-place';
 
 /** Activation codes the addon fuses into convolutions and matmuls. */
 export const ONEDNN_ACTIVATIONS: Record<string, number> = {
@@ -201,17 +202,25 @@ export function loadOnednnAddon(): { addon: OnednnAddon } | { error: string } {
   return loaded;
 }
 
-// Weight caches live exactly as long as the Float32Array they mirror. tfjs never writes
-// into a tensor's array after creating it, but a caller may build a tensor over a buffer it
-// reuses, so a few sampled values are compared on each use and a change drops the cache.
+// Weight caches live exactly as long as the Float32Array they mirror. Code that writes into a
+// tensor's array in place (the one-pass Adam step) says so through lib/backend/in-place, which
+// drops the cache. A caller may also build a tensor over a buffer it reuses, so a few sampled
+// values are compared on each use as a second guard (a sample cannot see every change: a conv
+// filter whose sampled entries do not move — a dead ReLU channel — kept a stale cache until the
+// in-place writes were announced).
 const SAMPLES = 16;
 type Entry = { handle: WeightCacheHandle; sample: Float32Array };
 const weightCaches = new WeakMap<Float32Array, Entry>();
+onInPlaceWrite((_t, values) => {
+  if (values instanceof Float32Array) weightCaches.delete(values);
+});
 
 function sampleOf(w: Float32Array): Float32Array {
   const s = new Float32Array(SAMPLES);
   const step = Math.max(1, Math.floor(w.length / SAMPLES));
-  for (let i = 0, j = 0; i < SAMPLES && j < w.length; i++, j += step) s[i] = w[j];
+  // Offset by i as well: a stride that is a multiple of the output channels would sample one
+  // channel only (a [3,3,512,512] kernel's stride 147456 hits channel 0 sixteen times).
+  for (let i = 0; i < SAMPLES && i < w.length; i++) s[i] = w[(i * step + i) % w.length];
   return s;
 }
 

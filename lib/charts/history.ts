@@ -3,7 +3,7 @@
 // (e.g. fine-tuning) starts. Epochs are drawn 1-based, like Keras' "Epoch 1/100" and the
 // walkthroughs' "best epoch" prints.
 import type { History } from '../train/types';
-import { bestEpoch, mergeHistories, monitorMode } from '../train/history';
+import { bestEpoch, heldBest, mergeHistories, monitorMode } from '../train/history';
 import type { MimeBundle } from '../display';
 import { metricLabel } from './format';
 import {
@@ -57,14 +57,19 @@ export function historyMetricNames(history: History): string[] {
   return bases.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-/** Index of the best epoch by `monitor` (Keras mode rules, first on ties), or -1 if never logged. */
+/**
+ * Index of the best epoch by `monitor` (Keras mode rules, first on ties), or -1 if never logged.
+ * Without an explicit monitor, the epoch EarlyStopping restored when it did (its minDelta can make
+ * it keep an earlier epoch than the lowest val_loss): the chart marks the model the notebook uses.
+ */
 export function bestEpochIndex(
   history: History,
   monitor?: string,
 ): { index: number; monitor: string } {
   const m = monitor ?? (metricKeys(history).has('val_loss') ? 'val_loss' : 'loss');
-  const best = bestEpoch(history, m);
-  return { index: best ? history.epochs.indexOf(best) : -1, monitor: m };
+  const best = monitor === undefined ? heldBest(history) : undefined;
+  const found = best ?? bestEpoch(history, m);
+  return { index: found ? history.epochs.indexOf(found) : -1, monitor: m };
 }
 
 /** The history's notes (weights, data) as one subtitle line under the title, or nothing. */

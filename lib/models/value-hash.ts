@@ -1,10 +1,13 @@
 // A weight's value fingerprint, remembered per tensor data: assigning a variable gives it new data,
 // so an unchanged frozen base is hashed once per process, not at every checkpoint or cache lookup.
-// Code that changes a tensor's data in place (the fused Adam step) calls valueChanged.
+// Code that changes a tensor's data in place (the fused Adam step) calls lib/backend/in-place's
+// wroteInPlace, which drops the remembered hash.
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
+import { onInPlaceWrite } from '../backend/in-place';
 
 const valueHashes = new WeakMap<object, string>();
+onInPlaceWrite((t) => valueHashes.delete(t.dataId as object));
 
 /** sha256 of a tensor's dtype, shape and values (cached while its data stays the same). */
 export function valueHash(t: tf.Tensor): string {
@@ -19,9 +22,4 @@ export function valueHash(t: tf.Tensor): string {
     valueHashes.set(key, h);
   }
   return h;
-}
-
-/** Forget the remembered hash of a tensor whose data was just changed in place. */
-export function valueChanged(t: tf.Tensor): void {
-  valueHashes.delete(t.dataId as object);
 }

@@ -10,8 +10,10 @@
 //   m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²,   w ← w − alpha · m / (√v + ε).
 // (tfjs puts ε inside the bias correction, ε·√(1 − β2ᵗ) here; the two differ only when √v ~ ε.)
 // State (m, v, β1ᵗ, β2ᵗ, iterations) lives where tfjs keeps it, so getWeights/setWeights still work.
+// Writing a weight in place breaks tfjs' rule that a tensor's data never changes, so every such
+// write is announced (lib/backend/in-place) to the caches that rely on the rule.
 import * as tf from '@tensorflow/tfjs';
-import { valueChanged } from '../models/value-hash';
+import { wroteInPlace } from '../backend/in-place';
 import { loadOnednnAddon, type OnednnAddon } from '../backend/onednn-addon';
 
 /** The oneDNN addon's in-place Adam loop, when the onednn backend runs. */
@@ -83,12 +85,13 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const n = w0.length;
       if (native && own.every(Boolean)) {
         native.adamStep(w0, m0, v0, g, b1, b2, alpha, eps); // the same loop on all cores
-        valueChanged(value);
+        wroteInPlace(value, w0);
         return;
       }
       const [w1, m1, v1] = [w0, m0, v0].map((a, k) => (own[k] ? a : new Float32Array(n)));
       adamStep(w0, m0, v0, g, w1, m1, v1, b1, b2, alpha, eps);
-      if (own[0]) valueChanged(value);
+      // Caches derived from the weights' array (oneDNN's reordered copy, the fingerprint) are stale now.
+      if (own[0]) wroteInPlace(value, w0);
       for (const [k, variable, values] of [
         [0, value, w1],
         [1, m, m1],

@@ -108,6 +108,7 @@ export class EarlyStopping extends MonitorCallback implements TrainCallback {
         ctx.log(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
       const best = this.bestWeights;
       this.keptVariables.forEach((w, i) => w.write(best[i]));
+      ctx.history.restoredEpoch = this.bestEpoch; // what heldEpoch(history) and the charts read
     }
     if (this.bestWeights) tf.dispose(this.bestWeights);
     this.bestWeights = null;

@@ -31,6 +31,8 @@ export function mergeHistories(a: History, b: History): History {
       ...bPhases.map((p) => ({ ...p, startEpoch: p.startEpoch + offset })),
     ],
     ...(notes.length ? { notes } : {}),
+    // The model holds what the second phase left it with.
+    ...(b.restoredEpoch !== undefined ? { restoredEpoch: b.restoredEpoch + shift } : {}),
   };
 }
 
@@ -81,11 +83,13 @@ export function historySummary(h: History, opts: { monitor?: string; topK?: numb
     `[Time] Total: ${(total / 60).toFixed(2)} min | Avg/epoch: ${(n ? total / n : 0).toFixed(1)} s | Epochs: ${n}`,
   ];
   const monitor = opts.monitor ?? 'val_loss';
-  const best = bestEpoch(h, monitor);
+  const restored = opts.monitor === undefined ? heldBest(h) : undefined;
+  const best = restored ?? bestEpoch(h, monitor);
   if (best) {
     const keys = Object.keys(best.metrics).filter((k) => k.startsWith('val_'));
     keys.sort((x, y) => (x === monitor ? -1 : y === monitor ? 1 : 0));
     const parts = keys.map((k) => `${shortName(k, opts.topK)}=${formatValue(best.metrics[k])}`);
+    if (restored) parts.push('weights restored by EarlyStopping');
     lines.push(`[Best] Epoch ${best.epoch + 1} | ${parts.join(' | ')}`);
   } else if (
     n > 0 &&
@@ -99,6 +103,20 @@ export function historySummary(h: History, opts: { monitor?: string; topK?: numb
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * The epoch whose weights the model holds after training: the one EarlyStopping restored, else the
+ * last. Its logged validation numbers are what evaluating the model on the validation set gives.
+ */
+export function heldEpoch(h: History): EpochLog | undefined {
+  if (h.restoredEpoch !== undefined) return h.epochs.find((e) => e.epoch === h.restoredEpoch);
+  return h.epochs[h.epochs.length - 1];
+}
+
+/** The epoch EarlyStopping restored, when it restored one (the "best" the model really holds). */
+export function heldBest(h: History): EpochLog | undefined {
+  return h.restoredEpoch === undefined ? undefined : heldEpoch(h);
 }
 
 /** The last value of every metric, as a flat object (for tables). */

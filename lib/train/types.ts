@@ -24,6 +24,11 @@ export interface History {
   phases: PhaseMark[];
   /** Free-form notes shown in chart titles, e.g. "random initialisation" when no ImageNet weights. */
   notes?: string[];
+  /**
+   * The epoch (EpochLog.epoch) whose weights EarlyStopping put back at the end of training; absent
+   * when the model kept the last epoch's weights. heldEpoch(history) reads it.
+   */
+  restoredEpoch?: number;
 }
 
 /** Logs at the end of an epoch: loss, metrics, val_* and lr (the rate used during the epoch). */

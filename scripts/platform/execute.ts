@@ -36,6 +36,53 @@ export interface RunOptions {
   cellTimeout?: number;
   /** Streams the runner's stderr (kernel logs) through, for interactive use. */
   verbose?: boolean;
+  /** Also write `<name>.nocode.html`: the report without the code cells (outputs and text only). */
+  noCode?: boolean;
+}
+
+/** The code-hidden report beside `<name>.html`. */
+export const noCodePath = (html: string) => html.replace(/\.html$/, '.nocode.html');
+
+function git(args: string[]): string {
+  const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+/**
+ * What a report says about how it was made (its front matter): date, commit (with "+ local
+ * changes" when the tree differs from it), the command, profile, CPU, and the folders whose
+ * paths the report shows relative (project, home); `reports` links the notebooks to each other.
+ */
+export function provenance(opts: Pick<RunOptions, 'profile'>): Record<string, unknown> {
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  const dirty = commit && git(['status', '--porcelain', '--untracked-files=no']) !== '';
+  const cpus = os.cpus();
+  const script = process.env.npm_lifecycle_event;
+  const args = process.argv.slice(2).join(' ');
+  const notebooks = fs.existsSync(path.join(ROOT, 'notebooks'))
+    ? fs
+        .readdirSync(path.join(ROOT, 'notebooks'))
+        .filter((f) => f.endsWith('.ipynb'))
+        .sort()
+    : [];
+  return {
+    date: new Date()
+      .toISOString()
+      .replace(/\.\d+Z$/, ' UTC')
+      .replace('T', ' '),
+    commit: commit ? `${commit}${dirty ? ' + local changes' : ''}` : 'not a git checkout',
+    command: script
+      ? `npm ${script === 'start' ? 'start' : `run ${script}`}${args ? ` -- ${args}` : ''}`
+      : `${path.basename(process.argv[1] ?? 'node')} ${args}`,
+    profile: opts.profile ?? process.env.NB_PROFILE ?? 'quick',
+    cpu: cpus.length ? `${cpus[0].model.trim()} (${cpus.length} cores)` : os.arch(),
+    root: ROOT,
+    home: os.homedir(),
+    reports: notebooks.map((f) => ({
+      title: f.replace(/\.ipynb$/, ''),
+      html: f.replace(/\.ipynb$/, '.html'),
+    })),
+  };
 }
 
 export async function executeNotebook(notebook: string, opts: RunOptions): Promise<RunSummary> {
@@ -56,7 +103,8 @@ export async function executeNotebook(notebook: string, opts: RunOptions): Promi
     '--timeout',
     String(opts.cellTimeout ?? 3600),
   ];
-  if (html) args.push('--html', html);
+  if (html) args.push('--html', html, '--provenance', JSON.stringify(provenance(opts)));
+  if (html && opts.noCode) args.push('--no-code-html', noCodePath(html));
   // JPY_SESSION_NAME: the kernel's notebook, as Jupyter servers tell it (runDir() derives from it).
   const env = jupyterEnv({
     NB_PROFILE: opts.profile ?? process.env.NB_PROFILE ?? 'quick',
@@ -80,7 +128,7 @@ export function isExecuted(notebook: string): boolean {
  */
 export async function exportNotebook(
   executed: string,
-  opts: Pick<RunOptions, 'python' | 'outDir' | 'pdf' | 'verbose'>,
+  opts: Pick<RunOptions, 'python' | 'outDir' | 'pdf' | 'verbose' | 'noCode' | 'profile'>,
 ): Promise<RunSummary> {
   const nbPath = path.resolve(executed);
   if (!fs.existsSync(nbPath))
@@ -91,6 +139,8 @@ export async function exportNotebook(
   fs.mkdirSync(outDir, { recursive: true });
   const html = path.join(outDir, `${path.basename(nbPath, '.ipynb')}.html`);
   const args = [path.join(__dirname, 'nbexec.py'), '--export-only', nbPath, '--html', html];
+  args.push('--provenance', JSON.stringify(provenance(opts)));
+  if (opts.noCode) args.push('--no-code-html', noCodePath(html));
   return runNbexec(nbPath, nbPath, html, args, jupyterEnv({}), opts);
 }
 
@@ -178,10 +228,14 @@ export function htmlToPdf(html: string): string {
   return pdf;
 }
 
+/** Headline entries that describe the run rather than measure it (the report's front matter shows them). */
+const DESCRIPTIVE = new Set(['weights', 'data', 'seed']);
+
 /** One line per notebook for the console. */
 export function formatSummary(s: RunSummary): string {
   const name = path.basename(s.notebook);
   const metrics = Object.entries(s.metrics ?? {})
+    .filter(([k]) => !DESCRIPTIVE.has(k))
     .map(
       ([k, v]) =>
         `${k}=${typeof v === 'number' ? (Math.abs(v) < 10 ? v.toFixed(4) : v.toFixed(1)) : String(v)}`,

@@ -10,6 +10,8 @@ Usage: nbexec.py IN.ipynb OUT.ipynb [--html OUT.html] [--kernel NAME] [--timeout
        nbexec.py --export-only EXECUTED.ipynb --html OUT.html   (no kernel: export what is there)
 """
 import argparse
+import copy
+import html as html_lib
 import json
 import os
 import re
@@ -56,25 +58,100 @@ def collect_metrics(nb):
     return metrics
 
 
-def export_html(nb, path, name):
+def report_notebook(nb):
+    """The notebook as the report shows it: the headline-metrics table is for `npm start` and the
+    report's front matter, not a second machine-style table under the results table."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", []) if METRICS_MIME not in (o.get("data") or {})]
+    return nb
+
+
+def heading_text(html):
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", html)).replace("\u00b6", "").strip()
+
+
+def front_matter(body, provenance, metrics, seconds):
+    """Title line, provenance and a table of contents, placed under the report's first heading."""
+    headings = re.findall(r'<h([1-3]) id="([^"]+)">(.*?)</h\1>', body, flags=re.S)
+    if not headings:
+        return body
+    esc = html_lib.escape
+    toc = "".join(
+        f'<li class="nb-toc-h{level}"><a href="#{esc(anchor, quote=True)}">{esc(heading_text(text))}</a></li>'
+        for level, anchor, text in headings[1:]
+    )
+    p = provenance or {}
+    runtime = f"{seconds:.0f} s" if seconds else p.get("runtime", "")
+    facts = [
+        ("profile", p.get("profile")),
+        ("weights", metrics.get("weights")),
+        ("data", metrics.get("data")),
+        ("date", p.get("date")),
+        ("git commit", p.get("commit")),
+        ("command", p.get("command")),
+        ("backend", metrics.get("backend")),
+        ("CPU", p.get("cpu")),
+        ("runtime", runtime),
+        ("seed", metrics.get("seed")),
+    ]
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in facts if v not in (None, ""))
+    links = "".join(
+        f'<a href="{esc(r["html"], quote=True)}">{esc(r["title"])}</a>' for r in p.get("reports", []) if r.get("html")
+    )
+    nav = f'<p class="nb-links"><a href="index.html">All reports</a>{links}</p>' if p.get("reports") else ""
+    block = (
+        f'<div class="nb-front">{nav}<table class="nb-provenance">{rows}</table>'
+        f'<nav class="nb-toc"><p><strong>Contents</strong></p><ul>{toc}</ul></nav></div>'
+    )
+    end = body.index("</h1>") + len("</h1>") if headings[0][0] == "1" else None
+    if end is None:
+        return body
+    return body[:end] + block + body[end:]
+
+
+def relative_paths(text, provenance):
+    """Paths of the machine that ran it, shown relative to the project or ~ (a report travels)."""
+    p = provenance or {}
+    for prefix, shown in ((p.get("root"), ""), (p.get("home"), "~/")):
+        if prefix:
+            text = text.replace(prefix.rstrip("/") + "/", shown)
+    return text
+
+
+def export_html(nb, path, name, provenance=None, seconds=0.0, no_input=False):
     from nbconvert import HTMLExporter
 
     # nbconvert 6.5 runs outputs through lxml's clean_html, which strips every SVG element but <svg>
     # (blank charts) and inline styles. These notebooks are our own output: keep them as they are.
     # report.html.j2 (next to this file) extends JupyterLab's template: no scripts loaded from this
-    # machine's system paths (one file that renders offline elsewhere), plus print rules.
+    # machine's system paths (one file that renders offline elsewhere), print rules, image captions.
     exporter = HTMLExporter(
         template_name="lab",
         template_file="report.html.j2",
         extra_template_paths=[os.path.join(os.path.dirname(os.path.abspath(__file__)), "report-template")],
         filters={"clean_html": lambda s: s},
+        exclude_input=no_input,
+        exclude_input_prompt=no_input,
+        exclude_output_prompt=no_input,
     )
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
+    metrics = collect_metrics(nb)
+    details = ", ".join(str(v) for v in ((provenance or {}).get("profile") and f"profile {provenance['profile']}", metrics.get("data"), metrics.get("weights")) if v)
+    title = f"{name} ({details})" if details else name
+    body, _ = exporter.from_notebook_node(report_notebook(nb), resources={"metadata": {"name": title}})
+    body = relative_paths(front_matter(body, provenance, metrics, seconds), provenance)
     with open(path, "w", encoding="utf-8") as f:
         f.write(body)
 
 
-def export_only(path, html):
+def export_reports(nb, html, name, provenance, seconds, no_code_html):
+    export_html(nb, html, name, provenance, seconds)
+    if no_code_html:
+        export_html(nb, no_code_html, name, provenance, seconds, no_input=True)
+
+
+def export_only(path, html, provenance=None, no_code_html=None):
     """Export an already executed notebook: its outputs as they are, the same summary line."""
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -84,7 +161,7 @@ def export_only(path, html):
         summary.update(ok=False, cell=None, error=f"{path} has no outputs: it was never executed. Run it first: npm run report -- {path}")
     elif errors:
         summary.update(ok=False, ename=errors[0].get("ename"), evalue=errors[0].get("evalue"), error="\n".join(errors[0].get("traceback", [])))
-    export_html(nb, html, os.path.splitext(os.path.basename(path))[0])
+    export_reports(nb, html, os.path.splitext(os.path.basename(path))[0], provenance, 0.0, no_code_html)
     print(json.dumps(summary))
     return 0 if summary["ok"] else 1
 
@@ -97,11 +174,14 @@ def main():
     ap.add_argument("--kernel", default="tslab-finetune")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     ap.add_argument("--export-only", action="store_true", help="export INPUT (already executed) to --html; run nothing")
+    ap.add_argument("--no-code-html", help="also write a report without the code cells' input here")
+    ap.add_argument("--provenance", help="JSON: date, commit, command, profile, cpu, root, home, reports")
     args = ap.parse_args()
+    provenance = json.loads(args.provenance) if args.provenance else None
     if args.export_only:
         if not args.html:
             ap.error("--export-only needs --html OUT.html")
-        return export_only(args.input, args.html)
+        return export_only(args.input, args.html, provenance, args.no_code_html)
     if not args.output:
         ap.error("OUTPUT.ipynb is required unless --export-only")
 
@@ -136,7 +216,8 @@ def main():
     summary["metrics"] = collect_metrics(nb)
     nbformat.write(nb, args.output)
     if args.html:
-        export_html(nb, args.html, os.path.splitext(os.path.basename(args.input))[0])
+        name = os.path.splitext(os.path.basename(args.input))[0]
+        export_reports(nb, args.html, name, provenance, summary["seconds"], args.no_code_html)
     print(json.dumps(summary))
     return 0 if summary["ok"] else 1
 

@@ -1,7 +1,7 @@
 // The lesson checks the notebook tests apply (issue 11) fail on numbers that contradict a walkthrough.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lessonFor, reproducible } from './lessons';
+import { heldModelProblems, lessonFor, reproducible } from './lessons';
 
 test('each walkthrough lesson passes on numbers that show it and names what fails otherwise', () => {
   assert.deepEqual(lessonFor('01-x.ipynb')!({ val_accuracy: 0.5 }), []);
@@ -33,4 +33,14 @@ test('two runs are compared on everything but timings and the backend', () => {
   assert.deepEqual(reproducible({ val_accuracy: 0.5, rerun_seconds: 3.1, backend: 'onednn' }), {
     val_accuracy: 0.5,
   });
+});
+
+test('heldModelProblems: the evaluated model must be the logged epoch', () => {
+  assert.deepEqual(heldModelProblems({ held_val_loss: 1.4576, val_loss: 1.45761 }), []);
+  assert.match(
+    heldModelProblems({ held_val_loss: 1.4576, val_loss: 1.71 })[0],
+    /logged val_loss 1.4576 .* evaluated 1.7100/,
+  );
+  assert.equal(heldModelProblems({ ft_held_val_loss: 0.9796, ft_val_loss: 1.1361 }).length, 1);
+  assert.throws(() => heldModelProblems({ held_val_loss: 1 }), /val_loss is missing/);
 });

@@ -65,3 +65,23 @@ export function reproducible(m: Metrics): Metrics {
     Object.entries(m).filter(([k]) => k !== 'backend' && !k.endsWith('_seconds')),
   );
 }
+
+/**
+ * The model a notebook evaluates is the epoch its log names (issue 26): for each `<run>held_val_loss`
+ * (the logged val_loss of the epoch EarlyStopping restored, or the last) the model's evaluated
+ * `<run>val_loss` must be the same number, up to float rounding between the cached-feature and the
+ * image path. Returns the pairs that disagree, and an empty list when a notebook reports no pair.
+ */
+export function heldModelProblems(m: Metrics): string[] {
+  const problems: string[] = [];
+  for (const key of Object.keys(m).filter((k) => k.endsWith('held_val_loss'))) {
+    const run = key.slice(0, -'held_val_loss'.length);
+    const logged = num(m, key);
+    const evaluated = num(m, `${run}val_loss`);
+    if (!(Math.abs(logged - evaluated) <= 1e-3 * Math.max(1, Math.abs(logged))))
+      problems.push(
+        `${run || 'the '}model's logged val_loss ${logged.toFixed(4)} (the epoch it holds) differs from its evaluated ${evaluated.toFixed(4)}`,
+      );
+  }
+  return problems;
+}
