@@ -222,11 +222,11 @@ export function readHistory(history: History, opts: ReadHistoryOptions = {}): Re
 
 // ---------------------------------------------------------------------------------------------
 
-/** An accuracy measured on `size` images (an evaluate() result has these fields). */
+/** An accuracy measured on `size` images (an evaluateWithPredictions() result has these fields). */
 export interface Measured {
   accuracy: number;
   size: number;
-  /** Per-image predictions and labels (from evaluate()): allow a paired comparison on the same images. */
+  /** Per-image predictions and labels (from evaluateWithPredictions()): allow a paired comparison on the same images. */
   predicted?: readonly number[];
   labels?: readonly number[];
 }
