@@ -179,7 +179,9 @@ export function headlineMetrics(metrics: Record<string, number | string>): void 
   // The backend travels with the numbers: `npm start` prints it in each notebook's summary line.
   // Before any tensor exists no backend is chosen yet: then there is no backend to report.
   const backend = tf.getBackend();
-  const values: Record<string, number | string> = backend ? { ...metrics, backend } : { ...metrics };
+  const values: Record<string, number | string> = backend
+    ? { ...metrics, backend }
+    : { ...metrics };
   // The seed too: the report's provenance line names it.
   const seed = randomSeed();
   if (seed !== null) values.seed = seed;
