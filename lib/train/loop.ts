@@ -29,6 +29,7 @@ import {
 } from './graph';
 import { historySummary, formatValue } from './history';
 import { PhaseProgress } from './progress';
+import { checkBatchShape } from '../models/input-shape';
 import { isFeatureDataset, type FeatureDataset } from './cache';
 
 /** What trainPhase and evaluateMetrics read from: images, or features cached at a layer of the model. */
@@ -97,11 +98,13 @@ function checkClasses(model: tf.LayersModel, source: TrainSource): void {
 
 export function checkInputShape(plan: GraphPlan, xs: tf.Tensor, source: TrainSource): void {
   const want = plan.feeds[0].shape.slice(1);
+  // Images: one message that names the loaders' size options (lib/models/input-shape).
+  if (!isFeatureDataset(source)) return checkBatchShape(want, xs, '', plan.model.name);
   const got = xs.shape.slice(1);
   if (want.some((d, i) => d !== null && d !== got[i]) || want.length !== got.length) {
     throw new Error(
       `The model "${plan.model.name}" expects inputs of shape [${want.map((d) => d ?? 'any')}] but the ${sourceName(source)} ` +
-        `gives [${got}]. Build the base with inputShape [${got}] or load the images at the model's size.`,
+        `gives [${got}]: the features were cached from another model. Call cachedFeatures(model, dataset) for this one.`,
     );
   }
 }
