@@ -88,7 +88,9 @@ export function externalReferences(html: string): string[] {
   const local = (u: string) => !/^(data:|#|about:blank$)/i.test(u.trim());
   for (const m of html.matchAll(/<(\w+)\b[^>]*?\s(src|href)\s*=\s*("([^"]*)"|'([^']*)')/gi)) {
     const [tag, attr, url] = [m[1].toLowerCase(), m[2].toLowerCase(), m[4] ?? m[5] ?? ''];
-    const navigation = tag === 'a' && attr === 'href' && /^(https?:|mailto:)/i.test(url);
+    // A link is navigation, not a load: the web, or a sibling report (index.html, NN-name.html).
+    const navigation =
+      tag === 'a' && attr === 'href' && /^(https?:|mailto:|[\w.-]+\.html(#.*)?$)/i.test(url);
     if (local(url) && !navigation) refs.push(`<${tag} ${attr}="${url}">`);
   }
   for (const m of html.matchAll(/url\(\s*(['"]?)([^'")]*)\1\s*\)/gi))
