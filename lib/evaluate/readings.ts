@@ -185,18 +185,25 @@ export function readHistory(history: History, opts: ReadHistoryOptions = {}): Re
   if (accLast !== undefined && valAcc[n - 1] !== undefined) {
     const gap = accLast - valAcc[n - 1];
     facts.accuracyGap = gap;
+    // Validation can lie above training: the training figure averages the epoch's batches, taken in
+    // training mode (dropout, augmentation if any) while the weights still change.
+    const gapText =
+      gap >= 0
+        ? `a gap of ${(100 * gap).toFixed(1)} points`
+        : `validation ${(-100 * gap).toFixed(1)} points above training, which averages the epoch's batches in training mode`;
     sentences.push(
-      `At the last epoch training accuracy is ${pct(accLast)} and validation accuracy ${pct(valAcc[n - 1])} (a gap of ${(100 * gap).toFixed(1)} points).`,
+      `At the last epoch training accuracy is ${pct(accLast)} and validation accuracy ${pct(valAcc[n - 1])} (${gapText}).`,
     );
   }
 
   if (history.restoredEpoch !== undefined) {
     const e = epochs.find((x) => x.epoch === history.restoredEpoch);
+    const loss = e?.metrics.val_loss !== undefined ? ` (val_loss ${num(e.metrics.val_loss)})` : '';
     facts.restoredEpoch = history.restoredEpoch + 1;
     sentences.push(
-      `EarlyStopping restored the weights of epoch ${history.restoredEpoch + 1}` +
-        (e?.metrics.val_loss !== undefined ? ` (val_loss ${num(e.metrics.val_loss)})` : '') +
-        ': the model evaluated below is that epoch, not the last.',
+      history.restoredEpoch === epochs[n - 1].epoch
+        ? `The last epoch was also EarlyStopping's best${loss}, so the model keeps its weights.`
+        : `EarlyStopping restored the weights of epoch ${history.restoredEpoch + 1}${loss}: the model evaluated below is that epoch, not the last.`,
     );
   }
   if (opts.plannedEpochs !== undefined) {

@@ -189,3 +189,21 @@ test('readClasses: zero-recall classes and the top confusions', () => {
   assert.equal(all.verdict, 'every class recalled');
   assert.doesNotMatch(all.text, /confusions/);
 });
+
+test('readHistory: a restore of the last epoch is not called "not the last"; validation above training is said so', () => {
+  const r = readHistory(
+    history([2, 1.5, 1.2], [1.9, 1.4, 1.1], {
+      acc: [0.2, 0.3, 0.4],
+      valAcc: [0.3, 0.45, 0.55],
+      restoredEpoch: 2,
+    }),
+    quiet,
+  );
+  assert.match(
+    r.text,
+    /The last epoch was also EarlyStopping's best \(val_loss 1\.1000\), so the model keeps its weights\./,
+  );
+  assert.doesNotMatch(r.text, /not the last/);
+  assert.match(r.text, /validation 15\.0 points above training/);
+  assert.doesNotMatch(r.text, /gap of -/);
+});
