@@ -93,8 +93,17 @@ export function interruptNow(opts: { quiet?: boolean } = {}): boolean {
   return true;
 }
 
+/**
+ * Set (to the time) when our one line reported an Interrupt: the project's kernel preload
+ * (scripts/platform/tslab-preload.cjs) then prints nothing for tslab's own interrupt error, so the
+ * cell shows one line, not two.
+ */
+export const INTERRUPT_REPORTED = Symbol.for('tfjs-finetune-notebooks.interruptReported');
+
 function onSigint(): void {
-  if (interruptNow()) dropTslabInterruptStackOnce();
+  if (!interruptNow()) return;
+  dropTslabInterruptStackOnce();
+  (globalThis as Record<symbol, unknown>)[INTERRUPT_REPORTED] = Date.now();
 }
 
 /** True when the call running here (or one it runs inside) was interrupted. */

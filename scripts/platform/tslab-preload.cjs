@@ -192,6 +192,9 @@ function patchExecutor() {
       log: console.log,
       error: (...args) => {
         if (args.length === 1 && isTslabInterrupt(args[0])) {
+          // The library already said what stopped and what was kept (lib/io/interrupt.ts): one line.
+          const reported = globalThis[Symbol.for('tfjs-finetune-notebooks.interruptReported')];
+          if (typeof reported === 'number' && Date.now() - reported < 10000) return undefined;
           return console.error('Interrupted (Kernel > Interrupt).');
         }
         // The library's own "stopped on Interrupt" error (Python's name for it): its message only.
