@@ -49,7 +49,7 @@ test(
     ]);
     const html = fs.readFileSync(s.html!, 'utf8');
     assert.match(html, /<svg[^>]*width="40" height="20"/);
-    assert.match(html, /<title>smoke<\/title>/);
+    assert.match(html, /<title>smoke \(profile quick\)<\/title>/);
   },
 );
 
