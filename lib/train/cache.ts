@@ -231,10 +231,14 @@ class CachedFeatures implements FeatureDataset {
     const order = epochOrder(this.size, this.o.shuffle, this.o.seed, epoch);
     const featureSize = this.store.featureSize;
     for (let s = 0; s < this.size; s += this.batchSize) {
-      const indices = order.slice(s, s + this.batchSize);
-      const feats = await this.features(indices, draw);
+      const wanted = order.slice(s, s + this.batchSize);
+      const feats = await this.features(wanted, draw);
+      // An image the dataset leaves out (onCorrupt: 'skip') has no features: the batch leaves it out too.
+      const indices = wanted.filter((_, j) => feats[j] !== undefined);
+      if (indices.length === 0) continue;
       const buf = new Float32Array(indices.length * featureSize);
-      feats.forEach((v, j) => buf.set(v, j * featureSize));
+      let k = 0;
+      for (const v of feats) if (v) buf.set(v, featureSize * k++);
       yield {
         xs: tf.tensor(buf, [indices.length, ...this.featureShape]),
         labels: indices.map((i) => this.labels[i]),
@@ -280,8 +284,11 @@ class CachedFeatures implements FeatureDataset {
     }
   }
 
-  /** The features of these images for one draw: stored ones, and the missing ones computed now. */
-  private async features(indices: number[], draw: number): Promise<Float32Array[]> {
+  /**
+   * The features of these images for one draw: stored ones, and the missing ones computed now;
+   * undefined for an image the dataset left out of its batch (onCorrupt: 'skip').
+   */
+  private async features(indices: number[], draw: number): Promise<(Float32Array | undefined)[]> {
     const found = indices.map((i) => {
       const hit = this.store.get(i, draw);
       if (hit) this.stats[hit.from === 'memory' ? 'fromMemory' : 'fromDisk']++;
@@ -290,15 +297,15 @@ class CachedFeatures implements FeatureDataset {
     const missing = indices.filter((_, j) => !found[j]);
     if (missing.length) {
       const made = await this.compute(missing, draw);
-      let m = 0;
-      found.forEach((v, j) => (found[j] = v ?? made[m++]));
+      found.forEach((v, j) => (found[j] = v ?? made.get(indices[j])));
     }
-    return found as Float32Array[];
+    return found;
   }
 
   /** Run the bottom part of the model on these images (one draw), in batches, and store the results. */
-  private async compute(indices: number[], draw: number): Promise<Float32Array[]> {
-    const out: Float32Array[] = [];
+  private async compute(indices: number[], draw: number): Promise<Map<number, Float32Array>> {
+    // By image index: a batch holds only the images the dataset could decode.
+    const out = new Map<number, Float32Array>();
     const featureSize = this.store.featureSize;
     const load = (chunk: number[]) =>
       this.dataset.load(chunk, this.dataset.augmented ? { epoch: draw } : {});
@@ -309,7 +316,7 @@ class CachedFeatures implements FeatureDataset {
         b.indices.forEach((i, j) => {
           const v = all.slice(j * featureSize, (j + 1) * featureSize);
           this.store.put(i, draw, v);
-          out.push(v);
+          out.set(i, v);
         });
         this.stats.computed += b.indices.length;
       } finally {

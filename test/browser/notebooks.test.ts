@@ -8,7 +8,7 @@
 //   - `{ model }` naming another cell's variable, and the kernel's run folder from the notebook's path;
 //   - add a cell with a chart, save, reload: trusted, charts visible.
 // Notebook 01 also: Kernel › Interrupt during training (idle within 2 s, alive, nothing printed
-// later) and, marked todo until feature extraction listens to the interrupt, during cachedFeatures.
+// later) and during cachedFeatures.
 //
 // Skips with a message when chromium, Jupyter or puppeteer-core is missing. Takes about the time
 // `npm start` takes for the notebooks, plus ~1 min per notebook. BROWSER_SCREENSHOT=docs/x.png
@@ -228,12 +228,9 @@ async function interrupts(t: TestContext, page: NotebookPage) {
     },
   );
 
-  // ---- Feature extraction: issue 22 point 2 (every long library call listens to Interrupt) is
-  // ---- built on another branch. Until it lands, this runs and reports as todo (it does not fail
-  // ---- the suite); when cachedFeatures stops on Interrupt, remove `todo`.
+  // Feature extraction listens to Interrupt too (the one batch loop, lib/io/batches.ts).
   await t.test(
     'Kernel › Interrupt during feature extraction: idle within 2 s, alive, nothing later',
-    { todo: 'cachedFeatures does not listen to Interrupt yet (issue 22 point 2)' },
     async () => {
       // drawsPerImage 5 and no disk cache: features no earlier cell computed, so the base runs.
       const cell = await page.addCell(

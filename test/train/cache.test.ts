@@ -329,3 +329,51 @@ test('a frozen run that ends where the model cannot be split asks for a block bo
     'residual',
   );
 });
+
+test("an image the dataset leaves out (onCorrupt: 'skip') is left out of the cached batches, the rest stay aligned", async () => {
+  clearFeatureMemory();
+  const ds = fakeDataset({ n: 10, batchSize: 4 });
+  // As onCorrupt: 'skip' does: a batch holds only the images that could be decoded (index 3 cannot).
+  const load = ds.load.bind(ds);
+  ds.load = (indices, o) =>
+    load(
+      indices.filter((i) => i !== 3),
+      o,
+    );
+  const { base, model } = headModel();
+  freezeAll(base);
+  const cache = await cachedFeatures(model, ds, { dir: null, shuffle: false });
+  const seen: number[] = [];
+  for await (const b of cache.batches()) {
+    assert.deepEqual(
+      b.labels,
+      b.indices.map((i) => ds.labels[i]),
+    );
+    assert.equal(b.xs.shape[0], b.indices.length);
+    seen.push(...b.indices);
+    // Each row is that image's own features (computed alone, through the same bottom part).
+    const alone = await cachedFeatures(model, ds, { dir: null, shuffle: false });
+    for (const [j, i] of b.indices.entries()) {
+      const row = b.xs.slice([j], [1]);
+      const single = await rowOf(alone, i);
+      assert.deepEqual(Array.from(row.dataSync()), Array.from(single.dataSync()), `image ${i}`);
+      tf.dispose([row, single]);
+    }
+    tf.dispose([b.xs]);
+  }
+  assert.deepEqual(seen, [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+});
+
+/** Image i's row in a cached feature set's batches. */
+async function rowOf(
+  cache: Awaited<ReturnType<typeof cachedFeatures>>,
+  i: number,
+): Promise<tf.Tensor> {
+  for await (const b of cache.batches()) {
+    const j = b.indices.indexOf(i);
+    const row = j >= 0 ? b.xs.slice([j], [1]) : null;
+    b.xs.dispose();
+    if (row) return row;
+  }
+  throw new Error(`image ${i} is in no batch`);
+}
