@@ -44,3 +44,11 @@ test('heldModelProblems: the evaluated model must be the logged epoch', () => {
   assert.equal(heldModelProblems({ ft_held_val_loss: 0.9796, ft_val_loss: 1.1361 }).length, 1);
   assert.throws(() => heldModelProblems({ held_val_loss: 1 }), /val_loss is missing/);
 });
+
+test("notebook 04's lesson: above chance beyond the interval of its validation images", () => {
+  assert.deepEqual(lessonFor('04-x.ipynb')!({ val_accuracy: 10 / 27, val_images: 27 }), []);
+  assert.match(
+    lessonFor('04-x.ipynb')!({ val_accuracy: 7 / 27, val_images: 27 })[0],
+    /25\.9% on 27 validation images .* not above chance \(20\.0%\)/,
+  );
+});
