@@ -133,8 +133,8 @@ async function checkNotebook(
         const config = await page.findCell(/nb\.profileConfig\(/);
         const training = await page.findCell(/nb\.trainPhase\(/);
         const source = (await page.cells())[config].source;
-        // The quick profile's (the first) epochs of the first phase: epochs / epochsFineTune.
-        const changed = source.replace(/\b(epochs\w*): \d+/, '$1: 3');
+        // The quick profile's (the first) epochs of the first phase: epochs / fineTuneEpochs.
+        const changed = source.replace(/\b(\w*[eE]pochs): \d+/, '$1: 3');
         assert.notEqual(changed, source);
         await page.setCellText(config, changed);
         const t0 = Date.now();
