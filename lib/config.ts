@@ -45,7 +45,7 @@ export function currentProfile(): Profile {
 }
 
 type Scalar = string | number | boolean | null | undefined;
-type ConfigValue =
+export type ConfigValue =
   Scalar | readonly Scalar[] | { readonly [k: string]: ConfigValue } | readonly ConfigValue[];
 
 /** A setting as short text: [64, 64], "patience 8, minDelta 0.001", 0.001. */
@@ -125,11 +125,48 @@ export function profileConfig<S extends Settings<S>, T extends Settings<T>>(
     quick: { ...shared, ...profiles.quick },
     full: { ...shared, ...profiles.full },
   };
+  const overrides = settingOverrides(Object.keys(merged[profile]));
+  Object.assign(merged[profile], overrides);
   if (opts.show !== false) {
     const { html, text } = configTable(merged as Record<Profile, Record<string, unknown>>, profile);
-    showBundle({ 'text/html': html, 'text/plain': text });
+    const note = Object.keys(overrides).length
+      ? `${SET_ENV} changed ${Object.keys(overrides).join(', ')} in profile ${profile}.`
+      : '';
+    showBundle({
+      'text/html': note ? `${html}<p><b>${esc(note)}</b></p>` : html,
+      'text/plain': note ? `${text}\n${note}` : text,
+    });
   }
   return { ...merged[profile], profile };
+}
+
+/** The environment variable that changes settings of the active profile without editing the notebook. */
+export const SET_ENV = 'NB_SET';
+
+/**
+ * Settings from NB_SET, a JSON object such as `{"epochs": 60, "dropout": 0}` (for headless runs and
+ * tests: `NB_SET='{"dropout":0}' npm run report -- 01`). Each key must be one of the notebook's
+ * settings, so a typo fails here instead of being ignored.
+ */
+export function settingOverrides(known: readonly string[]): Record<string, ConfigValue> {
+  const raw = process.env[SET_ENV];
+  if (!raw || !raw.trim()) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (e) {
+    throw new Error(
+      `${SET_ENV} is not JSON (${(e as Error).message}): write an object such as ${SET_ENV}='{"epochs": 60}'.`,
+    );
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error(`${SET_ENV} must be a JSON object such as {"epochs": 60}, got ${raw}.`);
+  const unknown = Object.keys(parsed).filter((k) => !known.includes(k));
+  if (unknown.length)
+    throw new Error(
+      `${SET_ENV} names ${unknown.join(', ')}, which ${unknown.length > 1 ? 'are' : 'is'} not a setting of this notebook; its settings are ${known.join(', ')}.`,
+    );
+  return parsed as Record<string, ConfigValue>;
 }
 
 /** A data folder from the environment (GTSRB_DIR, CARS_DIR, IMAGES_DIR), resolved against the project root. */

@@ -147,6 +147,18 @@ export {
   type Reading,
 } from './evaluate/readings';
 
+// What a run is and what it showed: the disclosure every notebook opens with, the differences from
+// the walkthrough beside the published numbers, and the conclusion.
+export { WALKTHROUGHS, type Walkthrough } from './report/walkthroughs';
+export {
+  describeRun,
+  readDifferences,
+  type RunPlan,
+  type DescribeRunOptions,
+  type Difference,
+} from './report/disclosure';
+export { conclude, type Conclusion } from './report/conclusion';
+
 // Charts: learning curves, confusion matrix, image grids, one-image prediction, results tables,
 // the learning-rate finder, top losses, Grad-CAM.
 export {

@@ -3,6 +3,8 @@
 // may be named anything a file system allows: `<img src=x onerror=alert(1)>`, `a|b`, `*bold*`,
 // a newline, an ANSI escape that recolours a terminal, a right-to-left override that reverses
 // what follows it.
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { escapeControls } from './controls';
 import { escapeHtml } from './html';
 
@@ -46,4 +48,16 @@ export function markdownCode(s: string): string {
   const fence = '`'.repeat(longest + 1);
   const pad = t.startsWith('`') || t.endsWith('`') ? ' ' : '';
   return `${fence}${pad}${t}${pad}${fence}`;
+}
+
+/** A path as a reader should see it: relative to the project when inside it, else with ~ for the home folder. */
+export function displayPath(p: string): string {
+  const abs = path.resolve(p);
+  const root = path.resolve(__dirname, '..', '..');
+  if (abs === root) return '.';
+  if (abs.startsWith(root + path.sep)) return path.relative(root, abs);
+  const home = os.homedir();
+  if (home && (abs === home || abs.startsWith(home + path.sep)))
+    return '~' + abs.slice(home.length);
+  return abs;
 }

@@ -2,6 +2,7 @@
 // import between lib/ folders runs down, never up or sideways.
 //
 //   export      the trained model as a web page
+//   report      what a run is (disclosure, differences from the walkthrough) and its conclusion
 //   charts      learning curves, grids, tables: read models, datasets, histories and evaluations
 //   evaluate    metrics and reports on a model and a dataset
 //   train       heads, compile, the training loop, callbacks, cached features
@@ -23,6 +24,7 @@ const LAYERS: string[][] = [
   ['train'],
   ['evaluate'],
   ['charts'],
+  ['report'],
   ['export'],
 ];
 const SHARED = ['config', 'display', 'io', 'esm', 'rng', 'seed'];

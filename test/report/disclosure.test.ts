@@ -1,0 +1,226 @@
+// The disclosure a notebook opens with, the differences beside the published numbers and the
+// conclusion: each computed from the config, the weights cache and the data folders, so each must
+// change when they do.
+import { test, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describeRun, readDifferences } from '../../lib/report/disclosure';
+import { conclude, lessonOutcome } from '../../lib/report/conclusion';
+import { WALKTHROUGHS } from '../../lib/report/walkthroughs';
+import { readComparison, readResult } from '../../lib/evaluate/readings';
+import { kerasWeightsLocation } from '../../lib/models/weights';
+import { architecture } from '../../lib/models/architectures';
+import { pretextWeightsLocation, PRETEXT_VERSION } from '../../lib/models/pretext';
+import { profileConfig } from '../../lib/config';
+import { tmpDir } from '../helpers';
+
+const W = WALKTHROUGHS.vgg16Gtsrb;
+const saved: Record<string, string | undefined> = {};
+const ENV = ['KERAS_HOME', 'GTSRB_DIR', 'NB_OFFLINE', 'NB_SET'];
+
+beforeEach(() => {
+  for (const k of ENV) saved[k] = process.env[k];
+  process.env.KERAS_HOME = tmpDir('keras-'); // no ImageNet file, no stand-in yet
+  delete process.env.GTSRB_DIR;
+  delete process.env.NB_SET;
+  process.env.NB_OFFLINE = '1';
+});
+afterEach(() => {
+  for (const k of ENV) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+});
+
+const quick = {
+  profile: 'quick' as const,
+  batchSize: 32,
+  dropout: 0.6,
+  fineTuneLayers: 8,
+  imageSize: [32, 32],
+  learningRate: 3e-4,
+  fineTuneEpochs: 6,
+  scratchEpochs: 6,
+  earlyStopping: { patience: 10 },
+  reduceLr: null,
+  weights: 'auto',
+};
+const full = {
+  ...quick,
+  profile: 'full' as const,
+  imageSize: [224, 224],
+  learningRate: 1e-4,
+  fineTuneEpochs: 101,
+  scratchEpochs: 101,
+  earlyStopping: null,
+  weights: 'imagenet',
+};
+const generated = { classes: 43, perClass: [14, 6, 6] as const };
+
+/** A GTSRB-like folder: `classes` class folders with the given images per class in Train/ and Valid/, a flat Test/. */
+function gtsrbFolder(classes: number, train: number, valid: number, test: number): string {
+  const dir = tmpDir('gtsrb-');
+  for (let c = 0; c < classes; c++)
+    for (const [split, n] of [
+      ['Train', train],
+      ['Valid', valid],
+    ] as const) {
+      fs.mkdirSync(path.join(dir, split, String(c)), { recursive: true });
+      for (let i = 0; i < n; i++)
+        fs.writeFileSync(path.join(dir, split, String(c), `${i}.png`), '');
+    }
+  fs.mkdirSync(path.join(dir, 'Test'));
+  for (let i = 0; i < classes * test; i++) fs.writeFileSync(path.join(dir, 'Test', `${i}.png`), '');
+  fs.writeFileSync(path.join(dir, 'Test', 'notes.txt'), 'not an image');
+  return dir;
+}
+
+test('quick, offline, generated: the stand-in, the generated data and every changed setting are named', () => {
+  const plan = describeRun(W, { config: quick, generated, show: false });
+  assert.equal(plan.weights.kind, 'stand-in');
+  assert.equal(plan.weights.pretext?.classes, architecture('vgg16').standIn.spec.classes);
+  assert.match(plan.weights.text, /Not ImageNet/);
+  assert.match(plan.weights.text, /217 classes .*chance 0\.46%/);
+  assert.match(plan.weights.text, /pretrained the first time/);
+  // once built, its pretext accuracy is read from the file beside the weights
+  const arch = architecture('vgg16');
+  const loc = pretextWeightsLocation(arch, 32);
+  fs.mkdirSync(path.dirname(loc.path), { recursive: true });
+  fs.writeFileSync(loc.path, '');
+  const info = { version: PRETEXT_VERSION, app: 'vgg16', inputSize: 32, spec: arch.standIn.spec };
+  fs.writeFileSync(
+    loc.infoPath,
+    JSON.stringify({ ...info, seconds: 1, finalAccuracy: 0.104, finalLoss: 4 }),
+  );
+  const built = describeRun(W, { config: quick, generated, show: false });
+  assert.equal(built.weights.pretext?.accuracy, 0.104);
+  assert.match(built.weights.text, /reached 10\.4% on fresh images after 300 steps/);
+  assert.equal(plan.data.source, 'generated');
+  assert.match(plan.data.text, /Generated images, not GTSRB/);
+  const settings = plan.differences.map((d) => d.setting);
+  for (const s of [
+    'weights',
+    'data',
+    'imageSize',
+    'learningRate',
+    'fineTuneEpochs',
+    'earlyStopping',
+  ])
+    assert.ok(settings.includes(s), `${s} missing from ${settings.join(', ')}`);
+  // shared settings equal to the walkthrough's are not listed
+  assert.ok(!settings.includes('dropout') && !settings.includes('batchSize'));
+  const es = plan.differences.find((d) => d.setting === 'earlyStopping')!;
+  assert.equal(es.walkthrough, 'not used');
+  assert.equal(es.run, 'patience 10');
+  assert.match(plan.text, /^\*\*What this run is:\*\* profile `quick`/);
+  assert.match(plan.text, /\| imageSize \| \[224, 224\] \| \[32, 32\] \|/);
+});
+
+test("full with Keras' file cached and the walkthrough's image counts: no difference", () => {
+  const loc = kerasWeightsLocation(architecture('vgg16'), false);
+  fs.mkdirSync(path.dirname(loc.path), { recursive: true });
+  fs.writeFileSync(loc.path, '');
+  process.env.GTSRB_DIR = gtsrbFolder(43, 28, 12, 294);
+  const plan = describeRun(W, { config: full, generated, show: false });
+  assert.equal(plan.weights.kind, 'imagenet');
+  assert.equal(plan.data.source, 'real');
+  assert.deepEqual(plan.data.perClass, { train: 28, validation: 12, test: 294 });
+  assert.deepEqual(plan.differences, []);
+  assert.match(plan.text, /No difference from the walkthrough/);
+
+  // one changed setting shows up, and only it
+  const plan2 = describeRun(W, { config: { ...full, fineTuneEpochs: 20 }, generated, show: false });
+  assert.deepEqual(
+    plan2.differences.map((d) => [d.setting, d.walkthrough, d.run, d.major]),
+    [['fineTuneEpochs', '101', '20', true]],
+  );
+});
+
+test('real data with fewer images per class is a difference, counted from the folders', () => {
+  process.env.GTSRB_DIR = gtsrbFolder(3, 5, 2, 4);
+  const plan = describeRun(W, { config: quick, generated, show: false });
+  assert.equal(plan.data.source, 'real');
+  assert.equal(plan.data.classes, 3);
+  assert.deepEqual(plan.data.perClass, { train: 5, validation: 2, test: 4 });
+  assert.match(plan.data.text, /15 \/ 6 \/ 12 images/);
+  const row = plan.differences.find((d) => d.setting.startsWith('images per class'))!;
+  assert.equal(row.run, '5 / 2 / 4');
+  assert.ok(!plan.differences.some((d) => d.setting === 'data'));
+});
+
+test('readDifferences: a different setup names the differences; the same setup checks the interval', () => {
+  const plan = describeRun(W, { config: quick, generated, show: false });
+  const r = readDifferences(plan, {
+    row: 'fine-tuning (test)',
+    result: { accuracy: 0.186, size: 258 },
+    show: false,
+  });
+  assert.equal(r.verdict, 'different setup');
+  assert.match(r.text, /96\.3%/);
+  assert.match(r.text, /imageSize \[32, 32\] instead of \[224, 224\]/);
+  assert.match(r.text, /weights stand-in/);
+
+  const same = { ...plan, differences: [] };
+  const hit = readDifferences(same, {
+    row: 'fine-tuning (test)',
+    result: { accuracy: 0.96, size: 500 },
+    show: false,
+  });
+  assert.equal(hit.verdict, 'reproduced');
+  const miss = readDifferences(same, {
+    row: 'fine-tuning (test)',
+    result: { accuracy: 0.9, size: 500 },
+    show: false,
+  });
+  assert.equal(miss.verdict, 'below published');
+  assert.throws(
+    () => readDifferences(plan, { row: 'nope', result: { accuracy: 1, size: 1 }, show: false }),
+    /published no accuracy for "nope"; its rows are/,
+  );
+});
+
+test('conclude: the lesson shows, does not show, or is contradicted, from the reading', () => {
+  const plan = describeRun(W, { config: quick, generated, show: false });
+  const n = 258;
+  const labels = Array.from({ length: n }, (_, i) => i % 43);
+  const wrong = labels.map((l) => (l + 1) % 43);
+  const right = labels.slice();
+  const scratch = { accuracy: 0, size: n, labels, predicted: wrong };
+  const tuned = { accuracy: 1, size: n, labels, predicted: right };
+  const better = readComparison(scratch, tuned, {
+    names: ['from scratch', 'fine-tuning'],
+    show: false,
+  });
+  const c = conclude(plan, { evidence: better, show: false });
+  assert.equal(c.outcome, 'shown');
+  assert.match(c.text, /This run shows it\./);
+  assert.match(c.text, /differs from the walkthrough's in \d+ ways/);
+
+  const noise = readComparison(scratch, scratch, { names: ['a', 'b'], show: false });
+  assert.equal(conclude(plan, { evidence: noise, show: false }).outcome, 'not shown');
+  const worse = readComparison(tuned, scratch, { names: ['a', 'b'], show: false });
+  assert.equal(conclude(plan, { evidence: worse, show: false }).outcome, 'contradicted');
+  const chance = readResult({ accuracy: 1 / 43, size: n }, { classes: 43, show: false });
+  assert.equal(lessonOutcome(chance.verdict), 'not shown');
+});
+
+test('NB_SET changes settings of the active profile, and refuses unknown keys and bad JSON', () => {
+  const profiles = { shared: { dropout: 0.5 }, quick: { epochs: 5 }, full: { epochs: 100 } };
+  process.env.NB_SET = '{"dropout": 0, "epochs": 60}';
+  const cfg = profileConfig(profiles, { profile: 'quick', show: false });
+  assert.equal(cfg.dropout, 0);
+  assert.equal(cfg.epochs, 60);
+  process.env.NB_SET = '{"dropuot": 0}';
+  assert.throws(
+    () => profileConfig(profiles, { profile: 'quick', show: false }),
+    /dropuot.*not a setting.*dropout, epochs/,
+  );
+  process.env.NB_SET = '{dropout: 0}';
+  assert.throws(
+    () => profileConfig(profiles, { profile: 'quick', show: false }),
+    /NB_SET is not JSON/,
+  );
+  delete process.env.NB_SET;
+  assert.equal(profileConfig(profiles, { profile: 'quick', show: false }).dropout, 0.5);
+});
