@@ -95,12 +95,15 @@ export interface OnednnAddon {
   concat(parts: Float32Array[], y: Float32Array, outer: number, widths: Int32Array): void;
   split(x: Float32Array, parts: Float32Array[], outer: number, widths: Int32Array): void;
   step(x: Float32Array, y: Float32Array, alpha: number): void;
-  /** Keras' Adam update of one variable in place (w, m, v), in double like the JS loop. */
-  adamStep(
-    w: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    g: Float32Array,
+  /**
+   * Keras' Adam update of every variable of a step in place (ws[i], ms[i], vs[i] with gradient
+   * gs[i]), in double like the JS loop, in one call split over threads by element.
+   */
+  adamSteps(
+    ws: Float32Array[],
+    ms: Float32Array[],
+    vs: Float32Array[],
+    gs: Float32Array[],
     beta1: number,
     beta2: number,
     alpha: number,
@@ -155,6 +158,8 @@ export interface OnednnAddon {
     yShape: Int32Array,
   ): void;
   newWeightCache(): WeightCacheHandle;
+  /** Marks every reordered copy in the cache stale: the next use reorders into the same buffer. */
+  staleWeightCache(cache: WeightCacheHandle): void;
   info(): {
     version: string;
     runtime: string;
@@ -204,15 +209,21 @@ export function loadOnednnAddon(): { addon: OnednnAddon } | { error: string } {
 
 // Weight caches live exactly as long as the Float32Array they mirror. Code that writes into a
 // tensor's array in place (the one-pass Adam step) says so through lib/backend/in-place, which
-// drops the cache. A caller may also build a tensor over a buffer it reuses, so a few sampled
-// values are compared on each use as a second guard (a sample cannot see every change: a conv
-// filter whose sampled entries do not move — a dead ReLU channel — kept a stale cache until the
-// in-place writes were announced).
+// marks the cache stale: its copies are reordered again, into the same buffers, on next use (a
+// trained weight is rewritten every step, and a new cache each step meant fresh memory and page
+// faults for every reordered conv weight). A caller may also build a tensor over a buffer it reuses,
+// so a few sampled values are compared on each use as a second guard (a sample cannot see every
+// change: a conv filter whose sampled entries do not move — a dead ReLU channel — kept a stale
+// cache until the in-place writes were announced).
 const SAMPLES = 16;
-type Entry = { handle: WeightCacheHandle; sample: Float32Array };
+type Entry = { handle: WeightCacheHandle; sample: Float32Array; addon: OnednnAddon };
 const weightCaches = new WeakMap<Float32Array, Entry>();
 onInPlaceWrite((_t, values) => {
-  if (values instanceof Float32Array) weightCaches.delete(values);
+  if (!(values instanceof Float32Array)) return;
+  const hit = weightCaches.get(values);
+  if (!hit) return;
+  hit.addon.staleWeightCache(hit.handle);
+  hit.sample = sampleOf(values); // the announced values are the current ones
 });
 
 function sampleOf(w: Float32Array): Float32Array {
@@ -235,7 +246,7 @@ export function weightCacheFor(addon: OnednnAddon, w: Float32Array): WeightCache
   const sample = sampleOf(w);
   const hit = weightCaches.get(w);
   if (hit && sameBits(hit.sample, sample)) return hit.handle;
-  const entry = { handle: addon.newWeightCache(), sample };
+  const entry = { handle: addon.newWeightCache(), sample, addon };
   weightCaches.set(w, entry);
   return entry.handle;
 }

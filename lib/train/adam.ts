@@ -63,6 +63,15 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const b2t = state.accBeta2.dataSync()[0];
     const alpha = (this.learningRate * Math.sqrt(1 - b2t)) / (1 - b1t);
     const native = nativeAdam();
+    // The variables the native loop updates, all in one call after this walk (see adamSteps in
+    // native/onednn.cc: one thread team for the whole step instead of one per variable).
+    const inPlace: { t: tf.Variable[]; w: Float32Array[]; m: Float32Array[]; v: Float32Array[] } = {
+      t: [],
+      w: [],
+      m: [],
+      v: [],
+    };
+    const inPlaceGrads: Float32Array[] = [];
     named.forEach(({ name, tensor: gradient }, i) => {
       const value = tf.engine().registeredVariables[name];
       if (!value) throw new Error(`Adam: no variable named "${name}" is registered.`);
@@ -81,11 +90,14 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const [w0, m0, v0] = [value.dataSync(), m.dataSync(), v.dataSync()] as Float32Array[];
       // In place when nothing else holds the data (a clone, e.g. EarlyStopping's best weights,
       // shares it): no fresh arrays, so no allocation and no garbage per step.
-      const own = [value, m, v].map((t) => soleOwner(t));
+      const own = [soleOwner(value), soleOwner(m), soleOwner(v)];
       const n = w0.length;
-      if (native && own.every(Boolean)) {
-        native.adamStep(w0, m0, v0, g, b1, b2, alpha, eps); // the same loop on all cores
-        wroteInPlace(value, w0);
+      if (native && own[0] && own[1] && own[2]) {
+        inPlace.t.push(value);
+        inPlace.w.push(w0);
+        inPlace.m.push(m0);
+        inPlace.v.push(v0);
+        inPlaceGrads.push(g);
         return;
       }
       const [w1, m1, v1] = [w0, m0, v0].map((a, k) => (own[k] ? a : new Float32Array(n)));
@@ -103,6 +115,11 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         t.dispose();
       }
     });
+    if (native && inPlace.t.length > 0) {
+      native.adamSteps(inPlace.w, inPlace.m, inPlace.v, inPlaceGrads, b1, b2, alpha, eps);
+      // Every weight written in place is announced, so no cache keeps an earlier step's values.
+      inPlace.t.forEach((t, k) => wroteInPlace(t, inPlace.w[k]));
+    }
     tf.tidy(() => {
       state.accBeta1.assign(tf.mul(state.accBeta1, b1));
       state.accBeta2.assign(tf.mul(state.accBeta2, b2));

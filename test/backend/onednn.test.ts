@@ -811,34 +811,44 @@ test(
   },
 );
 
-// The native Adam loop (all cores, in place) gives exactly what the JavaScript loop gives on cpu.
+// The native Adam loop (one call per step for all variables, split over threads by element, AVX2
+// where the CPU has it) gives exactly what the JavaScript loop gives on cpu. Sizes are odd and
+// cross the thread split and the 4-wide loop's tail; some gradients are 0 (√v ≈ 0, where ε matters)
+// and some large.
 test(
   'Adam on onednn (native loop) equals Adam on cpu (JavaScript loop) bit for bit',
   { skip },
   async () => {
     const { FusedAdamOptimizer } = await import('../../lib/train/adam');
     const r = mulberry32(11);
-    const n = 200_000; // above the size where the loop is split over threads
-    const start = Float32Array.from({ length: n }, () => r() * 2 - 1);
-    const grads = [0, 1, 2].map(() => Float32Array.from({ length: n }, () => (r() - 0.5) * 0.1));
+    const sizes = [150_001, 5, 64, 3, 70_003]; // above the size where the loop is split over threads
+    const starts = sizes.map((n) => Float32Array.from({ length: n }, () => r() * 2 - 1));
+    const grads = [0, 1, 2].map((s) =>
+      sizes.map((n) =>
+        Float32Array.from({ length: n }, (_, j) =>
+          j % 97 === s ? 0 : j % 89 === 0 ? (r() - 0.5) * 100 : (r() - 0.5) * 0.1,
+        ),
+      ),
+    );
     const run = async (backend: string) => {
       await tf.setBackend(backend);
       const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
       // Made inside tidy, so the variable alone holds its data (the in-place path from the first step).
       // (A copy of start: tfjs keeps the array it is given, and Adam updates in place.)
-      const w = tf.tidy(() =>
-        tf.variable(tf.tensor1d(start.slice()), true, `adam_native_${backend}`),
+      const ws = starts.map((start, k) =>
+        tf.tidy(() => tf.variable(tf.tensor1d(start.slice()), true, `adam_native_${backend}_${k}`)),
       );
-      for (const g of grads) opt.applyGradients([{ name: w.name, tensor: tf.tensor1d(g) }]);
-      const out = Array.from(w.dataSync());
-      w.dispose();
+      for (const step of grads)
+        opt.applyGradients(ws.map((w, k) => ({ name: w.name, tensor: tf.tensor1d(step[k]) })));
+      const out = ws.map((w) => Array.from(w.dataSync()));
+      ws.forEach((w) => w.dispose());
       opt.dispose();
       return out;
     };
     const addon = (loadOnednnAddon() as { addon: OnednnAddon }).addon;
-    const native = addon.adamStep;
+    const native = addon.adamSteps;
     let calls = 0;
-    addon.adamStep = (...args: Parameters<OnednnAddon['adamStep']>) => {
+    addon.adamSteps = (...args: Parameters<OnednnAddon['adamSteps']>) => {
       calls++;
       native.apply(addon, args);
     };
@@ -846,11 +856,46 @@ test(
       const onCpu = await run('cpu');
       assert.equal(calls, 0, 'cpu runs the JavaScript loop');
       const onOnednn = await run('onednn');
-      assert.equal(calls, 3, 'onednn runs the native loop');
-      assert.notDeepEqual(onCpu.slice(0, 5), Array.from(start.slice(0, 5)), 'the weights moved');
-      assert.deepEqual(onOnednn, onCpu);
+      assert.equal(calls, 3, 'onednn runs the native loop, one call per step for every variable');
+      onCpu.forEach((w, k) =>
+        assert.notDeepEqual(w.slice(0, 3), Array.from(starts[k].slice(0, 3)), 'the weights moved'),
+      );
+      onOnednn.forEach((w, k) => assert.deepEqual(w, onCpu[k], `variable ${k} (${sizes[k]})`));
     } finally {
-      addon.adamStep = native;
+      addon.adamSteps = native;
+      await tf.setBackend('cpu');
+    }
+  },
+);
+
+// The native step writes every variable in place and only then announces the writes: each one
+// must still reach the caches keyed by a tensor's data (here the value fingerprint, which a missed
+// announcement leaves at the old weights' hash: the stale-cache bug of the best-weights issue).
+test(
+  'Adam on onednn announces every in-place write: fingerprints follow the new weights',
+  { skip },
+  async () => {
+    const { FusedAdamOptimizer } = await import('../../lib/train/adam');
+    const { valueHash } = await import('../../lib/models/value-hash');
+    await tf.setBackend('onednn');
+    try {
+      const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+      const ws = [70_001, 9].map((n, k) =>
+        tf.tidy(() => tf.variable(tf.randomNormal([n]), true, `adam_announce_${k}`)),
+      );
+      const before = ws.map((w) => valueHash(w));
+      const dataIds = ws.map((w) => w.dataId);
+      opt.applyGradients(ws.map((w) => ({ name: w.name, tensor: tf.onesLike(w) })));
+      ws.forEach((w, k) => {
+        assert.equal(w.dataId, dataIds[k], 'updated in place');
+        assert.notEqual(valueHash(w), before[k], `variable ${k}: the fingerprint was dropped`);
+        const fresh = tf.tensor(w.dataSync().slice(), w.shape); // new data: hashed from scratch
+        assert.equal(valueHash(w), valueHash(fresh));
+        fresh.dispose();
+      });
+      ws.forEach((w) => w.dispose());
+      opt.dispose();
+    } finally {
       await tf.setBackend('cpu');
     }
   },

@@ -232,23 +232,37 @@ test(
 );
 
 test(
-  'an in-place write announced through wroteInPlace drops the reordered weights and the fingerprint',
+  'an in-place write announced through wroteInPlace refreshes the reordered weights and drops the fingerprint',
   { skip: noOnednn },
   async () => {
     await tf.setBackend('onednn');
     const loaded = loadOnednnAddon();
     assert.ok('addon' in loaded);
-    const w = new Float32Array(1000).map((_, i) => Math.sin(i));
-    const t = tf.tensor1d(w);
-    const values = t.dataSync() as Float32Array;
+    // A 64 -> 64 conv kernel: oneDNN computes with a reordered (blocked) copy, cached per array.
+    const shape: [number, number, number, number] = [3, 3, 64, 64];
+    const filter = tf.tensor4d(
+      new Float32Array(3 * 3 * 64 * 64).map((_, i) => Math.sin(i)),
+      shape,
+    );
+    const x = tf.tensor4d(
+      new Float32Array(8 * 8 * 64).map((_, i) => Math.cos(i)),
+      [1, 8, 8, 64],
+    );
+    const conv = (f: tf.Tensor4D) => tf.tidy(() => tf.conv2d(x, f, 1, 'same').dataSync().slice());
+    const values = filter.dataSync() as Float32Array;
+    const before = conv(filter);
     const cache = weightCacheFor(loaded.addon, values);
     assert.equal(weightCacheFor(loaded.addon, values), cache, 'unchanged array: the same cache');
-    const hash = valueHash(t);
-    values[1] += 1; // an entry no sample looks at
-    wroteInPlace(t, values);
-    assert.notEqual(weightCacheFor(loaded.addon, values), cache);
-    assert.notEqual(valueHash(t), hash);
-    t.dispose();
+    const hash = valueHash(filter);
+    values[320] += 1; // output channel 0, an entry no sample looks at
+    wroteInPlace(filter, values);
+    const after = conv(filter);
+    const fromCopy = tf.tensor4d(values.slice(), shape); // a new array: reordered from scratch
+    const want = conv(fromCopy);
+    assert.notDeepEqual(after, before, 'the conv sees the write');
+    assert.deepEqual(after, want, 'and computes what a fresh copy of the weights gives');
+    assert.notEqual(valueHash(filter), hash);
+    tf.dispose([filter, x, fromCopy]);
   },
 );
 
