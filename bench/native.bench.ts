@@ -6,6 +6,10 @@
 //            block5, ResNet50 conv5_block3, InceptionV3 mixed9+10), as trainPhase runs it (>= 1.0x)
 //   full     every layer trainable: 32, 64, 112 px at batch 32 and native size at batch 8
 //            (>= 1.0x from 64 px, >= 0.8x at 32 px; InceptionV3 starts at its minimum, 75 px)
+//            top and full rows run once per optimizer, the row naming it: SGD (lr 0.01) and Adam
+//            (Keras' defaults, lr 1e-4, epsilon 1e-7: what the notebooks train with); PyTorch's side
+//            uses torch.optim.SGD / torch.optim.Adam with the same settings. BENCH_OPTIMIZERS=sgd,adam
+//            (the default: both) picks.
 //   head     one epoch of cached features (1024 x 2048, ResNet50's pooled output) through notebook
 //            01's head (BN, Dense(512), Dropout, Dense(196), L2), Adam, batch 32
 // PyTorch (bench/pytorch_peer.py) tries NCHW and channels_last, oneDNN on, and keeps the faster; the
@@ -20,9 +24,12 @@
 //
 // BENCH_QUICK=1: smaller native sizes, full rows at 32 px only, 2 timed runs, a 256-sample epoch;
 // BENCH_ITERS=n sets the timed runs per measurement, BENCH_WARMUP=n the warm-up runs (4).
-// BENCH_MODELS=ResNet50,VGG16 and BENCH_ROWS=forward,top,full,head narrow the run;
+// BENCH_MODELS=ResNet50,VGG16, BENCH_ROWS=forward,top,full,head and BENCH_SIZES=64 (the full rows'
+// sizes at batch 32, without the native-size row) narrow the run;
 // BENCH_BACKENDS=onednn,wasm,cpu,pytorch picks the sides (wasm and cpu: forward only, no ratio).
 // ONEDNN_PROFILE=1: also print where the onednn backend spends its time, per kernel.
+// Every table is printed with the CPU model and the implementations oneDNN picked (from its
+// primitive descriptors, what ONEDNN_VERBOSE would name), since the ratios depend on both.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { spawnSync } from 'node:child_process';
@@ -71,7 +78,22 @@ const pickList = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim(
 const onlyModels = pickList(process.env.BENCH_MODELS);
 const onlyBackends = pickList(process.env.BENCH_BACKENDS);
 const onlyRows = pickList(process.env.BENCH_ROWS);
+// BENCH_SIZES=64,112: the full rows' sizes at batch 32 (and no native-size row).
+const SIZES = pickList(process.env.BENCH_SIZES)?.map(Number) ?? null;
 const BASES = ALL_BASES.filter((b) => !onlyModels || onlyModels.includes(b.name));
+type OptimizerName = 'sgd' | 'adam';
+const OPTIMIZERS = (pickList(process.env.BENCH_OPTIMIZERS) ?? ['sgd', 'adam']).map((o) => {
+  const name = o.toLowerCase();
+  if (name !== 'sgd' && name !== 'adam')
+    throw new Error(`BENCH_OPTIMIZERS: unknown optimizer "${o}" (sgd, adam)`);
+  return name as OptimizerName;
+});
+// The settings both sides use: SGD as before; Adam with Keras' defaults at the notebooks' rate.
+const OPTIMIZER_SPECS = {
+  sgd: () => sgd({ learningRate: 0.01 }),
+  adam: () => adam({ learningRate: 1e-4, epsilon: 1e-7 }),
+};
+const OPTIMIZER_LABELS: Record<OptimizerName, string> = { sgd: 'SGD', adam: 'Adam' };
 const wanted = (name: string) => !onlyBackends || onlyBackends.includes(name);
 const rowWanted = (kind: string) => !onlyRows || onlyRows.includes(kind);
 
@@ -82,10 +104,17 @@ interface Row {
   size: number;
   batch: number;
   target?: number;
+  /** The training rows' optimizer (top, full). */
+  optimizer?: OptimizerName;
 }
 
 /** Base + new head; `top`: frozen except the base's top block. */
-async function buildModel(b: Base, size: number, mode: Mode): Promise<tf.LayersModel> {
+async function buildModel(
+  b: Base,
+  size: number,
+  mode: Mode,
+  optimizer: OptimizerName = 'sgd',
+): Promise<tf.LayersModel> {
   const base = await b.build({ includeTop: false, weights: null, inputShape: [size, size, 3] });
   const pooled = tf.layers.globalAveragePooling2d({}).apply(base.outputs[0]) as tf.SymbolicTensor;
   const out = tf.layers
@@ -93,7 +122,7 @@ async function buildModel(b: Base, size: number, mode: Mode): Promise<tf.LayersM
     .apply(pooled) as tf.SymbolicTensor;
   const model = tf.model({ inputs: base.inputs, outputs: out });
   if (mode === 'top') freeze(model, { upTo: b.topFrom });
-  compile(model, { optimizer: sgd({ learningRate: 0.01 }) });
+  compile(model, { optimizer: OPTIMIZER_SPECS[optimizer]() });
   return model;
 }
 
@@ -175,7 +204,7 @@ async function ours(backend: string, row: Row, iters: number): Promise<number> {
     per = HEAD_SAMPLES;
   } else {
     const b = row.base!;
-    const model = await buildModel(b, row.size, row.kind);
+    const model = await buildModel(b, row.size, row.kind, row.optimizer);
     const x = tf.randomUniform([row.batch, row.size, row.size, 3], -1, 1);
     const labels = Array.from({ length: row.batch }, (_, i) => i % CLASSES);
     try {
@@ -199,6 +228,16 @@ async function ours(backend: string, row: Row, iters: number): Promise<number> {
   }
   if (PROFILE && backend === 'onednn') printProfile(`${label(row)} (best run)`, ms);
   return (per * 1000) / ms;
+}
+
+/** The CPU's model name and core count, as /proc/cpuinfo names it (os.cpus elsewhere). */
+function cpuModel(): string {
+  const cpus = os.cpus();
+  const flags = fs.existsSync('/proc/cpuinfo')
+    ? (/^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '')
+    : '';
+  const isa = ['avx512f', 'avx2'].find((f) => flags.split(' ').includes(f)) ?? 'no avx2';
+  return `${cpus[0]?.model ?? 'unknown'} (${cpus.length} logical cores, ${isa})`;
 }
 
 function torchAvailable(): string | null {
@@ -236,6 +275,7 @@ function pytorch(row: Row, threads: number): Peer {
           String(row.batch),
           String(ITERS),
           String(threads),
+          ...(row.optimizer ? ['--optimizer', row.optimizer] : []),
         ];
   const r = spawnSync(PYTHON, [PEER, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
   const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
@@ -290,7 +330,9 @@ function loadSince(start: { busy: number; own: number; t: number }): Load {
 const loadStart = () => ({ busy: machineBusyTicks(), own: ownTicks(), t: performance.now() });
 
 const label = (row: Row) =>
-  row.kind === 'head' ? 'head epoch (cached features)' : `${row.base!.name} ${row.kind}`;
+  row.kind === 'head'
+    ? 'head epoch (cached features, Adam)'
+    : `${row.base!.name} ${row.kind}${row.optimizer ? ` (${OPTIMIZER_LABELS[row.optimizer]})` : ''}`;
 const f2 = (v?: number) => (v === undefined ? '-' : v.toFixed(2));
 
 function rowsToRun(): Row[] {
@@ -298,14 +340,28 @@ function rowsToRun(): Row[] {
   for (const b of BASES) {
     if (rowWanted('forward'))
       rows.push({ kind: 'forward', base: b, size: b.size, batch: 8, target: 1.2 });
-    if (rowWanted('top')) rows.push({ kind: 'top', base: b, size: b.size, batch: 8, target: 1.0 });
+    if (rowWanted('top'))
+      for (const optimizer of OPTIMIZERS)
+        rows.push({ kind: 'top', base: b, size: b.size, batch: 8, target: 1.0, optimizer });
   }
   if (rowWanted('full')) {
     for (const b of BASES) {
-      const sizes = [...new Set((QUICK ? [32] : [32, 64, 112]).map((s) => Math.max(s, b.minSize)))];
-      for (const s of sizes)
-        rows.push({ kind: 'full', base: b, size: s, batch: 32, target: s >= 64 ? 1.0 : 0.8 });
-      if (!QUICK) rows.push({ kind: 'full', base: b, size: b.size, batch: 8, target: 1.0 });
+      const sizes = [
+        ...new Set((SIZES ?? (QUICK ? [32] : [32, 64, 112])).map((s) => Math.max(s, b.minSize))),
+      ];
+      for (const optimizer of OPTIMIZERS) {
+        for (const s of sizes)
+          rows.push({
+            kind: 'full',
+            base: b,
+            size: s,
+            batch: 32,
+            target: s >= 64 ? 1.0 : 0.8,
+            optimizer,
+          });
+        if (!QUICK && !SIZES)
+          rows.push({ kind: 'full', base: b, size: b.size, batch: 8, target: 1.0, optimizer });
+      }
     }
   }
   if (rowWanted('head')) rows.push({ kind: 'head', size: HEAD_FEATURES, batch: 32 });
@@ -320,7 +376,7 @@ async function main(): Promise<void> {
   const noTorch = wanted('pytorch') ? torchAvailable() : 'not asked for (BENCH_BACKENDS)';
   if (PROFILE && reg.ok) instrument('onednn');
   console.log(
-    `oneDNN ${info.version ?? '-'} (${info.isa ?? '-'}, ${threads} ${info.runtime ?? ''} threads); best of ${ITERS} timed runs ` +
+    `CPU: ${cpuModel()}; oneDNN ${info.version ?? '-'} (${info.isa ?? '-'}, ${threads} ${info.runtime ?? ''} threads); best of ${ITERS} timed runs ` +
       `after ${WARMUP} warm-ups (PyTorch 1); PyTorch: ${noTorch ?? `same run, ${threads} threads, fastest of NCHW / channels_last`}; ` +
       `a round counts as quiet when other processes used <= ${MAX_LOAD} cores during it`,
   );
@@ -450,6 +506,7 @@ async function main(): Promise<void> {
       `PyTorch ${peerTorch}, BLAS: ${peerBlas}${ref ? ' -- the slow reference BLAS: apt-get install libopenblas0-openmp for a fair peer' : ''}`,
     );
   }
+  console.log(`CPU: ${cpuModel()}`);
   if (reg.ok)
     console.log(
       `oneDNN implementations: ${Object.entries(onednnInfo().impls ?? {})

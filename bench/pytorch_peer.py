@@ -1,19 +1,22 @@
 #!/usr/bin/python3
 """PyTorch peer for bench/native.bench.ts: the same models and steps in PyTorch's fastest CPU setup.
 
-Usage: /usr/bin/python3 bench/pytorch_peer.py MODE MODEL SIZE BATCH ITERS THREADS [SAMPLES]
+Usage: /usr/bin/python3 bench/pytorch_peer.py MODE MODEL SIZE BATCH ITERS THREADS [SAMPLES] [--optimizer sgd|adam]
   MODE forward: model.eval() under torch.inference_mode();
-       top:     one SGD step, every layer frozen except the top block (VGG16 block5, ResNet50
+       top:     one optimizer step, every layer frozen except the top block (VGG16 block5, ResNet50
                 conv5_block3, InceptionV3 mixed9+mixed10) and the head; frozen BatchNorms in
                 inference mode (Keras semantics);
-       full:    one SGD step, every layer trainable (BatchNorms use batch statistics);
+       full:    one optimizer step, every layer trainable (BatchNorms use batch statistics);
        head:    one epoch of SAMPLES cached features (MODEL's feature width, SIZE) through the
                 ResNet50 Stanford Cars head: BN -> Dense(512, relu) -> Dropout(0.6) ->
                 Dense(196, softmax), L2 5e-4 on both Dense kernels, Adam(1e-4), batch BATCH.
   MODEL vgg16 | resnet50 | inceptionV3 (a new head: global average pooling + Dense(10)).
+  --optimizer (top, full): sgd (the default; torch.optim.SGD, lr 0.01) or adam (torch.optim.Adam,
+       lr 1e-4, eps 1e-7: Keras' defaults, what the notebooks train with; PyTorch's default foreach
+       implementation in 1.13).
 Each image configuration is timed in both memory formats (NCHW and channels_last), oneDNN
 (mkldnn) on; the fastest wins. Throughputs come from the fastest of ITERS timed runs after one
-warm-up. Prints one JSON line: {"mode", "model", "size", "batch", "threads", "torch", "blas",
+warm-up. Prints one JSON line: {"mode", "model", "optimizer", "size", "batch", "threads", "torch", "blas",
 "img_s" (the winner's), "config" (its name), "configs" {name: img_s}, "cpu_s" (this process's CPU
 seconds, for the bench's load accounting)}.
 """
@@ -69,7 +72,14 @@ def blas():
         return 'unknown'
 
 
-def image_config(mode, name, size, batch, iters, fmt):
+# The top and full rows' optimizers, with the settings the bench's side uses.
+OPTIMIZERS = {
+    'sgd': lambda params: torch.optim.SGD(params, lr=0.01),
+    'adam': lambda params: torch.optim.Adam(params, lr=1e-4, eps=1e-7),
+}
+
+
+def image_config(mode, name, size, batch, iters, fmt, optimizer='sgd'):
     """Images per second of one configuration (fmt: torch.contiguous_format or torch.channels_last)."""
     torch.manual_seed(0)
     model, trainable = build(name)
@@ -95,7 +105,7 @@ def image_config(mode, name, size, batch, iters, fmt):
     else:
         model.train()
         params = list(model.parameters())
-    opt = torch.optim.SGD(params, lr=0.01)
+    opt = OPTIMIZERS[optimizer](params)
     loss_fn = nn.CrossEntropyLoss()
 
     def step():
@@ -130,16 +140,25 @@ def head_epoch(features, batch, iters, samples):
 
 
 def main():
-    if len(sys.argv) not in (7, 8):
-        raise SystemExit('usage: pytorch_peer.py forward|top|full|head MODEL SIZE BATCH ITERS THREADS [SAMPLES]')
-    mode, name = sys.argv[1], sys.argv[2]
-    size, batch, iters, threads = (int(a) for a in sys.argv[3:7])
+    args = sys.argv[1:]
+    optimizer = 'sgd'
+    if '--optimizer' in args:
+        at = args.index('--optimizer')
+        if at + 1 >= len(args) or args[at + 1] not in OPTIMIZERS:
+            raise SystemExit(f'pytorch_peer.py: --optimizer takes one of {", ".join(OPTIMIZERS)}')
+        optimizer = args[at + 1]
+        del args[at:at + 2]
+    if len(args) not in (6, 7):
+        raise SystemExit('usage: pytorch_peer.py forward|top|full|head MODEL SIZE BATCH ITERS THREADS [SAMPLES] '
+                         '[--optimizer sgd|adam]')
+    mode, name = args[0], args[1]
+    size, batch, iters, threads = (int(a) for a in args[2:6])
     torch.set_num_threads(threads)
     torch.backends.mkldnn.enabled = True
     if mode == 'head':
-        configs = {'default': head_epoch(size, batch, iters, int(sys.argv[7]) if len(sys.argv) == 8 else 1024)}
+        configs = {'default': head_epoch(size, batch, iters, int(args[6]) if len(args) == 7 else 1024)}
     elif mode in ('forward', 'top', 'full'):
-        configs = {label: image_config(mode, name, size, batch, iters, fmt)
+        configs = {label: image_config(mode, name, size, batch, iters, fmt, optimizer)
                    for label, fmt in (('NCHW', torch.contiguous_format), ('channels_last', torch.channels_last))}
     else:
         raise SystemExit(f'pytorch_peer.py: unknown mode {mode!r} (forward | top | full | head)')
@@ -148,7 +167,7 @@ def main():
         winner_name = f'{winner}, inference_mode'
     else:
         winner_name = winner
-    print(json.dumps({'mode': mode, 'model': name, 'size': size, 'batch': batch, 'threads': torch.get_num_threads(),
+    print(json.dumps({'mode': mode, 'model': name, 'optimizer': optimizer if mode in ('top', 'full') else None, 'size': size, 'batch': batch, 'threads': torch.get_num_threads(),
                       'torch': torch.__version__, 'blas': blas(), 'img_s': configs[winner], 'config': winner_name,
                       'configs': configs, 'cpu_s': time.process_time()}))
 

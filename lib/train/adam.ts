@@ -20,7 +20,8 @@ import { loadOnednnAddon, type OnednnAddon } from '../backend/onednn-addon';
 function nativeAdam(): OnednnAddon | null {
   if (tf.getBackend() !== 'onednn') return null;
   const loaded = loadOnednnAddon();
-  return 'addon' in loaded ? loaded.addon : null;
+  // An addon built before adamSteps existed (native/build not rebuilt): the JavaScript loop.
+  return 'addon' in loaded && typeof loaded.addon.adamSteps === 'function' ? loaded.addon : null;
 }
 
 /** True when no other tensor shares this variable's data (tfjs' clone shares it). */
