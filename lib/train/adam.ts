@@ -33,6 +33,7 @@ function soleOwner(t: tf.Tensor): boolean {
 /** Backends whose float32 tensors are plain JS arrays (dataSync returns them without copying). */
 const ARRAY_BACKENDS = new Set(['cpu', 'onednn']);
 
+type F32 = Float32Array;
 type Moment = { originalName: string; variable: tf.Variable };
 interface AdamState {
   accBeta1: tf.Variable;
@@ -66,13 +67,13 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const native = nativeAdam();
     // The variables the native loop updates, all in one call after this walk (see adamSteps in
     // native/onednn.cc: one thread team for the whole step instead of one per variable).
-    const inPlace: { t: tf.Variable[]; w: Float32Array[]; m: Float32Array[]; v: Float32Array[] } = {
+    const inPlace: { t: tf.Variable[]; w: F32[]; m: F32[]; v: F32[]; g: F32[] } = {
       t: [],
       w: [],
       m: [],
       v: [],
+      g: [],
     };
-    const inPlaceGrads: Float32Array[] = [];
     named.forEach(({ name, tensor: gradient }, i) => {
       const value = tf.engine().registeredVariables[name];
       if (!value) throw new Error(`Adam: no variable named "${name}" is registered.`);
@@ -98,7 +99,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         inPlace.w.push(w0);
         inPlace.m.push(m0);
         inPlace.v.push(v0);
-        inPlaceGrads.push(g);
+        inPlace.g.push(g);
         return;
       }
       const [w1, m1, v1] = [w0, m0, v0].map((a, k) => (own[k] ? a : new Float32Array(n)));
@@ -117,7 +118,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       }
     });
     if (native && inPlace.t.length > 0) {
-      native.adamSteps(inPlace.w, inPlace.m, inPlace.v, inPlaceGrads, b1, b2, alpha, eps);
+      native.adamSteps(inPlace.w, inPlace.m, inPlace.v, inPlace.g, b1, b2, alpha, eps);
       // Every weight written in place is announced, so no cache keeps an earlier step's values.
       inPlace.t.forEach((t, k) => wroteInPlace(t, inPlace.w[k]));
     }
