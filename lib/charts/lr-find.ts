@@ -288,7 +288,8 @@ function lrFindChart(
           y: {
             field: 'loss',
             type: 'quantitative',
-            scale: { zero: false },
+            // From 0, like every loss axis here (lib/charts/history-panel.ts): the drop reads at its size.
+            scale: { zero: true },
             title: 'loss (smoothed)',
           },
         },

@@ -31,6 +31,7 @@ export function mergeHistories(a: History, b: History): History {
       ...bPhases.map((p) => ({ ...p, startEpoch: p.startEpoch + offset })),
     ],
     ...(notes.length ? { notes } : {}),
+    ...(a.metricK || b.metricK ? { metricK: { ...a.metricK, ...b.metricK } } : {}),
     // The model holds what the second phase left it with.
     ...(b.restoredEpoch !== undefined ? { restoredEpoch: b.restoredEpoch + shift } : {}),
   };

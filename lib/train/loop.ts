@@ -348,7 +348,15 @@ export async function fit(opts: TrainPhaseOptions, internal: FitInternals = {}):
   const names = ['loss', ...c.metrics.map((m) => m.name)];
   const steps = Math.min(opts.train.numBatches, opts.stepsPerEpoch ?? Infinity);
   const callbacks = opts.callbacks ?? [];
-  const history: History = { epochs: [], phases: [{ name, startEpoch: 0 }] };
+  const metricK = Object.fromEntries(
+    c.metrics.flatMap((m) => (m.k === undefined ? [] : [[m.name, m.k] as const])),
+  );
+  const history: History = {
+    epochs: [],
+    phases: [{ name, startEpoch: 0 }],
+    // Charts name the k ("top-3 accuracy"): the logged key does not carry it.
+    ...(Object.keys(metricK).length ? { metricK } : {}),
+  };
   const run: LastRun = { name, model, history, state: 'running', kept: [] };
   if (internal.record !== false) lastRunRecord = run;
   const progress = new PhaseProgress({

@@ -29,6 +29,11 @@ export interface History {
    * when the model kept the last epoch's weights. heldEpoch(history) reads it.
    */
   restoredEpoch?: number;
+  /**
+   * k of each top-k metric by its name (e.g. { top_k_categorical_accuracy: 3 }), recorded by
+   * trainPhase from the compiled metrics: Keras' key has no k, and charts label it "top-3 accuracy".
+   */
+  metricK?: Record<string, number>;
 }
 
 /** Logs at the end of an epoch: loss, metrics, val_* and lr (the rate used during the epoch). */
