@@ -394,6 +394,10 @@ export async function fit(opts: TrainPhaseOptions, internal: FitInternals = {}):
     return [...(internal.record === false ? [] : [reached]), ...run.kept].join('; ');
   };
 
+  // The phase's one time, from its first callback to its last: stored in its History mark (what
+  // historySeconds and the tables read), drawn at the end of the progress line and printed by the
+  // [Time] summary line, so the three show one number.
+  const phaseStart = performance.now();
   try {
     await interruptible(
       `${name} (trainPhase)`,
@@ -445,11 +449,12 @@ export async function fit(opts: TrainPhaseOptions, internal: FitInternals = {}):
     if (!(e instanceof Interrupted)) run.error = e as Error;
     throw e;
   } finally {
-    progress.close();
+    history.phases[0].seconds = (performance.now() - phaseStart) / 1000;
+    progress.close(history.phases[0].seconds, history.epochs.length, run.state === 'finished');
   }
   if (opts.summary ?? verbose > 0) {
     const topK = c.metrics.find((m) => m.k !== undefined)?.k;
-    console.log(`${name}:\n${historySummary(history, { topK })}`);
+    console.log(historySummary(history, { topK }));
   }
   return history;
 }
