@@ -21,6 +21,7 @@ import {
   ModelCheckpoint,
   CSVLogger,
   type TrainCallback,
+  type TrainContext,
   TerminateOnNaN,
 } from '../../lib/train/callbacks';
 import { loadCheckpoint, loadCheckpointWeights } from '../../lib/train/checkpoint';
@@ -29,6 +30,7 @@ import { fineTune } from '../../lib/train/finetune';
 import { planGraph, runPlan } from '../../lib/train/graph';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
 import { freezeAll, phaseMarks } from './util';
+import { freeze, unfreeze } from '../../lib/models/freeze';
 import { tmpDir } from '../helpers';
 
 before(async () => {
@@ -496,6 +498,87 @@ test('fineTune in one call (fastai fine_tune): head epochs with the base frozen,
   await assert.rejects(
     fineTune({ from: m, compile: { optimizer: 'adam' }, previous: history, train, epochs: 2 }),
     /epochs \(2\) is the epoch index to train up to, as in Keras' fit.*pass epochs: 7/,
+  );
+});
+
+test('epochs has one meaning (Keras fit: the epoch index to train up to): fineTune({ headEpochs: 2, epochs: 4 }) is two trainPhase calls', async () => {
+  const settings = {
+    optimizer: adam({ learningRate: 0.01 }),
+    loss: 'sparseCategoricalCrossentropy' as const,
+    metrics: ['accuracy' as const],
+  };
+  const train = fakeDataset({ n: 12, batchSize: 4 });
+  const val = fakeDataset({ n: 6, batchSize: 3, seed: 4 });
+  const params: TrainContext['params'][] = [];
+  const seen = (): TrainCallback => ({ onTrainBegin: (ctx) => void params.push(ctx.params) });
+
+  // One call: 2 head epochs, then fine-tuning up to epoch index 4.
+  const one = model().model;
+  const { history: oneCall } = await fineTune({
+    from: one,
+    headEpochs: 2,
+    compile: settings,
+    fineTuneLearningRate: 0.001,
+    train,
+    validation: val,
+    epochs: 4,
+    callbacks: [seen()],
+    verbose: 0,
+  });
+
+  // Step by step, as notebook 02: trainPhase up to epoch 2, then from 2 up to epoch 4.
+  const two = model().model;
+  const boundary = two.layers.findIndex((l) => l.name === headBoundary(two));
+  freeze(two, { upTo: boundary + 1 });
+  compile(two, settings);
+  const head = await trainPhase({
+    model: two,
+    train,
+    validation: val,
+    epochs: 2,
+    callbacks: [seen()],
+    name: 'transfer learning',
+    verbose: 0,
+  });
+  unfreeze(two);
+  compile(two, { ...settings, optimizer: adam({ learningRate: 0.001 }) });
+  const tuned = await trainPhase({
+    model: two,
+    train,
+    validation: val,
+    initialEpoch: head.epochs.length,
+    epochs: 4,
+    callbacks: [seen()],
+    name: 'fine-tuning',
+    verbose: 0,
+  });
+  const stepByStep = mergeHistories(head, tuned);
+
+  for (const h of [oneCall, stepByStep]) {
+    assert.deepEqual(
+      h.epochs.map((e) => e.epoch),
+      [0, 1, 2, 3],
+    );
+    assert.deepEqual(phaseMarks(h), [
+      { name: 'transfer learning', startEpoch: 0 },
+      { name: 'fine-tuning', startEpoch: 2 },
+    ]);
+  }
+  // What every callback is told (Keras' params): the same two phases either way.
+  const phases = [
+    { epochs: 2, initialEpoch: 0 },
+    { epochs: 4, initialEpoch: 2 },
+  ];
+  assert.deepEqual(
+    params.map(({ epochs, initialEpoch }) => ({ epochs, initialEpoch })),
+    [...phases, ...phases],
+  );
+  // The same training, so the same numbers.
+  oneCall.epochs.forEach((e, i) =>
+    assert.ok(
+      Math.abs(e.metrics.val_loss - stepByStep.epochs[i].metrics.val_loss) < 1e-5,
+      `epoch ${i}: ${e.metrics.val_loss} vs ${stepByStep.epochs[i].metrics.val_loss}`,
+    ),
   );
 });
 
