@@ -25,7 +25,7 @@ import {
   TerminateOnNaN,
 } from '../../lib/train/callbacks';
 import { loadCheckpoint, loadCheckpointWeights } from '../../lib/train/checkpoint';
-import { mergeHistories, historySummary } from '../../lib/train/history';
+import { mergeHistories, historySeconds, historySummary } from '../../lib/train/history';
 import { fineTune } from '../../lib/train/finetune';
 import { planGraph, runPlan } from '../../lib/train/graph';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
@@ -386,6 +386,21 @@ test('mergeHistories renumbers a phase that restarted at 0', () => {
   assert.deepEqual(merged.phases, [
     { name: 'a', startEpoch: 0 },
     { name: 'b', startEpoch: 2 },
+  ]);
+});
+
+test("a merged History keeps each phase's measured time: one [Time] line per phase and the total", () => {
+  const e = (epoch: number) => ({ epoch, lr: 1, seconds: 1, metrics: { loss: epoch } });
+  const merged = mergeHistories(
+    { epochs: [e(0), e(1)], phases: [{ name: 'head', startEpoch: 0, seconds: 2.5 }] },
+    // A History written by hand has no measured time: its epochs' seconds are summed.
+    { epochs: [e(2), e(3), e(4)], phases: [{ name: 'fine-tuning', startEpoch: 0 }] },
+  );
+  assert.equal(historySeconds(merged), 5.5);
+  assert.deepEqual(historySummary(merged).split('\n'), [
+    '[Time] head: 2.50 s for 2 epochs (1.25 s per epoch)',
+    '[Time] fine-tuning: 3.00 s for 3 epochs (1.00 s per epoch)',
+    '[Time] total: 5.50 s for 5 epochs (1.10 s per epoch)',
   ]);
 });
 
