@@ -7,7 +7,7 @@ export interface EpochLog {
   epoch: number;
   /** Learning rate used during this epoch. */
   lr: number;
-  /** Wall time of the epoch in seconds. */
+  /** Wall time of this epoch alone (training and validation) in seconds; the phase's is PhaseMark.seconds. */
   seconds: number;
   /** Metric values by Keras name. */
   metrics: Record<string, number>;
@@ -17,6 +17,12 @@ export interface PhaseMark {
   name: string;
   /** Index into History.epochs where this phase starts. */
   startEpoch: number;
+  /**
+   * The phase's wall time in seconds, measured once by trainPhase from its first callback to its
+   * last: what the summary's [Time] line, the progress line's end and historySeconds() report.
+   * Absent in a History written by hand (then its epochs' seconds are summed).
+   */
+  seconds?: number;
 }
 
 export interface History {
