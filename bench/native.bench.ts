@@ -41,7 +41,7 @@ import { freeze } from '../lib/models/freeze';
 import { registerOnednnBackend, onednnInfo } from '../lib/backend/onednn';
 import { registerWasmGradientKernels } from '../lib/backend/wasm-gradients';
 import { compile, sgd, adam } from '../lib/train/compile';
-import { trainOnBatch } from '../lib/train/loop';
+import { trainOnBatch } from '../lib/train/step';
 import { buildHead, HEADS } from '../lib/train/heads';
 
 const QUICK = process.env.BENCH_QUICK === '1';

@@ -127,17 +127,28 @@ export function profileConfig<S extends Settings<S>, T extends Settings<T>>(
   };
   const overrides = settingOverrides(Object.keys(merged[profile]));
   Object.assign(merged[profile], overrides);
-  if (opts.show !== false) {
-    const { html, text } = configTable(merged as Record<Profile, Record<string, unknown>>, profile);
-    const note = Object.keys(overrides).length
-      ? `${SET_ENV} changed ${Object.keys(overrides).join(', ')} in profile ${profile}.`
-      : '';
-    showBundle({
-      'text/html': note ? `${html}<p><b>${esc(note)}</b></p>` : html,
-      'text/plain': note ? `${text}\n${note}` : text,
-    });
-  }
-  return { ...merged[profile], profile };
+  const { html, text } = configTable(merged as Record<Profile, Record<string, unknown>>, profile);
+  const note = Object.keys(overrides).length
+    ? `${SET_ENV} changed ${Object.keys(overrides).join(', ')} in profile ${profile}.`
+    : '';
+  const table = {
+    'text/html': note ? `${html}<p><b>${esc(note)}</b></p>` : html,
+    'text/plain': note ? `${text}\n${note}` : text,
+  };
+  if (opts.show !== false) showBundle(table);
+  const cfg = { ...merged[profile], profile };
+  // Kept out of the settings' keys, for describeRun to show under its disclosure.
+  if (opts.show === false)
+    Object.defineProperty(cfg, SETTINGS_TABLE, { value: table, enumerable: false });
+  return cfg;
+}
+
+/** Where profileConfig keeps the rendered settings table on the object it returns. */
+export const SETTINGS_TABLE = Symbol.for('tfjs-finetune-notebooks.settingsTable');
+
+/** The settings table profileConfig({ …, show: false }) rendered but did not show, if any. */
+export function settingsTableOf(config: object): Record<string, string> | undefined {
+  return (config as { [SETTINGS_TABLE]?: Record<string, string> })[SETTINGS_TABLE];
 }
 
 /** The environment variable that changes settings of the active profile without editing the notebook. */

@@ -41,6 +41,7 @@ export {
 export { datasetFromCsv, type DatasetFromCsvOptions } from './data/csv';
 export { ImageDataGenerator, type ImageDataGeneratorOptions } from './data/augment';
 export { previewAugmentation, type PreviewOptions, type PreviewResult } from './data/preview';
+export { labelSafeAugmentation, type LabelSafeAugmentation } from './data/label-safe';
 export {
   gtsrbFolders,
   carsFolders,

@@ -11,15 +11,8 @@ export function formatPoints(v: number, digits = 2): string {
   return `${v >= 0 ? '+' : ''}${s} pp`;
 }
 
-/** Seconds as a short duration: "12.3 s", "38 min 5 s", "4 h 33 min". */
-export function formatSeconds(sec: number | undefined): string {
-  if (sec === undefined || !Number.isFinite(sec)) return '';
-  if (sec < 60) return `${sec.toFixed(sec < 10 ? 2 : 1)} s`;
-  const m = Math.floor(sec / 60);
-  const s = Math.round(sec - m * 60);
-  if (m < 60) return s ? `${m} min ${s} s` : `${m} min`;
-  return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${Math.floor(m / 60)} h`;
-}
+// Durations are written by lib/io/duration, so a table's time reads as the training summary's.
+export { formatSeconds } from '../io/duration';
 
 /** Metric key -> readable label: "val_top_k_categorical_accuracy" -> "Top-k accuracy" (k when given). */
 export function metricLabel(base: string, k?: number): string {

@@ -6,7 +6,7 @@ import type { History } from '../train/types';
 import { bestEpoch, heldBest, mergeHistories, monitorMode } from '../train/history';
 import type { MimeBundle } from '../display';
 import { metricLabel } from './format';
-import { panel, SPLIT_COLOURS } from './history-panel';
+import { panel, SPLIT_COLOURS, yAxisFor, type YAxis } from './history-panel';
 import {
   chartBundle,
   renderChart,
@@ -25,8 +25,21 @@ export interface PlotHistoryOptions extends ShowOption {
   title?: string;
   /** Metric that decides the best epoch (default val_loss, else loss); mode follows the name (loss: min). */
   monitor?: string;
-  /** k of the top-k metric, only to label its panel "Top-3 accuracy" (Keras' key name has no k). */
+  /**
+   * k of the top-k metric, to label its panel "Top-3 accuracy" (Keras' key name has no k). Default:
+   * the k trainPhase recorded from the compiled metric (History.metricK).
+   */
   topK?: number;
+  /**
+   * A second row with only the last phase's epochs on its own x range (e.g. the 5 fine-tuning
+   * epochs after 20 of transfer learning, squeezed into a fifth of the full view). Same y axes.
+   */
+  zoomLastPhase?: boolean;
+  /**
+   * 'zero' (default): loss axes start at 0. 'fit': they span the values, and the subtitle says
+   * the loss axis does not start at 0 (for a loss that moves little far above 0).
+   */
+  lossAxis?: 'zero' | 'fit';
   /** Pixel size of each panel. */
   width?: number;
   height?: number;
@@ -82,6 +95,48 @@ function phaseMarks(history: History): { x: number; name: string }[] {
     .map((p) => ({ x: p.startEpoch + 0.5, name: p.name }));
 }
 
+/** k of a top-k metric: the option when given, else what trainPhase recorded for that key. */
+function kOf(history: History, key: string, k?: number): number | undefined {
+  return k ?? history.metricK?.[key.replace(/^val_/, '')];
+}
+
+/** A metric's y axis under the loss-axis option. */
+function axisOf(metric: string, lossAxis: 'zero' | 'fit' | undefined): YAxis {
+  const y = yAxisFor(metric);
+  return y === 'loss' && lossAxis === 'fit' ? 'loss-fit' : y;
+}
+
+/** The subtitle line that says a loss axis does not start at 0, or nothing. */
+function lossAxisNote(metrics: string[], lossAxis: 'zero' | 'fit' | undefined): string[] {
+  return lossAxis === 'fit' && metrics.some((m) => yAxisFor(m) === 'loss')
+    ? ['The loss axis spans the values and does not start at 0.']
+    : [];
+}
+
+/** ", y axes as above (accuracy 0–1, loss from 0)" for the metrics drawn. */
+function axisRules(metrics: string[], lossAxis: 'zero' | 'fit' | undefined): string {
+  const axes = new Set(metrics.map((m) => axisOf(m, lossAxis)));
+  const rules = [
+    ...(axes.has('accuracy') ? ['accuracy 0–1'] : []),
+    ...(axes.has('loss') ? ['loss from 0'] : []),
+  ];
+  return rules.length ? `, y axes as above (${rules.join(', ')})` : '';
+}
+
+/** The last phase's name, first index and epochs, for the zoomed row. */
+function lastPhase(history: History): { name: string; start: number } {
+  const phases = (history.phases ?? []).filter(
+    (p) => p.startEpoch > 0 && p.startEpoch < history.epochs.length,
+  );
+  if (!phases.length) {
+    throw new Error(
+      'plotHistory: zoomLastPhase needs a history of two or more phases (e.g. mergeHistories(historyTL, historyFT)); this one has one. Leave zoomLastPhase out.',
+    );
+  }
+  const p = phases[phases.length - 1];
+  return { name: p.name, start: p.startEpoch };
+}
+
 /** The vega-lite spec of plotHistory (synchronous: for live charts during training). */
 export function historyChartSpec(history: History, opts: PlotHistoryOptions = {}): VegaLiteSpec {
   checkHistory('plotHistory', history);
@@ -98,33 +153,39 @@ export function historyChartSpec(history: History, opts: PlotHistoryOptions = {}
   const n = history.epochs.length;
   const width = opts.width ?? (bases.length >= 3 ? 210 : 300);
   const height = opts.height ?? 210;
-  const panels = bases.map((base) => {
-    const rows: Record<string, unknown>[] = [];
-    const points: { epoch: number; value: number }[] = [];
-    history.epochs.forEach((e, i) => {
-      for (const [key, split] of [
-        [base, 'training'],
-        [`val_${base}`, 'validation'],
-      ] as const) {
-        const v = e.metrics[key];
-        if (v === undefined || !Number.isFinite(v)) continue;
-        rows.push({ epoch: i + 1, value: v, split });
-        if (i === best) points.push({ epoch: i + 1, value: v });
-      }
+  // One row of panels over epochs [from, n): the whole history, or the zoomed last phase.
+  const row = (from: number, bestIndex: number, xTitle = 'epoch') =>
+    bases.map((base) => {
+      const rows: Record<string, unknown>[] = [];
+      const points: { epoch: number; value: number }[] = [];
+      history.epochs.forEach((e, i) => {
+        if (i < from) return;
+        for (const [key, split] of [
+          [base, 'training'],
+          [`val_${base}`, 'validation'],
+        ] as const) {
+          const v = e.metrics[key];
+          if (v === undefined || !Number.isFinite(v)) continue;
+          rows.push({ epoch: i + 1, value: v, split });
+          if (i === bestIndex) points.push({ epoch: i + 1, value: v });
+        }
+      });
+      const label = metricLabel(base, kOf(history, base, opts.topK));
+      return panel({
+        title: label,
+        yTitle: label.toLowerCase(),
+        rows,
+        colour: 'split',
+        phases: from === 0 ? phaseMarks(history) : [],
+        best: bestIndex >= 0 ? { epoch: bestIndex + 1, points } : undefined,
+        epochs: n,
+        xDomain: from === 0 ? undefined : [from + 1, Math.max(from + 2, n)],
+        y: axisOf(base, opts.lossAxis),
+        xTitle,
+        width,
+        height,
+      });
     });
-    const label = metricLabel(base, opts.topK);
-    return panel({
-      title: label,
-      yTitle: label.toLowerCase(),
-      rows,
-      colour: 'split',
-      phases: phaseMarks(history),
-      best: best >= 0 ? { epoch: best + 1, points } : undefined,
-      epochs: n,
-      width,
-      height,
-    });
-  });
   const phaseNames = (history.phases ?? []).map((p) => p.name);
   const title =
     opts.title ??
@@ -138,10 +199,37 @@ export function historyChartSpec(history: History, opts: PlotHistoryOptions = {}
     best >= 0
       ? `${n} epochs; best epoch ${best + 1} (${monitorMode(monitor)} ${monitor}): ${bestSummary(history, best, opts.topK)}`
       : `${n} epochs`,
+    ...lossAxisNote(bases, opts.lossAxis),
   ];
+  const full = row(0, best);
+  if (!opts.zoomLastPhase) {
+    return withDefaults({
+      title: { text: title, subtitle },
+      hconcat: full,
+      resolve: { scale: { color: 'shared' } },
+    });
+  }
+  // The zoomed row marks the last phase's own best epoch (EarlyStopping's restore when it is in
+  // that phase), which the full row may not show when phase 1 had the lowest val_loss.
+  const last = lastPhase(history);
+  const phaseOnly: History = {
+    ...history,
+    epochs: history.epochs.slice(last.start),
+    phases: [{ name: last.name, startEpoch: 0 }],
+  };
+  const phaseBest = bestEpochIndex(phaseOnly, opts.monitor).index;
+  const zoomBest = phaseBest >= 0 ? phaseBest + last.start : -1;
+  const span = `epochs ${last.start + 1}–${n}`;
+  subtitle.push(
+    `Lower row: ${last.name} only (${span})${axisRules(bases, opts.lossAxis)}` +
+      (zoomBest >= 0 ? `; its best epoch ${zoomBest + 1}.` : '.'),
+  );
   return withDefaults({
     title: { text: title, subtitle },
-    hconcat: panels,
+    vconcat: [
+      { hconcat: full },
+      { hconcat: row(last.start, zoomBest, `epoch (${last.name} only)`) },
+    ],
     resolve: { scale: { color: 'shared' } },
   });
 }
@@ -158,7 +246,7 @@ function bestSummary(history: History, best: number, k?: number): string {
     .sort((a, b) => rank(a) - rank(b))
     .map(
       (key) =>
-        `${key.startsWith('val_') ? 'val ' : ''}${metricLabel(key, k).toLowerCase()} ${m[key].toFixed(4)}`,
+        `${key.startsWith('val_') ? 'val ' : ''}${metricLabel(key, kOf(history, key, k)).toLowerCase()} ${m[key].toFixed(4)}`,
     )
     .join(', ');
 }
@@ -229,7 +317,10 @@ export interface CompareHistoriesOptions extends ShowOption {
   /** Metric base name(s): 'accuracy' draws training and validation of every run; 'val_accuracy' only that key. Default 'accuracy'. */
   metric?: string | string[];
   title?: string;
+  /** k of a top-k metric's label (default: the k the runs' training recorded). */
   topK?: number;
+  /** As in plotHistory: 'zero' (default) starts loss axes at 0, 'fit' spans the values and says so. */
+  lossAxis?: 'zero' | 'fit';
   width?: number;
   height?: number;
 }
@@ -289,7 +380,10 @@ export function compareHistories(
       throw new Error(
         `compareHistories: no run has metric "${metric}"; use one of ${historyMetricNames(runs[names[0]]).join(', ')}.`,
       );
-    const l = metricLabel(metric, opts.topK);
+    const l = metricLabel(
+      metric,
+      opts.topK ?? names.map((n) => kOf(runs[n], metric)).find((k) => k !== undefined),
+    );
     return panel({
       title: `${metric.startsWith('val_') ? 'Validation ' + l.toLowerCase() : l}`,
       yTitle: l.toLowerCase(),
@@ -299,13 +393,14 @@ export function compareHistories(
       dash: keys.length > 1 ? 'split' : undefined,
       phases: [],
       epochs,
+      y: axisOf(metric, opts.lossAxis),
       width: opts.width ?? (metrics.length > 1 ? 300 : 480),
       height: opts.height ?? 240,
     });
   });
   const title = opts.title ?? names.join(' vs ');
   // Last value per run of the metric's validation key (or the key itself), one line per metric.
-  const subtitle = [...noteLines, ...finals];
+  const subtitle = [...noteLines, ...finals, ...lossAxisNote(metrics, opts.lossAxis)];
   const spec = withDefaults({ title: { text: title, subtitle }, hconcat: panels });
   return renderChart(spec, [title, ...subtitle].join('\n'), opts);
 }
@@ -333,7 +428,7 @@ export function plotLearningRate(
     epochs: history.epochs.length,
     width: opts.width ?? 480,
     height: opts.height ?? 200,
-    logY,
+    y: logY ? 'log' : 'free',
     steps: true,
   });
   // The single series needs no legend; colour it like the training lines.

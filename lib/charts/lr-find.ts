@@ -9,7 +9,8 @@ import { interruptible } from '../io/interrupt';
 import { renderChart, withDefaults, type Chart, type ShowOption } from './render';
 import { describeAs } from '../display';
 import { getCompiled, makeOptimizer } from '../train/compile';
-import { fit, runnerFor, type TrainSource } from '../train/loop';
+import { fit, type TrainSource } from '../train/loop';
+import { runnerFor } from '../train/source';
 import { planTrainableVariables } from '../train/graph';
 import { frozenWeights } from '../models/saveload';
 import type { Logs, TrainCallback, TrainContext } from '../train/types';
@@ -288,7 +289,8 @@ function lrFindChart(
           y: {
             field: 'loss',
             type: 'quantitative',
-            scale: { zero: false },
+            // From 0, like every loss axis here (lib/charts/history-panel.ts): the drop reads at its size.
+            scale: { zero: true },
             title: 'loss (smoothed)',
           },
         },

@@ -14,10 +14,11 @@ export interface ResultRow {
   loss?: number;
   /** k of topKAccuracy (an EvaluationResult spread into the row carries it). */
   topK?: number;
+  /** How many epochs the phase ran (`history.epochs.length`): a cell of the table, not fit's `epochs`. */
   epochs?: number;
   /** 1-based best epoch. */
   bestEpoch?: number;
-  /** Training time of the phase. */
+  /** The phase's time: `historySeconds(history)`, the number its [Time] line printed. */
   seconds?: number;
   note?: string;
 }

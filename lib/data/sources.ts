@@ -10,6 +10,8 @@ import { makeSyntheticSigns } from './synthetic';
 
 export interface DataFolders {
   source: 'real' | 'synthetic';
+  /** Which dataset the folders hold (or stand in for). */
+  dataset: 'gtsrb' | 'cars';
   /** "GTSRB-40 (real, /path)" or "synthetic signs (offline stand-in)": for titles and tables. */
   label: string;
   root: string;
@@ -87,6 +89,7 @@ async function dataFolders(
       mustExist(path.join(dir, sub), `${l.what} ${role}`, l.fix);
     r = {
       source: 'real',
+      dataset: l.layout,
       label: l.realLabel(dir),
       root: dir,
       trainDir: at(l.folders.train, 'training folder'),
@@ -104,6 +107,7 @@ async function dataFolders(
     const s = await makeSyntheticSigns(out, { ...f, layout: l.layout, progress: false });
     r = {
       source: 'synthetic',
+      dataset: l.layout,
       label: l.syntheticLabel,
       root: s.dir,
       trainDir: s.trainDir,

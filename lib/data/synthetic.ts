@@ -133,6 +133,41 @@ function glyphSegments(glyph: string): [number, number, number, number][] {
     [-0.3, 0.3, 0.3, -0.3],
   ];
 }
+/** A glyph's strokes as a canonical string (endpoints rounded and ordered), to compare glyphs. */
+function strokeKey(segs: [number, number, number, number][]): string {
+  const r = (v: number) => (Math.round(v * 1000) / 1000 || 0).toFixed(3);
+  return segs
+    .map(([x1, y1, x2, y2]) => {
+      const [p, q] = [`${r(x1)},${r(y1)}`, `${r(x2)},${r(y2)}`].sort();
+      return `${p}-${q}`;
+    })
+    .sort()
+    .join(' ');
+}
+
+/**
+ * What a glyph of the generated signs becomes when the image is mirrored ('horizontal': left ↔
+ * right; 'vertical': top ↔ bottom): itself (it is symmetric), another glyph (a mirrored 2 is a
+ * 5), or null (a stroke pattern no class uses, such as a mirrored 3). Computed from the strokes.
+ */
+export function mirroredGlyph(glyph: string, flip: 'horizontal' | 'vertical'): string | null {
+  const mirror = ([x1, y1, x2, y2]: [number, number, number, number]) =>
+    (flip === 'horizontal' ? [-x1, y1, -x2, y2] : [x1, -y1, x2, -y2]) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+  const key = strokeKey(glyphSegments(glyph).map(mirror));
+  if (key === strokeKey(glyphSegments(glyph))) return glyph;
+  return GLYPHS.find((g) => strokeKey(glyphSegments(g)) === key) ?? null;
+}
+
+/** Whether a sign shape looks the same mirrored (a triangle's apex points up: upside down it does not). */
+export function shapeIsSymmetric(shape: Shape, flip: 'horizontal' | 'vertical'): boolean {
+  return flip === 'horizontal' || shape !== 'triangle';
+}
+
 function distToSegment(px: number, py: number, s: [number, number, number, number]): number {
   const [x1, y1, x2, y2] = s;
   const dx = x2 - x1,

@@ -7,6 +7,7 @@ import { describeAs, showText } from '../display';
 import { progressReporter, type Progress } from '../io/progress';
 import { forEachBatch } from '../io/batches';
 import { interruptible } from '../io/interrupt';
+import { formatSeconds } from '../io/duration';
 import { argMax, categoricalCrossentropy, inTopK, topKIndices } from './metrics';
 import { getCompiled, isCompiled, regularizationLoss } from '../train/compile';
 import { checkModelInput } from '../models/input-shape';
@@ -50,11 +51,14 @@ export interface EvaluationResult {
   seconds: number;
 }
 
-/** Keras-like one-line summary: "loss: 0.2014 - accuracy: 0.9690 - top-3 accuracy: 0.9961 (516 images, 4.1 s)". */
+/**
+ * Keras-like one-line summary: "loss: 0.2014 - accuracy: 0.9690 - top-3 accuracy: 0.9961 (516 images,
+ * 4.12 s)"; the time written as a results table writes it (lib/io/duration).
+ */
 export function formatEvaluation(
   r: Pick<EvaluationResult, 'loss' | 'accuracy' | 'topK' | 'topKAccuracy' | 'size' | 'seconds'>,
 ): string {
-  return `loss: ${r.loss.toFixed(4)} - accuracy: ${r.accuracy.toFixed(4)} - top-${r.topK} accuracy: ${r.topKAccuracy.toFixed(4)} (${r.size} images, ${r.seconds.toFixed(1)} s)`;
+  return `loss: ${r.loss.toFixed(4)} - accuracy: ${r.accuracy.toFixed(4)} - top-${r.topK} accuracy: ${r.topKAccuracy.toFixed(4)} (${r.size} images, ${formatSeconds(r.seconds)})`;
 }
 
 /**

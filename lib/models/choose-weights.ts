@@ -78,7 +78,7 @@ export async function resolveAutoWeights(
     reason:
       `No ImageNet weights (${why}), so the base uses the offline stand-in: ${app} **${PRETEXT_LABEL}** ` +
       `(${inputSize}×${inputSize}, shapes/colours/symbols of sign classes the notebooks never use; ` +
-      `pretext accuracy ${(pretext.info.finalAccuracy * 100).toFixed(0)}%, ${pretext.path}). ` +
+      `pretext accuracy ${(pretext.info.finalAccuracy * 100).toFixed(0)}% on ${pretext.info.spec.classes} classes, chance ${(100 / pretext.info.spec.classes).toFixed(2)}%; ${pretext.path}). ` +
       `For ImageNet, run \`npm run download-weights -- ${app}\` or copy ${loc.file} into ${loc.cacheDir}/.`,
   };
 }

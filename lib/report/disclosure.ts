@@ -5,13 +5,19 @@
 // to say why this run's numbers are not the walkthrough's (readDifferences).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { dataDirFromEnv, formatSetting, type ConfigValue, type Profile } from '../config';
-import { describeAs, showMarkdown } from '../display';
+import {
+  dataDirFromEnv,
+  formatSetting,
+  settingsTableOf,
+  type ConfigValue,
+  type Profile,
+} from '../config';
+import { describeAs, showBundle, showMarkdown } from '../display';
 import { isImageFile } from '../data/decode';
 import { architecture } from '../models/architectures';
 import { offline } from '../models/choose-weights';
 import { kerasWeightsLocation } from '../models/weights';
-import { PRETEXT_LABEL, readPretextInfo } from '../models/pretext';
+import { readPretextInfo } from '../models/pretext';
 import { wilsonInterval } from '../evaluate/readings';
 import { displayPath, markdownCode } from '../io/text';
 import type { Walkthrough } from './walkthroughs';
@@ -85,7 +91,7 @@ export function planWeights(archName: string, choice: unknown, inputSize: number
     kind: 'stand-in',
     pretext: { classes: spec.classes, chance, steps: spec.steps, accuracy: info?.finalAccuracy },
     text:
-      `**Not ImageNet:** ${arch.displayName} ${PRETEXT_LABEL} — the offline stand-in (${why}). Its pretext task was ` +
+      `**Not ImageNet:** the offline stand-in, ${arch.displayName} pretrained on generated signs (${why}). Its pretext task was ` +
       `to tell ${spec.classes} classes of generated signs apart at ${inputSize}×${inputSize} px (chance ${pct(chance, 2)}; classes this notebook never uses); ` +
       `${learned}. Its filters know shapes, colours and glyphs, not photographs, so accuracies here are not the walkthrough's. ` +
       `\`npm run download-weights -- ${arch.name}\` fetches the ImageNet file.`,
@@ -206,7 +212,8 @@ function differencesTable(diffs: Difference[]): string {
 }
 
 /**
- * The notebook's first output: what is run on what, and every difference from the walkthrough.
+ * The notebook's first output: what is run on what, and every difference from the walkthrough;
+ * then the settings table, when the config cell called profileConfig with `show: false`.
  * `describeRun(nb.WALKTHROUGHS.vgg16Gtsrb, { config: cfg, generated: { classes: 43, perClass } })`.
  */
 export function describeRun(w: Walkthrough, opts: DescribeRunOptions): RunPlan {
@@ -235,7 +242,12 @@ export function describeRun(w: Walkthrough, opts: DescribeRunOptions): RunPlan {
       : '');
   const plan: RunPlan = { walkthrough: w, profile: cfg.profile, weights, data, differences, text };
   const shown = opts.show !== false;
-  if (shown) showMarkdown(text);
+  if (shown) {
+    showMarkdown(text);
+    // The settings of both profiles, when profileConfig({ …, show: false }) left them for here.
+    const table = settingsTableOf(cfg);
+    if (table) showBundle(table);
+  }
   return describeAs(plan, (p) => p.text, { shown });
 }
 
@@ -266,7 +278,9 @@ export function readDifferences(plan: RunPlan, opts: ReadDifferencesOptions) {
   let tail: string;
   if (major.length) {
     verdict = 'different setup';
-    const list = major.map((d) => `${d.setting} ${d.run} instead of ${d.walkthrough}`).join('; ');
+    const list = major
+      .map((d) => `${d.setting}: ${d.run} (walkthrough: ${d.walkthrough})`)
+      .join('; ');
     tail = ` The two were measured on different setups, so the published number is not a target for this run: ${list}.`;
   } else {
     const inside = published >= low && published <= high;

@@ -26,8 +26,9 @@ export interface FineTuneOptions {
   /** The model (a base with a head from buildHead), or the checkpoint of a trained head (loaded compiled). */
   from: tf.LayersModel | string;
   /**
-   * Phase 1 trains the head with the base frozen up to this epoch index (fastai's freeze_epochs;
-   * Keras' first fit). 0 (default): the head was trained before; pass its History as `previous`.
+   * Phase 1 trains the head with the base frozen for this many epochs: a count, hence not named
+   * `epochs` (fastai's freeze_epochs; Keras' first fit, `fit(epochs=initial + headEpochs)`).
+   * 0 (default): the head was trained before; pass its History as `previous`.
    */
   headEpochs?: number;
   /** Phase 2: model.trainable = True; for layer in model.layers[:freezeUpTo]: layer.trainable = False. Default 0: all train. */

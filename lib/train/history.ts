@@ -1,6 +1,7 @@
 // History helpers: merge two phases, find the best epoch, print the walkthroughs' summary lines.
 import type { EpochLog, History } from './types';
 import { monitorMode, type MonitorMode } from './monitor';
+import { formatSeconds } from '../io/duration';
 
 // Mode inference has one home, the monitor base; charts import it from here too.
 export { monitorMode };
@@ -31,6 +32,7 @@ export function mergeHistories(a: History, b: History): History {
       ...bPhases.map((p) => ({ ...p, startEpoch: p.startEpoch + offset })),
     ],
     ...(notes.length ? { notes } : {}),
+    ...(a.metricK || b.metricK ? { metricK: { ...a.metricK, ...b.metricK } } : {}),
     // The model holds what the second phase left it with.
     ...(b.restoredEpoch !== undefined ? { restoredEpoch: b.restoredEpoch + shift } : {}),
   };
@@ -71,17 +73,42 @@ function shortName(key: string, k?: number): string {
   return (val ? 'val_' : '') + short;
 }
 
+/** The wall time of phase `i` of a history: its PhaseMark's seconds, else the sum of its epochs'. */
+export function phaseSeconds(h: History, i: number): number {
+  const mark = h.phases[i];
+  if (mark?.seconds !== undefined) return mark.seconds;
+  const end = h.phases[i + 1]?.startEpoch ?? h.epochs.length;
+  return h.epochs.slice(mark?.startEpoch ?? 0, end).reduce((s, e) => s + e.seconds, 0);
+}
+
+/** How many epochs phase `i` of a history ran. */
+function phaseEpochs(h: History, i: number): number {
+  const end = h.phases[i + 1]?.startEpoch ?? h.epochs.length;
+  return end - (h.phases[i]?.startEpoch ?? 0);
+}
+
 /**
- * The two lines the walkthroughs print after fit():
- *   [Time] Total: 4.55 min | Avg/epoch: 164.0 s
+ * A phase's one time line, the same number the progress line ends with and a results table shows:
+ *   [Time] transfer learning: 7.79 s for 20 epochs (0.39 s per epoch)
+ */
+export function phaseTimeLine(name: string, seconds: number, epochs: number): string {
+  const per = epochs ? ` (${formatSeconds(seconds / epochs)} per epoch)` : '';
+  return `[Time] ${name}: ${formatSeconds(seconds)} for ${epochs} epoch${epochs === 1 ? '' : 's'}${per}`;
+}
+
+/**
+ * The lines the walkthroughs print after fit(): one [Time] line per phase (and the total when there
+ * are several), then the best epoch:
+ *   [Time] transfer learning: 4 min 33 s for 100 epochs (2.73 s per epoch)
  *   [Best] Epoch 99 | val_loss=2.8012 | val_acc=0.5640 | val_top3_acc=0.7650
  */
 export function historySummary(h: History, opts: { monitor?: string; topK?: number } = {}): string {
-  const total = historySeconds(h);
   const n = h.epochs.length;
-  const lines = [
-    `[Time] Total: ${(total / 60).toFixed(2)} min | Avg/epoch: ${(n ? total / n : 0).toFixed(1)} s | Epochs: ${n}`,
-  ];
+  const phases = h.phases.length ? h.phases : [{ name: 'training', startEpoch: 0 }];
+  const lines = phases.map((p, i) =>
+    phaseTimeLine(p.name, phaseSeconds(h, i), h.phases.length ? phaseEpochs(h, i) : n),
+  );
+  if (phases.length > 1) lines.push(phaseTimeLine('total', historySeconds(h), n));
   const monitor = opts.monitor ?? 'val_loss';
   const restored = opts.monitor === undefined ? heldBest(h) : undefined;
   const best = restored ?? bestEpoch(h, monitor);
@@ -124,7 +151,12 @@ export function lastMetrics(h: History): Record<string, number> {
   return h.epochs.length ? { ...h.epochs[h.epochs.length - 1].metrics } : {};
 }
 
-/** Total training time of a history in seconds (sum of its epochs). */
+/**
+ * The training time of a history in seconds: each phase's wall time as trainPhase measured it (the
+ * number its [Time] line printed), summed over the phases of a merged history. Pass it to
+ * resultsTable's `seconds` so the table shows what the summary said.
+ */
 export function historySeconds(h: History): number {
-  return h.epochs.reduce((s, e) => s + e.seconds, 0);
+  if (!h.phases.length) return h.epochs.reduce((s, e) => s + e.seconds, 0);
+  return h.phases.reduce((s, _p, i) => s + phaseSeconds(h, i), 0);
 }

@@ -1,39 +1,28 @@
-// trainPhase(): Keras model.fit() for one phase, as a custom loop, and evaluateMetrics(): model.evaluate().
+// trainPhase(): Keras model.fit() for one phase, as a custom loop; lastRun(): the phase an interrupt
+// or an error left behind.
 //
 // A custom loop (rather than tfjs' fit) because it must: pass `training` to every layer (tfjs' apply
 // drops it), run a frozen BatchNormalization in inference mode, start from cached features at a block
 // boundary, change the learning rate between epochs, stop after any batch, and report progress per batch.
+// Its parts: what it reads from (./source.ts), one step on one batch (./step.ts), validation
+// (./evaluate-metrics.ts), progress (./progress.ts) and the summary (./history.ts).
 import * as tf from '@tensorflow/tfjs';
-import type { ImageDataset } from '../data/types';
 import type { MimeBundle } from '../display';
 import { forEachBatch, STOP } from '../io/batches';
 import { interruptible, Interrupted } from '../io/interrupt';
 import type { EpochLog, History, Logs, TrainCallback, TrainContext } from './types';
-import {
-  crossEntropy,
-  getCompiled,
-  getLearningRate,
-  l2Terms,
-  regularizationLoss,
-  setLearningRate,
-  type Compiled,
-  type L2Term,
-} from './compile';
-import {
-  planGraph,
-  planLayers,
-  planTrainableVariables,
-  runPlan,
-  splitAtTrainable,
-  type GraphPlan,
-} from './graph';
-import { historySummary, formatValue } from './history';
+import { getCompiled, getLearningRate, setLearningRate, type Compiled } from './compile';
+import { planGraph, planLayers } from './graph';
+import { historySummary } from './history';
 import { PhaseProgress } from './progress';
-import { checkBatchShape } from '../models/input-shape';
-import { isFeatureDataset, type FeatureDataset } from './cache';
+import { isFeatureDataset } from './cache';
+import { checkInputShape, runnerFor, type TrainSource } from './source';
+import { Averager, stepPlanFor, trainStep } from './step';
+import { evaluateRunner } from './evaluate-metrics';
 
-/** What trainPhase and evaluateMetrics read from: images, or features cached at a layer of the model. */
-export type TrainSource = ImageDataset | FeatureDataset;
+// The notebooks' entry point (lib/index.ts) takes Keras' fit and evaluate from here.
+export { evaluateMetrics } from './evaluate-metrics';
+export type { TrainSource } from './source';
 
 export interface TrainPhaseOptions {
   model: tf.LayersModel;
@@ -54,218 +43,6 @@ export interface TrainPhaseOptions {
   stepsPerEpoch?: number;
   /** Live learning curve redrawn in place each epoch in a notebook (e.g. from lib/charts). */
   onEpochChart?: (h: History) => MimeBundle;
-}
-
-/** How to run a model on a source: the graph plan and the variables to train. */
-export interface Runner {
-  plan: GraphPlan;
-  source: TrainSource;
-}
-
-function sourceName(s: TrainSource): string {
-  if (isFeatureDataset(s)) return `cached features at "${s.boundary}"`;
-  return s.files.length
-    ? `dataset of ${s.size} images from ${s.files[0].replace(/[\\/][^\\/]*$/, '')}`
-    : `dataset of ${s.size} images`;
-}
-
-export function runnerFor(model: tf.LayersModel, source: TrainSource, role: string): Runner {
-  if (isFeatureDataset(source)) {
-    source.assertMatches(model);
-    checkClasses(model, source);
-    return { plan: planGraph(model, { from: source.boundary }), source };
-  }
-  if (!source || typeof (source as ImageDataset).batches !== 'function') {
-    throw new Error(
-      `trainPhase: ${role} must be an ImageDataset (lib/data) or cached features (cachedFeatures(...)); got ${typeof source}.`,
-    );
-  }
-  checkClasses(model, source);
-  return { plan: planGraph(model), source };
-}
-
-/** The dataset and the model must agree on the number of classes (else one-hot rows would silently be zero). */
-function checkClasses(model: tf.LayersModel, source: TrainSource): void {
-  const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
-  const classes = source.classNames.length;
-  if (units !== null && classes > 0 && units !== classes) {
-    throw new Error(
-      `Model "${model.name}" outputs ${units} classes but the ${sourceName(source)} has ${classes} ` +
-        `(${source.classNames.slice(0, 4).join(', ')}${classes > 4 ? ', …' : ''}). Build the head with ${classes} classes, e.g. HEADS.vgg16Gtsrb({ classes: ${classes} }).`,
-    );
-  }
-}
-
-export function checkInputShape(plan: GraphPlan, xs: tf.Tensor, source: TrainSource): void {
-  const want = plan.feeds[0].shape.slice(1);
-  // Images: one message that names the loaders' size options (lib/models/input-shape).
-  if (!isFeatureDataset(source)) return checkBatchShape(want, xs, '', plan.model.name);
-  const got = xs.shape.slice(1);
-  if (want.some((d, i) => d !== null && d !== got[i]) || want.length !== got.length) {
-    throw new Error(
-      `The model "${plan.model.name}" expects inputs of shape [${want.map((d) => d ?? 'any')}] but the ${sourceName(source)} ` +
-        `gives [${got}]: the features were cached from another model. Call cachedFeatures(model, dataset) for this one.`,
-    );
-  }
-}
-
-function lossOf(
-  c: Compiled,
-  model: tf.LayersModel | null,
-  labels: tf.Tensor1D,
-  out: tf.Tensor,
-): tf.Scalar {
-  let loss = tf.mean(
-    crossEntropy(labels, out, { labelSmoothing: c.labelSmoothing, fromLogits: c.fromLogits }),
-  ) as tf.Scalar;
-  const reg = model && regularizationLoss(model);
-  if (reg) loss = tf.add(loss, reg);
-  return loss;
-}
-
-/** Keras' L2 penalties outside the tape: their value joins the loss, 2·l2·w joins each gradient. */
-function addL2(terms: L2Term[], loss: tf.Scalar, grads: tf.NamedTensorMap): tf.Scalar {
-  if (terms.length === 0) return loss;
-  const penalties = terms.map(({ variable, l2 }) => {
-    const w = variable.read() as tf.Variable; // a LayerVariable reads as its tf.Variable
-    const g = grads[w.name];
-    if (g) grads[w.name] = tf.add(g, tf.mul(w, 2 * l2));
-    return tf.mul(tf.sum(tf.square(w)), l2);
-  });
-  return tf.addN([loss, ...penalties]) as tf.Scalar;
-}
-
-/** What one training step runs: the frozen bottom off the gradient tape, the rest on it. */
-export interface StepPlan {
-  frozen: GraphPlan;
-  trainable: GraphPlan;
-  vars: tf.Variable[];
-  /** The trainable part's penalties when all are plain L2 (added outside the tape), else null. */
-  l2: L2Term[] | null;
-}
-
-export function stepPlanFor(plan: GraphPlan): StepPlan {
-  const parts = splitAtTrainable(plan);
-  return { ...parts, vars: planTrainableVariables(plan), l2: l2Terms(parts.trainable.model) };
-}
-
-/** One optimizer step; returns [loss, ...metrics] for the batch. */
-export function trainStep(
-  p: StepPlan,
-  c: Compiled,
-  xs: tf.Tensor,
-  labels: tf.Tensor1D,
-): tf.Tensor1D {
-  let preds: tf.Tensor | undefined;
-  try {
-    return tf.tidy(() => {
-      // The frozen layers run as a constant input to the trainable ones: nothing of theirs is
-      // recorded, and their activations are freed as soon as the boundary tensors exist.
-      const boundary = tf.tidy(() => runPlan(p.frozen, [xs], true));
-      const taped = tf.variableGrads(() => {
-        const out = runPlan(p.trainable, boundary, true)[0];
-        preds = tf.keep(out);
-        return lossOf(c, p.l2 ? null : p.trainable.model, labels, out);
-      }, p.vars);
-      const grads = taped.grads;
-      const value = p.l2 ? addL2(p.l2, taped.value, grads) : taped.value;
-      c.optimizer.applyGradients(grads);
-      const ms = c.metrics.map((m) => tf.mean(m.fn(labels, preds!)));
-      return tf.stack([value, ...ms]) as tf.Tensor1D;
-    });
-  } finally {
-    preds?.dispose();
-  }
-}
-
-/**
- * Keras model.train_on_batch(): one optimizer step of the compiled model on one batch of images (or
- * of features cached at layer `from`), walking the graph as trainPhase does. Returns [loss, ...metrics].
- */
-export async function trainOnBatch(
-  model: tf.LayersModel,
-  xs: tf.Tensor,
-  labels: ArrayLike<number>,
-  opts: { from?: string } = {},
-): Promise<number[]> {
-  const c = getCompiled(model, 'trainOnBatch');
-  const p = stepPlanFor(planGraph(model, { from: opts.from }));
-  if (p.vars.length === 0)
-    throw new Error(
-      `trainOnBatch: model "${model.name}" has no trainable weights (every layer is frozen).`,
-    );
-  const l = tf.tensor1d(Array.from(labels), 'int32');
-  let out: tf.Tensor1D | undefined;
-  try {
-    out = trainStep(p, c, xs, l);
-    return Array.from(await out.data());
-  } finally {
-    tf.dispose([l, out as tf.Tensor]);
-  }
-}
-
-function evalStep(r: Runner, c: Compiled, xs: tf.Tensor, labels: tf.Tensor1D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const out = runPlan(r.plan, [xs], false)[0];
-    const ms = c.metrics.map((m) => tf.mean(m.fn(labels, out)));
-    return tf.stack([lossOf(c, r.plan.model, labels, out), ...ms]) as tf.Tensor1D;
-  });
-}
-
-/** Sample-weighted running means, as Keras aggregates batch values into epoch values. */
-class Averager {
-  private sums: number[] = [];
-  private n = 0;
-  constructor(private readonly names: string[]) {}
-  add(values: ArrayLike<number>, count: number): void {
-    for (let i = 0; i < this.names.length; i++)
-      this.sums[i] = (this.sums[i] ?? 0) + values[i] * count;
-    this.n += count;
-  }
-  logs(prefix = ''): Logs {
-    const out: Logs = {};
-    this.names.forEach((k, i) => (out[prefix + k] = this.n ? this.sums[i] / this.n : NaN));
-    return out;
-  }
-}
-
-async function evaluateRunner(r: Runner, c: Compiled, prefix: string): Promise<Logs> {
-  const avg = new Averager(['loss', ...c.metrics.map((m) => m.name)]);
-  await forEachBatch(r.source.batches(), async (b, i) => {
-    const labels = tf.tensor1d(b.labels, 'int32');
-    let out: tf.Tensor1D | undefined;
-    try {
-      if (i === 0) checkInputShape(r.plan, b.xs, r.source);
-      out = evalStep(r, c, b.xs, labels);
-      avg.add(await out.data(), b.labels.length);
-    } finally {
-      tf.dispose([labels, out as tf.Tensor]);
-    }
-  });
-  return avg.logs(prefix);
-}
-
-/**
- * Keras model.evaluate(): loss (with regularization penalties) and the compiled metrics on a
- * dataset or on cached features. On an untrained head this is the walkthroughs' baseline (accuracy ≈
- * 1/classes, loss ≈ ln(classes)). Returns Keras' logs ({ loss, accuracy, ... }), hence the name;
- * lib/evaluate's evaluateWithPredictions() adds every image's prediction (reports, grids).
- */
-export async function evaluateMetrics(
-  model: tf.LayersModel,
-  dataset: TrainSource,
-  opts: { verbose?: 0 | 1 } = {},
-): Promise<Logs> {
-  const c = getCompiled(model, 'evaluateMetrics');
-  const runner = runnerFor(model, dataset, 'dataset');
-  const logs = await interruptible('evaluateMetrics', () => evaluateRunner(runner, c, ''));
-  if ((opts.verbose ?? 1) > 0)
-    console.log(
-      `[Evaluate] ${Object.entries(logs)
-        .map(([k, v]) => `${k}=${formatValue(v)}`)
-        .join(' | ')}`,
-    );
-  return logs;
 }
 
 /**
@@ -348,7 +125,15 @@ export async function fit(opts: TrainPhaseOptions, internal: FitInternals = {}):
   const names = ['loss', ...c.metrics.map((m) => m.name)];
   const steps = Math.min(opts.train.numBatches, opts.stepsPerEpoch ?? Infinity);
   const callbacks = opts.callbacks ?? [];
-  const history: History = { epochs: [], phases: [{ name, startEpoch: 0 }] };
+  const metricK = Object.fromEntries(
+    c.metrics.flatMap((m) => (m.k === undefined ? [] : [[m.name, m.k] as const])),
+  );
+  const history: History = {
+    epochs: [],
+    phases: [{ name, startEpoch: 0 }],
+    // Charts name the k ("top-3 accuracy"): the logged key does not carry it.
+    ...(Object.keys(metricK).length ? { metricK } : {}),
+  };
   const run: LastRun = { name, model, history, state: 'running', kept: [] };
   if (internal.record !== false) lastRunRecord = run;
   const progress = new PhaseProgress({
@@ -394,6 +179,10 @@ export async function fit(opts: TrainPhaseOptions, internal: FitInternals = {}):
     return [...(internal.record === false ? [] : [reached]), ...run.kept].join('; ');
   };
 
+  // The phase's one time, from its first callback to its last: stored in its History mark (what
+  // historySeconds and the tables read), drawn at the end of the progress line and printed by the
+  // [Time] summary line, so the three show one number.
+  const phaseStart = performance.now();
   try {
     await interruptible(
       `${name} (trainPhase)`,
@@ -445,11 +234,12 @@ export async function fit(opts: TrainPhaseOptions, internal: FitInternals = {}):
     if (!(e instanceof Interrupted)) run.error = e as Error;
     throw e;
   } finally {
-    progress.close();
+    history.phases[0].seconds = (performance.now() - phaseStart) / 1000;
+    progress.close(history.phases[0].seconds, history.epochs.length, run.state === 'finished');
   }
   if (opts.summary ?? verbose > 0) {
     const topK = c.metrics.find((m) => m.k !== undefined)?.k;
-    console.log(`${name}:\n${historySummary(history, { topK })}`);
+    console.log(historySummary(history, { topK }));
   }
   return history;
 }

@@ -9,6 +9,7 @@ import { isKernel, newDisplay, type LiveDisplay, type MimeBundle } from '../disp
 import type { History, Logs } from './types';
 import { formatValue } from './history';
 import { escapeHtml } from '../io/html';
+import { formatSeconds } from '../io/duration';
 
 export interface ProgressOptions {
   phase: string;
@@ -106,11 +107,14 @@ export class PhaseProgress {
   epochEnd(epoch: number, logs: Logs, seconds: number, history: History): void {
     if (this.o.verbose === 0) return;
     const perStep = this.o.steps ? (seconds * 1000) / this.o.steps : 0;
-    const text = `${this.prefix(epoch)} · ${this.o.steps}/${this.o.steps} · ${seconds.toFixed(1)}s ${perStep.toFixed(0)}ms/step · ${formatLogs(logs, ['lr'])} - lr: ${Number(logs.lr.toPrecision(6))}`;
+    // This epoch's time, labelled as the epoch's: the phase's total is drawn once, when it ends.
+    const text = `${this.prefix(epoch)} · ${this.o.steps}/${this.o.steps} · epoch ${formatSeconds(seconds)}, ${perStep.toFixed(0)} ms/step · ${formatLogs(logs, ['lr'])} - lr: ${Number(logs.lr.toPrecision(6))}`;
     if (this.kernel) {
       // The notebook line keeps the last finished epoch visible while the next one runs.
       this.lastEpochText = `\n  last: epoch ${epoch + 1} · ${formatLogs(logs, ['lr'])} · lr ${Number(logs.lr.toPrecision(6))}`;
-      this.draw(`${this.prefix(epoch)} · done in ${seconds.toFixed(1)}s${this.lastEpochText}`);
+      this.draw(
+        `${this.prefix(epoch)} · epoch took ${formatSeconds(seconds)}${this.lastEpochText}`,
+      );
       if (this.chart && this.o.onEpochChart) {
         try {
           this.chart.update(this.o.onEpochChart(history));
@@ -134,7 +138,15 @@ export class PhaseProgress {
     console.log(text);
   }
 
-  close(): void {
+  /**
+   * At the phase's end: in a notebook the live line ends with the phase's time (the number of the
+   * [Time] summary line and of History's phase mark); a terminal gets it from the summary line.
+   */
+  close(phaseSeconds?: number, epochs?: number, finished = true): void {
+    if (this.kernel && this.o.verbose > 0 && finished && phaseSeconds !== undefined)
+      this.draw(
+        `${this.o.phase} · ${epochs} epoch${epochs === 1 ? '' : 's'} in ${formatSeconds(phaseSeconds)}${this.lastEpochText}`,
+      );
     if (this.lineOpen) process.stdout.write('\n');
     this.lineOpen = false;
   }

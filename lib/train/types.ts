@@ -7,7 +7,7 @@ export interface EpochLog {
   epoch: number;
   /** Learning rate used during this epoch. */
   lr: number;
-  /** Wall time of the epoch in seconds. */
+  /** Wall time of this epoch alone (training and validation) in seconds; the phase's is PhaseMark.seconds. */
   seconds: number;
   /** Metric values by Keras name. */
   metrics: Record<string, number>;
@@ -17,6 +17,12 @@ export interface PhaseMark {
   name: string;
   /** Index into History.epochs where this phase starts. */
   startEpoch: number;
+  /**
+   * The phase's wall time in seconds, measured once by trainPhase from its first callback to its
+   * last: what the summary's [Time] line, the progress line's end and historySeconds() report.
+   * Absent in a History written by hand (then its epochs' seconds are summed).
+   */
+  seconds?: number;
 }
 
 export interface History {
@@ -29,6 +35,11 @@ export interface History {
    * when the model kept the last epoch's weights. heldEpoch(history) reads it.
    */
   restoredEpoch?: number;
+  /**
+   * k of each top-k metric by its name (e.g. { top_k_categorical_accuracy: 3 }), recorded by
+   * trainPhase from the compiled metrics: Keras' key has no k, and charts label it "top-3 accuracy".
+   */
+  metricK?: Record<string, number>;
 }
 
 /** Logs at the end of an epoch: loss, metrics, val_* and lr (the rate used during the epoch). */

@@ -72,7 +72,7 @@ def heading_text(html):
     return html_lib.unescape(re.sub(r"<[^>]+>", "", html)).replace("\u00b6", "").strip()
 
 
-def front_matter(body, provenance, metrics, seconds):
+def front_matter(body, provenance, metrics, seconds, subtitle=""):
     """Title line, provenance and a table of contents, placed under the report's first heading."""
     headings = re.findall(r'<h([1-3]) id="([^"]+)">(.*?)</h\1>', body, flags=re.S)
     if not headings:
@@ -102,7 +102,9 @@ def front_matter(body, provenance, metrics, seconds):
     )
     nav = f'<p class="nb-links"><a href="index.html">All reports</a>{links}</p>' if p.get("reports") else ""
     block = (
-        f'<div class="nb-front">{nav}<table class="nb-provenance">{rows}</table>'
+        f'<div class="nb-front">{nav}'
+        + (f'<p class="nb-subtitle"><strong>{esc(subtitle)}</strong></p>' if subtitle else "")
+        + f'<table class="nb-provenance">{rows}</table>'
         f'<nav class="nb-toc"><p><strong>Contents</strong></p><ul>{toc}</ul></nav></div>'
     )
     end = body.index("</h1>") + len("</h1>") if headings[0][0] == "1" else None
@@ -140,7 +142,7 @@ def export_html(nb, path, name, provenance=None, seconds=0.0, no_input=False):
     details = ", ".join(str(v) for v in ((provenance or {}).get("profile") and f"profile {provenance['profile']}", metrics.get("data"), metrics.get("weights")) if v)
     title = f"{name} ({details})" if details else name
     body, _ = exporter.from_notebook_node(report_notebook(nb), resources={"metadata": {"name": title}})
-    body = relative_paths(front_matter(body, provenance, metrics, seconds), provenance)
+    body = relative_paths(front_matter(body, provenance, metrics, seconds, details), provenance)
     with open(path, "w", encoding="utf-8") as f:
         f.write(body)
 

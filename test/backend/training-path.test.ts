@@ -10,7 +10,7 @@ import { fusedConvCall, reluCall } from '../../lib/train/fused-conv';
 import { frozenBatchNorm, kerasBatchNormalization } from '../../lib/models/batchnorm';
 import { freeze } from '../../lib/models/freeze';
 import { compile, sgd, crossEntropy } from '../../lib/train/compile';
-import { trainOnBatch } from '../../lib/train/loop';
+import { trainOnBatch } from '../../lib/train/step';
 import { planGraph, runPlan, planTrainableVariables } from '../../lib/train/graph';
 
 const reg = registerOnednnBackend();

@@ -239,11 +239,23 @@ test('previewAugmentation: original + n variants in a PNG grid, reproducible', a
   const file = `${tmpDir('preview-')}/x.png`;
   await writeSolid(file, [200, 100, 50], 10, 8);
   const g = new ImageDataGenerator({ brightnessRange: [0.5, 0.5] });
-  const r = await previewAugmentation(file, g, { n: 3, columns: 2, gap: 1, show: false });
+  const r = await previewAugmentation(file, g, {
+    n: 3,
+    columns: 2,
+    gap: 1,
+    tileSize: 1,
+    show: false,
+  });
   assert.equal(r.images.length, 4);
   assert.deepEqual(Array.from(r.images[1].data.slice(0, 3)), [100, 50, 25]);
   const meta = await sharp(r.png).metadata();
   assert.deepEqual([meta.width, meta.height], [21, 17]);
-  const again = await previewAugmentation(file, g, { n: 3, columns: 2, gap: 1, show: false });
+  const again = await previewAugmentation(file, g, {
+    n: 3,
+    columns: 2,
+    gap: 1,
+    tileSize: 1,
+    show: false,
+  });
   assert.deepEqual(again.png, r.png);
 });

@@ -9,10 +9,16 @@ test('each walkthrough lesson passes on numbers that show it and names what fail
     lessonFor('01-x.ipynb')!({ val_accuracy: 0.1 })[0],
     /not clearly above chance \(8\.3%\)/,
   );
-  assert.deepEqual(lessonFor('02-x.ipynb')!({ tl_val_accuracy: 0.42, ft_val_accuracy: 0.44 }), []);
+  const lesson02 = lessonFor('02-x.ipynb')!;
+  assert.deepEqual(lesson02({ tl_val_accuracy: 0.42, ft_val_accuracy: 0.44, val_images: 288 }), []);
+  // one image of 288 lower (this run's 70.8 → 70.5%) is noise, not a lost lesson
+  assert.deepEqual(
+    lesson02({ tl_val_accuracy: 204 / 288, ft_val_accuracy: 203 / 288, val_images: 288 }),
+    [],
+  );
   assert.match(
-    lessonFor('02-x.ipynb')!({ tl_val_accuracy: 0.427, ft_val_accuracy: 0.302 })[0],
-    /fine-tuning lost accuracy: 42\.7% → 30\.2%/,
+    lesson02({ tl_val_accuracy: 0.427, ft_val_accuracy: 0.302, val_images: 288 })[0],
+    /fine-tuning lost accuracy beyond noise: 42\.7% → 30\.2% on 288 validation images/,
   );
   assert.deepEqual(
     lessonFor('03-x.ipynb')!({ val_accuracy: 0.56, scratch_val_accuracy: 0.05 }),

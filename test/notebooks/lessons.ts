@@ -2,7 +2,7 @@
 // pretrained weights (ImageNet, or the pretext stand-in offline) the lesson must show in the numbers.
 // Each check returns the sentences that do not hold, so an assertion prints them.
 
-import { wilsonInterval } from '../../lib/evaluate/readings';
+import { differenceInterval, wilsonInterval } from '../../lib/evaluate/readings';
 
 export type Metrics = Record<string, unknown>;
 
@@ -27,7 +27,8 @@ export const LESSONS: Record<keyof typeof CHANCE, (m: Metrics) => string[]> = {
           `transfer learning reached ${pct(val)} on validation, not clearly above chance (${pct(CHANCE['01'])})`,
         ];
   },
-  // InceptionV3: transfer learning beats chance, and fine-tuning the top blocks does not lose accuracy.
+  // InceptionV3: transfer learning beats chance, and fine-tuning the top blocks loses no accuracy
+  // beyond noise.
   '02': (m) => {
     const tl = num(m, 'tl_val_accuracy');
     const ft = num(m, 'ft_val_accuracy');
@@ -36,7 +37,15 @@ export const LESSONS: Record<keyof typeof CHANCE, (m: Metrics) => string[]> = {
       problems.push(
         `transfer learning reached ${pct(tl)} on validation, not clearly above chance (${pct(CHANCE['02'])})`,
       );
-    if (ft < tl) problems.push(`fine-tuning lost accuracy: ${pct(tl)} → ${pct(ft)} on validation`);
+    // "Adds a little": on a few hundred images a one-image difference is noise (the walkthrough's own
+    // 56.4 → 57.3% on ~1,600 images is too), so the check is that fine-tuning loses nothing the
+    // images can resolve (Newcombe's 95% interval of the difference reaches 0 or above).
+    const n = num(m, 'val_images');
+    const [, high] = differenceInterval(Math.round(tl * n), n, Math.round(ft * n), n);
+    if (high < 0)
+      problems.push(
+        `fine-tuning lost accuracy beyond noise: ${pct(tl)} → ${pct(ft)} on ${n} validation images`,
+      );
     return problems;
   },
   // VGG16 on 40 images per class: fine-tuning a pretrained base beats training from scratch by far.

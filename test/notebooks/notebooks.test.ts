@@ -8,6 +8,7 @@ import { findJupyterPython, registerKernel, ROOT } from '../../scripts/platform/
 import { executeNotebook, findChromium, htmlToPdf } from '../../scripts/platform/execute';
 import { tmpDir } from '../helpers';
 import { heldModelProblems, lessonFor, reproducible, type Metrics } from './lessons';
+import { readingProblems } from './readings-check';
 import {
   externalReferences,
   longLines,
@@ -113,6 +114,14 @@ for (const nb of notebooks) {
       assert.ok(outputs.every((o) => o.output_type !== 'error'));
       // The walkthrough's lesson shows in the numbers (pretrained weights: ImageNet or the stand-in).
       assert.deepEqual(lessonFor(nb)?.(s.metrics) ?? [], [], `${nb}: ${JSON.stringify(s.metrics)}`);
+      // Every computed sentence agrees with the run's numbers; 01–03 open with the disclosure.
+      assert.deepEqual(
+        readingProblems(executed as Notebook, s.metrics, {
+          realData: false,
+          walkthrough: !nb.startsWith('04-'),
+        }),
+        [],
+      );
       const html = fs.readFileSync(s.html!, 'utf8');
       assert.ok(
         (html.match(/<svg/g) ?? []).length >= charts.length,

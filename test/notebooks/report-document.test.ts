@@ -89,6 +89,11 @@ test(
       html,
       /<title>03-vgg16 \(profile quick, generated signs .*, pretext stand-in .*\)<\/title>/,
     );
+    // …and so does the line under the visible heading.
+    assert.match(
+      html,
+      /<\/h1><div class="nb-front">.*<p class="nb-subtitle"><strong>profile quick, generated signs .*, pretext stand-in .*<\/strong><\/p>/s,
+    );
     // Provenance under the title.
     for (const fact of ['git commit', 'command', 'CPU', 'backend', 'seed', 'date'])
       assert.match(html, new RegExp(`<th>${fact}</th>`), fact);

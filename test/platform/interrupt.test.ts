@@ -2,31 +2,34 @@
 // batch, the kernel (and everything in memory) survives, the next cell runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import {
-  findJupyterPython,
-  registerKernel,
-  jupyterEnv,
-  ROOT,
-} from '../../scripts/platform/jupyter';
+import { kernelScriptJson, skipWithoutJupyter as skip } from './kernel';
 
-const python = findJupyterPython();
-const skip = python ? false : 'Jupyter is not installed (run `npm run setup`)';
+/** interrupt_kernel.py's JSON line. */
+interface TrainInterrupt {
+  setup: string;
+  train: string;
+  interrupted: boolean;
+  alive_after: boolean;
+  next: string;
+  alive_after_idle_interrupt: boolean;
+}
+/** interrupt_work.py's JSON line: per interrupted call, what it printed and how the kernel fared. */
+interface WorkInterrupt {
+  interrupted: boolean;
+  alive: boolean;
+  cpu_2s_to_3s: number;
+  cell_output: string[];
+  late_messages: string[];
+  next_cell: string[];
+}
 
 test(
   'interrupting the kernel during trainPhase stops the cell after the current batch; the kernel survives',
   { skip },
   () => {
-    registerKernel();
-    const r = spawnSync(python!, [path.join(__dirname, 'interrupt_kernel.py')], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: jupyterEnv(),
+    const out = kernelScriptJson<TrainInterrupt>('interrupt_kernel.py', {
       timeout: 300_000,
     });
-    assert.equal(r.status, 0, r.stderr.slice(-3000));
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.match(out.setup, /setup done/);
     assert.equal(out.interrupted, true, `training never started: ${JSON.stringify(out)}`);
     assert.equal(out.alive_after, true, `the kernel died: ${JSON.stringify(out)}`);
@@ -41,15 +44,9 @@ test(
   'interrupting feature extraction or evaluateWithPredictions stops the work within 2 s, prints one line and nothing later',
   { skip },
   () => {
-    registerKernel();
-    const r = spawnSync(python!, [path.join(__dirname, 'interrupt_work.py')], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: jupyterEnv(),
+    const out = kernelScriptJson<Record<string, WorkInterrupt>>('interrupt_work.py', {
       timeout: 400_000,
     });
-    assert.equal(r.status, 0, r.stderr.slice(-3000));
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
     for (const [call, line] of [
       [
         'features',

@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from jupyter_client.manager import KernelManager
+from kernel_session import project_kernel, run_cell, stream_text
 
 SETUP = """
 import * as tf from '@tensorflow/tfjs';
@@ -46,42 +46,15 @@ console.log(`next cell ran; model still here: ${model.name.length > 0}; batches 
 
 def run(km, kc, code, timeout, on_output=None):
     """Execute `code`; return (stdout+stderr text, reply status)."""
-    msg_id = kc.execute(code)
-    text = []
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            msg = kc.get_iopub_msg(timeout=1)
-        except Exception:
-            if not km.is_alive():
-                return "".join(text), "kernel died"
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "stream":
-            text.append(msg["content"]["text"])
-            if on_output:
-                on_output("".join(text))
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    else:
-        return "".join(text), "timeout"
-    try:
-        reply = kc.get_shell_msg(timeout=10)
-        status = reply["content"].get("status", "?")
-    except Exception:
-        status = "no reply"
-    return "".join(text), status
+    outputs, status = run_cell(
+        km, kc, code, timeout, on_output and (lambda outs: on_output(stream_text(outs)))
+    )
+    return stream_text(outputs), status
 
 
 def main():
-    km = KernelManager(kernel_name="tslab-finetune")
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
     out = {}
-    try:
-        kc.wait_for_ready(timeout=90)
+    with project_kernel(ready_timeout=90) as (km, kc):
         out["setup"], _ = run(km, kc, SETUP, 120)
         sent = {"done": False}
 
@@ -101,9 +74,6 @@ def main():
             km.interrupt_kernel()
             time.sleep(1.0)
             out["alive_after_idle_interrupt"] = km.is_alive()
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
     print(json.dumps(out))
 
 

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from jupyter_client.manager import KernelManager
+from kernel_session import output_of, project_kernel, run_cell, summary
 
 SETUP = """
 import * as tf from '@tensorflow/tfjs';
@@ -57,15 +57,9 @@ def cpu_seconds(pid):
 
 
 def summarize(msg):
-    t = msg["msg_type"]
-    c = msg["content"]
-    if t == "stream":
-        return f"{c['name']}: {c['text']}"
-    if t in ("display_data", "update_display_data", "execute_result"):
-        return f"{t}: {c.get('data', {}).get('text/plain', '')}"
-    if t == "error":
-        return f"error: {c.get('ename')}: {c.get('evalue')} {' '.join(c.get('traceback', []))}"
-    return None
+    """An iopub message as one string ('stdout: text'), or None when it is no output."""
+    out = output_of(msg)
+    return summary(out) if out else None
 
 
 def drain(kc, seconds):
@@ -80,23 +74,9 @@ def drain(kc, seconds):
     return out
 
 
-def run_cell(kc, code, timeout):
-    msg_id = kc.execute(code)
-    text = []
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            msg = kc.get_iopub_msg(timeout=1)
-        except Exception:
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        s = summarize(msg)
-        if s:
-            text.append(s)
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    return msg_id, text
+def next_cell(km, kc):
+    outputs, _ = run_cell(km, kc, NEXT, 30)
+    return [summary(o) for o in outputs]
 
 
 def interrupt_call(km, kc, pid, code):
@@ -139,25 +119,18 @@ def interrupt_call(km, kc, pid, code):
     r["late_messages"] = [
         s for s in (summarize(m) for m in late if m["parent_header"].get("msg_id") == msg_id) if s
     ]
-    _, r["next_cell"] = run_cell(kc, NEXT, 30)
+    r["next_cell"] = next_cell(km, kc)
     return r
 
 
 def main():
-    km = KernelManager(kernel_name="tslab-finetune")
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
     out = {}
-    try:
-        kc.wait_for_ready(timeout=90)
+    with project_kernel(ready_timeout=90) as (km, kc):
         pid = km.provisioner.pid
-        _, out["setup"] = run_cell(kc, SETUP, 180)
+        outputs, _ = run_cell(km, kc, SETUP, 180)
+        out["setup"] = [summary(o) for o in outputs]
         for name, code in CALLS.items():
             out[name] = interrupt_call(km, kc, pid, code)
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
     print(json.dumps(out))
 
 

@@ -4,17 +4,7 @@
 // shows the backend with the time taken.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import {
-  findJupyterPython,
-  registerKernel,
-  jupyterEnv,
-  ROOT,
-} from '../../scripts/platform/jupyter';
-
-const python = findJupyterPython();
-const skip = python ? false : 'Jupyter is not installed (run `npm run setup`)';
+import { kernelScriptJson, skipWithoutJupyter as skip } from './kernel';
 
 interface Output {
   t: number;
@@ -27,16 +17,10 @@ interface CellResult {
 }
 
 function runCells(cells: string[]): CellResult[] {
-  registerKernel();
-  const r = spawnSync(python!, [path.join(__dirname, 'run_cells.py')], {
-    cwd: ROOT,
+  return kernelScriptJson<CellResult[]>('run_cells.py', {
     input: JSON.stringify(cells),
-    encoding: 'utf8',
-    env: jupyterEnv(),
     timeout: 600_000,
   });
-  assert.equal(r.status, 0, r.stderr.slice(-3000));
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as CellResult[];
 }
 
 const text = (c: CellResult) => c.outputs.map((o) => o.text).join('');

@@ -7,10 +7,11 @@ shows up as an "unexpected success" instead of passing silently.
 import unittest
 
 import jupyter_kernel_test
+from kernel_session import KERNEL_NAME
 
 
 class TslabKernelTests(jupyter_kernel_test.KernelTests):
-    kernel_name = "tslab-finetune"
+    kernel_name = KERNEL_NAME
     language_name = "typescript"
     file_extension = ".ts"
 

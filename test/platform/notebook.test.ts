@@ -4,17 +4,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import {
-  findJupyterPython,
-  registerKernel,
-  jupyterEnv,
-  ROOT,
-} from '../../scripts/platform/jupyter';
+import { registerKernel, jupyterEnv, ROOT } from '../../scripts/platform/jupyter';
 import { executeNotebook } from '../../scripts/platform/execute';
 import { tmpDir } from '../helpers';
-
-const python = findJupyterPython();
-const skip = python ? false : 'Jupyter is not installed (run `npm run setup`)';
+import { python, runKernelScript, skipWithoutJupyter as skip } from './kernel';
 const fixtures = path.join(__dirname, 'fixtures');
 
 test(
@@ -93,14 +86,7 @@ test(
   'the tslab kernel passes jupyter_kernel_test (known tslab gaps marked expectedFailure)',
   { skip },
   () => {
-    registerKernel();
-    const r = spawnSync(python!, [path.join(__dirname, 'kernel_conformance.py')], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: jupyterEnv(),
-      timeout: 300_000,
-    });
-    assert.equal(r.status, 0, r.stderr.slice(-3000));
+    const r = runKernelScript('kernel_conformance.py', { timeout: 300_000 });
     assert.match(r.stderr, /OK \(skipped=\d+, expected failures=3\)/);
   },
 );

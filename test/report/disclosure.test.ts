@@ -158,8 +158,8 @@ test('readDifferences: a different setup names the differences; the same setup c
   });
   assert.equal(r.verdict, 'different setup');
   assert.match(r.text, /96\.3%/);
-  assert.match(r.text, /imageSize \[32, 32\] instead of \[224, 224\]/);
-  assert.match(r.text, /weights stand-in/);
+  assert.match(r.text, /imageSize: \[32, 32\] \(walkthrough: \[224, 224\]\)/);
+  assert.match(r.text, /weights: stand-in .* \(walkthrough: ImageNet\)/);
 
   const same = { ...plan, differences: [] };
   const hit = readDifferences(same, {

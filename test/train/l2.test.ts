@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { compile, getCompiled, l2Terms, sgd } from '../../lib/train/compile';
 import { planGraph } from '../../lib/train/graph';
-import { stepPlanFor, trainStep } from '../../lib/train/loop';
+import { stepPlanFor, trainStep } from '../../lib/train/step';
 
 before(async () => {
   await tf.setBackend('cpu');

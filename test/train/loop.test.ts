@@ -21,14 +21,16 @@ import {
   ModelCheckpoint,
   CSVLogger,
   type TrainCallback,
+  type TrainContext,
   TerminateOnNaN,
 } from '../../lib/train/callbacks';
 import { loadCheckpoint, loadCheckpointWeights } from '../../lib/train/checkpoint';
-import { mergeHistories, historySummary } from '../../lib/train/history';
+import { mergeHistories, historySeconds, historySummary } from '../../lib/train/history';
 import { fineTune } from '../../lib/train/finetune';
 import { planGraph, runPlan } from '../../lib/train/graph';
 import { fakeDataset, tinyBase, setDeterministicWeights } from './fake-dataset';
-import { freezeAll } from './util';
+import { freezeAll, phaseMarks } from './util';
+import { freeze, unfreeze } from '../../lib/models/freeze';
 import { tmpDir } from '../helpers';
 
 before(async () => {
@@ -78,7 +80,7 @@ test('trainPhase learns, returns a Keras-keyed History and numbers epochs from i
     'val_loss',
     'val_top_k_categorical_accuracy',
   ]);
-  assert.deepEqual(h.phases, [{ name: 'head', startEpoch: 0 }]);
+  assert.deepEqual(phaseMarks(h), [{ name: 'head', startEpoch: 0 }]);
   assert.ok(h.epochs.every((e) => e.lr === 0.02 && e.seconds > 0));
   assert.ok(h.epochs[5].metrics.loss < h.epochs[0].metrics.loss, 'loss decreases');
   // The last epoch's val_loss is what evaluateMetrics reports on the same data.
@@ -86,7 +88,7 @@ test('trainPhase learns, returns a Keras-keyed History and numbers epochs from i
   assert.ok(Math.abs(ev.loss - h.epochs[5].metrics.val_loss) < 1e-5);
   assert.match(
     historySummary(h, { topK: 2 }),
-    /\[Time\] Total: .* min \| Avg\/epoch: .* s[\s\S]*\[Best\] Epoch \d+ \| val_loss=.*val_acc=.*val_top2_acc=/,
+    /^\[Time\] head: [\d.]+ s for 6 epochs \([\d.]+ s per epoch\)\n\[Best\] Epoch \d+ \| val_loss=.*val_acc=.*val_top2_acc=/,
   );
 });
 
@@ -364,7 +366,7 @@ test('fineTune: load the best checkpoint, freeze layers[:n], recompile, continue
     history.epochs.map((e) => e.epoch),
     [0, 1, 2, 3, 4],
   );
-  assert.deepEqual(history.phases, [
+  assert.deepEqual(phaseMarks(history), [
     { name: 'transfer learning', startEpoch: 0 },
     { name: 'fine-tuning', startEpoch: 3 },
   ]);
@@ -384,6 +386,21 @@ test('mergeHistories renumbers a phase that restarted at 0', () => {
   assert.deepEqual(merged.phases, [
     { name: 'a', startEpoch: 0 },
     { name: 'b', startEpoch: 2 },
+  ]);
+});
+
+test("a merged History keeps each phase's measured time: one [Time] line per phase and the total", () => {
+  const e = (epoch: number) => ({ epoch, lr: 1, seconds: 1, metrics: { loss: epoch } });
+  const merged = mergeHistories(
+    { epochs: [e(0), e(1)], phases: [{ name: 'head', startEpoch: 0, seconds: 2.5 }] },
+    // A History written by hand has no measured time: its epochs' seconds are summed.
+    { epochs: [e(2), e(3), e(4)], phases: [{ name: 'fine-tuning', startEpoch: 0 }] },
+  );
+  assert.equal(historySeconds(merged), 5.5);
+  assert.deepEqual(historySummary(merged).split('\n'), [
+    '[Time] head: 2.50 s for 2 epochs (1.25 s per epoch)',
+    '[Time] fine-tuning: 3.00 s for 3 epochs (1.00 s per epoch)',
+    '[Time] total: 5.50 s for 5 epochs (1.10 s per epoch)',
   ]);
 });
 
@@ -481,7 +498,7 @@ test('fineTune in one call (fastai fine_tune): head epochs with the base frozen,
     history.epochs.map((e) => e.epoch),
     [0, 1, 2, 3, 4],
   );
-  assert.deepEqual(history.phases, [
+  assert.deepEqual(phaseMarks(history), [
     { name: 'transfer learning', startEpoch: 0 },
     { name: 'fine-tuning', startEpoch: 2 },
   ]);
@@ -496,6 +513,87 @@ test('fineTune in one call (fastai fine_tune): head epochs with the base frozen,
   await assert.rejects(
     fineTune({ from: m, compile: { optimizer: 'adam' }, previous: history, train, epochs: 2 }),
     /epochs \(2\) is the epoch index to train up to, as in Keras' fit.*pass epochs: 7/,
+  );
+});
+
+test('epochs has one meaning (Keras fit: the epoch index to train up to): fineTune({ headEpochs: 2, epochs: 4 }) is two trainPhase calls', async () => {
+  const settings = {
+    optimizer: adam({ learningRate: 0.01 }),
+    loss: 'sparseCategoricalCrossentropy' as const,
+    metrics: ['accuracy' as const],
+  };
+  const train = fakeDataset({ n: 12, batchSize: 4 });
+  const val = fakeDataset({ n: 6, batchSize: 3, seed: 4 });
+  const params: TrainContext['params'][] = [];
+  const seen = (): TrainCallback => ({ onTrainBegin: (ctx) => void params.push(ctx.params) });
+
+  // One call: 2 head epochs, then fine-tuning up to epoch index 4.
+  const one = model().model;
+  const { history: oneCall } = await fineTune({
+    from: one,
+    headEpochs: 2,
+    compile: settings,
+    fineTuneLearningRate: 0.001,
+    train,
+    validation: val,
+    epochs: 4,
+    callbacks: [seen()],
+    verbose: 0,
+  });
+
+  // Step by step, as notebook 02: trainPhase up to epoch 2, then from 2 up to epoch 4.
+  const two = model().model;
+  const boundary = two.layers.findIndex((l) => l.name === headBoundary(two));
+  freeze(two, { upTo: boundary + 1 });
+  compile(two, settings);
+  const head = await trainPhase({
+    model: two,
+    train,
+    validation: val,
+    epochs: 2,
+    callbacks: [seen()],
+    name: 'transfer learning',
+    verbose: 0,
+  });
+  unfreeze(two);
+  compile(two, { ...settings, optimizer: adam({ learningRate: 0.001 }) });
+  const tuned = await trainPhase({
+    model: two,
+    train,
+    validation: val,
+    initialEpoch: head.epochs.length,
+    epochs: 4,
+    callbacks: [seen()],
+    name: 'fine-tuning',
+    verbose: 0,
+  });
+  const stepByStep = mergeHistories(head, tuned);
+
+  for (const h of [oneCall, stepByStep]) {
+    assert.deepEqual(
+      h.epochs.map((e) => e.epoch),
+      [0, 1, 2, 3],
+    );
+    assert.deepEqual(phaseMarks(h), [
+      { name: 'transfer learning', startEpoch: 0 },
+      { name: 'fine-tuning', startEpoch: 2 },
+    ]);
+  }
+  // What every callback is told (Keras' params): the same two phases either way.
+  const phases = [
+    { epochs: 2, initialEpoch: 0 },
+    { epochs: 4, initialEpoch: 2 },
+  ];
+  assert.deepEqual(
+    params.map(({ epochs, initialEpoch }) => ({ epochs, initialEpoch })),
+    [...phases, ...phases],
+  );
+  // The same training, so the same numbers.
+  oneCall.epochs.forEach((e, i) =>
+    assert.ok(
+      Math.abs(e.metrics.val_loss - stepByStep.epochs[i].metrics.val_loss) < 1e-5,
+      `epoch ${i}: ${e.metrics.val_loss} vs ${stepByStep.epochs[i].metrics.val_loss}`,
+    ),
   );
 });
 

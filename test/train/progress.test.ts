@@ -34,15 +34,21 @@ after(() => {
   delete require.cache[fakeWriter];
 });
 
-test('in a kernel: one in-place line per phase and a live chart redrawn after every epoch', async () => {
+/** A frozen tiny base with a 3-class head, compiled with Adam(0.01). */
+function tinyHead(metrics: 'accuracy'[] = []) {
   const base = tinyBase();
   freezeAll(base);
   const m = buildHead(base, [{ type: 'globalAveragePooling' }, { type: 'output', classes: 3 }]);
   compile(m, {
     optimizer: adam({ learningRate: 0.01 }),
     loss: 'sparseCategoricalCrossentropy',
-    metrics: ['accuracy'],
+    metrics,
   });
+  return m;
+}
+
+test('in a kernel: one in-place line per phase and a live chart redrawn after every epoch', async () => {
+  const m = tinyHead(['accuracy']);
   const charts: number[] = [];
   await trainPhase({
     model: m,
@@ -70,7 +76,7 @@ test('in a kernel: one in-place line per phase and a live chart redrawn after ev
   const last = String(line[line.length - 1].data['text/plain']);
   assert.match(
     last,
-    /head · Epoch 3\/3 · done in [\d.]+s\n {2}last: epoch 3 · loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+ · lr 0\.01/,
+    /^head · 3 epochs in [\d.]+ s\n {2}last: epoch 3 · loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+ · lr 0\.01/,
   );
   assert.ok(
     line.some((s) =>
@@ -78,6 +84,48 @@ test('in a kernel: one in-place line per phase and a live chart redrawn after ev
     ),
     'batch updates with bar and ETA',
   );
+  assert.ok(
+    line.some((s) =>
+      /^head · Epoch 2\/3 · epoch took [\d.]+ s\n/.test(String(s.data['text/plain'])),
+    ),
+    "each finished epoch shows its own time, labelled as the epoch's",
+  );
+});
+
+test('one time per phase: the progress line, the [Time] summary and a results table show the number History stores', async () => {
+  const { historySeconds } = await import('../../lib/train/history');
+  const { resultsTable } = await import('../../lib/charts/table');
+  const { formatSeconds } = await import('../../lib/io/duration');
+  const m = tinyHead();
+  sent.length = 0;
+  const printed: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void printed.push(a.join(' '));
+  const h = await trainPhase({
+    model: m,
+    train: fakeDataset({ n: 8, batchSize: 4 }),
+    epochs: 3,
+    name: 'head',
+    // Time outside the epochs (a callback's end of training) belongs to the phase too.
+    callbacks: [{ onTrainEnd: () => new Promise((r) => setTimeout(r, 50)) }],
+  }).finally(() => (console.log = log));
+  const seconds = h.phases[0].seconds!;
+  assert.ok(
+    seconds > h.epochs.reduce((s, e) => s + e.seconds, 0) + 0.04,
+    'the wall time of the phase',
+  );
+  assert.equal(historySeconds(h), seconds);
+  const shown = formatSeconds(seconds);
+  const line = String(sent[sent.length - 1].data['text/plain']);
+  assert.ok(line.startsWith(`head · 3 epochs in ${shown}\n`), line);
+  assert.ok(
+    printed.some((p) => p.startsWith(`[Time] head: ${shown} for 3 epochs (`)),
+    printed.join('\n'),
+  );
+  const table = resultsTable([{ name: 'head', accuracy: 0.5, seconds: historySeconds(h) }], {
+    show: false,
+  });
+  assert.match(table.text, new RegExp(`head .*${shown.replace('.', '\\.')}`));
 });
 
 test("in a kernel, Jupyter's interrupt (SIGINT) stops after the current batch; logs and checkpoints stay at the last finished epoch", async () => {
@@ -85,10 +133,7 @@ test("in a kernel, Jupyter's interrupt (SIGINT) stops after the current batch; l
   const { CSVLogger, ModelCheckpoint } = await import('../../lib/train/callbacks');
   const { loadCheckpoint } = await import('../../lib/train/checkpoint');
   const { tmpDir } = await import('../helpers');
-  const base = tinyBase();
-  freezeAll(base);
-  const m = buildHead(base, [{ type: 'globalAveragePooling' }, { type: 'output', classes: 3 }]);
-  compile(m, { optimizer: adam({ learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
+  const m = tinyHead();
   const dir = tmpDir('sigint-');
   let batchesAfter = 0;
   const { Interrupted } = await import('../../lib/io/interrupt');

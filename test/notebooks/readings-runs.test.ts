@@ -1,0 +1,129 @@
+// The readings on runs that show something else than the default quick run (issue 23): notebook 01
+// configured to overfit on purpose, and notebook 03 on the real GTSRB-40 images. Each run's computed
+// sentences must agree with its own numbers: the curve reading with the CSV log, the disclosure with
+// the data and weights, the conclusion with its evidence.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { findJupyterPython, registerKernel, ROOT } from '../../scripts/platform/jupyter';
+import { executeNotebook } from '../../scripts/platform/execute';
+import { GTSRB40, skipUnless, tmpDir } from '../helpers';
+import { heldModelProblems } from './lessons';
+import { markdownOutputs, readingProblems } from './readings-check';
+import type { Notebook } from './report-checks';
+
+const python = findJupyterPython();
+const noJupyter = python ? false : 'Jupyter is not installed (run `npm run setup`)';
+
+/** Every train_log.csv under `dir`. */
+function findLogs(dir: string, name: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile() && e.name === name) out.push(path.join(e.parentPath, e.name));
+  return out;
+}
+
+function readCsv(file: string): Record<string, number>[] {
+  const [head, ...rows] = fs.readFileSync(file, 'utf8').trim().split('\n');
+  const keys = head.split(',');
+  return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [keys[i], Number(v)])));
+}
+
+// No dropout, no L2, no label smoothing, one fixed augmentation draw, a constant learning rate and
+// 60 epochs that nothing stops: the head memorises its 288 training images, and its validation loss
+// turns up after its minimum.
+const OVERFIT = {
+  dropout: 0,
+  rerunDropout: 0,
+  l2: 0,
+  labelSmoothing: 0,
+  epochs: 60,
+  cachedDraws: 1,
+  earlyStopping: { patience: 60, minDelta: 0.001 },
+  reduceLr: { factor: 0.2, patience: 60, cooldown: 1, minLr: 1e-6 },
+};
+
+test(
+  'notebook 01 set to overfit: the curve reading says overfitting, where the log shows it',
+  { skip: noJupyter, timeout: 25 * 60_000 },
+  async () => {
+    registerKernel();
+    const out = tmpDir('nb-overfit-');
+    const s = await executeNotebook(
+      path.join(ROOT, 'notebooks', '01-resnet50-stanford-cars-transfer-learning.ipynb'),
+      {
+        python: python!,
+        outDir: out,
+        profile: 'quick',
+        env: {
+          GTSRB_DIR: '',
+          CARS_DIR: '',
+          NB_SET: JSON.stringify(OVERFIT),
+          NB_CACHE_DIR: path.join(out, 'cache'),
+        },
+      },
+    );
+    assert.equal(s.ok, true, `cell In [${s.cell}]: ${s.error}`);
+    const executed = JSON.parse(fs.readFileSync(s.executed, 'utf8')) as Notebook;
+    const mds = markdownOutputs(executed);
+    const plain = executed.cells
+      .flatMap((c) => c.outputs ?? [])
+      .map((o) => [o.data?.['text/plain'] ?? ''].flat().join(''));
+    assert.ok(
+      plain.some((t) => t.includes('NB_SET changed dropout, rerunDropout, l2')),
+      'the settings say what NB_SET changed',
+    );
+
+    // The first phase's log, as the CSVLogger wrote it.
+    const [log] = findLogs(path.join(out, 'cache'), 'train_log.csv');
+    assert.ok(log, 'train_log.csv');
+    const rows = readCsv(log);
+    const val = rows.map((r) => r.val_loss);
+    const loss = rows.map((r) => r.loss);
+    const best = val.indexOf(Math.min(...val));
+    const n = val.length;
+    assert.equal(n, OVERFIT.epochs, 'nothing stopped the run');
+    assert.ok(best < n - 1, `val_loss lowest at the last epoch (${val.join(', ')})`);
+    assert.ok(val[n - 1] - val[best] > 0.02 * val[0], 'val_loss rose after its minimum');
+    assert.ok(loss[n - 1] < loss[best], 'training loss kept falling');
+
+    const curve = mds.find((m) => m.startsWith(`Over ${n} epochs the training loss`));
+    assert.ok(curve, 'the reading of the first phase');
+    assert.match(curve, new RegExp(`bottomed out at epoch ${best + 1} .*the model overfits`));
+    assert.doesNotMatch(curve, /under-trained|levelled off/);
+    assert.deepEqual(heldModelProblems(s.metrics), []);
+    assert.deepEqual(
+      readingProblems(executed, s.metrics, { realData: false, walkthrough: true }),
+      [],
+    );
+  },
+);
+
+test(
+  'notebook 03 on the real GTSRB-40 images: the readings agree with the numbers',
+  { skip: noJupyter || skipUnless(GTSRB40), timeout: 30 * 60_000 },
+  async () => {
+    registerKernel();
+    const out = tmpDir('nb-gtsrb40-');
+    const s = await executeNotebook(
+      path.join(ROOT, 'notebooks', '03-vgg16-gtsrb-fine-tuning.ipynb'),
+      { python: python!, outDir: out, profile: 'quick', env: { GTSRB_DIR: GTSRB40, CARS_DIR: '' } },
+    );
+    assert.equal(s.ok, true, `cell In [${s.cell}]: ${s.error}`);
+    const executed = JSON.parse(fs.readFileSync(s.executed, 'utf8')) as Notebook;
+    assert.match(String(s.metrics.data), /GTSRB/);
+    assert.deepEqual(heldModelProblems(s.metrics), []);
+    assert.deepEqual(
+      readingProblems(executed, s.metrics, { realData: true, walkthrough: true }),
+      [],
+    );
+    const mds = markdownOutputs(executed);
+    // Against the published 96.3%: a different setup, whose differences are named.
+    const diff = mds.find((m) => m.startsWith('The walkthrough reported'));
+    assert.ok(diff, 'the published comparison');
+    if (!/^ImageNet/.test(String(s.metrics.weights)))
+      assert.match(diff, /weights: stand-in .* \(walkthrough: ImageNet\)/);
+    assert.match(diff, /imageSize: \[32, 32\] \(walkthrough: \[224, 224\]\)/);
+  },
+);
