@@ -15,7 +15,7 @@ import { loadOnednnAddon } from '../lib/backend/onednn-addon';
 import * as inPlace from '../lib/backend/in-place';
 import { resnet50 } from '../lib/models/applications/resnet50';
 import { compile, sgd, adam } from '../lib/train/compile';
-import { trainOnBatch } from '../lib/train/loop';
+import { trainOnBatch } from '../lib/train/step';
 import { FusedAdamOptimizer } from '../lib/train/adam';
 
 const SIZE = Number(process.env.BENCH_SIZE ?? 32);
