@@ -143,7 +143,9 @@ async function checkNotebook(
         const seconds = (Date.now() - t0) / 1000;
         assertNoErrors([cfg, trained], `${name} re-run`);
         t.diagnostic(`${name}: config + training re-run in ${seconds.toFixed(1)} s`);
-        if (QUICK) assert.ok(seconds < 120, `re-run took ${seconds.toFixed(1)} s`); // 60.3 s for notebook 03 (convs) here
+        // Notebook 03 fine-tunes convs: 60.3 s, then 47.0 s with the one-call Adam step (2026-12-06,
+        // 2-core AVX2, quiet); notebook 01's head on cached features: 2.6 s. The limit leaves room for a busy CI machine.
+        if (QUICK) assert.ok(seconds < 120, `re-run took ${seconds.toFixed(1)} s`);
       },
     );
 
