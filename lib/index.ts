@@ -153,6 +153,7 @@ export {
 export { WALKTHROUGHS, type Walkthrough } from './report/walkthroughs';
 export {
   describeRun,
+  describeOwnRun,
   readDifferences,
   type RunPlan,
   type DescribeRunOptions,

@@ -28,9 +28,16 @@ export interface Conclusion {
   text: string;
 }
 
-export function conclude(plan: RunPlan, opts: ConcludeOptions): Conclusion {
+/**
+ * The conclusion of a walkthrough notebook: `conclude(plan, { evidence })`; or of a notebook with a
+ * lesson of its own (notebook 04): `conclude({ lesson }, { evidence })`, with no setup to compare.
+ */
+export function conclude(plan: RunPlan | { lesson: string }, opts: ConcludeOptions): Conclusion {
   const outcome = lessonOutcome(opts.evidence.verdict);
-  const lesson = `The walkthrough's lesson: ${plan.walkthrough.lesson}.`;
+  const lesson =
+    'walkthrough' in plan
+      ? `The walkthrough's lesson: ${plan.walkthrough.lesson}.`
+      : `What this notebook sets out to show: ${plan.lesson}.`;
   const verdict =
     outcome === 'shown'
       ? 'This run shows it.'
@@ -38,10 +45,12 @@ export function conclude(plan: RunPlan, opts: ConcludeOptions): Conclusion {
         ? 'This run shows the opposite.'
         : 'This run does not show it.';
   const evidence = [opts.evidence, ...(opts.also ?? [])].map((r) => r.text).join(' ');
-  const major = plan.differences.filter((d) => d.major);
-  const setup = major.length
-    ? ` Its setup differs from the walkthrough's in ${major.length} way${major.length > 1 ? 's' : ''} that bear${major.length > 1 ? '' : 's'} on accuracy (${major.map((d) => d.setting).join(', ')}; the table at the top), so its numbers are its own, not the walkthrough's.`
-    : ' Its setup is the walkthrough’s.';
+  const major = 'walkthrough' in plan ? plan.differences.filter((d) => d.major) : [];
+  const setup = !('walkthrough' in plan)
+    ? ''
+    : major.length
+      ? ` Its setup differs from the walkthrough's in ${major.length} way${major.length > 1 ? 's' : ''} that bear${major.length > 1 ? '' : 's'} on accuracy (${major.map((d) => d.setting).join(', ')}; the table at the top), so its numbers are its own, not the walkthrough's.`
+      : ' Its setup is the walkthrough’s.';
   const text = `**Conclusion.** ${lesson} ${verdict} ${evidence}${setup}`;
   const shown = opts.show !== false;
   if (shown) showMarkdown(text);

@@ -295,3 +295,38 @@ export function readDifferences(plan: RunPlan, opts: ReadDifferencesOptions) {
   if (shown) showMarkdown(text);
   return describeAs(reading, (r) => r.text, { shown });
 }
+
+export interface DescribeOwnRunOptions {
+  /** The notebook's settings (what profileConfig returned): its weights and imageSize. */
+  config: Record<string, unknown> & { profile: Profile };
+  /** The base, as the architecture registry names it. */
+  arch: string;
+  show?: boolean;
+}
+
+/**
+ * Notebook 04's first output: the profile, the weights the base will start from, and whose images
+ * it trains on (IMAGES_DIR, or the generated folder) — there is no walkthrough to differ from.
+ */
+export function describeOwnRun(opts: DescribeOwnRunOptions) {
+  const cfg = opts.config;
+  const size = Array.isArray(cfg.imageSize) ? Number(cfg.imageSize[0]) : 0;
+  const weights = planWeights(opts.arch, cfg.weights, size);
+  const dir = dataDirFromEnv('IMAGES_DIR');
+  const data = dir
+    ? `your images, from ${markdownCode(displayPath(dir))} (IMAGES_DIR).`
+    : '**generated images, not yours** (IMAGES_DIR is not set): a folder of generated signs with the problems real folders have, described where the images are loaded.';
+  const text = [
+    `**What this run is:** profile \`${cfg.profile}\`, ${architecture(opts.arch).displayName} at ${size}×${size} px.`,
+    '',
+    `- **Weights:** ${weights.text}`,
+    `- **Data:** ${data}`,
+  ].join('\n');
+  const shown = opts.show !== false;
+  if (shown) {
+    showMarkdown(text);
+    const table = settingsTableOf(cfg);
+    if (table) showBundle(table);
+  }
+  return describeAs({ weights, text }, (r) => r.text, { shown });
+}

@@ -5,7 +5,7 @@ import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describeRun, readDifferences } from '../../lib/report/disclosure';
+import { describeOwnRun, describeRun, readDifferences } from '../../lib/report/disclosure';
 import { conclude, lessonOutcome } from '../../lib/report/conclusion';
 import { WALKTHROUGHS } from '../../lib/report/walkthroughs';
 import { readComparison, readResult } from '../../lib/evaluate/readings';
@@ -17,7 +17,7 @@ import { tmpDir } from '../helpers';
 
 const W = WALKTHROUGHS.vgg16Gtsrb;
 const saved: Record<string, string | undefined> = {};
-const ENV = ['KERAS_HOME', 'GTSRB_DIR', 'NB_OFFLINE', 'NB_SET'];
+const ENV = ['KERAS_HOME', 'GTSRB_DIR', 'NB_OFFLINE', 'NB_SET', 'IMAGES_DIR'];
 
 beforeEach(() => {
   for (const k of ENV) saved[k] = process.env[k];
@@ -223,4 +223,34 @@ test('NB_SET changes settings of the active profile, and refuses unknown keys an
   );
   delete process.env.NB_SET;
   assert.equal(profileConfig(profiles, { profile: 'quick', show: false }).dropout, 0.5);
+});
+
+test("notebook 04's disclosure: weights and whose images, from IMAGES_DIR", () => {
+  const cfg = { profile: 'quick' as const, imageSize: [64, 64], weights: 'auto' };
+  delete process.env.IMAGES_DIR;
+  const generated = describeOwnRun({ config: cfg, arch: 'resnet50', show: false });
+  assert.match(generated.text, /profile `quick`, ResNet50 at 64×64 px/);
+  assert.match(generated.text, /Not ImageNet/);
+  assert.match(generated.text, /generated images, not yours/);
+  process.env.IMAGES_DIR = tmpDir('own-');
+  try {
+    const own = describeOwnRun({ config: cfg, arch: 'resnet50', show: false });
+    assert.match(own.text, /your images, from .* \(IMAGES_DIR\)/);
+  } finally {
+    delete process.env.IMAGES_DIR;
+  }
+});
+
+test('conclude without a walkthrough states the notebook’s own lesson and no setup', () => {
+  const r = readResult({ accuracy: 0.6, size: 50 }, { classes: 5, show: false });
+  const c = conclude(
+    { lesson: 'the folder’s classes can be learned' },
+    { evidence: r, show: false },
+  );
+  assert.equal(c.outcome, 'shown');
+  assert.match(
+    c.text,
+    /What this notebook sets out to show: the folder’s classes can be learned\. This run shows it\./,
+  );
+  assert.doesNotMatch(c.text, /walkthrough/);
 });
