@@ -77,6 +77,12 @@ const LAYOUTS: Record<'gtsrb' | 'cars', Layout> = {
   },
 };
 
+/** The training / validation / test folder names under a dataset's root (GTSRB_DIR: Train, Valid, Test). */
+export function splitFolderNames(env: 'GTSRB_DIR' | 'CARS_DIR'): [string, string, string] {
+  const l = Object.values(LAYOUTS).find((x) => x.env === env)!;
+  return [l.folders.train, l.folders.valid, l.folders.test];
+}
+
 async function dataFolders(
   l: Layout,
   fallback: SyntheticFallback,

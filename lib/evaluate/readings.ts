@@ -26,7 +26,8 @@ interface ShowOption {
 const pct = (v: number, digits = 1) => `${(100 * v).toFixed(digits)}%`;
 const num = formatValue; // Keras' 4 decimals, as the log prints them
 
-function reading(
+/** A Reading from its verdict, sentences and facts, shown unless `show: false` (every reading is made here). */
+export function reading(
   verdict: string,
   sentences: string[],
   facts: Reading['facts'],

@@ -14,11 +14,12 @@ import {
 } from '../config';
 import { describeAs, showBundle, showMarkdown } from '../display';
 import { isImageFile } from '../data/decode';
+import { splitFolderNames } from '../data/sources';
 import { architecture } from '../models/architectures';
 import { offline } from '../models/choose-weights';
 import { kerasWeightsLocation } from '../models/weights';
 import { readPretextInfo } from '../models/pretext';
-import { wilsonInterval } from '../evaluate/readings';
+import { reading, wilsonInterval } from '../evaluate/readings';
 import { displayPath, markdownCode } from '../io/text';
 import type { Walkthrough } from './walkthroughs';
 
@@ -65,6 +66,22 @@ export interface DescribeRunOptions {
 
 const pct = (v: number, digits = 1) => `${(100 * v).toFixed(digits)}%`;
 
+/** The side of the config's square `imageSize` (0 when it has none). */
+const imageSide = (cfg: Record<string, unknown>) =>
+  Array.isArray(cfg.imageSize) ? Number(cfg.imageSize[0]) : 0;
+
+/**
+ * Show a disclosure, then the settings of both profiles when profileConfig({ …, show: false })
+ * left them for here; returns whether it showed.
+ */
+function showDisclosure(text: string, cfg: object, show: boolean | undefined): boolean {
+  if (show === false) return false;
+  showMarkdown(text);
+  const table = settingsTableOf(cfg);
+  if (table) showBundle(table);
+  return true;
+}
+
 /** Which weights `weights: cfg.weights` will give this base at this input size, without loading them. */
 export function planWeights(archName: string, choice: unknown, inputSize: number): WeightsPlan {
   const arch = architecture(archName);
@@ -98,32 +115,32 @@ export function planWeights(archName: string, choice: unknown, inputSize: number
   };
 }
 
-/** Image files under `dir` (one level of class folders, or flat). */
+/**
+ * Image files under `dir` (class folders, or flat), hidden names skipped as the loaders skip them
+ * (macOS' `._*` copies carry an image extension but are not images).
+ */
 function countImages(dir: string): number {
   if (!fs.existsSync(dir)) return 0;
   let n = 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
     if (e.isDirectory()) n += countImages(path.join(dir, e.name));
     else if (isImageFile(e.name)) n++;
   }
   return n;
 }
 
-const SPLITS: Record<Walkthrough['dataEnv'], [string, string, string]> = {
-  CARS_DIR: ['train', 'validation', 'test'],
-  GTSRB_DIR: ['Train', 'Valid', 'Test'],
-};
-
 /** Which images the run will use: the real dataset when its variable is set, else the generated stand-in. */
 export function planData(w: Walkthrough, generated: DescribeRunOptions['generated']): DataPlan {
   const dir = dataDirFromEnv(w.dataEnv);
   const wanted = `the walkthrough had ${w.classes} classes with about ${w.perClass.train} / ${w.perClass.validation} / ${w.perClass.test} real images per class`;
   if (dir) {
-    const [tr, va, te] = SPLITS[w.dataEnv].map((s) => countImages(path.join(dir, s)));
-    const classDirs = fs.existsSync(path.join(dir, SPLITS[w.dataEnv][0]))
+    const splits = splitFolderNames(w.dataEnv).map((s) => path.join(dir, s));
+    const [tr, va, te] = splits.map(countImages);
+    const classDirs = fs.existsSync(splits[0])
       ? fs
-          .readdirSync(path.join(dir, SPLITS[w.dataEnv][0]), { withFileTypes: true })
-          .filter((e) => e.isDirectory()).length
+          .readdirSync(splits[0], { withFileTypes: true })
+          .filter((e) => e.isDirectory() && !e.name.startsWith('.')).length
       : 0;
     const classes = classDirs || w.classes;
     const per = (n: number) => Math.round(n / classes);
@@ -218,7 +235,7 @@ function differencesTable(diffs: Difference[]): string {
  */
 export function describeRun(w: Walkthrough, opts: DescribeRunOptions): RunPlan {
   const cfg = opts.config;
-  const size = Array.isArray(cfg.imageSize) ? Number(cfg.imageSize[0]) : 0;
+  const size = imageSide(cfg);
   const weights = planWeights(w.arch, cfg.weights, size);
   const data = planData(w, opts.generated);
   const differences = settingDifferences(w, cfg, weights, data);
@@ -241,13 +258,7 @@ export function describeRun(w: Walkthrough, opts: DescribeRunOptions): RunPlan {
           : `None of these changes what the run can reach, so its numbers can be set against the walkthrough's.`)
       : '');
   const plan: RunPlan = { walkthrough: w, profile: cfg.profile, weights, data, differences, text };
-  const shown = opts.show !== false;
-  if (shown) {
-    showMarkdown(text);
-    // The settings of both profiles, when profileConfig({ …, show: false }) left them for here.
-    const table = settingsTableOf(cfg);
-    if (table) showBundle(table);
-  }
+  const shown = showDisclosure(text, cfg, opts.show);
   return describeAs(plan, (p) => p.text, { shown });
 }
 
@@ -289,11 +300,7 @@ export function readDifferences(plan: RunPlan, opts: ReadDifferencesOptions) {
       ? ' Same setup, and the published value lies inside this run’s interval: reproduced.'
       : ` Same setup, and the published value lies ${published > high ? 'above' : 'below'} this run’s interval.`;
   }
-  const text = head + tail;
-  const reading = { verdict, text, sentences: [text], facts: { published, low, high } };
-  const shown = opts.show !== false;
-  if (shown) showMarkdown(text);
-  return describeAs(reading, (r) => r.text, { shown });
+  return reading(verdict, [head + tail], { published, low, high }, opts);
 }
 
 export interface DescribeOwnRunOptions {
@@ -310,7 +317,7 @@ export interface DescribeOwnRunOptions {
  */
 export function describeOwnRun(opts: DescribeOwnRunOptions) {
   const cfg = opts.config;
-  const size = Array.isArray(cfg.imageSize) ? Number(cfg.imageSize[0]) : 0;
+  const size = imageSide(cfg);
   const weights = planWeights(opts.arch, cfg.weights, size);
   const dir = dataDirFromEnv('IMAGES_DIR');
   const data = dir
@@ -322,11 +329,6 @@ export function describeOwnRun(opts: DescribeOwnRunOptions) {
     `- **Weights:** ${weights.text}`,
     `- **Data:** ${data}`,
   ].join('\n');
-  const shown = opts.show !== false;
-  if (shown) {
-    showMarkdown(text);
-    const table = settingsTableOf(cfg);
-    if (table) showBundle(table);
-  }
+  const shown = showDisclosure(text, cfg, opts.show);
   return describeAs({ weights, text }, (r) => r.text, { shown });
 }

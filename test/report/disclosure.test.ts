@@ -139,6 +139,9 @@ test("full with Keras' file cached and the walkthrough's image counts: no differ
 
 test('real data with fewer images per class is a difference, counted from the folders', () => {
   process.env.GTSRB_DIR = gtsrbFolder(3, 5, 2, 4);
+  // macOS' AppleDouble copies have an image extension but are not images: the loaders skip them
+  fs.writeFileSync(path.join(process.env.GTSRB_DIR, 'Train', '0', '._0.png'), '');
+  fs.mkdirSync(path.join(process.env.GTSRB_DIR, 'Train', '.hidden'));
   const plan = describeRun(W, { config: quick, generated, show: false });
   assert.equal(plan.data.source, 'real');
   assert.equal(plan.data.classes, 3);
