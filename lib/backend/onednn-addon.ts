@@ -166,6 +166,8 @@ export interface OnednnAddon {
     threads: number;
     isa: string;
     impls: Record<string, string>;
+    /** Calls per implementation choice the addon makes itself (e.g. the weight gradient's). */
+    paths: Record<string, number>;
     cachedPrimitives: number;
     deterministic: boolean;
   };

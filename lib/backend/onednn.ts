@@ -22,6 +22,8 @@ export interface OnednnInfo {
   threads?: number;
   isa?: string;
   impls?: Record<string, string>;
+  /** Calls per path where the addon chooses between its own implementations. */
+  paths?: Record<string, number>;
   /** Kernel names served by oneDNN (the rest run the cpu backend's JS). */
   nativeKernels?: string[];
 }
@@ -126,6 +128,7 @@ export function onednnInfo(): OnednnInfo {
     threads: i.threads,
     isa: i.isa,
     impls: i.impls,
+    paths: i.paths,
     nativeKernels: nativeKernelNames,
   };
 }

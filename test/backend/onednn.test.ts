@@ -102,6 +102,14 @@ function assertClose(res: { ref: Out[]; got: Out[] }, what: string) {
 
 type Pad = 'same' | 'valid' | number;
 type Shape4 = [number, number, number, number];
+/** Random x, filter and output gradient for a convolution `c` (the output shape from tfjs). */
+function convGradInputs(r: () => number, c: { x: Shape4; f: Shape4; stride: number; pad: Pad }) {
+  const outShape = tf.tidy(
+    () =>
+      tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.stride, c.pad).shape,
+  );
+  return [randInput(r, c.x), randInput(r, c.f), randInput(r, outShape)];
+}
 function randomConv(r: () => number) {
   const n = pick(r, [1, 2, 3]);
   const kh = int(r, 1, 4),
@@ -204,12 +212,7 @@ test(
       bw = callsOf('conv2dBackwardWeights');
     for (let t = 0; t < 10; t++) {
       const c = { ...randomConv(r), dilation: 1 }; // tfjs has no dilated conv gradients
-      const outShape = tf.tidy(
-        () =>
-          tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.stride, c.pad)
-            .shape,
-      );
-      const inputs = [randInput(r, c.x), randInput(r, c.f), randInput(r, outShape)];
+      const inputs = convGradInputs(r, c);
       assertClose(
         await onBoth(
           ([x, f, dy]) =>
@@ -223,6 +226,43 @@ test(
     }
     assert.equal(callsOf('conv2dBackwardData') - bd, 10);
     assert.equal(callsOf('conv2dBackwardWeights') - bw, 10);
+  },
+);
+
+// Weight gradients with both channel counts >= 64 (and 1x1 stride-1 ones) run as im2col + matrix
+// product in the addon, not oneDNN's convolution; the random shapes above stay below 64 channels.
+// Strides, 'same'/'valid'/numeric padding, 1x1 with a stride (patches, not x itself), and one
+// large enough (4 x 45 x 45 x 64, 3x3: 8100 patch rows, 7281 a chunk) that its patches come in more than one chunk.
+test(
+  'conv weight gradients on the im2col + matmul path match cpu (padding, strides, chunks)',
+  { skip },
+  async () => {
+    const r = rng(31);
+    const pathCalls = () => onednnInfo().paths?.['conv_bwd_weights:im2col_gemm'] ?? 0;
+    const before = pathCalls();
+    const cases: { x: Shape4; f: Shape4; stride: number; pad: Pad }[] = [
+      { x: [2, 5, 6, 64], f: [3, 3, 64, 64], stride: 1, pad: 'same' },
+      { x: [3, 7, 7, 64], f: [3, 3, 64, 72], stride: 2, pad: 'valid' },
+      { x: [1, 6, 5, 80], f: [2, 3, 80, 64], stride: 1, pad: 'same' },
+      { x: [2, 4, 4, 64], f: [3, 3, 64, 64], stride: 1, pad: 1 },
+      { x: [2, 5, 5, 7], f: [1, 1, 7, 5], stride: 1, pad: 'valid' },
+      { x: [2, 6, 6, 64], f: [1, 1, 64, 96], stride: 2, pad: 'same' },
+      { x: [4, 45, 45, 64], f: [3, 3, 64, 64], stride: 1, pad: 'same' },
+    ];
+    for (const c of cases) {
+      const inputs = convGradInputs(r, c);
+      assertClose(
+        await onBoth(
+          ([x, f, dy]) =>
+            tf.grad((b: tf.Tensor) =>
+              tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)),
+            )(f),
+          inputs,
+        ),
+        `weight grad ${JSON.stringify(c)}`,
+      );
+    }
+    assert.equal(pathCalls() - before, cases.length, 'every case took the im2col + matmul path');
   },
 );
 
