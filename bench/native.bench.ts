@@ -10,6 +10,10 @@
 //            (Keras' defaults, lr 1e-4, epsilon 1e-7: what the notebooks train with); PyTorch's side
 //            uses torch.optim.SGD / torch.optim.Adam with the same settings. BENCH_OPTIMIZERS=sgd,adam
 //            (the default: both) picks.
+//   tune     notebook 03's fine-tuning step (VGG16 only): 32 px, batch 32, blocks 4 and 5 trainable
+//            (its last 8 layers, fineTuneLayers: 8) and the head, per optimizer (>= 1.0x); the
+//            notebook runs the frozen blocks once into cached features, here they run every step
+//            (off the tape on our side, without autograd on PyTorch's) on both sides alike
 //   head     one epoch of cached features (1024 x 2048, ResNet50's pooled output) through notebook
 //            01's head (BN, Dense(512), Dropout, Dense(196), L2), Adam, batch 32
 // PyTorch (bench/pytorch_peer.py) tries NCHW and channels_last, oneDNN on, and keeps the faster; the
@@ -24,7 +28,7 @@
 //
 // BENCH_QUICK=1: smaller native sizes, full rows at 32 px only, 2 timed runs, a 256-sample epoch;
 // BENCH_ITERS=n sets the timed runs per measurement, BENCH_WARMUP=n the warm-up runs (4).
-// BENCH_MODELS=ResNet50,VGG16, BENCH_ROWS=forward,top,full,head and BENCH_SIZES=64 (the full rows'
+// BENCH_MODELS=ResNet50,VGG16, BENCH_ROWS=forward,top,full,tune,head and BENCH_SIZES=64 (the full rows'
 // sizes at batch 32, without the native-size row) narrow the run;
 // BENCH_BACKENDS=onednn,wasm,cpu,pytorch picks the sides (wasm and cpu: forward only, no ratio).
 // ONEDNN_PROFILE=1: also print where the onednn backend spends its time, per kernel.
@@ -97,14 +101,18 @@ const OPTIMIZER_LABELS: Record<OptimizerName, string> = { sgd: 'SGD', adam: 'Ada
 const wanted = (name: string) => !onlyBackends || onlyBackends.includes(name);
 const rowWanted = (kind: string) => !onlyRows || onlyRows.includes(kind);
 
-type Mode = 'forward' | 'top' | 'full' | 'head';
+type Mode = 'forward' | 'top' | 'full' | 'tune' | 'head';
+// The tune row: notebook 03's fine-tuning (its base, size, and first trainable layer).
+const TUNE: Record<string, { size: number; from: string }> = {
+  VGG16: { size: 32, from: 'block4_conv1' },
+};
 interface Row {
   kind: Mode;
   base?: Base;
   size: number;
   batch: number;
   target?: number;
-  /** The training rows' optimizer (top, full). */
+  /** The training rows' optimizer (top, full, tune). */
   optimizer?: OptimizerName;
 }
 
@@ -122,6 +130,7 @@ async function buildModel(
     .apply(pooled) as tf.SymbolicTensor;
   const model = tf.model({ inputs: base.inputs, outputs: out });
   if (mode === 'top') freeze(model, { upTo: b.topFrom });
+  if (mode === 'tune') freeze(model, { upTo: TUNE[b.name].from });
   compile(model, { optimizer: OPTIMIZER_SPECS[optimizer]() });
   return model;
 }
@@ -364,6 +373,17 @@ function rowsToRun(): Row[] {
       }
     }
   }
+  if (rowWanted('tune'))
+    for (const b of BASES.filter((x) => TUNE[x.name]))
+      for (const optimizer of OPTIMIZERS)
+        rows.push({
+          kind: 'tune',
+          base: b,
+          size: TUNE[b.name].size,
+          batch: 32,
+          target: 1.0,
+          optimizer,
+        });
   if (rowWanted('head')) rows.push({ kind: 'head', size: HEAD_FEATURES, batch: 32 });
   return rows;
 }

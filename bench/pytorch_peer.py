@@ -7,6 +7,7 @@ Usage: /usr/bin/python3 bench/pytorch_peer.py MODE MODEL SIZE BATCH ITERS THREAD
                 conv5_block3, InceptionV3 mixed9+mixed10) and the head; frozen BatchNorms in
                 inference mode (Keras semantics);
        full:    one optimizer step, every layer trainable (BatchNorms use batch statistics);
+       tune:    notebook 03's fine-tuning step (vgg16 only): blocks 4 and 5 and the head trainable;
        head:    one epoch of SAMPLES cached features (MODEL's feature width, SIZE) through the
                 ResNet50 Stanford Cars head: BN -> Dense(512, relu) -> Dropout(0.6) ->
                 Dense(196, softmax), L2 5e-4 on both Dense kernels, Adam(1e-4), batch BATCH.
@@ -32,11 +33,12 @@ import torchvision
 CLASSES = 10
 
 
-def build(name):
+def build(name, mode='top'):
     if name == 'vgg16':
         base = torchvision.models.vgg16(weights=None).features
         model = nn.Sequential(base, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, CLASSES))
-        top = [base[i] for i in range(24, len(base))]  # block5_conv1..block5_pool
+        first = 17 if mode == 'tune' else 24  # block4_conv1 (tune) or block5_conv1 (top)
+        top = [base[i] for i in range(first, len(base))]
     elif name == 'resnet50':
         model = torchvision.models.resnet50(weights=None)
         model.fc = nn.Linear(2048, CLASSES)
@@ -82,7 +84,7 @@ OPTIMIZERS = {
 def image_config(mode, name, size, batch, iters, fmt, optimizer='sgd'):
     """Images per second of one configuration (fmt: torch.contiguous_format or torch.channels_last)."""
     torch.manual_seed(0)
-    model, trainable = build(name)
+    model, trainable = build(name, mode)
     x = torch.randn(batch, 3, size, size)
     model = model.to(memory_format=fmt)
     x = x.contiguous(memory_format=fmt)
@@ -91,7 +93,7 @@ def image_config(mode, name, size, batch, iters, fmt, optimizer='sgd'):
         with torch.inference_mode():
             return batch / best(iters, lambda: model(x))
     y = torch.randint(0, CLASSES, (batch,))
-    if mode == 'top':
+    if mode in ('top', 'tune'):
         model.eval()  # frozen BatchNorms: inference mode
         for p in model.parameters():
             p.requires_grad_(False)
@@ -149,7 +151,7 @@ def main():
         optimizer = args[at + 1]
         del args[at:at + 2]
     if len(args) not in (6, 7):
-        raise SystemExit('usage: pytorch_peer.py forward|top|full|head MODEL SIZE BATCH ITERS THREADS [SAMPLES] '
+        raise SystemExit('usage: pytorch_peer.py forward|top|full|tune|head MODEL SIZE BATCH ITERS THREADS [SAMPLES] '
                          '[--optimizer sgd|adam]')
     mode, name = args[0], args[1]
     size, batch, iters, threads = (int(a) for a in args[2:6])
@@ -157,17 +159,17 @@ def main():
     torch.backends.mkldnn.enabled = True
     if mode == 'head':
         configs = {'default': head_epoch(size, batch, iters, int(args[6]) if len(args) == 7 else 1024)}
-    elif mode in ('forward', 'top', 'full'):
+    elif mode in ('forward', 'top', 'full', 'tune'):
         configs = {label: image_config(mode, name, size, batch, iters, fmt, optimizer)
                    for label, fmt in (('NCHW', torch.contiguous_format), ('channels_last', torch.channels_last))}
     else:
-        raise SystemExit(f'pytorch_peer.py: unknown mode {mode!r} (forward | top | full | head)')
+        raise SystemExit(f'pytorch_peer.py: unknown mode {mode!r} (forward | top | full | tune | head)')
     winner = max(configs, key=configs.get)
     if mode == 'forward':
         winner_name = f'{winner}, inference_mode'
     else:
         winner_name = winner
-    print(json.dumps({'mode': mode, 'model': name, 'optimizer': optimizer if mode in ('top', 'full') else None, 'size': size, 'batch': batch, 'threads': torch.get_num_threads(),
+    print(json.dumps({'mode': mode, 'model': name, 'optimizer': optimizer if mode in ('top', 'full', 'tune') else None, 'size': size, 'batch': batch, 'threads': torch.get_num_threads(),
                       'torch': torch.__version__, 'blas': blas(), 'img_s': configs[winner], 'config': winner_name,
                       'configs': configs, 'cpu_s': time.process_time()}))
 
