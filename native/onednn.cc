@@ -1049,79 +1049,49 @@ const bool g_hasAvx2 = false;
 void adamAvx2(float *, float *, float *, const float *, int64_t, int64_t, const AdamCoef &) {}
 #endif
 
-// A step's variables laid end to end (info[0..lists-1]: arrays of Float32Arrays, one per
-// variable, every list as long and each variable's arrays as long), so that one call, and one
-// thread team, updates them all: the step's elements are cut into one even range per thread.
-struct StepVars {
-  struct Var {
-    float *p[4];    // the lists' arrays of this variable (w, m, v, g for Adam; w, g for SGD)
-    int64_t at, n;  // first element in the step's range, length
-  };
-  std::vector<Var> vars;
-  int64_t total = 0;
-  StepVars(const Napi::CallbackInfo &info, int lists, const char *name) {
-    std::vector<Napi::Array> ls;
-    for (int a = 0; a < lists; a++) ls.push_back(info[a].As<Napi::Array>());
-    const uint32_t count = ls[0].Length();
-    for (auto &l : ls)
-      if (l.Length() != count) throw std::runtime_error(std::string(name) + ": every list must be as long");
-    vars.resize(count);
-    for (uint32_t i = 0; i < count; i++) {
-      int64_t n = -1;
-      for (int a = 0; a < lists; a++) {
-        auto arr = ls[a].Get(i).As<Napi::Float32Array>();
-        if (n >= 0 && int64_t(arr.ElementLength()) != n)
-          throw std::runtime_error(std::string(name) + ": variable " + std::to_string(i) +
-                                   ": its arrays must have the same length");
-        n = int64_t(arr.ElementLength());
-        vars[i].p[a] = arr.Data();
-      }
-      vars[i].at = total;
-      vars[i].n = n;
-      total += n;
-    }
-  }
-  // Runs f(var, lo, hi) over every variable's part of [lo, hi), on `kind`'s pick of 1 thread or all.
-  template <class F>
-  void run(char kind, F f) const {
-    int nt = total > kParallelMin ? g_ew.pick(kind, total) : 1;
-    auto t0 = std::chrono::steady_clock::now();
-    ewLoop(total, nt, [&](int64_t lo, int64_t hi) {
-      for (const Var &x : vars) {
-        const int64_t a = std::max(lo, x.at), b = std::min(hi, x.at + x.n);
-        if (a < b) f(x, a - x.at, b - x.at);
-      }
-    });
-    if (total > kParallelMin) g_ew.record(kind, total, nt, total, t0);
-  }
-};
-
 Napi::Value AdamSteps(const Napi::CallbackInfo &info) {
-  StepVars s(info, 4, "adamSteps");
+  Napi::Array lists[4] = {info[0].As<Napi::Array>(), info[1].As<Napi::Array>(), info[2].As<Napi::Array>(),
+                          info[3].As<Napi::Array>()};
+  const uint32_t count = lists[0].Length();
+  for (auto &l : lists)
+    if (l.Length() != count) throw std::runtime_error("adamSteps: ws, ms, vs and gs must list as many arrays");
   const double b1 = info[4].As<Napi::Number>().DoubleValue(), b2 = info[5].As<Napi::Number>().DoubleValue();
   const AdamCoef k{b1, b2, 1 - b1, 1 - b2, info[6].As<Napi::Number>().DoubleValue(),
                    info[7].As<Napi::Number>().DoubleValue()};
-  s.run('a', [&](const StepVars::Var &x, int64_t a, int64_t b) {
-    if (g_hasAvx2) adamAvx2(x.p[0], x.p[1], x.p[2], x.p[3], a, b, k);
-    else adamScalar(x.p[0], x.p[1], x.p[2], x.p[3], a, b, k);
+  struct Var {
+    float *p[4];      // w, m, v, g
+    int64_t at, n;  // first element in the step's range, length
+  };
+  std::vector<Var> vars(count);
+  int64_t total = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    int64_t n = -1;
+    for (int a = 0; a < 4; a++) {
+      auto arr = lists[a].Get(i).As<Napi::Float32Array>();
+      if (n >= 0 && int64_t(arr.ElementLength()) != n)
+        throw std::runtime_error("adamSteps: variable " + std::to_string(i) +
+                                 ": w, m, v and g must have the same length");
+      n = int64_t(arr.ElementLength());
+      vars[i].p[a] = arr.Data();
+    }
+    vars[i].at = total;
+    vars[i].n = n;
+    total += n;
+  }
+  int nt = total > kParallelMin ? g_ew.pick('a', total) : 1;
+  auto t0 = std::chrono::steady_clock::now();
+  ewLoop(total, nt, [&](int64_t lo, int64_t hi) {
+    // The variables overlapping [lo, hi), each from its first element in the range.
+    for (const Var &x : vars) {
+      const int64_t a = std::max(lo, x.at), b = std::min(hi, x.at + x.n);
+      if (a >= b) continue;
+      float *w = x.p[0], *m = x.p[1], *v = x.p[2];
+      const float *g = x.p[3];
+      if (g_hasAvx2) adamAvx2(w, m, v, g, a - x.at, b - x.at, k);
+      else adamScalar(w, m, v, g, a - x.at, b - x.at, k);
+    }
   });
-  return info.Env().Undefined();
-}
-
-// sgdSteps(ws[], gs[], c): plain SGD of every variable of a step in place, w = c * g + w with
-// c = -learning rate as a float32, exactly tfjs' add(mul(c, g), w) on the cpu backend: a float
-// product and a float sum, each rounded once (tfjs rounds the exact double result, the same
-// number). The product is never fused into a multiply-add: this file is built without -mfma and
-// the loop has no target attribute. In place, one call, instead of two tfjs kernels per variable
-// that each allocate a new array (94 MB of fresh pages a ResNet50 step).
-Napi::Value SgdSteps(const Napi::CallbackInfo &info) {
-  StepVars s(info, 2, "sgdSteps");
-  const float c = info[2].As<Napi::Number>().FloatValue();
-  s.run('g', [&](const StepVars::Var &x, int64_t a, int64_t b) {
-    float *w = x.p[0];
-    const float *g = x.p[1];
-    for (int64_t j = a; j < b; j++) w[j] = c * g[j] + w[j];
-  });
+  if (total > kParallelMin) g_ew.record('a', total, nt, total, t0);
   return info.Env().Undefined();
 }
 
@@ -1344,7 +1314,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bnormTrainBackward", Napi::Function::New(env, guarded<BnormTrainBackward>));
   exports.Set("biasActGrad", Napi::Function::New(env, guarded<BiasActGrad>));
   exports.Set("adamSteps", Napi::Function::New(env, guarded<AdamSteps>));
-  exports.Set("sgdSteps", Napi::Function::New(env, guarded<SgdSteps>));
   exports.Set("newWeightCache", Napi::Function::New(env, NewWeightCache));
   exports.Set("staleWeightCache", Napi::Function::New(env, guarded<StaleWeightCache>));
   exports.Set("info", Napi::Function::New(env, guarded<Info>));

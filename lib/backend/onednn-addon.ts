@@ -109,11 +109,6 @@ export interface OnednnAddon {
     alpha: number,
     epsilon: number,
   ): void;
-  /**
-   * Plain SGD of every variable of a step in place: ws[i] = c * gs[i] + ws[i] in float32 (c = -lr),
-   * tfjs' add(mul(c, g), w) bit for bit, in one call split over threads by element.
-   */
-  sgdSteps(ws: Float32Array[], gs: Float32Array[], c: number): void;
   /** Batch norm with batch statistics over NHWC x (params [N, H, W, C, hasScale, hasShift]); writes y, mean, biased variance. */
   bnormTrain(
     x: Float32Array,

@@ -14,7 +14,24 @@
 // write is announced (lib/backend/in-place) to the caches that rely on the rule.
 import * as tf from '@tensorflow/tfjs';
 import { wroteInPlace } from '../backend/in-place';
-import { ARRAY_BACKENDS, namedGradients, nativeStep, soleOwner } from './in-place-step';
+import { loadOnednnAddon, type OnednnAddon } from '../backend/onednn-addon';
+
+/** The oneDNN addon's in-place Adam loop, when the onednn backend runs. */
+function nativeAdam(): OnednnAddon | null {
+  if (tf.getBackend() !== 'onednn') return null;
+  const loaded = loadOnednnAddon();
+  // An addon built before adamSteps existed (native/build not rebuilt): the JavaScript loop.
+  return 'addon' in loaded && typeof loaded.addon.adamSteps === 'function' ? loaded.addon : null;
+}
+
+/** True when no other tensor shares this variable's data (tfjs' clone shares it). */
+function soleOwner(t: tf.Tensor): boolean {
+  const backend = tf.engine().backend as tf.KernelBackend & { refCount?(id: object): number };
+  return typeof backend.refCount === 'function' && backend.refCount(t.dataId) === 1;
+}
+
+/** Backends whose float32 tensors are plain JS arrays (dataSync returns them without copying). */
+const ARRAY_BACKENDS = new Set(['cpu', 'onednn']);
 
 type F32 = Float32Array;
 type Moment = { originalName: string; variable: tf.Variable };
@@ -35,14 +52,19 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0],
   ): void {
     if (!ARRAY_BACKENDS.has(tf.getBackend())) return super.applyGradients(variableGradients);
-    const named = namedGradients(variableGradients);
+    const named = Array.isArray(variableGradients)
+      ? variableGradients
+      : Object.keys(variableGradients).map((name) => ({
+          name,
+          tensor: variableGradients[name] as tf.Tensor | null,
+        }));
     const state = this as unknown as AdamState;
     const [b1, b2, eps] = [this.beta1, this.beta2, this.epsilon];
     // accBeta holds β^t for the step being taken (tfjs starts it at β and multiplies after each step).
     const b1t = state.accBeta1.dataSync()[0];
     const b2t = state.accBeta2.dataSync()[0];
     const alpha = (this.learningRate * Math.sqrt(1 - b2t)) / (1 - b1t);
-    const native = nativeStep('adamSteps');
+    const native = nativeAdam();
     // The variables the native loop updates, all in one call after this walk (see adamSteps in
     // native/onednn.cc: one thread team for the whole step instead of one per variable).
     const inPlace: { t: tf.Variable[]; w: F32[]; m: F32[]; v: F32[]; g: F32[] } = {

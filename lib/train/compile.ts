@@ -6,7 +6,6 @@
 // every compile() creates a fresh optimizer, as recompiling does in Keras.
 import * as tf from '@tensorflow/tfjs';
 import { FusedAdamOptimizer } from './adam';
-import { FusedSgdOptimizer } from './sgd';
 
 // ---------------------------------------------------------------------------------------------
 // Optimizers
@@ -85,7 +84,7 @@ export function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {
     case 'sgd':
       return spec.momentum > 0
         ? tf.train.momentum(spec.learningRate, spec.momentum, spec.nesterov)
-        : new FusedSgdOptimizer(spec.learningRate);
+        : tf.train.sgd(spec.learningRate);
     case 'rmsprop':
       return tf.train.rmsprop(spec.learningRate, spec.rho, spec.momentum, spec.epsilon);
   }

@@ -856,65 +856,6 @@ test(
 // cross the thread split and the 4-wide loop's tail; some gradients are 0 (√v ≈ 0, where ε matters)
 // and some large.
 test(
-  "SGD in place (native loop on onednn, JavaScript on cpu) equals tfjs' SGD bit for bit",
-  { skip },
-  async () => {
-    const { FusedSgdOptimizer } = await import('../../lib/train/sgd');
-    const r = mulberry32(12);
-    const sizes = [150_001, 5, 64, 3, 70_003]; // above the size where the loop is split over threads
-    const starts = sizes.map((n) => Float32Array.from({ length: n }, () => r() * 2 - 1));
-    const grads = [0, 1, 2].map(() =>
-      sizes.map((n) => Float32Array.from({ length: n }, () => (r() - 0.5) * 10)),
-    );
-    // lr 0.013: -lr is not a float32, so a loop computing in double (or fusing the multiply-add)
-    // ends on other weights than tfjs' float ops.
-    const run = async (backend: string, fused: boolean) => {
-      await tf.setBackend(backend);
-      const opt = fused ? new FusedSgdOptimizer(0.013) : tf.train.sgd(0.013);
-      const ws = starts.map((start, k) =>
-        tf.tidy(() =>
-          tf.variable(tf.tensor1d(start.slice()), true, `sgd_${backend}_${fused}_${k}`),
-        ),
-      );
-      // Variable 1's data is shared by a clone (as EarlyStopping's best weights do): tfjs' update.
-      const clone = ws[1].clone();
-      for (const step of grads)
-        opt.applyGradients(ws.map((w, k) => ({ name: w.name, tensor: tf.tensor1d(step[k]) })));
-      const out = ws.map((w) => Array.from(w.dataSync()));
-      const cloneAfter = Array.from(clone.dataSync());
-      assert.equal(opt.iterations, 3, 'one iteration a step');
-      tf.dispose([...ws, clone]);
-      opt.dispose();
-      return { out, cloneAfter };
-    };
-    const addon = (loadOnednnAddon() as { addon: OnednnAddon }).addon;
-    const native = addon.sgdSteps;
-    let calls = 0;
-    addon.sgdSteps = (...args: Parameters<OnednnAddon['sgdSteps']>) => {
-      calls++;
-      native.apply(addon, args);
-    };
-    try {
-      const tfjs = await run('cpu', false);
-      const onCpu = await run('cpu', true);
-      assert.equal(calls, 0, 'cpu runs the JavaScript loop');
-      const onOnednn = await run('onednn', true);
-      assert.equal(calls, 3, 'onednn runs the native loop, one call per step for every variable');
-      tfjs.out.forEach((w, k) =>
-        assert.notDeepEqual(w.slice(0, 3), Array.from(starts[k].slice(0, 3)), 'the weights moved'),
-      );
-      for (const got of [onCpu, onOnednn]) {
-        got.out.forEach((w, k) => assert.deepEqual(w, tfjs.out[k], `variable ${k} (${sizes[k]})`));
-        assert.deepEqual(got.cloneAfter, Array.from(starts[1]), 'the clone kept its values');
-      }
-    } finally {
-      addon.sgdSteps = native;
-      await tf.setBackend('cpu');
-    }
-  },
-);
-
-test(
   'Adam on onednn (native loop) equals Adam on cpu (JavaScript loop) bit for bit',
   { skip },
   async () => {
