@@ -45,6 +45,7 @@ export { labelSafeAugmentation, type LabelSafeAugmentation } from './data/label-
 export {
   gtsrbFolders,
   carsFolders,
+  usesRealData,
   type DataFolders,
   type SyntheticFallback,
 } from './data/sources';

@@ -40,16 +40,16 @@ export interface SyntheticSignsResult {
   created: boolean;
 }
 
-const SHAPES = ['circle', 'triangle', 'octagon', 'diamond', 'square'] as const;
-type Shape = (typeof SHAPES)[number];
-type RGB = [number, number, number];
-const SCHEMES: { name: string; border: RGB; fill: RGB; glyph: RGB }[] = [
+export const SHAPES = ['circle', 'triangle', 'octagon', 'diamond', 'square'] as const;
+export type Shape = (typeof SHAPES)[number];
+export type RGB = [number, number, number];
+export const SCHEMES: { name: string; border: RGB; fill: RGB; glyph: RGB }[] = [
   { name: 'red-white', border: [200, 20, 30], fill: [245, 245, 240], glyph: [20, 20, 20] },
   { name: 'blue', border: [240, 240, 240], fill: [20, 70, 180], glyph: [250, 250, 250] },
   { name: 'yellow', border: [20, 20, 20], fill: [250, 200, 20], glyph: [20, 20, 20] },
   { name: 'red', border: [250, 250, 250], fill: [210, 25, 35], glyph: [250, 250, 250] },
 ];
-const GLYPHS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'arrow', 'bar', 'cross'];
+export const GLYPHS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'arrow', 'bar', 'cross'];
 
 /** Class k as attribute indices [shape, colour scheme, symbol] (for pretext tasks that predict them). */
 export function syntheticClassAttributes(k: number): [number, number, number] {
@@ -78,7 +78,7 @@ export function syntheticClass(k: number): {
 }
 
 /** Inside test for a shape of "radius" 1 centred at 0 (y points down). */
-function insideShape(shape: Shape, x: number, y: number, r: number): boolean {
+export function insideShape(shape: Shape, x: number, y: number, r: number): boolean {
   x /= r;
   y /= r;
   const ax = Math.abs(x),
@@ -119,7 +119,7 @@ const DIGIT_SEGMENTS: Record<string, string> = {
   '8': 'abcdefg',
   '9': 'abcdfg',
 };
-function glyphSegments(glyph: string): [number, number, number, number][] {
+export function glyphSegments(glyph: string): [number, number, number, number][] {
   if (DIGIT_SEGMENTS[glyph]) return [...DIGIT_SEGMENTS[glyph]].map((s) => SEG[s]);
   if (glyph === 'arrow')
     return [
@@ -168,7 +168,7 @@ export function shapeIsSymmetric(shape: Shape, flip: 'horizontal' | 'vertical'):
   return flip === 'horizontal' || shape !== 'triangle';
 }
 
-function distToSegment(px: number, py: number, s: [number, number, number, number]): number {
+export function distToSegment(px: number, py: number, s: [number, number, number, number]): number {
   const [x1, y1, x2, y2] = s;
   const dx = x2 - x1,
     dy = y2 - y1;

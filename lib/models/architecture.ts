@@ -31,9 +31,6 @@ export interface ApplicationOptions extends WeightsDownloadOptions {
 
 /** What "pretrained on generated data" means, exactly; part of the cached stand-in's identity. */
 export interface PretextSpec {
-  /** Number of pretext classes, taken from the generator's classes firstClass..firstClass+classes-1. */
-  classes: number;
-  firstClass: number;
   /** Optimiser steps of `batchSize` freshly drawn images. */
   steps: number;
   batchSize: number;

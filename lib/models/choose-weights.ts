@@ -3,6 +3,7 @@
 //   2. offline (NB_OFFLINE=1, or Keras' host unreachable: no waiting), the pretext stand-in —
 //      the same base really pretrained on generated signs (lib/models/pretext.ts), built once.
 // 'imagenet' still means ImageNet or a clear error, and null means random on purpose.
+import { PRETEXT_SIGN_CLASSES } from '../data/pretext-signs';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -77,8 +78,8 @@ export async function resolveAutoWeights(
     origin: 'pretext',
     reason:
       `No ImageNet weights (${why}), so the base uses the offline stand-in: ${app} **${PRETEXT_LABEL}** ` +
-      `(${inputSize}×${inputSize}, shapes/colours/symbols of sign classes the notebooks never use; ` +
-      `pretext accuracy ${(pretext.info.finalAccuracy * 100).toFixed(0)}% on ${pretext.info.spec.classes} classes, chance ${(100 / pretext.info.spec.classes).toFixed(2)}%; ${pretext.path}). ` +
+      `(${inputSize}×${inputSize}, shapes/colours/symbols of generated signs, half of them drawn as bad photographs, none of them the notebooks' classes; ` +
+      `pretext accuracy ${(pretext.info.finalAccuracy * 100).toFixed(0)}% on ${PRETEXT_SIGN_CLASSES} signs, chance ${(100 / PRETEXT_SIGN_CLASSES).toFixed(2)}%; ${pretext.path}). ` +
       `For ImageNet, run \`npm run download-weights -- ${app}\` or copy ${loc.file} into ${loc.cacheDir}/.`,
   };
 }

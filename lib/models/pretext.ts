@@ -2,13 +2,13 @@
 //
 // The walkthroughs' lesson is that a base whose filters were learned on *another* task makes a few
 // dozen images per class learnable. Random weights cannot show that. So, once per architecture and
-// input size, we really pretrain the whole base on a pretext task: classify generated traffic signs
-// of classes 60..(60+N-1), none of which the notebooks' synthetic datasets use (they take classes
-// 0..42), on images drawn fresh at every step. The signs share their primitives (shapes, colours,
-// glyphs, backgrounds) with the notebooks' data — as ImageNet shares edges and textures with cars —
-// but not their classes. The result is saved in Keras' HDF5 layout beside Keras' own files, under a
-// name that says what it is, and every chart and table calls it "pretrained on generated data, not
-// ImageNet".
+// input size, we really pretrain the whole base on a pretext task: name the shape, colour scheme and
+// symbol of generated signs (lib/data/pretext-signs.ts), half of them drawn as bad photographs, none
+// of them one of the notebooks' generated classes or GTSRB's, on images drawn fresh at every step.
+// The signs share their primitives with the notebooks' data — as ImageNet shares edges and textures
+// with cars — but not their classes. The result is saved in Keras' HDF5 layout beside Keras' own
+// files, under a name that says what it is, and every chart and table calls it "pretrained on
+// generated data, not ImageNet".
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -19,10 +19,10 @@ import { writeFileAtomic } from '../io/atomic';
 import { preprocessInput } from '../data/preprocess';
 import { kerasCacheDir } from './weights';
 import {
-  renderSyntheticSign,
-  syntheticClassAttributes,
-  SYNTHETIC_ATTRIBUTES as ATTRIBUTES,
-} from '../data/synthetic';
+  renderPretextSign,
+  PRETEXT_ATTRIBUTES as ATTRIBUTES,
+  PRETEXT_SIGN_CLASSES,
+} from '../data/pretext-signs';
 import { rngFor } from '../rng';
 import { withRandomSeed } from '../seed';
 import { progressReporter } from '../io/progress';
@@ -30,7 +30,8 @@ import { runBatches } from '../io/batches';
 
 export type { PretextSpec } from './architecture';
 
-export const PRETEXT_VERSION = 1;
+/** 2: half the signs photographed badly (lib/data/pretext-signs.ts); 1 was clean renders of 217 classes. */
+export const PRETEXT_VERSION = 2;
 
 /**
  * After the optimiser steps, BatchNormalization's moving statistics are set to their average over
@@ -105,16 +106,13 @@ export interface PretrainOptions {
 function pretextBatch(arch: Architecture, size: number, spec: PretextSpec, step: number) {
   const n = spec.batchSize;
   const pixels = new Float32Array(n * size * size * 3);
-  const labels: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const rng = rngFor(spec.seed, 0x9e7e, step, i);
-    const label = Math.floor(rng() * spec.classes);
-    const rgb = renderSyntheticSign(spec.firstClass + label, size, rng);
-    pixels.set(rgb, i * rgb.length);
-    labels.push(label);
-  }
   // Three labels per image — its shape, colour scheme and symbol — one softmax each.
-  const attrs = labels.map((l) => syntheticClassAttributes(spec.firstClass + l));
+  const attrs: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const { rgb, labels } = renderPretextSign(size, rngFor(spec.seed, 0x9e7e, step, i));
+    pixels.set(rgb, i * rgb.length);
+    attrs.push(labels);
+  }
   return tf.tidy(() => ({
     xs: preprocessInput(tf.tensor4d(pixels, [n, size, size, 3]), arch.preprocessing),
     ys: ATTRIBUTES.map((a, j) =>
@@ -149,17 +147,41 @@ function* calibrationBatches(
 }
 
 /**
- * He-normal kernels for every convolution before pretraining: a deep ReLU stack without batch
- * normalisation (VGG16) barely moves in a few hundred steps from Keras' glorot-uniform start.
- * This only changes where *our* pretraining starts; `weights: null` keeps Keras' initialisers.
+ * Where our pretraining starts: He-normal kernels for every convolution, each then scaled so that
+ * its output has unit variance on a batch of pretext images (LSUV, Mishkin & Matas 2016). A deep
+ * ReLU stack without batch normalisation (VGG16) barely moves in a few hundred steps from Keras'
+ * glorot-uniform start, and He's scale alone assumes unit-variance inputs where 'caffe'
+ * preprocessing hands the first layer values of ±128 (a first loss near 70 instead of ln C).
+ * Bases with BatchNormalization normalise themselves and keep He's scale. This only changes where
+ * *our* pretraining starts; `weights: null` keeps Keras' initialisers.
  */
-function heInitialise(model: tf.LayersModel): void {
-  for (const layer of model.layers) {
-    if (layer.getClassName() !== 'Conv2D') continue;
-    const kernel = layer.getWeights()[0];
+function initialiseForPretraining(model: tf.LayersModel, batch: tf.Tensor): void {
+  const convs = model.layers.filter((l) => l.getClassName() === 'Conv2D');
+  const normalised = model.layers.some((l) => l.getClassName() === 'BatchNormalization');
+  for (const layer of convs) {
+    const [kernel, ...rest] = layer.getWeights();
     const fresh = tf.initializers.heNormal({}).apply(kernel.shape);
-    layer.setWeights([fresh, ...layer.getWeights().slice(1)]);
+    layer.setWeights([fresh, ...rest.map((b) => tf.zerosLike(b))]);
     fresh.dispose();
+    if (normalised) continue;
+    // the layer's pre-activation: its kernel applied to what the layers before it now compute
+    const probe = tf.model({ inputs: model.inputs, outputs: layer.input as tf.SymbolicTensor });
+    const std = tf.tidy(() => {
+      const x = probe.predict(batch) as tf.Tensor4D;
+      const w = layer.getWeights()[0] as tf.Tensor4D;
+      const cfg = layer.getConfig() as { strides?: number[]; padding?: string };
+      const y = tf.conv2d(
+        x,
+        w,
+        (cfg.strides ?? [1, 1]) as [number, number],
+        (cfg.padding ?? 'valid') as 'same' | 'valid',
+      );
+      return Math.sqrt(tf.moments(y).variance.dataSync()[0]);
+    });
+    const [k, ...bias] = layer.getWeights();
+    const scaled = tf.tidy(() => k.div(std > 0 ? std : 1));
+    layer.setWeights([scaled, ...bias]);
+    scaled.dispose();
   }
 }
 
@@ -182,7 +204,9 @@ export async function pretrainOnGeneratedData(
       inputShape: [inputSize, inputSize, 3],
       pooling: 'avg',
     });
-    heInitialise(base);
+    const first = pretextBatch(arch, inputSize, spec, 0);
+    initialiseForPretraining(base, first.xs);
+    tf.dispose([first.xs, ...first.ys]);
     const heads = ATTRIBUTES.map(
       (a, j) =>
         tf.layers
@@ -258,7 +282,7 @@ export async function pretrainOnGeneratedData(
       writeFileAtomic(loc.infoPath, JSON.stringify(info, null, 2) + '\n');
       report.done(
         `done in ${info.seconds.toFixed(0)} s, pretext accuracy ${(info.finalAccuracy * 100).toFixed(1)}% ` +
-          `on ${spec.classes} classes -> ${loc.path}`,
+          `on ${PRETEXT_SIGN_CLASSES} sign classes -> ${loc.path}`,
       );
       return info;
     } finally {

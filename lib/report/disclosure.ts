@@ -3,6 +3,7 @@
 // weights cache and the data folders, before anything trains. A reader of a quick run on generated
 // data learns that in the first output, not on page 5; and the results section reuses the same list
 // to say why this run's numbers are not the walkthrough's (readDifferences).
+import { PRETEXT_SIGN_CLASSES } from '../data/pretext-signs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -97,7 +98,7 @@ export function planWeights(archName: string, choice: unknown, inputSize: number
     };
   const spec = arch.standIn.spec;
   const info = readPretextInfo(arch, inputSize);
-  const chance = 1 / spec.classes;
+  const chance = 1 / PRETEXT_SIGN_CLASSES;
   const why = offline()
     ? 'NB_OFFLINE is set'
     : `${displayPath(loc.path)} is not there (downloaded now if ${new URL(loc.url).host} can be reached)`;
@@ -106,11 +107,16 @@ export function planWeights(archName: string, choice: unknown, inputSize: number
     : `it is pretrained the first time it is needed (${spec.steps} steps), and its pretext accuracy is shown then`;
   return {
     kind: 'stand-in',
-    pretext: { classes: spec.classes, chance, steps: spec.steps, accuracy: info?.finalAccuracy },
+    pretext: {
+      classes: PRETEXT_SIGN_CLASSES,
+      chance,
+      steps: spec.steps,
+      accuracy: info?.finalAccuracy,
+    },
     text:
       `**Not ImageNet:** the offline stand-in, ${arch.displayName} pretrained on generated signs (${why}). Its pretext task was ` +
-      `to tell ${spec.classes} classes of generated signs apart at ${inputSize}×${inputSize} px (chance ${pct(chance, 2)}; classes this notebook never uses); ` +
-      `${learned}. Its filters know shapes, colours and glyphs, not photographs, so accuracies here are not the walkthrough's. ` +
+      `to name the shape, colours and symbol of generated signs, half of them drawn as bad photographs (dark, hazy, blurred, low-resolution, at an angle, in front of made-up scenes) at ${inputSize}×${inputSize} px: ${PRETEXT_SIGN_CLASSES} signs, none of them this notebook's classes or GTSRB's (chance ${pct(chance, 2)}); ` +
+      `${learned}. Its filters have never seen a real photograph or an ImageNet class, so accuracies here are not the walkthrough's. ` +
       `\`npm run download-weights -- ${arch.name}\` fetches the ImageNet file.`,
   };
 }

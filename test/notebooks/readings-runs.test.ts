@@ -14,6 +14,8 @@ import { markdownOutputs, readingProblems } from './readings-check';
 import type { Notebook } from './report-checks';
 
 const python = findJupyterPython();
+/** Notebook 03's quick run on real GTSRB-40 with the stand-in: its test accuracy must reach this. */
+const MIN_REAL_TEST_ACCURACY = 0.2;
 const noJupyter = python ? false : 'Jupyter is not installed (run `npm run setup`)';
 
 /** Every train_log.csv under `dir`. */
@@ -125,5 +127,15 @@ test(
     if (!/^ImageNet/.test(String(s.metrics.weights)))
       assert.match(diff, /weights: stand-in .* \(walkthrough: ImageNet\)/);
     assert.match(diff, /imageSize: \[32, 32\] \(walkthrough: \[224, 224\]\)/);
+    // What the offline stand-in carries to GTSRB's official test images after 12 epochs on 28 real
+    // images per class (README, *How far the stand-in carries to real photos*). Issue 27 asks for
+    // 50%; this is what the stand-in reaches today, asserted so that a change that loses it fails.
+    if (!/^ImageNet/.test(String(s.metrics.weights))) {
+      const testAccuracy = Number(s.metrics.test_accuracy);
+      assert.ok(
+        testAccuracy >= MIN_REAL_TEST_ACCURACY,
+        `fine-tuned on real GTSRB-40: ${(testAccuracy * 100).toFixed(1)}% on the official test images, below ${MIN_REAL_TEST_ACCURACY * 100}%`,
+      );
+    }
   },
 );

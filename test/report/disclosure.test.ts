@@ -1,6 +1,7 @@
 // The disclosure a notebook opens with, the differences beside the published numbers and the
 // conclusion: each computed from the config, the weights cache and the data folders, so each must
 // change when they do.
+import { PRETEXT_SIGN_CLASSES } from '../../lib/data/pretext-signs';
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -79,9 +80,14 @@ function gtsrbFolder(classes: number, train: number, valid: number, test: number
 test('quick, offline, generated: the stand-in, the generated data and every changed setting are named', () => {
   const plan = describeRun(W, { config: quick, generated, show: false });
   assert.equal(plan.weights.kind, 'stand-in');
-  assert.equal(plan.weights.pretext?.classes, architecture('vgg16').standIn.spec.classes);
+  assert.equal(plan.weights.pretext?.classes, PRETEXT_SIGN_CLASSES);
   assert.match(plan.weights.text, /Not ImageNet/);
-  assert.match(plan.weights.text, /217 classes .*chance 0\.46%/);
+  assert.match(
+    plan.weights.text,
+    new RegExp(
+      `${PRETEXT_SIGN_CLASSES} signs, .*chance ${(100 / PRETEXT_SIGN_CLASSES).toFixed(2)}%`,
+    ),
+  );
   assert.match(plan.weights.text, /pretrained the first time/);
   // once built, its pretext accuracy is read from the file beside the weights
   const arch = architecture('vgg16');

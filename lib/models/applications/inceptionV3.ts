@@ -194,7 +194,7 @@ export const INCEPTION_V3: Architecture = {
   // The walkthrough's `model.layers[:249]`: mixed9 and mixed10 train, features cached at mixed8.
   boundaries: { fineTuneFrom: 249, cacheAt: 'mixed8', lastBlockFrom: 249 },
   standIn: {
-    spec: { classes: 217, firstClass: 43, steps: 150, batchSize: 32, learningRate: 1e-3, seed: 1 },
+    spec: { steps: 150, batchSize: 32, learningRate: 1e-3, seed: 1 },
     quickSize: 75,
   },
   benchSize: 139,

@@ -118,7 +118,7 @@ export const RESNET50: Architecture = {
     lastBlockFrom: 'conv5_block3_1_conv',
   },
   standIn: {
-    spec: { classes: 217, firstClass: 43, steps: 100, batchSize: 32, learningRate: 1e-3, seed: 1 },
+    spec: { steps: 100, batchSize: 32, learningRate: 1e-3, seed: 1 },
     quickSize: 64,
   },
   benchSize: 112,

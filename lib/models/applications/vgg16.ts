@@ -80,7 +80,7 @@ export const VGG16: Architecture = {
   boundaries: { fineTuneFrom: 11, cacheAt: 'block3_pool', lastBlockFrom: 'block5_conv1' },
   // No batch normalisation: a smaller rate, and more steps to move a deep plain ReLU stack.
   standIn: {
-    spec: { classes: 217, firstClass: 43, steps: 300, batchSize: 32, learningRate: 3e-4, seed: 1 },
+    spec: { steps: 300, batchSize: 32, learningRate: 3e-4, seed: 1 },
     quickSize: 32,
   },
   benchSize: 112,
