@@ -45,7 +45,6 @@ export { labelSafeAugmentation, type LabelSafeAugmentation } from './data/label-
 export {
   gtsrbFolders,
   carsFolders,
-  usesRealData,
   type DataFolders,
   type SyntheticFallback,
 } from './data/sources';

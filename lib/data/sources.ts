@@ -83,14 +83,6 @@ export function splitFolderNames(env: 'GTSRB_DIR' | 'CARS_DIR'): [string, string
   return [l.folders.train, l.folders.valid, l.folders.test];
 }
 
-/**
- * Whether this run will read the real dataset (its variable, GTSRB_DIR or CARS_DIR, is set) rather
- * than the generated stand-in: for config cells whose quick settings differ on real photos.
- */
-export function usesRealData(dataset: 'gtsrb' | 'cars'): boolean {
-  return Boolean(dataDirFromEnv(LAYOUTS[dataset].env));
-}
-
 async function dataFolders(
   l: Layout,
   fallback: SyntheticFallback,

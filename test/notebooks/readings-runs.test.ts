@@ -15,7 +15,7 @@ import type { Notebook } from './report-checks';
 
 const python = findJupyterPython();
 /** Notebook 03's quick run on real GTSRB-40 with the stand-in: its test accuracy must reach this. */
-const MIN_REAL_TEST_ACCURACY = 0.2;
+const MIN_REAL_TEST_ACCURACY = 0.3;
 const noJupyter = python ? false : 'Jupyter is not installed (run `npm run setup`)';
 
 /** Every train_log.csv under `dir`. */
@@ -104,7 +104,7 @@ test(
 
 test(
   'notebook 03 on the real GTSRB-40 images: the readings agree with the numbers',
-  { skip: noJupyter || skipUnless(GTSRB40), timeout: 30 * 60_000 },
+  { skip: noJupyter || skipUnless(GTSRB40), timeout: 60 * 60_000 },
   async () => {
     registerKernel();
     const out = tmpDir('nb-gtsrb40-');
