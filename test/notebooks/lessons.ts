@@ -63,7 +63,7 @@ export const LESSONS: Record<keyof typeof CHANCE, (m: Metrics) => string[]> = {
       );
     return problems;
   },
-  // Your own images (the generated folder, 5 classes, about 27 validation images): a pretrained
+  // Your own images (the generated folder, 5 classes, about 45 validation images): a pretrained
   // base, a head and the last block fine-tuned learn the classes despite the folder's corrupt, tiny
   // and duplicated files — above chance beyond the 95% interval of this many images (37.0% = 10/27
   // with the ResNet50 stand-in at 64 px on 2026-12-06, interval 21.5–56.3%, chance 20%).
