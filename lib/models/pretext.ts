@@ -160,28 +160,28 @@ function initialiseForPretraining(model: tf.LayersModel, batch: tf.Tensor): void
   const normalised = model.layers.some((l) => l.getClassName() === 'BatchNormalization');
   for (const layer of convs) {
     const [kernel, ...rest] = layer.getWeights();
-    const fresh = tf.initializers.heNormal({}).apply(kernel.shape);
-    layer.setWeights([fresh, ...rest.map((b) => tf.zerosLike(b))]);
-    fresh.dispose();
-    if (normalised) continue;
-    // the layer's pre-activation: its kernel applied to what the layers before it now compute
-    const probe = tf.model({ inputs: model.inputs, outputs: layer.input as tf.SymbolicTensor });
-    const std = tf.tidy(() => {
-      const x = probe.predict(batch) as tf.Tensor4D;
-      const w = layer.getWeights()[0] as tf.Tensor4D;
-      const cfg = layer.getConfig() as { strides?: number[]; padding?: string };
-      const y = tf.conv2d(
-        x,
-        w,
-        (cfg.strides ?? [1, 1]) as [number, number],
-        (cfg.padding ?? 'valid') as 'same' | 'valid',
-      );
-      return Math.sqrt(tf.moments(y).variance.dataSync()[0]);
-    });
-    const [k, ...bias] = layer.getWeights();
-    const scaled = tf.tidy(() => k.div(std > 0 ? std : 1));
-    layer.setWeights([scaled, ...bias]);
-    scaled.dispose();
+    const fresh = tf.initializers.heNormal({}).apply(kernel.shape) as tf.Tensor4D;
+    const zeros = rest.map((b) => tf.zerosLike(b));
+    // the layer's pre-activation on the batch: its fresh kernel applied to what the layers before it
+    // (already rescaled) compute; He's scale alone where BatchNormalization normalises
+    let std = 1;
+    if (!normalised) {
+      const probe = tf.model({ inputs: model.inputs, outputs: layer.input as tf.SymbolicTensor });
+      std = tf.tidy(() => {
+        const x = probe.predict(batch) as tf.Tensor4D;
+        const cfg = layer.getConfig() as { strides?: number[]; padding?: string };
+        const y = tf.conv2d(
+          x,
+          fresh,
+          (cfg.strides ?? [1, 1]) as [number, number],
+          (cfg.padding ?? 'valid') as 'same' | 'valid',
+        );
+        return Math.sqrt(tf.moments(y).variance.dataSync()[0]) || 1;
+      });
+    }
+    const scaled = std === 1 ? fresh : tf.tidy(() => fresh.div(std));
+    layer.setWeights([scaled, ...zeros]);
+    tf.dispose([fresh, scaled, ...zeros]);
   }
 }
 
