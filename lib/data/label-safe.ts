@@ -75,6 +75,20 @@ function generatedFlipChanges(classes: number, flip: Flip): { changed: number; h
   return { changed, how: parts.join('; ') };
 }
 
+/**
+ * The requested flips that labelSafeAugmentation turns off on `classes` generated classes, with how
+ * many classes each would change: what the disclosure lists before any data is generated.
+ */
+export function flipsOffOnGenerated(
+  requested: ImageDataGeneratorOptions,
+  classes: number,
+): { flip: Flip; changed: number }[] {
+  return (['horizontal', 'vertical'] as const)
+    .filter((f) => requested[OPTION[f]])
+    .map((flip) => ({ flip, changed: generatedFlipChanges(classes, flip).changed }))
+    .filter((f) => f.changed > 0);
+}
+
 const capitalise = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
 const ENV = { cars: 'CARS_DIR', gtsrb: 'GTSRB_DIR' } as const;
 

@@ -16,6 +16,8 @@ import {
 import { describeAs, showBundle, showMarkdown } from '../display';
 import { isImageFile } from '../data/decode';
 import { splitFolderNames } from '../data/sources';
+import { flipsOffOnGenerated } from '../data/label-safe';
+import type { ImageDataGeneratorOptions } from '../data/augment';
 import { architecture } from '../models/architectures';
 import { offline } from '../models/choose-weights';
 import { kerasWeightsLocation } from '../models/weights';
@@ -202,6 +204,18 @@ export function settingDifferences(
       run: `generated, ${data.classes} classes`,
       major: true,
     });
+  // labelSafeAugmentation turns off a flip that changes a generated class (a mirrored "2" is a "5").
+  if (data.source !== 'real' && config.augmentation)
+    for (const { flip, changed } of flipsOffOnGenerated(
+      config.augmentation as ImageDataGeneratorOptions,
+      data.classes,
+    ))
+      out.push({
+        setting: `augmentation: ${flip} flip`,
+        walkthrough: 'on',
+        run: `off (mirrored, ${changed} of the ${data.classes} generated classes change)`,
+        major: false,
+      });
   const pw = w.perClass;
   const pr = data.perClass;
   if (pr.train !== pw.train || pr.validation !== pw.validation)

@@ -143,6 +143,31 @@ test("full with Keras' file cached and the walkthrough's image counts: no differ
   );
 });
 
+test('a flip the generated data cannot take is listed; with real photos it is not', () => {
+  const augmentation = { horizontalFlip: true, verticalFlip: false, rotationRange: 8 };
+  const plan = describeRun(W, { config: { ...quick, augmentation }, generated, show: false });
+  const flip = plan.differences.filter((d) => d.setting.includes('flip'));
+  assert.equal(flip.length, 1, plan.differences.map((d) => d.setting).join(', '));
+  assert.equal(flip[0].setting, 'augmentation: horizontal flip');
+  // the count is labelSafeAugmentation's: some of the 43 generated classes change when mirrored
+  const changed = Number(
+    /off \(mirrored, (\d+) of the 43 generated classes change\)/.exec(flip[0].run)?.[1],
+  );
+  assert.ok(changed > 0 && changed < 43, flip[0].run);
+  assert.equal(flip[0].major, false);
+  // no flip asked: nothing listed
+  const none = describeRun(W, {
+    config: { ...quick, augmentation: { ...augmentation, horizontalFlip: false } },
+    generated,
+    show: false,
+  });
+  assert.ok(!none.differences.some((d) => d.setting.includes('flip')));
+  // real photos keep the flip as written
+  process.env.GTSRB_DIR = gtsrbFolder(3, 5, 2, 4);
+  const real = describeRun(W, { config: { ...quick, augmentation }, generated, show: false });
+  assert.ok(!real.differences.some((d) => d.setting.includes('flip')));
+});
+
 test('real data with fewer images per class is a difference, counted from the folders', () => {
   process.env.GTSRB_DIR = gtsrbFolder(3, 5, 2, 4);
   // macOS' AppleDouble copies have an image extension but are not images: the loaders skip them
