@@ -14,6 +14,11 @@
 //     message plus the frames of the cell and the project (file names relative to the project).
 //  3. The first cell: importing the library compiles it (several seconds, nothing shown). A line
 //     appears at once; the library's initBackend() then shows the backend with the time taken.
+//  4. Kernel messages one at a time per socket. tslab calls zeromq's `send` without waiting for the
+//     previous one, and zeromq 6 refuses a send while another is in progress on the same socket
+//     ("Socket is busy writing", EBUSY). A training loop that updates its progress line often met
+//     it: the "busy" status of the next request was lost, and the cell failed with no error text.
+//     Each socket's sends now queue behind each other, in order; one that fails is said on stderr.
 'use strict';
 const path = require('node:path');
 
@@ -225,9 +230,55 @@ function patchExecutor() {
   };
 }
 
-module.exports = { expandShorthand, originalOffset, formatError, FIRST_CELL_MARK };
+// ---------------------------------------------------------------------------------------------
+// 4. Kernel messages one at a time per socket
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Make zeromq's `send` queue each message behind the previous one on the same socket (zeromq 6
+ * allows one send in progress per socket). `zmq` is the zeromq module. The promise `send` returns
+ * never rejects: a lost message is said on stderr. Returns false when zeromq's shape differs.
+ */
+function serialiseSends(zmq) {
+  let owner = zmq && zmq.Publisher && zmq.Publisher.prototype;
+  while (owner && !Object.prototype.hasOwnProperty.call(owner, 'send'))
+    owner = Object.getPrototypeOf(owner);
+  const d = owner && Object.getOwnPropertyDescriptor(owner, 'send');
+  if (!d || typeof d.value !== 'function' || !d.configurable) return false;
+  if (d.value.serialised) return true;
+  const original = d.value;
+  // zeromq's sockets are not extensible: the queue of each is kept here, not on the socket.
+  const queues = new WeakMap();
+  const send = function send(message) {
+    const last = (queues.get(this) || Promise.resolve())
+      .then(() => original.call(this, message))
+      .catch((e) => {
+        process.stderr.write(`tslab-preload: a kernel message was not sent (${e.message})\n`);
+      });
+    queues.set(this, last);
+    return last;
+  };
+  send.serialised = true;
+  Object.defineProperty(owner, 'send', { ...d, value: send });
+  return true;
+}
+
+function patchSockets() {
+  let zmq;
+  try {
+    // tslab's own zeromq (the one its kernel sockets come from)
+    const tslabDir = path.dirname(require.resolve('tslab/package.json'));
+    zmq = require(require.resolve('zeromq', { paths: [tslabDir] }));
+  } catch (e) {
+    return warn('message sending', e.message);
+  }
+  if (!serialiseSends(zmq)) warn('message sending', "zeromq's Socket has no replaceable send");
+}
+
+module.exports = { expandShorthand, originalOffset, formatError, serialiseSends, FIRST_CELL_MARK };
 
 if (!process.env.TSLAB_PRELOAD_OFF) {
   patchConverter();
   patchExecutor();
+  patchSockets();
 }

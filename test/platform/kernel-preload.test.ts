@@ -32,7 +32,7 @@ test(
   'kernel: shorthand across cells, errors without tslab frames, the first cell line at once',
   { skip, timeout: 900_000 },
   () => {
-    const [decl, shorthand, typo, thrown, rejected, alive, first, missing] = runCells([
+    const [decl, shorthand, typo, thrown, rejected, alive, first, missing, burst] = runCells([
       "const model = { name: 'resnet' };\nconst epochs = 3;",
       'const opts = { model, epochs, verbose: 0 };\n`${opts.model.name} ${opts.epochs}`',
       'const typo = { model, epochz };',
@@ -41,6 +41,9 @@ test(
       '2 + 2',
       "import * as nb from './lib/index';\nconst backend = await nb.initBackend();",
       "await nb.flowFromDirectory('/no/such/folder', { targetSize: [8, 8] });",
+      // 500 display updates in one go: without the preload's queue tslab's second send meets
+      // zeromq's "Socket is busy writing" and the cell never finishes
+      "import { newDisplay } from './lib/display';\nconst d = newDisplay();\nfor (let i = 0; i < 500; i++) d.update({ 'text/plain': `step ${i}` });\n'sent'",
     ]);
     assert.equal(decl.status, 'ok', text(decl));
     assert.equal(shorthand.status, 'ok', text(shorthand));
@@ -71,5 +74,57 @@ test(
     assert.match(text(missing), /^Error: Image folder not found: \/no\/such\/folder\./);
     assert.match(text(missing), /at listClassFolders \(lib\/data\/directory\.ts\)/);
     for (const c of [thrown, rejected, missing]) assert.doesNotMatch(text(c), INTERNALS);
+
+    assert.equal(burst.status, 'ok', text(burst));
+    assert.equal(burst.outputs.length, 501, 'every update and the value arrived');
+    assert.equal(burst.outputs.at(-2)?.text, 'step 499');
+    assert.doesNotMatch(text(burst), /not sent/);
   },
 );
+
+test("zeromq allows one send in progress per socket; the preload's queue sends each, in order", async () => {
+  process.env.TSLAB_PRELOAD_OFF = '1'; // load the preload's functions without patching at load
+  const zmq = require('zeromq') as typeof import('zeromq');
+  const { serialiseSends } = require('../../scripts/platform/tslab-preload.cjs') as {
+    serialiseSends: (z: typeof zmq) => boolean;
+  };
+  const pub = new zmq.Publisher();
+  const sub = new zmq.Subscriber();
+  try {
+    await pub.bind('tcp://127.0.0.1:*');
+    sub.connect(pub.lastEndpoint!);
+    sub.subscribe();
+    await new Promise((r) => setTimeout(r, 300)); // the subscription reaches the publisher
+    // The premise: sends issued back to back are refused while one is in progress (what tslab met).
+    let refused = 0;
+    const raw: Promise<void>[] = [];
+    for (let i = 0; i < 2000; i++) {
+      try {
+        raw.push(pub.send(['m', 'first']));
+      } catch (e) {
+        assert.match((e as Error).message, /Socket is busy writing/);
+        refused++;
+      }
+    }
+    await Promise.allSettled(raw);
+    assert.ok(refused > 0, 'zeromq accepted every send: the queue may no longer be needed');
+    assert.equal(serialiseSends(zmq), true);
+    const sent: Promise<void>[] = [];
+    for (let i = 0; i < 2000; i++) sent.push(pub.send(['m', String(i)]));
+    await Promise.all(sent);
+    const got: string[] = [];
+    for await (const [, body] of sub) {
+      const v = body.toString();
+      if (v === 'first') continue;
+      got.push(v);
+      if (got.length === 2000) break;
+    }
+    assert.deepEqual(
+      got,
+      Array.from({ length: 2000 }, (_, i) => String(i)),
+    );
+  } finally {
+    pub.close();
+    sub.close();
+  }
+});
