@@ -79,7 +79,7 @@ export async function resolveAutoWeights(
     reason:
       `No ImageNet weights (${why}), so the base uses the offline stand-in: ${app} **${PRETEXT_LABEL}** ` +
       `(${inputSize}×${inputSize}, shapes/colours/symbols of generated signs, half of them drawn as bad photographs, none of them the notebooks' classes; ` +
-      `pretext accuracy ${(pretext.info.finalAccuracy * 100).toFixed(0)}% on ${PRETEXT_SIGN_CLASSES} signs, chance ${(100 / PRETEXT_SIGN_CLASSES).toFixed(2)}%; ${pretext.path}). ` +
+      `pretext accuracy ${(pretext.info.finalAccuracy * 100).toFixed(1)}% on ${PRETEXT_SIGN_CLASSES} signs, chance ${(100 / PRETEXT_SIGN_CLASSES).toFixed(2)}%; ${pretext.path}). ` +
       `For ImageNet, run \`npm run download-weights -- ${app}\` or copy ${loc.file} into ${loc.cacheDir}/.`,
   };
 }
