@@ -3,7 +3,7 @@
 // weights cache and the data folders, before anything trains. A reader of a quick run on generated
 // data learns that in the first output, not on page 5; and the results section reuses the same list
 // to say why this run's numbers are not the walkthrough's (readDifferences).
-import { PRETEXT_SIGN_CLASSES } from '../data/pretext-signs';
+import { PRETEXT_ATTRIBUTES, PRETEXT_SIGN_CLASSES } from '../data/pretext-signs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -69,6 +69,18 @@ export interface DescribeRunOptions {
 
 const pct = (v: number, digits = 1) => `${(100 * v).toFixed(digits)}%`;
 
+/**
+ * The stand-in's summed pretext loss beside a uniform guess's (ln of each attribute's count):
+ * "all three right" stays near 0% after a few hundred steps, and the loss says how far the base got.
+ */
+function pretextLossNote(loss: number | undefined): string {
+  if (loss === undefined || !Number.isFinite(loss)) return '';
+  const guess = PRETEXT_ATTRIBUTES.reduce((sum, a) => sum + Math.log(a.count), 0);
+  return loss >= guess
+    ? ` (its summed pretext loss, ${loss.toFixed(2)}, is not below the ${guess.toFixed(2)} of a uniform guess)`
+    : ` (summed pretext loss ${loss.toFixed(2)} against ${guess.toFixed(2)} for a uniform guess)`;
+}
+
 /** The side of the config's square `imageSize` (0 when it has none). */
 const imageSide = (cfg: Record<string, unknown>) =>
   Array.isArray(cfg.imageSize) ? Number(cfg.imageSize[0]) : 0;
@@ -105,7 +117,8 @@ export function planWeights(archName: string, choice: unknown, inputSize: number
     ? 'NB_OFFLINE is set'
     : `${displayPath(loc.path)} is not there (downloaded now if ${new URL(loc.url).host} can be reached)`;
   const learned = info
-    ? `it reached ${pct(info.finalAccuracy)} on fresh images after ${spec.steps} steps`
+    ? `it reached ${pct(info.finalAccuracy)} on fresh images after ${spec.steps} steps` +
+      pretextLossNote(info.finalLoss)
     : `it is pretrained the first time it is needed (${spec.steps} steps), and its pretext accuracy is shown then`;
   return {
     kind: 'stand-in',

@@ -102,6 +102,22 @@ test('quick, offline, generated: the stand-in, the generated data and every chan
   const built = describeRun(W, { config: quick, generated, show: false });
   assert.equal(built.weights.pretext?.accuracy, 0.104);
   assert.match(built.weights.text, /reached 10\.4% on fresh images after 300 steps/);
+  // its loss beside guessing: ln 6 + ln 7 + ln 61 for shape, colour scheme and symbol
+  const guess = (Math.log(6) + Math.log(7) + Math.log(61)).toFixed(2);
+  assert.match(
+    built.weights.text,
+    new RegExp(`summed pretext loss 4\\.00 against ${guess} for a uniform guess\\)`),
+  );
+  // a loss not below guessing's is said as such
+  fs.writeFileSync(
+    loc.infoPath,
+    JSON.stringify({ ...info, seconds: 1, finalAccuracy: 0, finalLoss: 8.1 }),
+  );
+  const idle = describeRun(W, { config: quick, generated, show: false });
+  assert.match(
+    idle.weights.text,
+    /pretext loss, 8\.10, is not below the [\d.]+ of a uniform guess\)/,
+  );
   assert.equal(plan.data.source, 'generated');
   assert.match(plan.data.text, /Generated images, not GTSRB/);
   const settings = plan.differences.map((d) => d.setting);
