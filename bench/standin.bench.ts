@@ -43,13 +43,12 @@ async function main(): Promise<void> {
         progress: !QUICK,
         ...(QUICK ? { spec: { steps } } : {}),
       });
-      const seconds = built.seconds;
-      total += seconds;
+      total += built.seconds;
       rows.push([
         arch.displayName,
         `${size} px`,
         String(steps),
-        `${seconds.toFixed(0)} s`,
+        `${built.seconds.toFixed(0)} s`,
         `${((built.seconds / steps) * 1000).toFixed(0)} ms`,
         `${renderMs.toFixed(0)} ms`,
         QUICK ? '–' : `${(built.finalAccuracy * 100).toFixed(1)}%`,

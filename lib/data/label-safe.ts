@@ -75,6 +75,10 @@ function generatedFlipChanges(classes: number, flip: Flip): { changed: number; h
   return { changed, how: parts.join('; ') };
 }
 
+/** The flips the augmentation options ask for. */
+const askedFlips = (requested: ImageDataGeneratorOptions): Flip[] =>
+  (['horizontal', 'vertical'] as const).filter((f) => requested[OPTION[f]]);
+
 /**
  * The requested flips that labelSafeAugmentation turns off on `classes` generated classes, with how
  * many classes each would change: what the disclosure lists before any data is generated.
@@ -83,8 +87,7 @@ export function flipsOffOnGenerated(
   requested: ImageDataGeneratorOptions,
   classes: number,
 ): { flip: Flip; changed: number }[] {
-  return (['horizontal', 'vertical'] as const)
-    .filter((f) => requested[OPTION[f]])
+  return askedFlips(requested)
     .map((flip) => ({ flip, changed: generatedFlipChanges(classes, flip).changed }))
     .filter((f) => f.changed > 0);
 }
@@ -104,7 +107,7 @@ export function labelSafeAugmentation(
   requested: ImageDataGeneratorOptions,
   data: Pick<DataFolders, 'source' | 'dataset' | 'trainDir'>,
 ): LabelSafeAugmentation {
-  const asked = (['horizontal', 'vertical'] as const).filter((f) => requested[OPTION[f]]);
+  const asked = askedFlips(requested);
   if (data.source === 'real') {
     const note = !asked.length
       ? 'No flip is requested: every augmentation keeps the class.'

@@ -65,8 +65,8 @@ export const LESSONS: Record<keyof typeof CHANCE, (m: Metrics) => string[]> = {
   },
   // Your own images (the generated folder, 5 classes, about 45 validation images): a pretrained
   // base, a head and the last block fine-tuned learn the classes despite the folder's corrupt, tiny
-  // and duplicated files — above chance beyond the 95% interval of this many images (37.0% = 10/27
-  // with the ResNet50 stand-in at 64 px on 2026-12-06, interval 21.5–56.3%, chance 20%).
+  // and duplicated files — above chance beyond the 95% interval of this many images (40.0% = 18/45
+  // with the ResNet50 stand-in at 64 px on 2026-12-07, interval 27.0–54.5%, chance 20%).
   '04': (m) => {
     const val = num(m, 'val_accuracy');
     const n = num(m, 'val_images');
