@@ -1,5 +1,5 @@
 // Loaded into the project's tslab kernel before tslab itself (`node --require` in the kernelspec,
-// scripts/platform/jupyter.ts). It changes three things a notebook user meets, at the one step the
+// scripts/platform/jupyter.ts). It changes five things a notebook user meets, at the one step the
 // project controls, and leaves tslab's files untouched (tslab is pinned to 1.0.22; each patch
 // checks the shape it relies on and stands aside, with one line on stderr, when it differs):
 //
@@ -19,12 +19,26 @@
 //     ("Socket is busy writing", EBUSY). A training loop that updates its progress line often met
 //     it: the "busy" status of the next request was lost, and the cell failed with no error text.
 //     Each socket's sends now queue behind each other, in order; one that fails is said on stderr.
+//  5. Saving a project file while a cell runs. tslab's TypeScript host keeps one timer (the program
+//     update it runs when the next cell compiles) and throws "Unexpected pending rebuildTimer" at a
+//     second. TypeScript's watch sets a second one when a file appears or is renamed where an
+//     import once failed to resolve (an editor saving lib/x.ts through a temporary file does), so
+//     the running cell showed an UncaughtException. That timer, which re-resolves the failed
+//     imports, now runs on a Node timer as in TypeScript's own watch; the program update keeps
+//     tslab's slot, so the next cell still compiles against the saved file.
 'use strict';
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Where the first lib-importing cell started (lib/backend reads it for "ready in N s"). */
 const FIRST_CELL_MARK = Symbol.for('tfjs-finetune-notebooks.firstCellStartedAt');
+
+/** The TypeScript tslab compiles cells with (its own copy, not the project's). */
+function tslabTypeScript() {
+  return require(
+    require.resolve('@tslab/typescript-for-tslab', { paths: [require.resolve('tslab')] }),
+  );
+}
 
 function warn(what, why) {
   process.stderr.write(`tslab-preload: ${what} left as tslab has it (${why})\n`);
@@ -89,9 +103,7 @@ function patchConverter() {
   let ts;
   try {
     converter = require('tslab/dist/converter');
-    ts = require(
-      require.resolve('@tslab/typescript-for-tslab', { paths: [require.resolve('tslab')] }),
-    );
+    ts = tslabTypeScript();
   } catch (e) {
     return warn('shorthand properties', e.message);
   }
@@ -275,10 +287,91 @@ function patchSockets() {
   if (!serialiseSends(zmq)) warn('message sending', "zeromq's Socket has no replaceable send");
 }
 
-module.exports = { expandShorthand, originalOffset, formatError, serialiseSends, FIRST_CELL_MARK };
+// ---------------------------------------------------------------------------------------------
+// 5. Saving a project file while a cell runs
+// ---------------------------------------------------------------------------------------------
+
+/** The callback TypeScript's watch schedules to re-resolve imports that failed (TypeScript 5.0). */
+const FAILED_LOOKUP_TIMER = 'invalidateResolutionsOfFailedLookup';
+
+/**
+ * tslab gives its TypeScript host timers by assigning `setTimeout`/`clearTimeout` on an object made
+ * with `Object.create(ts.sys)`. Accessors on `ts.sys` receive those assignments: each such object
+ * gets timers that hand TypeScript's failed-lookup timer to Node and every other one to tslab's.
+ * Returns false when `tsSys` has no timers to wrap.
+ */
+function giveFailedLookupsTheirOwnTimer(tsSys) {
+  if (!tsSys || typeof tsSys.setTimeout !== 'function' || typeof tsSys.clearTimeout !== 'function')
+    return false;
+  if (tsSys.failedLookupTimersRouted) return true;
+  const own = { setTimeout: tsSys.setTimeout, clearTimeout: tsSys.clearTimeout };
+  const assigned = new WeakMap(); // an object built on ts.sys -> the timers assigned to it
+  const nodeTimers = new Set();
+  const routed = (target) => ({
+    setTimeout(callback, ms, ...args) {
+      if (!callback || callback.name !== FAILED_LOOKUP_TIMER)
+        return target.setTimeout(callback, ms, ...args);
+      const handle = setTimeout(() => {
+        nodeTimers.delete(handle);
+        callback(...args);
+      }, ms);
+      handle.unref();
+      nodeTimers.add(handle);
+      return handle;
+    },
+    clearTimeout(handle) {
+      if (!nodeTimers.delete(handle)) return target.clearTimeout(handle);
+      clearTimeout(handle);
+    },
+  });
+  for (const name of ['setTimeout', 'clearTimeout']) {
+    Object.defineProperty(tsSys, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        if (this === tsSys) return own[name];
+        const timers = assigned.get(this);
+        return timers ? timers.routed[name] : own[name];
+      },
+      set(fn) {
+        if (this === tsSys) return void (own[name] = fn);
+        let timers = assigned.get(this);
+        if (!timers) {
+          const target = { ...own };
+          timers = { target, routed: routed(target) };
+          assigned.set(this, timers);
+        }
+        timers.target[name] = fn;
+      },
+    });
+  }
+  Object.defineProperty(tsSys, 'failedLookupTimersRouted', { value: true });
+  return true;
+}
+
+function patchWatchTimers() {
+  let ts;
+  try {
+    ts = tslabTypeScript();
+  } catch (e) {
+    return warn('timers of saved files', e.message);
+  }
+  if (!giveFailedLookupsTheirOwnTimer(ts.sys))
+    warn('timers of saved files', "TypeScript's sys has no timers");
+}
+
+module.exports = {
+  expandShorthand,
+  originalOffset,
+  formatError,
+  serialiseSends,
+  giveFailedLookupsTheirOwnTimer,
+  FIRST_CELL_MARK,
+};
 
 if (!process.env.TSLAB_PRELOAD_OFF) {
   patchConverter();
   patchExecutor();
   patchSockets();
+  patchWatchTimers();
 }

@@ -4,7 +4,10 @@
 // shows the backend with the time taken.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { kernelScriptJson, skipWithoutJupyter as skip } from './kernel';
+import { ROOT } from '../../scripts/platform/jupyter';
 
 interface Output {
   t: number;
@@ -21,6 +24,22 @@ function runCells(cells: string[]): CellResult[] {
     input: JSON.stringify(cells),
     timeout: 600_000,
   });
+}
+
+/**
+ * The preload's functions, loaded without patching this process. The switch is taken off again at
+ * once: the kernels later tests start inherit this process's environment.
+ */
+function preloadFunctions() {
+  process.env.TSLAB_PRELOAD_OFF = '1';
+  try {
+    return require('../../scripts/platform/tslab-preload.cjs') as {
+      serialiseSends: (z: typeof import('zeromq')) => boolean;
+      giveFailedLookupsTheirOwnTimer: (sys: object) => boolean;
+    };
+  } finally {
+    delete process.env.TSLAB_PRELOAD_OFF;
+  }
 }
 
 const text = (c: CellResult) => c.outputs.map((o) => o.text).join('');
@@ -83,11 +102,8 @@ test(
 );
 
 test("zeromq allows one send in progress per socket; the preload's queue sends each, in order", async () => {
-  process.env.TSLAB_PRELOAD_OFF = '1'; // load the preload's functions without patching at load
   const zmq = require('zeromq') as typeof import('zeromq');
-  const { serialiseSends } = require('../../scripts/platform/tslab-preload.cjs') as {
-    serialiseSends: (z: typeof zmq) => boolean;
-  };
+  const { serialiseSends } = preloadFunctions();
   const pub = new zmq.Publisher();
   const sub = new zmq.Subscriber();
   try {
@@ -127,4 +143,77 @@ test("zeromq allows one send in progress per socket; the preload's queue sends e
     pub.close();
     sub.close();
   }
+});
+
+test(
+  'kernel: saving an imported file while a cell runs raises nothing, and the next cell sees the save',
+  { skip, timeout: 600_000 },
+  () => {
+    // A folder of the project (the kernel's working directory), so tslab watches it as it watches
+    // lib/. The module imports a package: its failed lookups (./node_modules here) are watched too.
+    const dir = `.cache/test-kernel-save-${process.pid}`;
+    const source = (v: number) =>
+      JSON.stringify(
+        `import * as tf from '@tensorflow/tfjs';\nexport const v = ${v};\nexport const t = tf.version_core;\n`,
+      );
+    try {
+      const [, first, missing, saved, after] = runCells([
+        `import * as fs from 'fs';\nfs.mkdirSync('${dir}', { recursive: true });\nfs.writeFileSync('${dir}/mod.ts', ${source(1)});`,
+        `import { v } from './${dir}/mod';\nv`,
+        `import { w } from './${dir}/later';`,
+        // an editor's save: a temporary file renamed over the original, then a file an earlier cell
+        // failed to import, then a folder where a failed lookup looked
+        `fs.writeFileSync('${dir}/mod.ts.tmp', ${source(2)});\nfs.renameSync('${dir}/mod.ts.tmp', '${dir}/mod.ts');\n` +
+          `await new Promise((r) => setTimeout(r, 1500));\nfs.writeFileSync('${dir}/later.ts', 'export const w = 5;\\n');\n` +
+          `fs.mkdirSync('${dir}/node_modules');\nawait new Promise((r) => setTimeout(r, 1500));\n'saved'`,
+        `import { v as v2 } from './${dir}/mod';\nimport { w as w2 } from './${dir}/later';\n[v2, w2].join(' ')`,
+      ]);
+      assert.equal(text(first).trim(), '1');
+      assert.equal(missing.status, 'error');
+      assert.match(text(missing), /Cannot find module/);
+      // Without the preload's timers this cell showed "UncaughtException: Error: Unexpected
+      // pending rebuildTimer" from tslab's TypeScript host.
+      assert.equal(saved.status, 'ok', text(saved));
+      assert.equal(text(saved).trim(), 'saved');
+      assert.equal(after.status, 'ok', text(after));
+      assert.equal(text(after).trim(), '2 5', 'the next cell compiles against the saved files');
+    } finally {
+      fs.rmSync(path.join(ROOT, dir), { recursive: true, force: true });
+    }
+  },
+);
+
+test("tslab's one timer slot keeps the program update; TypeScript's failed-lookup timer runs on Node's", async () => {
+  const { giveFailedLookupsTheirOwnTimer } = preloadFunctions();
+  const base = { setTimeout: () => 'base', clearTimeout: () => undefined };
+  assert.equal(giveFailedLookupsTheirOwnTimer(base), true);
+  // tslab's host: one pending timer at most, run when the next cell compiles
+  const sys = Object.create(base) as { setTimeout: Function; clearTimeout: Function };
+  let slot: { callback: () => void } | null = null;
+  sys.setTimeout = (callback: () => void) => {
+    if (slot) throw new Error('Unexpected pending rebuildTimer');
+    return (slot = { callback });
+  };
+  sys.clearTimeout = (t: unknown) => {
+    if (t !== slot) throw new Error('clearing unexpected timer');
+    slot = null;
+  };
+  const ran: string[] = [];
+  function updateProgramWithWatchStatus() {
+    ran.push('update');
+  }
+  function invalidateResolutionsOfFailedLookup() {
+    ran.push('failed lookups');
+  }
+  const update = sys.setTimeout(updateProgramWithWatchStatus, 250);
+  assert.equal(slot, update, 'the program update waits in tslab’s slot');
+  const lookups = sys.setTimeout(invalidateResolutionsOfFailedLookup, 10); // threw before
+  const cancelled = sys.setTimeout(invalidateResolutionsOfFailedLookup, 10);
+  sys.clearTimeout(cancelled);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(ran, ['failed lookups'], 'the failed-lookup timer ran once, on its own');
+  assert.notEqual(lookups, update);
+  sys.clearTimeout(update);
+  assert.equal(slot, null);
+  assert.equal(base.setTimeout(), 'base', 'ts.sys itself keeps its own timers');
 });
