@@ -233,6 +233,13 @@ export function frozenBatchNorm(
   return op(x);
 }
 
+/** Does `model` normalise anywhere (this module's layer, or tfjs' own)? VGG16 does not. */
+export function hasBatchNorm(model: tf.LayersModel): boolean {
+  return model.layers.some(
+    (l) => l instanceof KerasBatchNormalization || l.getClassName() === 'BatchNormalization',
+  );
+}
+
 /** Keras-style factory: `batchNormalization({ epsilon: 1.001e-5, name: 'conv1_bn' })`. */
 export function kerasBatchNormalization(
   args?: KerasBatchNormalizationArgs,

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Architecture, PretextSpec } from './architecture';
 import { loadKerasWeights, saveKerasWeights } from './h5';
-import { recalibrateBatchNorm } from './batchnorm';
+import { hasBatchNorm, recalibrateBatchNorm } from './batchnorm';
 import { writeFileAtomic } from '../io/atomic';
 import { preprocessInput } from '../data/preprocess';
 import { kerasCacheDir } from './weights';
@@ -30,8 +30,12 @@ import { runBatches } from '../io/batches';
 
 export type { PretextSpec } from './architecture';
 
-/** 2: half the signs photographed badly (lib/data/pretext-signs.ts); 1 was clean renders of 217 classes. */
-export const PRETEXT_VERSION = 2;
+/**
+ * 3: bases with BatchNormalization start from He's scale, as initialiseForPretraining always said
+ * (version 2 missed this project's BatchNormalization layer and rescaled them too); 2: half the
+ * signs photographed badly (lib/data/pretext-signs.ts); 1 was clean renders of 217 classes.
+ */
+export const PRETEXT_VERSION = 3;
 
 /**
  * After the optimiser steps, BatchNormalization's moving statistics are set to their average over
@@ -152,12 +156,14 @@ function* calibrationBatches(
  * ReLU stack without batch normalisation (VGG16) barely moves in a few hundred steps from Keras'
  * glorot-uniform start, and He's scale alone assumes unit-variance inputs where 'caffe'
  * preprocessing hands the first layer values of ±128 (a first loss near 70 instead of ln C).
- * Bases with BatchNormalization normalise themselves and keep He's scale. This only changes where
+ * Bases with BatchNormalization normalise themselves and keep He's scale (rescaled kernels leave
+ * their forward pass unchanged but make each Adam step larger against them: notebook 01 reached
+ * 32% on a ResNet50 stand-in rescaled so, 58% on one at He's scale). This only changes where
  * *our* pretraining starts; `weights: null` keeps Keras' initialisers.
  */
 function initialiseForPretraining(model: tf.LayersModel, batch: tf.Tensor): void {
   const convs = model.layers.filter((l) => l.getClassName() === 'Conv2D');
-  const normalised = model.layers.some((l) => l.getClassName() === 'BatchNormalization');
+  const normalised = hasBatchNorm(model);
   for (const layer of convs) {
     const [kernel, ...rest] = layer.getWeights();
     const fresh = tf.initializers.heNormal({}).apply(kernel.shape) as tf.Tensor4D;

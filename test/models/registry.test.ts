@@ -115,6 +115,7 @@ const TINY_NET: Architecture = {
   standIn: {
     spec: { steps: 2, batchSize: 4, learningRate: 1e-3, seed: 1 },
     quickSize: 16,
+    sizeIndependent: false,
   },
   benchSize: 16,
 };
