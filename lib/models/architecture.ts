@@ -69,9 +69,13 @@ export interface Architecture extends KerasWeightFiles {
    * The offline stand-in (lib/models/pretext.ts): its pretext recipe (steps sized so that the three
    * built-in bases pretrain in about 10 minutes on a 2-core CPU) and the quick profile's input side,
    * which `npm run prepare-weights` prepares. The recipe, key order included, is part of the cached
-   * file's identity: changing it pretrains anew.
+   * file's identity: changing it pretrains anew. `sizeIndependent`: the base has no
+   * BatchNormalization, so its weights do not depend on the input side and the stand-in pretrained
+   * at `quickSize` loads at every side (notebook 03 runs GTSRB's photos at 48 px on VGG16's 32-px
+   * stand-in); a base with BatchNormalization is pretrained at the side it is used at, since its
+   * statistics depend on it.
    */
-  standIn: { spec: PretextSpec; quickSize: number };
+  standIn: { spec: PretextSpec; quickSize: number; sizeIndependent: boolean };
   /** A reduced input side the benches time beside the native one. */
   benchSize: number;
 }

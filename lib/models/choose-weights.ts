@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { getKerasWeights, kerasWeightsLocation } from './weights';
-import { getPretextWeights, PRETEXT_LABEL } from './pretext';
+import { anySideReason, getPretextWeights, PRETEXT_LABEL } from './pretext';
 import { weightsOrigins, type WeightsOrigin } from './origin';
 import type * as tf from '@tensorflow/tfjs';
 import type { Architecture } from './architecture';
@@ -73,12 +73,17 @@ export async function resolveAutoWeights(
     }
   }
   const pretext = await getPretextWeights(arch, inputSize, { progress: !opts.quiet });
+  const side = pretext.info.inputSize;
+  const sides =
+    side === inputSize
+      ? `${side}×${side}`
+      : `pretrained at ${side}×${side} and loaded at ${inputSize}×${inputSize}: ${anySideReason(arch)}`;
   return {
     file: pretext.path,
     origin: 'pretext',
     reason:
       `No ImageNet weights (${why}), so the base uses the offline stand-in: ${app} **${PRETEXT_LABEL}** ` +
-      `(${inputSize}×${inputSize}, shapes/colours/symbols of generated signs, half of them drawn as bad photographs, none of them the notebooks' classes; ` +
+      `(${sides}; shapes/colours/symbols of generated signs, half of them drawn as bad photographs, none of them the notebooks' classes; ` +
       `pretext accuracy ${(pretext.info.finalAccuracy * 100).toFixed(1)}% on ${PRETEXT_SIGN_CLASSES} signs, chance ${(100 / PRETEXT_SIGN_CLASSES).toFixed(2)}%; ${pretext.path}). ` +
       `For ImageNet, run \`npm run download-weights -- ${app}\` or copy ${loc.file} into ${loc.cacheDir}/.`,
   };

@@ -79,13 +79,27 @@ export interface PretextInfo {
   batchNormCalibrated?: boolean;
 }
 
-/** The cached info when weights for exactly this spec exist, else null. */
+/**
+ * The side the stand-in for `arch` used at `inputSize` is pretrained at: the quick-profile side for
+ * a base whose weights do not depend on the side (no BatchNormalization: VGG16), so one stand-in
+ * serves GTSRB's photos at 48 px as well as the generated signs at 32; else `inputSize` itself.
+ */
+export function standInSide(arch: Architecture, inputSize: number): number {
+  return arch.standIn.sizeIndependent ? arch.standIn.quickSize : inputSize;
+}
+
+/** Why a stand-in pretrained at one side loads at another (said wherever that happens). */
+export function anySideReason(arch: Architecture): string {
+  return `${arch.displayName} has no BatchNormalization, so its weights fit any side`;
+}
+
+/** The cached info of the stand-in for `arch` used at `inputSize` when it has today's recipe, else null. */
 export function readPretextInfo(
   arch: Architecture,
   inputSize: number,
   cacheDir?: string,
 ): PretextInfo | null {
-  const loc = pretextWeightsLocation(arch, inputSize, cacheDir);
+  const loc = pretextWeightsLocation(arch, standInSide(arch, inputSize), cacheDir);
   if (!fs.existsSync(loc.path) || !fs.existsSync(loc.infoPath)) return null;
   try {
     const info = JSON.parse(fs.readFileSync(loc.infoPath, 'utf8')) as PretextInfo;
@@ -327,12 +341,16 @@ async function calibrateInPlace(
   return calibrated;
 }
 
-/** Path of the pretext weights for (arch, inputSize), pretraining them first when not cached. */
+/**
+ * Path of the pretext weights for `arch` used at `inputSize`, pretraining them first when not
+ * cached (at `standInSide`: a base without BatchNormalization shares one stand-in across sides).
+ */
 export async function getPretextWeights(
   arch: Architecture,
-  inputSize: number,
+  usedAt: number,
   opts: PretrainOptions = {},
 ): Promise<{ path: string; info: PretextInfo }> {
+  const inputSize = standInSide(arch, usedAt);
   const loc = pretextWeightsLocation(arch, inputSize, opts.cacheDir);
   const info = opts.spec ? null : readPretextInfo(arch, inputSize, opts.cacheDir);
   if (!info) return { path: loc.path, info: await pretrainOnGeneratedData(arch, inputSize, opts) };

@@ -21,7 +21,7 @@ import type { ImageDataGeneratorOptions } from '../data/augment';
 import { architecture } from '../models/architectures';
 import { offline } from '../models/choose-weights';
 import { kerasWeightsLocation } from '../models/weights';
-import { readPretextInfo } from '../models/pretext';
+import { anySideReason, readPretextInfo, standInSide } from '../models/pretext';
 import { reading, wilsonInterval } from '../evaluate/readings';
 import { displayPath, markdownCode } from '../io/text';
 import type { Walkthrough } from './walkthroughs';
@@ -112,6 +112,11 @@ export function planWeights(archName: string, choice: unknown, inputSize: number
     };
   const spec = arch.standIn.spec;
   const info = readPretextInfo(arch, inputSize);
+  const side = standInSide(arch, inputSize);
+  const loaded =
+    side === inputSize
+      ? ''
+      : `; it is loaded at ${inputSize}×${inputSize} (${anySideReason(arch)})`;
   const chance = 1 / PRETEXT_SIGN_CLASSES;
   const why = offline()
     ? 'NB_OFFLINE is set'
@@ -130,8 +135,8 @@ export function planWeights(archName: string, choice: unknown, inputSize: number
     },
     text:
       `**Not ImageNet:** the offline stand-in, ${arch.displayName} pretrained on generated signs (${why}). Its pretext task was ` +
-      `to name the shape, colours and symbol of generated signs, half of them drawn as bad photographs (dark, hazy, blurred, low-resolution, at an angle, in front of made-up scenes) at ${inputSize}×${inputSize} px: ${PRETEXT_SIGN_CLASSES} signs, none of them this notebook's classes or GTSRB's (chance ${pct(chance, 2)}); ` +
-      `${learned}. Its filters have never seen a real photograph or an ImageNet class, so accuracies here are not the walkthrough's. ` +
+      `to name the shape, colours and symbol of generated signs, half of them drawn as bad photographs (dark, hazy, blurred, low-resolution, at an angle, in front of made-up scenes) at ${side}×${side} px: ${PRETEXT_SIGN_CLASSES} signs, none of them this notebook's classes or GTSRB's (chance ${pct(chance, 2)}); ` +
+      `${learned}${loaded}. Its filters have never seen a real photograph or an ImageNet class, so accuracies here are not the walkthrough's. ` +
       `\`npm run download-weights -- ${arch.name}\` fetches the ImageNet file.`,
   };
 }

@@ -13,9 +13,10 @@ import {
   readPretextInfo,
   PRETEXT_VERSION,
   PRETEXT_LABEL,
+  standInSide,
 } from '../../lib/models/pretext';
 import { resolveAutoWeights, weightsLabel } from '../../lib/models/choose-weights';
-import { vgg16 } from '../../lib/models/architectures';
+import { architecture, vgg16 } from '../../lib/models/architectures';
 import { VGG16 } from '../../lib/models/applications/vgg16';
 import { registerOnednnBackend } from '../../lib/backend/onednn';
 import { syntheticClass } from '../../lib/data/synthetic';
@@ -133,6 +134,24 @@ test("weights: 'auto' offline uses the cached stand-in at once and labels it", a
       quiet: true,
     });
     assert.equal(weightsLabel(base), PRETEXT_LABEL);
+    // VGG16 has no BatchNormalization: at 48 px (GTSRB's photos in notebook 03) the same 32-px
+    // stand-in loads, nothing is pretrained again, and the reason says both sides.
+    assert.equal(standInSide(VGG16, 48), 32);
+    assert.equal(readPretextInfo(VGG16, 48)?.inputSize, 32);
+    w = await resolveAutoWeights(VGG16, 48, { quiet: true });
+    assert.equal(w.file, loc.path);
+    assert.match(w.reason, /pretrained at 32×32 and loaded at 48×48/);
+    const at48 = await vgg16({
+      includeTop: false,
+      weights: 'auto',
+      inputShape: [48, 48, 3],
+      quiet: true,
+    });
+    const kernel = (m: tf.LayersModel) => m.getLayer('block4_conv1').getWeights()[0];
+    assert.equal(tf.sub(kernel(base), kernel(at48)).abs().max().dataSync()[0], 0);
+    assert.equal(fs.readdirSync(cacheDir).filter((f) => f.endsWith('.h5')).length, 1);
+    // A base with BatchNormalization keeps one stand-in per side (its statistics depend on it).
+    assert.equal(standInSide(architecture('resnet50'), 96), 96);
   } finally {
     for (const [k, v] of [
       ['KERAS_HOME', saved.home],

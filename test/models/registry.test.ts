@@ -23,6 +23,7 @@ import {
 } from '../../lib/models/applications/common';
 import { weightsLabel } from '../../lib/models/choose-weights';
 import { PRETEXT_LABEL, pretextWeightsLocation } from '../../lib/models/pretext';
+import { hasBatchNorm } from '../../lib/models/batchnorm';
 import { preprocessInput, preprocessPixels } from '../../lib/data/preprocess';
 import { downloadList } from '../../scripts/download-weights';
 import { benchCases } from '../../bench/models.bench';
@@ -52,10 +53,13 @@ test("each built-in record's layer boundaries name the layers its base really ha
     if (typeof lastBlockFrom === 'string') assert.ok(m.getLayer(lastBlockFrom), a.name);
     else assert.ok(lastBlockFrom > fineTuneFrom - 1 && lastBlockFrom < m.layers.length, a.name);
     assert.ok(a.standIn.quickSize >= a.minSize && a.benchSize >= a.minSize, a.name);
+    // One stand-in for every input side only where no layer's statistics depend on the side.
+    assert.equal(a.standIn.sizeIndependent, !hasBatchNorm(m), `${a.name}: sizeIndependent`);
     m.dispose();
   }
   // The stand-ins already pretrained in ~/.keras/models are found by name, by this exact JSON and by
-  // PRETEXT_VERSION (2 since the pretext draws bad photographs; its images name no class list).
+  // PRETEXT_VERSION (3 since bases with BatchNormalization keep He's scale; 2 since the pretext draws
+  // bad photographs; its images name no class list).
   assert.deepEqual(
     architectures().map((a) => [a.name, a.standIn.quickSize, JSON.stringify(a.standIn.spec)]),
     [

@@ -15,7 +15,7 @@ import type { Notebook } from './report-checks';
 
 const python = findJupyterPython();
 /** Notebook 03's quick run on real GTSRB-40 with the stand-in: its test accuracy must reach this. */
-const MIN_REAL_TEST_ACCURACY = 0.3;
+const MIN_REAL_TEST_ACCURACY = 0.4;
 const noJupyter = python ? false : 'Jupyter is not installed (run `npm run setup`)';
 
 /** Every train_log.csv under `dir`. */
@@ -124,7 +124,14 @@ test(
     const out = tmpDir('nb-gtsrb40-');
     const s = await executeNotebook(
       path.join(ROOT, 'notebooks', '03-vgg16-gtsrb-fine-tuning.ipynb'),
-      { python: python!, outDir: out, profile: 'quick', env: { GTSRB_DIR: GTSRB40, CARS_DIR: '' } },
+      {
+        python: python!,
+        outDir: out,
+        profile: 'quick',
+        // One from-scratch epoch, not 12: at 48 px twelve take most of an hour on 2 cores, and this
+        // test is about the readings and the fine-tuned model (the from-scratch run reads as such).
+        env: { GTSRB_DIR: GTSRB40, CARS_DIR: '', NB_SET: JSON.stringify({ scratchEpochs: 1 }) },
+      },
     );
     assert.equal(s.ok, true, `cell In [${s.cell}]: ${s.error}`);
     const executed = JSON.parse(fs.readFileSync(s.executed, 'utf8')) as Notebook;
@@ -140,10 +147,12 @@ test(
     assert.ok(diff, 'the published comparison');
     if (!/^ImageNet/.test(String(s.metrics.weights)))
       assert.match(diff, /weights: stand-in .* \(walkthrough: ImageNet\)/);
-    assert.match(diff, /imageSize: \[32, 32\] \(walkthrough: \[224, 224\]\)/);
+    // GTSRB's photos run at 48 px on the 32-px stand-in (notebook 03's config cell says why).
+    assert.match(diff, /imageSize: \[48, 48\] \(walkthrough: \[224, 224\]\)/);
     // What the offline stand-in carries to GTSRB's official test images after 12 epochs on 28 real
-    // images per class (README, *How far the stand-in carries to real photos*). Issue 27 asks for
-    // 50%; this is what the stand-in reaches today, asserted so that a change that loses it fails.
+    // images per class at 48 px (README, *GTSRB's photos at 48 px*: 45.0%, 36.2% at 32 px). Issue 27
+    // asks for 50%; this is what the stand-in reaches today, asserted so that a change that loses it
+    // fails.
     if (!/^ImageNet/.test(String(s.metrics.weights))) {
       const testAccuracy = Number(s.metrics.test_accuracy);
       assert.ok(

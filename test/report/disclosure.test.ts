@@ -118,6 +118,16 @@ test('quick, offline, generated: the stand-in, the generated data and every chan
     idle.weights.text,
     /pretext loss, 8\.10, is not below the [\d.]+ of a uniform guess\)/,
   );
+  // GTSRB's photos at 48 px take the same 32-px stand-in (VGG16 has no BatchNormalization)
+  const at48 = describeRun(W, {
+    config: { ...quick, imageSize: [48, 48] },
+    generated,
+    show: false,
+  });
+  assert.equal(at48.weights.pretext?.accuracy, 0);
+  assert.match(at48.weights.text, /at 32×32 px: /);
+  assert.match(at48.weights.text, /it is loaded at 48×48 \(VGG16 has no BatchNormalization/);
+  assert.doesNotMatch(idle.weights.text, /loaded at/);
   assert.equal(plan.data.source, 'generated');
   assert.match(plan.data.text, /Generated images, not GTSRB/);
   const settings = plan.differences.map((d) => d.setting);

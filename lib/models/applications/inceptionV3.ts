@@ -196,6 +196,7 @@ export const INCEPTION_V3: Architecture = {
   standIn: {
     spec: { steps: 150, batchSize: 32, learningRate: 1e-3, seed: 1 },
     quickSize: 75,
+    sizeIndependent: false,
   },
   benchSize: 139,
 };

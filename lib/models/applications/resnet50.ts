@@ -120,6 +120,7 @@ export const RESNET50: Architecture = {
   standIn: {
     spec: { steps: 100, batchSize: 32, learningRate: 1e-3, seed: 1 },
     quickSize: 64,
+    sizeIndependent: false,
   },
   benchSize: 112,
 };

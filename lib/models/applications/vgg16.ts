@@ -82,6 +82,7 @@ export const VGG16: Architecture = {
   standIn: {
     spec: { steps: 300, batchSize: 32, learningRate: 3e-4, seed: 1 },
     quickSize: 32,
+    sizeIndependent: true,
   },
   benchSize: 112,
 };
