@@ -32,6 +32,8 @@
 // sizes at batch 32, without the native-size row) narrow the run;
 // BENCH_BACKENDS=onednn,wasm,cpu,pytorch picks the sides (wasm and cpu: forward only, no ratio).
 // ONEDNN_PROFILE=1: also print where the onednn backend spends its time, per kernel.
+// Ours runs seeded, as the notebooks do, so every kernel runs on all threads; BENCH_ADAPTIVE=1 times
+// the unseeded one-or-all-threads pick instead (faster when other processes hold a core).
 // Every table is printed with the CPU model and the implementations oneDNN picked (from its
 // primitive descriptors, what ONEDNN_VERBOSE would name), since the ratios depend on both.
 import * as tf from '@tensorflow/tfjs';
@@ -47,9 +49,11 @@ import { registerWasmGradientKernels } from '../lib/backend/wasm-gradients';
 import { compile, sgd, adam } from '../lib/train/compile';
 import { trainOnBatch } from '../lib/train/step';
 import { buildHead, HEADS } from '../lib/train/heads';
+import { setRandomSeed } from '../lib/seed';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PROFILE = process.env.ONEDNN_PROFILE === '1';
+const ADAPTIVE = process.env.BENCH_ADAPTIVE === '1';
 const ITERS = Number(process.env.BENCH_ITERS ?? (QUICK ? 2 : 4));
 const MAX_LOAD = Number(process.env.BENCH_MAX_LOAD ?? 0.5);
 const RETRIES = Number(process.env.BENCH_RETRIES ?? (QUICK ? 1 : 2));
@@ -389,6 +393,9 @@ function rowsToRun(): Row[] {
 }
 
 async function main(): Promise<void> {
+  // Ours runs as the notebooks and the stand-in pretraining do: seeded, so every kernel runs on all
+  // threads (op determinism). BENCH_ADAPTIVE=1 keeps the unseeded one-or-all pick per kernel.
+  if (!ADAPTIVE) setRandomSeed(1);
   const reg = registerOnednnBackend();
   if (!reg.ok) console.log(`onednn backend unavailable: ${reg.reason}`);
   const info = onednnInfo();
@@ -396,7 +403,8 @@ async function main(): Promise<void> {
   const noTorch = wanted('pytorch') ? torchAvailable() : 'not asked for (BENCH_BACKENDS)';
   if (PROFILE && reg.ok) instrument('onednn');
   console.log(
-    `CPU: ${cpuModel()}; oneDNN ${info.version ?? '-'} (${info.isa ?? '-'}, ${threads} ${info.runtime ?? ''} threads); best of ${ITERS} timed runs ` +
+    `CPU: ${cpuModel()}; oneDNN ${info.version ?? '-'} (${info.isa ?? '-'}, ${threads} ${info.runtime ?? ''} threads, ` +
+      `${ADAPTIVE ? 'one or all per kernel by timing (BENCH_ADAPTIVE=1)' : 'all on every kernel, as in the seeded notebooks'}); best of ${ITERS} timed runs ` +
       `after ${WARMUP} warm-ups (PyTorch 1); PyTorch: ${noTorch ?? `same run, ${threads} threads, fastest of NCHW / channels_last`}; ` +
       `a round counts as quiet when other processes used <= ${MAX_LOAD} cores during it`,
   );
