@@ -160,7 +160,10 @@ export function readHistory(history: History, opts: ReadHistoryOptions = {}): Re
           (accLast !== undefined
             ? `, and training accuracy ${pct(accLast)} is near chance (${pct(chance!)})`
             : '') +
-          ': the model learned nothing in this run.',
+          // "nothing" only where the loss really sits at a guess's; 2% under it is already some learning
+          (lossLast >= 0.98 * lnC!
+            ? ': the model learned nothing in this run.'
+            : `: the model learned little in this run (its loss is ${pct(1 - lossLast / lnC!)} below a uniform guess's).`),
       );
     } else if (best < n - 1 && rise > 2 * tol * scale && loss[n - 1] < loss[best]) {
       verdict = 'overfitting';

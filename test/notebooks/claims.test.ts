@@ -11,7 +11,7 @@ import { ROOT } from '../helpers';
 
 /** Words that state how a run turned out. */
 const OUTCOME =
-  /\b(overfit\w*|memoris\w*|improv\w*|beats?|outperform\w*|learned nothing|near chance|far above|far better|climbs|ends higher|gains?|cuts? the)\b/i;
+  /\b(overfit\w*|memoris\w*|improv\w*|beats?|outperform\w*|learned (?:nothing|little)|near chance|far above|far better|climbs|ends higher|gains?|cuts? the)\b/i;
 /** Sentences that say what the walkthrough found, describe a method or a condition, or point to a reading. */
 const NOT_A_CLAIM =
   /walkthrough|published|\bwould\b|\bwhen\b|\bif\b|\bshould\b|\bcan\b|\bmay\b|\bmight\b|\busually\b|\boften\b|\btry\b|reading|Keras|guard|against|works? against|helps?\b|whether|\bavoid|^There\b/i;
