@@ -73,9 +73,16 @@ export interface Architecture extends KerasWeightFiles {
    * BatchNormalization, so its weights do not depend on the input side and the stand-in pretrained
    * at `quickSize` loads at every side (notebook 03 runs GTSRB's photos at 48 px on VGG16's 32-px
    * stand-in); a base with BatchNormalization is pretrained at the side it is used at, since its
-   * statistics depend on it.
+   * statistics depend on it. `residualBranchEnds`: the BatchNormalization layers that end a
+   * residual branch (ResNet50's `*_3_bn`); the pretraining starts their scale at zero so that every
+   * residual block starts as the identity (Goyal et al. 2017; torchvision's `zero_init_residual`).
    */
-  standIn: { spec: PretextSpec; quickSize: number; sizeIndependent: boolean };
+  standIn: {
+    spec: PretextSpec;
+    quickSize: number;
+    sizeIndependent: boolean;
+    residualBranchEnds?: RegExp;
+  };
   /** A reduced input side the benches time beside the native one. */
   benchSize: number;
 }

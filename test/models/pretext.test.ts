@@ -189,3 +189,32 @@ test('a stand-in pretrained before BatchNormalization calibration gets it in pla
   const k = (m: tf.LayersModel) => m.getLayer('block5_conv3').getWeights()[0];
   assert.equal(tf.sub(k(before), k(after)).abs().max().dataSync()[0], 0);
 });
+
+test("ResNet50's stand-in starts every residual branch at zero: its closing batch norm's scale", async () => {
+  const resnet = architecture('resnet50');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretext-residual-'));
+  // One Adam step (lr 1e-3) moves a scale by about the rate, so a branch that started at zero stays
+  // within a few rates of it while the other batch norms stay near their starting scale of 1.
+  await pretrainOnGeneratedData(resnet, 32, {
+    cacheDir: dir,
+    spec: { steps: 1, batchSize: 4 },
+    progress: false,
+  });
+  const base = await resnet.build({
+    includeTop: false,
+    weights: pretextWeightsLocation(resnet, 32, dir).path,
+    inputShape: [32, 32, 3],
+  });
+  const gammaRange = (re: RegExp) => {
+    const all = base.layers
+      .filter((l) => re.test(l.name))
+      .flatMap((l) => Array.from(l.getWeights()[0].dataSync()));
+    return { n: all.length, min: Math.min(...all), max: Math.max(...all) };
+  };
+  const ends = gammaRange(/_3_bn$/);
+  const inner = gammaRange(/_[12]_bn$/);
+  assert.ok(ends.n > 0 && inner.n > 0);
+  assert.ok(Math.max(Math.abs(ends.min), Math.abs(ends.max)) < 5e-3, JSON.stringify(ends));
+  assert.ok(inner.min > 0.99 && inner.max < 1.01, JSON.stringify(inner));
+  fs.rmSync(dir, { recursive: true, force: true });
+});

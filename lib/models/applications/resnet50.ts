@@ -121,6 +121,8 @@ export const RESNET50: Architecture = {
     spec: { steps: 100, batchSize: 32, learningRate: 1e-3, seed: 1 },
     quickSize: 64,
     sizeIndependent: false,
+    // Each block's last batch norm, before the shortcut joins: zero at the start of pretraining.
+    residualBranchEnds: /_3_bn$/,
   },
   benchSize: 112,
 };
