@@ -178,8 +178,8 @@ function* calibrationBatches(
  *
  * A residual base (ResNet50) also starts each residual branch at zero (the scale of the batch norm
  * that ends it, `standIn.residualBranchEnds`), so every block starts as the identity: with it,
- * ResNet50's 100 steps bring the summed pretext loss to 5.9 instead of 8.0 (7.85 is a uniform
- * guess), and notebook 01 reached 79% on validation instead of 32% (machine C, 2026-12-07).
+ * ResNet50's 100 steps bring the summed pretext loss to 5.8 instead of 8.0 (7.85 is a uniform
+ * guess), and notebook 01 reached 83% on validation instead of 62% (machine C, 2026-12-07).
  */
 function initialiseForPretraining(
   arch: Architecture,
@@ -252,6 +252,11 @@ export async function pretrainOnGeneratedData(
           .apply(base.outputs[0]) as tf.SymbolicTensor,
     );
     const model = tf.model({ inputs: base.inputs, outputs: heads });
+    // tfjs' Adam on purpose, not the Keras-formula one the notebooks compile (lib/train/adam.ts):
+    // tfjs divides by sqrt(v̂) + ε, Keras by sqrt(v̂) + ε/sqrt(1 − β2ᵗ), which damps the first
+    // hundreds of steps on weights with gradients near ε. With Keras' formula VGG16's stand-in ended
+    // at the same pretext loss but notebook 03's fine-tuning reached 22% instead of 42% on held-out
+    // GTSRB tracks (machine C, 2026-12-07; README, *How far the stand-in carries to real photos*).
     const optimizer = tf.train.adam(spec.learningRate);
     const report = progressReporter(
       `Pretraining ${arch.name} at ${inputSize}px on generated signs (one time)`,
