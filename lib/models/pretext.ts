@@ -214,8 +214,8 @@ function initialiseForPretraining(
     tf.dispose([fresh, scaled, ...zeros]);
   }
   const branchEnds = arch.standIn.residualBranchEnds;
-  for (const layer of branchEnds ? model.layers : []) {
-    if (!branchEnds!.test(layer.name)) continue;
+  const closing = branchEnds ? model.layers.filter((l) => branchEnds.test(l.name)) : [];
+  for (const layer of closing) {
     const [gamma, ...rest] = layer.getWeights(); // gamma, beta, moving mean, moving variance
     const zero = tf.zerosLike(gamma);
     layer.setWeights([zero, ...rest]);
