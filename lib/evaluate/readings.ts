@@ -132,6 +132,9 @@ export function readHistory(history: History, opts: ReadHistoryOptions = {}): Re
     lnC !== undefined &&
     lossLast >= 0.9 * lnC &&
     (accLast === undefined || (chance !== undefined && accLast <= 2 * chance));
+  // Within that verdict, "nothing" only where the loss really sits at a guess's; 2% under it is
+  // already some learning ("little").
+  const atGuess = lnC !== undefined && lossLast >= 0.98 * lnC;
 
   if (!hasVal) {
     sentences.push(
@@ -160,8 +163,7 @@ export function readHistory(history: History, opts: ReadHistoryOptions = {}): Re
           (accLast !== undefined
             ? `, and training accuracy ${pct(accLast)} is near chance (${pct(chance!)})`
             : '') +
-          // "nothing" only where the loss really sits at a guess's; 2% under it is already some learning
-          (lossLast >= 0.98 * lnC!
+          (atGuess
             ? ': the model learned nothing in this run.'
             : `: the model learned little in this run (its loss is ${pct(1 - lossLast / lnC!)} below a uniform guess's).`),
       );
